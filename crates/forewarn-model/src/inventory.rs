@@ -1,0 +1,846 @@
+//! The inventory: platform, customers and contacts, projects, hosts, devices
+//! and machines, as written in TOML or JSON, and validated into a model whose
+//! references are indices.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::diag::{Diagnostic, Diagnostics, FieldPath};
+use crate::doc::{Document, Format};
+use crate::time::{TimeText, parse_instant};
+use crate::window::{Window, Zone};
+
+// ---------------------------------------------------------------------------
+// The file, as written.
+
+fn default_tiers() -> Vec<String> {
+    ["testing", "staging", "production"].map(String::from).to_vec()
+}
+
+fn default_zone() -> String {
+    "UTC".to_owned()
+}
+
+fn is_default_tiers(t: &[String]) -> bool {
+    t == default_tiers()
+}
+
+/// An inventory file (`inventory.toml` or `inventory.json`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryFile {
+    pub platform: PlatformDef,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<CustomerDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub projects: Vec<ProjectDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub machines: Vec<MachineDef>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformDef {
+    pub name: String,
+    #[serde(default = "default_zone")]
+    pub time_zone: String,
+    #[serde(default = "default_tiers", skip_serializing_if = "is_default_tiers")]
+    pub tiers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blackouts: Vec<BlackoutDef>,
+}
+
+impl Default for PlatformDef {
+    fn default() -> Self {
+        PlatformDef {
+            name: String::new(),
+            time_zone: default_zone(),
+            tiers: default_tiers(),
+            windows: Vec::new(),
+            blackouts: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlackoutDef {
+    pub from: TimeText,
+    pub to: TimeText,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerDef {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blackouts: Vec<BlackoutDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<ContactDef>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactDef {
+    pub name: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectDef {
+    pub id: String,
+    pub customer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostDef {
+    pub id: String,
+    pub rack: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceDef {
+    pub id: String,
+    /// `switch` or `router`.
+    pub kind: String,
+    /// Racks whose hosts lose their network when this device is down.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub racks: Vec<String>,
+    /// Hosts served directly, beside the racks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineDef {
+    pub id: String,
+    pub project: String,
+    pub tier: String,
+    pub host: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------
+// The validated model.
+
+/// A validated inventory. References are indices into its vectors.
+#[derive(Clone, Debug)]
+pub struct Inventory {
+    pub platform: Platform,
+    pub customers: Vec<Customer>,
+    pub projects: Vec<Project>,
+    pub hosts: Vec<Host>,
+    pub devices: Vec<Device>,
+    pub machines: Vec<Machine>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Platform {
+    pub name: String,
+    pub zone: Zone,
+    pub tiers: Vec<String>,
+    pub windows: Vec<Window>,
+    pub blackouts: Vec<Blackout>,
+}
+
+/// An interval in which nothing may be scheduled: `[from, to)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blackout {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Customer {
+    pub id: String,
+    pub name: String,
+    pub zone: Option<Zone>,
+    pub windows: Vec<Window>,
+    pub blackouts: Vec<Blackout>,
+    pub contacts: Vec<Contact>,
+}
+
+/// The languages forewarn writes messages in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Language {
+    En,
+    De,
+}
+
+impl Language {
+    pub const ALL: [(&'static str, Language); 2] = [("en", Language::En), ("de", Language::De)];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::De => "de",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+    pub zone: Option<Zone>,
+    pub language: Language,
+}
+
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub id: String,
+    pub name: Option<String>,
+    pub customer: usize,
+    pub windows: Vec<Window>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub id: String,
+    pub rack: String,
+    pub windows: Vec<Window>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    Switch,
+    Router,
+}
+
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub id: String,
+    pub kind: DeviceKind,
+    pub racks: Vec<String>,
+    pub hosts: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Machine {
+    pub id: String,
+    pub project: usize,
+    /// Index into the platform's tiers.
+    pub tier: usize,
+    pub host: usize,
+    pub groups: Vec<String>,
+    pub services: Vec<String>,
+    pub windows: Vec<Window>,
+}
+
+/// Which level of the inventory a machine's (or host's) windows come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WindowLevel {
+    Machine,
+    Host,
+    Project,
+    Customer,
+    Platform,
+}
+
+impl fmt::Display for WindowLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WindowLevel::Machine => "machine",
+            WindowLevel::Host => "host",
+            WindowLevel::Project => "project",
+            WindowLevel::Customer => "customer",
+            WindowLevel::Platform => "platform",
+        })
+    }
+}
+
+impl Inventory {
+    pub fn project_of(&self, m: &Machine) -> &Project {
+        &self.projects[m.project]
+    }
+
+    pub fn customer_index_of(&self, m: &Machine) -> usize {
+        self.projects[m.project].customer
+    }
+
+    pub fn customer_of(&self, m: &Machine) -> &Customer {
+        &self.customers[self.customer_index_of(m)]
+    }
+
+    pub fn host_of(&self, m: &Machine) -> &Host {
+        &self.hosts[m.host]
+    }
+
+    pub fn tier_name(&self, m: &Machine) -> &str {
+        &self.platform.tiers[m.tier]
+    }
+
+    /// The zone that windows without one are read in for this customer:
+    /// the customer's `time_zone`, else the platform's.
+    pub fn zone_for<'a>(&'a self, customer: &'a Customer) -> &'a Zone {
+        customer.zone.as_ref().unwrap_or(&self.platform.zone)
+    }
+
+    /// The zone a contact reads dates in: theirs, else their customer's, else the platform's.
+    pub fn contact_zone<'a>(&'a self, customer: &'a Customer, contact: &'a Contact) -> &'a Zone {
+        contact.zone.as_ref().unwrap_or_else(|| self.zone_for(customer))
+    }
+
+    /// A machine's effective windows: the most specific level that defines any wins,
+    /// machine, then project, then customer, then platform.
+    pub fn machine_windows<'a>(&'a self, m: &'a Machine) -> (WindowLevel, &'a [Window]) {
+        let p = &self.projects[m.project];
+        let c = &self.customers[p.customer];
+        [
+            (WindowLevel::Machine, &m.windows),
+            (WindowLevel::Project, &p.windows),
+            (WindowLevel::Customer, &c.windows),
+        ]
+        .into_iter()
+        .find(|(_, w)| !w.is_empty())
+        .map(|(l, w)| (l, w.as_slice()))
+        .unwrap_or((WindowLevel::Platform, &self.platform.windows))
+    }
+
+    /// A host's windows for host work: its own, else the platform's.
+    pub fn host_windows<'a>(&'a self, h: &'a Host) -> (WindowLevel, &'a [Window]) {
+        if h.windows.is_empty() {
+            (WindowLevel::Platform, &self.platform.windows)
+        } else {
+            (WindowLevel::Host, &h.windows)
+        }
+    }
+
+    /// The blackouts that apply to a customer's machines: the platform's and its own.
+    pub fn blackouts_for<'a>(&'a self, customer: &'a Customer) -> impl Iterator<Item = &'a Blackout> + 'a {
+        self.platform.blackouts.iter().chain(&customer.blackouts)
+    }
+
+    /// Counts for `forewarn inventory check`.
+    pub fn summary(&self) -> Summary {
+        let mut per_tier = vec![0usize; self.platform.tiers.len()];
+        let mut per_level: Vec<(WindowLevel, usize)> = Vec::new();
+        let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+        for m in &self.machines {
+            per_tier[m.tier] += 1;
+            let level = self.machine_windows(m).0;
+            match per_level.iter_mut().find(|(l, _)| *l == level) {
+                Some((_, n)) => *n += 1,
+                None => per_level.push((level, 1)),
+            }
+            for g in &m.groups {
+                groups.entry(g).or_default().push(m.host);
+            }
+        }
+        per_level.sort();
+        let mut shared: Vec<String> = groups
+            .iter()
+            .filter(|(_, hosts)| hosts.iter().collect::<HashSet<_>>().len() < hosts.len())
+            .map(|(g, _)| (*g).to_owned())
+            .collect();
+        shared.sort();
+        let racks: HashSet<&str> = self.hosts.iter().map(|h| h.rack.as_str()).collect();
+        Summary {
+            platform: self.platform.name.clone(),
+            zone: self.platform.zone.name().to_owned(),
+            customers: self.customers.len(),
+            contacts: self.customers.iter().map(|c| c.contacts.len()).sum(),
+            projects: self.projects.len(),
+            hosts: self.hosts.len(),
+            racks: racks.len(),
+            devices: self.devices.len(),
+            machines: self.machines.len(),
+            per_tier: self.platform.tiers.iter().cloned().zip(per_tier).collect(),
+            per_window_level: per_level,
+            groups: groups.len(),
+            groups_sharing_a_host: shared,
+        }
+    }
+}
+
+/// What `forewarn inventory check` prints for a valid inventory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub platform: String,
+    pub zone: String,
+    pub customers: usize,
+    pub contacts: usize,
+    pub projects: usize,
+    pub hosts: usize,
+    pub racks: usize,
+    pub devices: usize,
+    pub machines: usize,
+    pub per_tier: Vec<(String, usize)>,
+    pub per_window_level: Vec<(WindowLevel, usize)>,
+    pub groups: usize,
+    /// Redundancy groups with several members on one host: rebooting that host takes them down together.
+    pub groups_sharing_a_host: Vec<String>,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "platform   {} (time zone {})", self.platform, self.zone)?;
+        writeln!(f, "customers  {} with {} contacts, {} projects", self.customers, self.contacts, self.projects)?;
+        writeln!(f, "hosts      {} in {} racks, {} network devices", self.hosts, self.racks, self.devices)?;
+        let tiers: Vec<String> = self.per_tier.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        writeln!(f, "machines   {}: {}", self.machines, tiers.join(", "))?;
+        let levels: Vec<String> = self.per_window_level.iter().map(|(l, n)| format!("{l} {n}")).collect();
+        writeln!(f, "windows    from {}", if levels.is_empty() { "-".to_owned() } else { levels.join(", ") })?;
+        write!(f, "groups     {} redundancy groups", self.groups)?;
+        if !self.groups_sharing_a_host.is_empty() {
+            let n = self.groups_sharing_a_host.len();
+            let shown: Vec<&str> = self.groups_sharing_a_host.iter().take(5).map(String::as_str).collect();
+            write!(
+                f,
+                "\nnote       {n} group{} with several members on one host (a host reboot takes them down together): {}{}",
+                if n == 1 { "" } else { "s" },
+                shown.join(", "),
+                if n > 5 { ", ..." } else { "" }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parsing and validation.
+
+const SECTIONS: [&str; 6] = ["platform", "customers", "projects", "hosts", "devices", "machines"];
+
+/// Parses and validates an inventory file; `file` is the name used in diagnostics.
+/// Every error found is reported, not just the first.
+pub fn parse_inventory(file: &str, text: &str) -> Result<Inventory, Diagnostics> {
+    let format = Format::detect(file, text);
+    if format == Format::Json {
+        // The fast path, for large generated fleets: one typed pass.
+        if let Ok(def) = serde_json::from_str::<InventoryFile>(text) {
+            return validate(&def, &Reporter::new(file, None), &HashSet::new());
+        }
+    }
+    let doc = Document::parse(file, text, format)?;
+    let mut errors = Vec::new();
+    let rep = Reporter::new(file, Some(&doc));
+    if !doc.is_table() {
+        errors.push(rep.diag(&FieldPath::root(), "expected an object with `platform`, `customers`, `projects`, `hosts`, `devices` and `machines`"));
+        return Err(Diagnostics(errors));
+    }
+    for key in doc.top_keys() {
+        if !SECTIONS.contains(&key.as_str()) {
+            errors.push(rep.diag(
+                &FieldPath::root().key(&key),
+                format!("unknown section `{key}`: expected one of {}", SECTIONS.join(", ")),
+            ));
+        }
+    }
+    let mut broken = HashSet::new();
+    let platform = doc.table::<PlatformDef>("platform", &mut errors);
+    if platform.is_none() {
+        broken.insert("platform");
+        if !doc.top_keys().iter().any(|k| k == "platform") {
+            errors.push(rep.diag(&FieldPath::root(), "missing the platform: add a `[platform]` table with at least `name`"));
+        }
+    }
+    macro_rules! read {
+        ($key:literal) => {{
+            let before = errors.len();
+            let v = doc.array($key, &mut errors);
+            if errors.len() > before {
+                broken.insert($key);
+            }
+            v
+        }};
+    }
+    let def = InventoryFile {
+        platform: platform.unwrap_or_default(),
+        customers: read!("customers"),
+        projects: read!("projects"),
+        hosts: read!("hosts"),
+        devices: read!("devices"),
+        machines: read!("machines"),
+    };
+    match validate(&def, &rep, &broken) {
+        Ok(inv) if errors.is_empty() => Ok(inv),
+        Ok(_) => Err(sorted(errors)),
+        Err(Diagnostics(more)) => {
+            errors.extend(more);
+            Err(sorted(errors))
+        }
+    }
+}
+
+/// Errors in document order: by line where lines are known, else by section and element.
+fn sorted(mut errors: Vec<Diagnostic>) -> Diagnostics {
+    if errors.iter().all(|e| e.line.is_some()) {
+        errors.sort_by_key(|e| e.line);
+    } else {
+        errors.sort_by_key(|e| {
+            let section = e.path.split(['.', '[']).next().unwrap_or("");
+            let rank = SECTIONS.iter().position(|s| *s == section).unwrap_or(SECTIONS.len());
+            let index: usize = e.path.split_once('[').and_then(|(_, r)| r.split(']').next()?.parse().ok()).unwrap_or(0);
+            (rank, index)
+        });
+    }
+    Diagnostics(errors)
+}
+
+/// Makes diagnostics for one file, with lines when a parsed document is at hand.
+struct Reporter<'a> {
+    file: &'a str,
+    doc: Option<&'a Document<'a>>,
+}
+
+impl<'a> Reporter<'a> {
+    fn new(file: &'a str, doc: Option<&'a Document<'a>>) -> Reporter<'a> {
+        Reporter { file, doc }
+    }
+
+    fn diag(&self, path: &FieldPath, message: impl Into<String>) -> Diagnostic {
+        match self.doc {
+            Some(doc) => doc.diag(path, message),
+            None => Diagnostic {
+                file: self.file.to_owned(),
+                line: None,
+                path: path.to_string(),
+                message: message.into(),
+            },
+        }
+    }
+}
+
+/// Collects errors while checking one inventory.
+struct Check<'a> {
+    rep: &'a Reporter<'a>,
+    errors: Vec<Diagnostic>,
+}
+
+impl Check<'_> {
+    fn err(&mut self, path: &FieldPath, message: impl Into<String>) {
+        self.errors.push(self.rep.diag(path, message));
+    }
+
+    fn id(&mut self, path: &FieldPath, what: &str, id: &str) {
+        if let Err(e) = check_id(id) {
+            self.err(&path.key("id"), format!("{what} id {e}"));
+        }
+    }
+
+    fn nonempty(&mut self, path: &FieldPath, field: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.err(&path.key(field), format!("`{field}` is empty: give it a value"));
+        }
+    }
+
+    fn zone(&mut self, path: &FieldPath, name: &str) -> Option<Zone> {
+        match Zone::get(name) {
+            Ok(z) => Some(z),
+            Err(e) => {
+                self.err(path, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn windows(&mut self, path: &FieldPath, specs: &[String]) -> Vec<Window> {
+        let mut out = Vec::with_capacity(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            match spec.parse::<Window>() {
+                Ok(w) => out.push(w),
+                Err(e) => self.err(&path.key("windows").index(i), format!("window `{spec}`: {e}")),
+            }
+        }
+        out
+    }
+
+    fn blackouts(&mut self, path: &FieldPath, defs: &[BlackoutDef]) -> Vec<Blackout> {
+        let mut out = Vec::with_capacity(defs.len());
+        for (i, b) in defs.iter().enumerate() {
+            let p = path.key("blackouts").index(i);
+            let from = parse_instant(&b.from.0).map_err(|e| self.err(&p.key("from"), e)).ok();
+            let to = parse_instant(&b.to.0).map_err(|e| self.err(&p.key("to"), e)).ok();
+            if let (Some(from), Some(to)) = (from, to) {
+                if to <= from {
+                    self.err(&p.key("to"), format!("blackout ends ({}) before it starts ({}): swap `from` and `to`", b.to.0, b.from.0));
+                } else {
+                    out.push(Blackout { from, to, reason: b.reason.clone() });
+                }
+            }
+        }
+        out
+    }
+
+    fn list(&mut self, path: &FieldPath, field: &str, values: &[String]) {
+        let mut seen = HashSet::new();
+        for (i, v) in values.iter().enumerate() {
+            if v.trim().is_empty() {
+                self.err(&path.key(field).index(i), format!("empty entry in `{field}`: remove it"));
+            } else if !seen.insert(v.as_str()) {
+                self.err(&path.key(field).index(i), format!("`{v}` is listed twice in `{field}`"));
+            }
+        }
+    }
+}
+
+/// Ids name things in URLs, calendar UIDs and messages: letters, digits, `.`, `-`, `_`.
+pub(crate) fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("is empty: give it a value".to_owned());
+    }
+    if id.len() > 253 {
+        return Err(format!("`{}...` is longer than 253 characters", &id[..20]));
+    }
+    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))) {
+        return Err(format!("`{id}` contains `{c}`: use only letters, digits, `.`, `-` and `_`"));
+    }
+    Ok(())
+}
+
+/// A plain syntactic check of an email address: `local@domain.tld`, no spaces.
+fn check_email(email: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("`{email}` is not an email address: {why}"));
+    let Some((local, domain)) = email.split_once('@') else {
+        return bad("it has no `@`");
+    };
+    if local.is_empty() {
+        return bad("nothing before the `@`");
+    }
+    if domain.contains('@') {
+        return bad("it has more than one `@`");
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')) {
+        return bad("it contains a space or one of < > , ; \"");
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 || labels.iter().any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-')) {
+        return bad("the domain after the `@` should look like `example.com`");
+    }
+    Ok(())
+}
+
+/// Index of ids in one section; duplicates are reported at the second occurrence.
+fn index_ids<'d>(
+    check: &mut Check<'_>,
+    section: &str,
+    what: &str,
+    ids: impl Iterator<Item = &'d str>,
+) -> HashMap<&'d str, usize> {
+    let mut map = HashMap::new();
+    for (i, id) in ids.enumerate() {
+        let path = FieldPath::root().key(section).index(i);
+        check.id(&path, what, id);
+        if let Some(first) = map.insert(id, i) {
+            map.insert(id, first);
+            check.err(&path.key("id"), format!("duplicate {what} id `{id}`: also used by {section}[{first}]"));
+        }
+    }
+    map
+}
+
+fn validate(def: &InventoryFile, rep: &Reporter<'_>, broken: &HashSet<&str>) -> Result<Inventory, Diagnostics> {
+    let mut c = Check { rep, errors: Vec::new() };
+    let root = FieldPath::root();
+
+    // Platform.
+    let pp = root.key("platform");
+    if !broken.contains("platform") {
+        c.nonempty(&pp, "name", &def.platform.name);
+    }
+    let zone = c.zone(&pp.key("time_zone"), &def.platform.time_zone).unwrap_or_else(Zone::utc);
+    if def.platform.tiers.is_empty() {
+        c.err(&pp.key("tiers"), "no tiers: list them in order, e.g. [\"testing\", \"staging\", \"production\"]");
+    }
+    c.list(&pp, "tiers", &def.platform.tiers);
+    let platform = Platform {
+        name: def.platform.name.clone(),
+        windows: c.windows(&pp, &def.platform.windows),
+        blackouts: c.blackouts(&pp, &def.platform.blackouts),
+        tiers: def.platform.tiers.clone(),
+        zone,
+    };
+    let tiers: HashMap<&str, usize> = platform.tiers.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+
+    // Customers and their contacts.
+    let customer_ix = index_ids(&mut c, "customers", "customer", def.customers.iter().map(|x| x.id.as_str()));
+    let mut customers = Vec::with_capacity(def.customers.len());
+    for (i, d) in def.customers.iter().enumerate() {
+        let p = root.key("customers").index(i);
+        c.nonempty(&p, "name", &d.name);
+        let zone = d.time_zone.as_deref().and_then(|z| c.zone(&p.key("time_zone"), z));
+        let mut contacts = Vec::with_capacity(d.contacts.len());
+        let mut emails = HashSet::new();
+        for (j, k) in d.contacts.iter().enumerate() {
+            let kp = p.key("contacts").index(j);
+            c.nonempty(&kp, "name", &k.name);
+            if let Err(e) = check_email(&k.email) {
+                c.err(&kp.key("email"), e);
+            } else if !emails.insert(k.email.to_ascii_lowercase()) {
+                c.err(&kp.key("email"), format!("`{}` is listed twice for customer `{}`", k.email, d.id));
+            }
+            let zone = k.time_zone.as_deref().and_then(|z| c.zone(&kp.key("time_zone"), z));
+            let language = match k.language.as_deref() {
+                None => Language::En,
+                Some(code) => match Language::ALL.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)) {
+                    Some((_, l)) => *l,
+                    None => {
+                        c.err(&kp.key("language"), format!("unsupported language `{code}`: forewarn writes `en` (English) and `de` (German)"));
+                        Language::En
+                    }
+                },
+            };
+            contacts.push(Contact { name: k.name.clone(), email: k.email.clone(), zone, language });
+        }
+        customers.push(Customer {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            zone,
+            windows: c.windows(&p, &d.windows),
+            blackouts: c.blackouts(&p, &d.blackouts),
+            contacts,
+        });
+    }
+
+    // Projects.
+    let project_ix = index_ids(&mut c, "projects", "project", def.projects.iter().map(|x| x.id.as_str()));
+    let mut projects = Vec::with_capacity(def.projects.len());
+    for (i, d) in def.projects.iter().enumerate() {
+        let p = root.key("projects").index(i);
+        let customer = match customer_ix.get(d.customer.as_str()) {
+            Some(&ix) => ix,
+            None => {
+                if !broken.contains("customers") {
+                    c.err(&p.key("customer"), format!("unknown customer `{}` (project `{}`): define it under [[customers]] or fix the id", d.customer, d.id));
+                }
+                0
+            }
+        };
+        projects.push(Project { id: d.id.clone(), name: d.name.clone(), customer, windows: c.windows(&p, &d.windows) });
+    }
+
+    // Hosts.
+    let host_ix = index_ids(&mut c, "hosts", "host", def.hosts.iter().map(|x| x.id.as_str()));
+    let mut hosts = Vec::with_capacity(def.hosts.len());
+    for (i, d) in def.hosts.iter().enumerate() {
+        let p = root.key("hosts").index(i);
+        c.nonempty(&p, "rack", &d.rack);
+        hosts.push(Host { id: d.id.clone(), rack: d.rack.clone(), windows: c.windows(&p, &d.windows) });
+    }
+    let racks: HashSet<&str> = def.hosts.iter().map(|h| h.rack.as_str()).collect();
+
+    // Devices.
+    index_ids(&mut c, "devices", "device", def.devices.iter().map(|x| x.id.as_str()));
+    let mut devices = Vec::with_capacity(def.devices.len());
+    for (i, d) in def.devices.iter().enumerate() {
+        let p = root.key("devices").index(i);
+        let kind = match d.kind.as_str() {
+            "switch" => DeviceKind::Switch,
+            "router" => DeviceKind::Router,
+            other => {
+                c.err(&p.key("kind"), format!("unknown device kind `{other}`: expected `switch` or `router`"));
+                DeviceKind::Switch
+            }
+        };
+        c.list(&p, "racks", &d.racks);
+        c.list(&p, "hosts", &d.hosts);
+        for (j, r) in d.racks.iter().enumerate() {
+            if !racks.contains(r.as_str()) && !broken.contains("hosts") {
+                c.err(&p.key("racks").index(j), format!("no host is in rack `{r}` (device `{}`): check the rack name", d.id));
+            }
+        }
+        let mut served = Vec::new();
+        for (j, h) in d.hosts.iter().enumerate() {
+            match host_ix.get(h.as_str()) {
+                Some(&ix) => served.push(ix),
+                None if broken.contains("hosts") => {}
+                None => c.err(&p.key("hosts").index(j), format!("unknown host `{h}` (device `{}`): define it under [[hosts]] or fix the id", d.id)),
+            }
+        }
+        if d.racks.is_empty() && d.hosts.is_empty() {
+            c.err(&p, format!("device `{}` serves nothing: list the `racks` or `hosts` it connects", d.id));
+        }
+        devices.push(Device { id: d.id.clone(), kind, racks: d.racks.clone(), hosts: served });
+    }
+
+    // Machines.
+    index_ids(&mut c, "machines", "machine", def.machines.iter().map(|x| x.id.as_str()));
+    let mut machines = Vec::with_capacity(def.machines.len());
+    let tier_list = platform.tiers.join(", ");
+    for (i, d) in def.machines.iter().enumerate() {
+        let p = root.key("machines").index(i);
+        let project = match project_ix.get(d.project.as_str()) {
+            Some(&ix) => ix,
+            None => {
+                if !broken.contains("projects") {
+                    c.err(&p.key("project"), format!("unknown project `{}` (machine `{}`): define it under [[projects]] or fix the id", d.project, d.id));
+                }
+                0
+            }
+        };
+        let tier = match tiers.get(d.tier.as_str()) {
+            Some(&ix) => ix,
+            None => {
+                c.err(&p.key("tier"), format!("unknown tier `{}` (machine `{}`): the platform's tiers are {tier_list}", d.tier, d.id));
+                0
+            }
+        };
+        let host = match host_ix.get(d.host.as_str()) {
+            Some(&ix) => ix,
+            None => {
+                if !broken.contains("hosts") {
+                    c.err(&p.key("host"), format!("unknown host `{}` (machine `{}`): define it under [[hosts]] or fix the id", d.host, d.id));
+                }
+                0
+            }
+        };
+        c.list(&p, "groups", &d.groups);
+        c.list(&p, "services", &d.services);
+        let windows = if d.windows.is_empty() { Vec::new() } else { c.windows(&p, &d.windows) };
+        machines.push(Machine {
+            id: d.id.clone(),
+            project,
+            tier,
+            host,
+            groups: d.groups.clone(),
+            services: d.services.clone(),
+            windows,
+        });
+    }
+
+    if c.errors.is_empty() {
+        Ok(Inventory { platform, customers, projects, hosts, devices, machines })
+    } else {
+        Err(Diagnostics(c.errors))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,248 @@
+//! Tests of inventory parsing and validation: what a person gets wrong, and what they are told.
+
+use super::*;
+
+const GOOD: &str = r#"
+[platform]
+name = "Example Hosting"
+time_zone = "Europe/Berlin"
+windows = ["Mon-Fri 22:00-05:00"]
+blackouts = [{ from = 2026-12-23T00:00:00+01:00, to = "2027-01-02T00:00:00+01:00", reason = "holidays" }]
+
+[[customers]]
+id = "acme"
+name = "ACME Corp"
+time_zone = "America/New_York"
+windows = ["Tue,Thu 06:00-09:00"]
+
+[[customers.contacts]]
+name = "Ana Ops"
+email = "ana@acme.example"
+language = "de"
+
+[[projects]]
+id = "shop"
+customer = "acme"
+
+[[projects]]
+id = "blog"
+customer = "acme"
+windows = ["Sat 10:00-14:00 Europe/Berlin"]
+
+[[hosts]]
+id = "kvm01"
+rack = "r1"
+
+[[hosts]]
+id = "kvm02"
+rack = "r2"
+windows = ["Sat 10:00-14:00"]
+
+[[devices]]
+id = "sw1"
+kind = "switch"
+racks = ["r1"]
+
+[[machines]]
+id = "shop-stg"
+project = "shop"
+tier = "staging"
+host = "kvm01"
+groups = ["shop-web"]
+
+[[machines]]
+id = "shop-prod"
+project = "shop"
+tier = "production"
+host = "kvm01"
+groups = ["shop-web"]
+services = ["http"]
+
+[[machines]]
+id = "blog1"
+project = "blog"
+tier = "production"
+host = "kvm02"
+windows = ["Sun 03:00-04:00"]
+"#;
+
+fn errors(file: &str, text: &str) -> String {
+    match parse_inventory(file, text) {
+        Ok(_) => panic!("{file} should not validate"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_good_inventory_validates_and_resolves_windows() {
+    let inv = parse_inventory("good.toml", GOOD).unwrap();
+    assert_eq!(inv.machines.len(), 3);
+    let level = |id: &str| {
+        let m = inv.machines.iter().find(|m| m.id == id).unwrap();
+        let (level, windows) = inv.machine_windows(m);
+        (level, windows.iter().map(|w| w.to_string()).collect::<Vec<_>>())
+    };
+    assert_eq!(level("shop-prod"), (WindowLevel::Customer, vec!["Tue,Thu 06:00-09:00".to_owned()]));
+    assert_eq!(level("blog1"), (WindowLevel::Machine, vec!["Sun 03:00-04:00".to_owned()]));
+    let shop = &inv.machines[0];
+    assert_eq!(inv.zone_for(inv.customer_of(shop)).name(), "America/New_York");
+    assert_eq!(inv.tier_name(shop), "staging");
+    assert_eq!(inv.host_windows(&inv.hosts[0]).0, WindowLevel::Platform);
+    assert_eq!(inv.host_windows(&inv.hosts[1]).0, WindowLevel::Host);
+    assert_eq!(inv.platform.blackouts[0].from.to_string(), "2026-12-22T23:00:00Z");
+    assert_eq!(inv.customers[0].contacts[0].language, Language::De);
+    assert_eq!(inv.blackouts_for(&inv.customers[0]).count(), 1);
+}
+
+#[test]
+fn the_summary_counts_what_an_operator_asks_about() {
+    let inv = parse_inventory("good.toml", GOOD).unwrap();
+    assert_eq!(
+        inv.summary().to_string(),
+        "platform   Example Hosting (time zone Europe/Berlin)\n\
+         customers  1 with 1 contacts, 2 projects\n\
+         hosts      2 in 2 racks, 1 network devices\n\
+         machines   3: testing 0, staging 1, production 2\n\
+         windows    from machine 1, customer 2\n\
+         groups     1 redundancy groups\n\
+         note       1 group with several members on one host (a host reboot takes them down together): shop-web"
+    );
+}
+
+#[test]
+fn json_and_toml_give_the_same_inventory() {
+    let from_toml = parse_inventory("good.toml", GOOD).unwrap();
+    let def: InventoryFile = toml::from_str(GOOD).unwrap();
+    let json = serde_json::to_string(&def).unwrap();
+    let from_json = parse_inventory("good.json", &json).unwrap();
+    assert_eq!(from_toml.summary(), from_json.summary());
+    assert_eq!(from_json.platform.blackouts, from_toml.platform.blackouts);
+}
+
+#[test]
+fn every_error_is_reported_with_file_line_and_field() {
+    let broken = r#"[platform]
+name = "Example"
+time_zone = "Europe/Berln"
+tiers = ["staging", "production"]
+windows = ["Mon-Fry 22:00-05:00"]
+blackouts = [{ from = "2026-12-24T00:00:00Z", to = "2026-12-23T00:00:00Z" }]
+
+[[customers]]
+id = "acme"
+name = "ACME"
+
+[[customers.contacts]]
+name = "Ana"
+email = "ana.acme.example"
+language = "fr"
+
+[[projects]]
+id = "shop"
+customer = "acne"
+
+[[hosts]]
+id = "kvm01"
+rack = "r1"
+
+[[machines]]
+id = "web1"
+project = "shop"
+tier = "prod"
+host = "kvm09"
+
+[[machines]]
+id = "web1"
+project = "shop"
+tier = "staging"
+hots = "kvm01"
+"#;
+    assert_eq!(
+        errors("broken.toml", broken),
+        "broken.toml:3: platform.time_zone: unknown time zone `Europe/Berln`: expected an IANA name like Europe/Berlin or UTC\n\
+         broken.toml:5: platform.windows[0]: window `Mon-Fry 22:00-05:00`: unknown day `Fry`: expected Mon, Tue, Wed, Thu, Fri, Sat or Sun\n\
+         broken.toml:6: platform.blackouts[0].to: blackout ends (2026-12-23T00:00:00Z) before it starts (2026-12-24T00:00:00Z): swap `from` and `to`\n\
+         broken.toml:14: customers[0].contacts[0].email: `ana.acme.example` is not an email address: it has no `@`\n\
+         broken.toml:15: customers[0].contacts[0].language: unsupported language `fr`: forewarn writes `en` (English) and `de` (German)\n\
+         broken.toml:19: projects[0].customer: unknown customer `acne` (project `shop`): define it under [[customers]] or fix the id\n\
+         broken.toml:28: machines[0].tier: unknown tier `prod` (machine `web1`): the platform's tiers are staging, production\n\
+         broken.toml:29: machines[0].host: unknown host `kvm09` (machine `web1`): define it under [[hosts]] or fix the id\n\
+         broken.toml:35: machines[1]: unknown field `hots`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`\n\
+         9 errors"
+    );
+}
+
+#[test]
+fn duplicates_unknown_sections_and_missing_fields_are_named() {
+    let text = r#"[platform]
+name = ""
+
+[[hosts]]
+id = "kvm01"
+rack = "r1"
+
+[[hosts]]
+id = "kvm01"
+
+[[machine]]
+id = "x"
+"#;
+    assert_eq!(
+        errors("dup.toml", text),
+        "dup.toml:2: platform.name: `name` is empty: give it a value\n\
+         dup.toml:8: hosts[1]: missing field `rack`\n\
+         dup.toml:11: machine: unknown section `machine`: expected one of platform, customers, projects, hosts, devices, machines\n\
+         3 errors"
+    );
+    let dup = "[platform]\nname = \"p\"\n[[hosts]]\nid = \"a\"\nrack = \"r\"\n[[hosts]]\nid = \"a\"\nrack = \"r\"\n";
+    assert_eq!(errors("d.toml", dup), "d.toml:7: hosts[1].id: duplicate host id `a`: also used by hosts[0]\n1 error");
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let e = errors("bad.toml", "[platform]\nname = \"x\"\nwindows = [\"Mon 01:00-02:00\"\n");
+    assert!(e.starts_with("bad.toml:3: this is not valid TOML"), "{e}");
+    let e = errors("bad.json", "{\n  \"platform\": {\"name\": \"x\",}\n}");
+    assert!(e.starts_with("bad.json:2: this is not valid JSON"), "{e}");
+    let e = errors("garbage.toml", "\u{0}\u{1}not toml at all {{{{");
+    assert!(e.starts_with("garbage.toml:1: this is not valid TOML"), "{e}");
+}
+
+#[test]
+fn json_errors_name_the_field_even_without_lines() {
+    let text = r#"{"platform": {"name": "p"},
+      "hosts": [{"id": "h", "rack": "r"}],
+      "projects": [{"id": "p1", "customer": "nobody"}],
+      "machines": [{"id": "m", "project": "p1", "tier": "staging", "host": "h", "color": "red"}]}"#;
+    assert_eq!(
+        errors("inv.json", text),
+        "inv.json: projects[0].customer: unknown customer `nobody` (project `p1`): define it under [[customers]] or fix the id\n\
+         inv.json: machines[0]: unknown field `color`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`\n\
+         2 errors"
+    );
+}
+
+#[test]
+fn a_missing_platform_is_explained() {
+    assert_eq!(
+        errors("empty.toml", ""),
+        "empty.toml:1: missing the platform: add a `[platform]` table with at least `name`\n1 error"
+    );
+}
+
+#[test]
+fn ids_and_emails_are_checked() {
+    assert!(check_id("web-1.example_a").is_ok());
+    assert_eq!(check_id("web 1").unwrap_err(), "`web 1` contains ` `: use only letters, digits, `.`, `-` and `_`");
+    assert!(check_email("a.b+c@mail.example.com").is_ok());
+    for (bad, why) in [
+        ("@x.com", "nothing before"),
+        ("a@b@c.com", "more than one"),
+        ("a@localhost", "the domain"),
+        ("a b@x.com", "contains a space"),
+        ("a@x..com", "the domain"),
+    ] {
+        let e = check_email(bad).unwrap_err();
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+}
