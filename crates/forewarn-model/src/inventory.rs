@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::{Diagnostic, Diagnostics, FieldPath};
 use crate::doc::{Document, Format};
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::time::{TimeText, parse_instant};
 use crate::window::{Window, Zone};
 
@@ -153,6 +154,112 @@ pub struct MachineDef {
     pub services: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub windows: Vec<String>,
+}
+
+/// What validation reads of a machine entry, owned ([`MachineDef`]) or borrowed from JSON text.
+trait MachineFields {
+    type S: AsRef<str>;
+    fn id(&self) -> &str;
+    fn project(&self) -> &str;
+    fn tier(&self) -> &str;
+    fn host(&self) -> &str;
+    fn groups(&self) -> &[Self::S];
+    fn services(&self) -> &[Self::S];
+    fn windows(&self) -> &[Self::S];
+}
+
+impl MachineFields for MachineDef {
+    type S = String;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn project(&self) -> &str {
+        &self.project
+    }
+    fn tier(&self) -> &str {
+        &self.tier
+    }
+    fn host(&self) -> &str {
+        &self.host
+    }
+    fn groups(&self) -> &[String] {
+        &self.groups
+    }
+    fn services(&self) -> &[String] {
+        &self.services
+    }
+    fn windows(&self) -> &[String] {
+        &self.windows
+    }
+}
+
+/// A machine entry borrowing its strings from the JSON text: the fast path for large fleets.
+/// A string with escapes cannot be borrowed; such a file takes the owned path instead.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MachineRef<'a> {
+    id: &'a str,
+    project: &'a str,
+    tier: &'a str,
+    host: &'a str,
+    #[serde(default, borrow)]
+    groups: Vec<&'a str>,
+    #[serde(default, borrow)]
+    services: Vec<&'a str>,
+    #[serde(default, borrow)]
+    windows: Vec<&'a str>,
+}
+
+impl<'a> MachineFields for MachineRef<'a> {
+    type S = &'a str;
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn project(&self) -> &str {
+        self.project
+    }
+    fn tier(&self) -> &str {
+        self.tier
+    }
+    fn host(&self) -> &str {
+        self.host
+    }
+    fn groups(&self) -> &[&'a str] {
+        &self.groups
+    }
+    fn services(&self) -> &[&'a str] {
+        &self.services
+    }
+    fn windows(&self) -> &[&'a str] {
+        &self.windows
+    }
+}
+
+/// An inventory whose machines borrow from the JSON text.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InventoryRef<'a> {
+    platform: PlatformDef,
+    #[serde(default)]
+    customers: Vec<CustomerDef>,
+    #[serde(default)]
+    projects: Vec<ProjectDef>,
+    #[serde(default)]
+    hosts: Vec<HostDef>,
+    #[serde(default)]
+    devices: Vec<DeviceDef>,
+    #[serde(default, borrow)]
+    machines: Vec<MachineRef<'a>>,
+}
+
+/// The sections of an inventory file, by reference, whichever way they were read.
+struct Sections<'d, M> {
+    platform: &'d PlatformDef,
+    customers: &'d [CustomerDef],
+    projects: &'d [ProjectDef],
+    hosts: &'d [HostDef],
+    devices: &'d [DeviceDef],
+    machines: &'d [M],
 }
 
 // ---------------------------------------------------------------------------
@@ -444,8 +551,27 @@ pub fn parse_inventory(file: &str, text: &str) -> Result<Inventory, Diagnostics>
     let format = Format::detect(file, text);
     if format == Format::Json {
         // The fast path, for large generated fleets: one typed pass.
+        if let Ok(def) = serde_json::from_str::<InventoryRef<'_>>(text) {
+            let sections = Sections {
+                platform: &def.platform,
+                customers: &def.customers,
+                projects: &def.projects,
+                hosts: &def.hosts,
+                devices: &def.devices,
+                machines: &def.machines,
+            };
+            return validate(&sections, &Reporter::new(file, None), &HashSet::new()).map_err(|d| sorted(d.0));
+        }
         if let Ok(def) = serde_json::from_str::<InventoryFile>(text) {
-            return validate(&def, &Reporter::new(file, None), &HashSet::new());
+            let sections = Sections {
+                platform: &def.platform,
+                customers: &def.customers,
+                projects: &def.projects,
+                hosts: &def.hosts,
+                devices: &def.devices,
+                machines: &def.machines,
+            };
+            return validate(&sections, &Reporter::new(file, None), &HashSet::new()).map_err(|d| sorted(d.0));
         }
     }
     let doc = Document::parse(file, text, format)?;
@@ -489,7 +615,15 @@ pub fn parse_inventory(file: &str, text: &str) -> Result<Inventory, Diagnostics>
         devices: read!("devices"),
         machines: read!("machines"),
     };
-    match validate(&def, &rep, &broken) {
+    let sections = Sections {
+        platform: &def.platform,
+        customers: &def.customers,
+        projects: &def.projects,
+        hosts: &def.hosts,
+        devices: &def.devices,
+        machines: &def.machines,
+    };
+    match validate(&sections, &rep, &broken) {
         Ok(inv) if errors.is_empty() => Ok(inv),
         Ok(_) => Err(sorted(errors)),
         Err(Diagnostics(more)) => {
@@ -542,50 +676,67 @@ impl<'a> Reporter<'a> {
 struct Check<'a> {
     rep: &'a Reporter<'a>,
     errors: Vec<Diagnostic>,
+    zones: FxHashMap<String, Zone>,
+    windows: FxHashMap<String, Window>,
 }
 
-impl Check<'_> {
+impl<'a> Check<'a> {
+    fn new(rep: &'a Reporter<'a>) -> Check<'a> {
+        Check { rep, errors: Vec::new(), zones: FxHashMap::default(), windows: FxHashMap::default() }
+    }
+
     fn err(&mut self, path: &FieldPath, message: impl Into<String>) {
         self.errors.push(self.rep.diag(path, message));
     }
 
-    fn id(&mut self, path: &FieldPath, what: &str, id: &str) {
-        if let Err(e) = check_id(id) {
-            self.err(&path.key("id"), format!("{what} id {e}"));
-        }
-    }
 
-    fn nonempty(&mut self, path: &FieldPath, field: &str, value: &str) {
+    fn nonempty(&mut self, path: &dyn Fn() -> FieldPath, field: &str, value: &str) {
         if value.trim().is_empty() {
-            self.err(&path.key(field), format!("`{field}` is empty: give it a value"));
+            self.err(&path().key(field), format!("`{field}` is empty: give it a value"));
         }
     }
 
-    fn zone(&mut self, path: &FieldPath, name: &str) -> Option<Zone> {
+    /// Looks a zone up once per name: customers and contacts repeat a few zones many times.
+    fn zone(&mut self, path: &dyn Fn() -> FieldPath, name: &str) -> Option<Zone> {
+        if let Some(z) = self.zones.get(name) {
+            return Some(z.clone());
+        }
         match Zone::get(name) {
-            Ok(z) => Some(z),
+            Ok(z) => {
+                self.zones.insert(name.to_owned(), z.clone());
+                Some(z)
+            }
             Err(e) => {
-                self.err(path, e.to_string());
+                self.err(&path(), e.to_string());
                 None
             }
         }
     }
 
-    fn windows(&mut self, path: &FieldPath, specs: &[String]) -> Vec<Window> {
+    /// Parses windows, once per distinct text: fleets repeat a handful of patterns.
+    fn windows(&mut self, path: &dyn Fn() -> FieldPath, specs: &[impl AsRef<str>]) -> Vec<Window> {
         let mut out = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
+            let spec = spec.as_ref();
+            if let Some(w) = self.windows.get(spec) {
+                out.push(w.clone());
+                continue;
+            }
             match spec.parse::<Window>() {
-                Ok(w) => out.push(w),
-                Err(e) => self.err(&path.key("windows").index(i), format!("window `{spec}`: {e}")),
+                Ok(w) => {
+                    self.windows.insert(spec.to_owned(), w.clone());
+                    out.push(w);
+                }
+                Err(e) => self.err(&path().key("windows").index(i), format!("window `{spec}`: {e}")),
             }
         }
         out
     }
 
-    fn blackouts(&mut self, path: &FieldPath, defs: &[BlackoutDef]) -> Vec<Blackout> {
+    fn blackouts(&mut self, path: &dyn Fn() -> FieldPath, defs: &[BlackoutDef]) -> Vec<Blackout> {
         let mut out = Vec::with_capacity(defs.len());
         for (i, b) in defs.iter().enumerate() {
-            let p = path.key("blackouts").index(i);
+            let p = path().key("blackouts").index(i);
             let from = parse_instant(&b.from.0).map_err(|e| self.err(&p.key("from"), e)).ok();
             let to = parse_instant(&b.to.0).map_err(|e| self.err(&p.key("to"), e)).ok();
             if let (Some(from), Some(to)) = (from, to) {
@@ -599,13 +750,16 @@ impl Check<'_> {
         out
     }
 
-    fn list(&mut self, path: &FieldPath, field: &str, values: &[String]) {
+    fn list(&mut self, path: &dyn Fn() -> FieldPath, field: &str, values: &[impl AsRef<str>]) {
+        if values.len() == 1 && !values[0].as_ref().trim().is_empty() {
+            return;
+        }
         let mut seen = HashSet::new();
-        for (i, v) in values.iter().enumerate() {
+        for (i, v) in values.iter().map(AsRef::as_ref).enumerate() {
             if v.trim().is_empty() {
-                self.err(&path.key(field).index(i), format!("empty entry in `{field}`: remove it"));
-            } else if !seen.insert(v.as_str()) {
-                self.err(&path.key(field).index(i), format!("`{v}` is listed twice in `{field}`"));
+                self.err(&path().key(field).index(i), format!("empty entry in `{field}`: remove it"));
+            } else if !seen.insert(v) {
+                self.err(&path().key(field).index(i), format!("`{v}` is listed twice in `{field}`"));
             }
         }
     }
@@ -617,7 +771,7 @@ pub(crate) fn check_id(id: &str) -> Result<(), String> {
         return Err("is empty: give it a value".to_owned());
     }
     if id.len() > 253 {
-        return Err(format!("`{}...` is longer than 253 characters", &id[..20]));
+        return Err(format!("`{}...` is longer than 253 characters", id.chars().take(20).collect::<String>()));
     }
     if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))) {
         return Err(format!("`{id}` contains `{c}`: use only letters, digits, `.`, `-` and `_`"));
@@ -652,32 +806,34 @@ fn index_ids<'d>(
     check: &mut Check<'_>,
     section: &str,
     what: &str,
-    ids: impl Iterator<Item = &'d str>,
-) -> HashMap<&'d str, usize> {
-    let mut map = HashMap::new();
+    ids: impl ExactSizeIterator<Item = &'d str>,
+) -> FxHashMap<&'d str, usize> {
+    let mut map = FxHashMap::with_capacity_and_hasher(ids.len(), Default::default());
     for (i, id) in ids.enumerate() {
-        let path = FieldPath::root().key(section).index(i);
-        check.id(&path, what, id);
+        let path = || FieldPath::root().key(section).index(i).key("id");
+        if let Err(e) = check_id(id) {
+            check.err(&path(), format!("{what} id {e}"));
+        }
         if let Some(first) = map.insert(id, i) {
             map.insert(id, first);
-            check.err(&path.key("id"), format!("duplicate {what} id `{id}`: also used by {section}[{first}]"));
+            check.err(&path(), format!("duplicate {what} id `{id}`: also used by {section}[{first}]"));
         }
     }
     map
 }
 
-fn validate(def: &InventoryFile, rep: &Reporter<'_>, broken: &HashSet<&str>) -> Result<Inventory, Diagnostics> {
-    let mut c = Check { rep, errors: Vec::new() };
+fn validate<M: MachineFields + Sync>(def: &Sections<'_, M>, rep: &Reporter<'_>, broken: &HashSet<&str>) -> Result<Inventory, Diagnostics> {
+    let mut c = Check::new(rep);
     let root = FieldPath::root();
 
     // Platform.
-    let pp = root.key("platform");
+    let pp = || root.key("platform");
     if !broken.contains("platform") {
         c.nonempty(&pp, "name", &def.platform.name);
     }
-    let zone = c.zone(&pp.key("time_zone"), &def.platform.time_zone).unwrap_or_else(Zone::utc);
+    let zone = c.zone(&|| pp().key("time_zone"), &def.platform.time_zone).unwrap_or_else(Zone::utc);
     if def.platform.tiers.is_empty() {
-        c.err(&pp.key("tiers"), "no tiers: list them in order, e.g. [\"testing\", \"staging\", \"production\"]");
+        c.err(&pp().key("tiers"), "no tiers: list them in order, e.g. [\"testing\", \"staging\", \"production\"]");
     }
     c.list(&pp, "tiers", &def.platform.tiers);
     let platform = Platform {
@@ -687,32 +843,32 @@ fn validate(def: &InventoryFile, rep: &Reporter<'_>, broken: &HashSet<&str>) -> 
         tiers: def.platform.tiers.clone(),
         zone,
     };
-    let tiers: HashMap<&str, usize> = platform.tiers.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+    let tiers: FxHashMap<&str, usize> = platform.tiers.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
 
     // Customers and their contacts.
     let customer_ix = index_ids(&mut c, "customers", "customer", def.customers.iter().map(|x| x.id.as_str()));
     let mut customers = Vec::with_capacity(def.customers.len());
     for (i, d) in def.customers.iter().enumerate() {
-        let p = root.key("customers").index(i);
+        let p = || root.key("customers").index(i);
         c.nonempty(&p, "name", &d.name);
-        let zone = d.time_zone.as_deref().and_then(|z| c.zone(&p.key("time_zone"), z));
+        let zone = d.time_zone.as_deref().and_then(|z| c.zone(&|| p().key("time_zone"), z));
         let mut contacts = Vec::with_capacity(d.contacts.len());
         let mut emails = HashSet::new();
         for (j, k) in d.contacts.iter().enumerate() {
-            let kp = p.key("contacts").index(j);
+            let kp = || p().key("contacts").index(j);
             c.nonempty(&kp, "name", &k.name);
             if let Err(e) = check_email(&k.email) {
-                c.err(&kp.key("email"), e);
+                c.err(&kp().key("email"), e);
             } else if !emails.insert(k.email.to_ascii_lowercase()) {
-                c.err(&kp.key("email"), format!("`{}` is listed twice for customer `{}`", k.email, d.id));
+                c.err(&kp().key("email"), format!("`{}` is listed twice for customer `{}`", k.email, d.id));
             }
-            let zone = k.time_zone.as_deref().and_then(|z| c.zone(&kp.key("time_zone"), z));
+            let zone = k.time_zone.as_deref().and_then(|z| c.zone(&|| kp().key("time_zone"), z));
             let language = match k.language.as_deref() {
                 None => Language::En,
                 Some(code) => match Language::ALL.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)) {
                     Some((_, l)) => *l,
                     None => {
-                        c.err(&kp.key("language"), format!("unsupported language `{code}`: forewarn writes `en` (English) and `de` (German)"));
+                        c.err(&kp().key("language"), format!("unsupported language `{code}`: forewarn writes `en` (English) and `de` (German)"));
                         Language::En
                     }
                 },
@@ -733,12 +889,12 @@ fn validate(def: &InventoryFile, rep: &Reporter<'_>, broken: &HashSet<&str>) -> 
     let project_ix = index_ids(&mut c, "projects", "project", def.projects.iter().map(|x| x.id.as_str()));
     let mut projects = Vec::with_capacity(def.projects.len());
     for (i, d) in def.projects.iter().enumerate() {
-        let p = root.key("projects").index(i);
+        let p = || root.key("projects").index(i);
         let customer = match customer_ix.get(d.customer.as_str()) {
             Some(&ix) => ix,
             None => {
                 if !broken.contains("customers") {
-                    c.err(&p.key("customer"), format!("unknown customer `{}` (project `{}`): define it under [[customers]] or fix the id", d.customer, d.id));
+                    c.err(&p().key("customer"), format!("unknown customer `{}` (project `{}`): define it under [[customers]] or fix the id", d.customer, d.id));
                 }
                 0
             }
@@ -750,22 +906,22 @@ fn validate(def: &InventoryFile, rep: &Reporter<'_>, broken: &HashSet<&str>) -> 
     let host_ix = index_ids(&mut c, "hosts", "host", def.hosts.iter().map(|x| x.id.as_str()));
     let mut hosts = Vec::with_capacity(def.hosts.len());
     for (i, d) in def.hosts.iter().enumerate() {
-        let p = root.key("hosts").index(i);
+        let p = || root.key("hosts").index(i);
         c.nonempty(&p, "rack", &d.rack);
         hosts.push(Host { id: d.id.clone(), rack: d.rack.clone(), windows: c.windows(&p, &d.windows) });
     }
-    let racks: HashSet<&str> = def.hosts.iter().map(|h| h.rack.as_str()).collect();
+    let racks: FxHashSet<&str> = def.hosts.iter().map(|h| h.rack.as_str()).collect();
 
     // Devices.
     index_ids(&mut c, "devices", "device", def.devices.iter().map(|x| x.id.as_str()));
     let mut devices = Vec::with_capacity(def.devices.len());
     for (i, d) in def.devices.iter().enumerate() {
-        let p = root.key("devices").index(i);
+        let p = || root.key("devices").index(i);
         let kind = match d.kind.as_str() {
             "switch" => DeviceKind::Switch,
             "router" => DeviceKind::Router,
             other => {
-                c.err(&p.key("kind"), format!("unknown device kind `{other}`: expected `switch` or `router`"));
+                c.err(&p().key("kind"), format!("unknown device kind `{other}`: expected `switch` or `router`"));
                 DeviceKind::Switch
             }
         };
@@ -773,7 +929,7 @@ fn validate(def: &InventoryFile, rep: &Reporter<'_>, broken: &HashSet<&str>) -> 
         c.list(&p, "hosts", &d.hosts);
         for (j, r) in d.racks.iter().enumerate() {
             if !racks.contains(r.as_str()) && !broken.contains("hosts") {
-                c.err(&p.key("racks").index(j), format!("no host is in rack `{r}` (device `{}`): check the rack name", d.id));
+                c.err(&p().key("racks").index(j), format!("no host is in rack `{r}` (device `{}`): check the rack name", d.id));
             }
         }
         let mut served = Vec::new();
@@ -781,60 +937,72 @@ fn validate(def: &InventoryFile, rep: &Reporter<'_>, broken: &HashSet<&str>) -> 
             match host_ix.get(h.as_str()) {
                 Some(&ix) => served.push(ix),
                 None if broken.contains("hosts") => {}
-                None => c.err(&p.key("hosts").index(j), format!("unknown host `{h}` (device `{}`): define it under [[hosts]] or fix the id", d.id)),
+                None => c.err(&p().key("hosts").index(j), format!("unknown host `{h}` (device `{}`): define it under [[hosts]] or fix the id", d.id)),
             }
         }
         if d.racks.is_empty() && d.hosts.is_empty() {
-            c.err(&p, format!("device `{}` serves nothing: list the `racks` or `hosts` it connects", d.id));
+            c.err(&p(), format!("device `{}` serves nothing: list the `racks` or `hosts` it connects", d.id));
         }
         devices.push(Device { id: d.id.clone(), kind, racks: d.racks.clone(), hosts: served });
     }
 
     // Machines.
-    index_ids(&mut c, "machines", "machine", def.machines.iter().map(|x| x.id.as_str()));
-    let mut machines = Vec::with_capacity(def.machines.len());
-    let tier_list = platform.tiers.join(", ");
-    for (i, d) in def.machines.iter().enumerate() {
-        let p = root.key("machines").index(i);
-        let project = match project_ix.get(d.project.as_str()) {
-            Some(&ix) => ix,
-            None => {
-                if !broken.contains("projects") {
-                    c.err(&p.key("project"), format!("unknown project `{}` (machine `{}`): define it under [[projects]] or fix the id", d.project, d.id));
-                }
-                0
-            }
-        };
-        let tier = match tiers.get(d.tier.as_str()) {
-            Some(&ix) => ix,
-            None => {
-                c.err(&p.key("tier"), format!("unknown tier `{}` (machine `{}`): the platform's tiers are {tier_list}", d.tier, d.id));
-                0
-            }
-        };
-        let host = match host_ix.get(d.host.as_str()) {
-            Some(&ix) => ix,
-            None => {
-                if !broken.contains("hosts") {
-                    c.err(&p.key("host"), format!("unknown host `{}` (machine `{}`): define it under [[hosts]] or fix the id", d.host, d.id));
-                }
-                0
-            }
-        };
-        c.list(&p, "groups", &d.groups);
-        c.list(&p, "services", &d.services);
-        let windows = if d.windows.is_empty() { Vec::new() } else { c.windows(&p, &d.windows) };
-        machines.push(Machine {
-            id: d.id.clone(),
-            project,
-            tier,
-            host,
-            groups: d.groups.clone(),
-            services: d.services.clone(),
-            windows,
+    // Duplicate machine ids are found on the other core while this one resolves references.
+    let (id_errors, machines) = std::thread::scope(|scope| {
+        let ids = scope.spawn(|| {
+            let mut c = Check::new(rep);
+            index_ids(&mut c, "machines", "machine", def.machines.iter().map(|x| x.id()));
+            c.errors
         });
+        let mut machines = Vec::with_capacity(def.machines.len());
+        let tier_list = platform.tiers.join(", ");
+        for (i, d) in def.machines.iter().enumerate() {
+            let p = || root.key("machines").index(i);
+            let project = match project_ix.get(d.project()) {
+                Some(&ix) => ix,
+                None => {
+                    if !broken.contains("projects") {
+                        c.err(&p().key("project"), format!("unknown project `{}` (machine `{}`): define it under [[projects]] or fix the id", d.project(), d.id()));
+                    }
+                    0
+                }
+            };
+            let tier = match tiers.get(d.tier()) {
+                Some(&ix) => ix,
+                None => {
+                    c.err(&p().key("tier"), format!("unknown tier `{}` (machine `{}`): the platform's tiers are {tier_list}", d.tier(), d.id()));
+                    0
+                }
+            };
+            let host = match host_ix.get(d.host()) {
+                Some(&ix) => ix,
+                None => {
+                    if !broken.contains("hosts") {
+                        c.err(&p().key("host"), format!("unknown host `{}` (machine `{}`): define it under [[hosts]] or fix the id", d.host(), d.id()));
+                    }
+                    0
+                }
+            };
+            c.list(&p, "groups", d.groups());
+            c.list(&p, "services", d.services());
+            let windows = if d.windows().is_empty() { Vec::new() } else { c.windows(&p, d.windows()) };
+            let owned = |v: &[M::S]| v.iter().map(|x| x.as_ref().to_owned()).collect::<Vec<String>>();
+            machines.push(Machine {
+                id: d.id().to_owned(),
+                project,
+                tier,
+                host,
+                groups: owned(d.groups()),
+                services: owned(d.services()),
+                windows,
+            });
+        }
+        (ids.join(), machines)
+    });
+    match id_errors {
+        Ok(errors) => c.errors.extend(errors),
+        Err(panic) => std::panic::resume_unwind(panic),
     }
-
     if c.errors.is_empty() {
         Ok(Inventory { platform, customers, projects, hosts, devices, machines })
     } else {

@@ -5,6 +5,7 @@ pub mod campaign;
 pub mod diag;
 pub mod doc;
 pub mod fleet;
+pub mod fxhash;
 pub mod inventory;
 pub mod time;
 pub mod window;

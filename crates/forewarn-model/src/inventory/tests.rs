@@ -246,3 +246,16 @@ fn ids_and_emails_are_checked() {
         assert!(e.contains(why), "{bad}: {e}");
     }
 }
+
+#[test]
+fn json_with_escaped_strings_takes_the_owned_path() {
+    // `\u0041` is `A`: strings with escapes cannot be borrowed from the text.
+    let text = r#"{"platform": {"name": "p"},
+      "customers": [{"id": "c", "name": "C"}],
+      "projects": [{"id": "p1", "customer": "c"}],
+      "hosts": [{"id": "h", "rack": "r"}],
+      "machines": [{"id": "web\u0041", "project": "p1", "tier": "staging", "host": "h", "services": ["ht\u0074p"]}]}"#;
+    let inv = parse_inventory("inv.json", text).unwrap();
+    assert_eq!(inv.machines[0].id, "webA");
+    assert_eq!(inv.machines[0].services, ["http"]);
+}
