@@ -183,7 +183,11 @@ impl Campaign {
     /// that carry at least one matching guest when other keys are given.
     pub fn target_hosts(&self, inv: &Inventory) -> Vec<usize> {
         let t = &self.targets;
-        let guest_keys = t.tiers.is_some() || t.customers.is_some() || t.projects.is_some() || t.services.is_some() || t.machines.is_some();
+        let guest_keys = t.tiers.is_some()
+            || t.customers.is_some()
+            || t.projects.is_some()
+            || t.services.is_some()
+            || t.machines.is_some();
         let mut with_guest = vec![false; inv.hosts.len()];
         if guest_keys {
             for m in &inv.machines {
@@ -231,7 +235,9 @@ pub fn parse_campaign(file: &str, text: &str, inv: &Inventory) -> Result<Campaig
     let mut unknown = |path: &FieldPath, known: &[&str], what: &str| {
         for key in doc.keys_at(path).unwrap_or_default() {
             if !known.contains(&key.as_str()) {
-                errors.push(doc.diag(&path.key(&key), format!("unknown {what} `{key}`: expected one of {}", known.join(", "))));
+                errors.push(
+                    doc.diag(&path.key(&key), format!("unknown {what} `{key}`: expected one of {}", known.join(", "))),
+                );
             }
         }
     };
@@ -243,7 +249,10 @@ pub fn parse_campaign(file: &str, text: &str, inv: &Inventory) -> Result<Campaig
     }
     let reported = errors.len();
     let Some(def) = doc.whole::<CampaignFile>(&mut errors) else {
-        if errors.len() > reported && reported > 0 && errors[reported..].iter().all(|e| e.message.starts_with("unknown field")) {
+        if errors.len() > reported
+            && reported > 0
+            && errors[reported..].iter().all(|e| e.message.starts_with("unknown field"))
+        {
             errors.truncate(reported);
         }
         return Err(Diagnostics(errors));
@@ -272,7 +281,13 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
     let granularity = def.granularity.unwrap_or(Duration::from_secs(15 * 60));
     if let (Some(s), Some(e)) = (starts, ends) {
         if e <= s {
-            err(root.key("ends"), format!("the campaign ends ({}) before it starts ({}): swap `starts` and `ends`", def.ends.0, def.starts.0));
+            err(
+                root.key("ends"),
+                format!(
+                    "the campaign ends ({}) before it starts ({}): swap `starts` and `ends`",
+                    def.ends.0, def.starts.0
+                ),
+            );
         } else if e.as_second() - s.as_second() > 366 * 86_400 {
             err(root.key("ends"), "the campaign runs longer than a year: split it into several campaigns".into());
         }
@@ -297,7 +312,10 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
 
     // Activities.
     if def.activities.is_empty() {
-        err(root.key("activities"), "no activities: add at least one, e.g. { kind = \"reboot\", duration = \"10m\" }".into());
+        err(
+            root.key("activities"),
+            "no activities: add at least one, e.g. { kind = \"reboot\", duration = \"10m\" }".into(),
+        );
     }
     let mut reboots = 0;
     for (i, a) in def.activities.iter().enumerate() {
@@ -320,12 +338,24 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
     }
     let total: i64 = def.activities.iter().map(|a| a.duration.seconds().max(0)).sum();
     if total > 86_400 {
-        err(root.key("activities"), format!("the activities take {} back to back, more than a day: split the campaign", Duration::from_secs(total)));
+        err(
+            root.key("activities"),
+            format!(
+                "the activities take {} back to back, more than a day: split the campaign",
+                Duration::from_secs(total)
+            ),
+        );
     }
 
     // Limits.
     let l = &def.limits;
-    for (name, v) in [("global", l.global), ("per_host", l.per_host), ("per_rack", l.per_rack), ("per_customer", l.per_customer), ("per_group", l.per_group)] {
+    for (name, v) in [
+        ("global", l.global),
+        ("per_host", l.per_host),
+        ("per_rack", l.per_rack),
+        ("per_customer", l.per_customer),
+        ("per_group", l.per_group),
+    ] {
         if v == Some(0) {
             err(root.key("limits").key(name), format!("`{name} = 0` lets nothing run: remove it to have no limit"));
         }
@@ -342,7 +372,10 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
                 match platform_tiers.iter().position(|p| p == t) {
                     Some(ix) if seen.insert(ix) => tier_order.push(ix),
                     Some(_) => err(root.key("tier_order").index(i), format!("tier `{t}` is listed twice")),
-                    None => err(root.key("tier_order").index(i), format!("unknown tier `{t}`: the platform's tiers are {}", platform_tiers.join(", "))),
+                    None => err(
+                        root.key("tier_order").index(i),
+                        format!("unknown tier `{t}`: the platform's tiers are {}", platform_tiers.join(", ")),
+                    ),
                 }
             }
         }
@@ -359,8 +392,20 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
     };
     let tier_hint = format!("the platform's tiers are {}", platform_tiers.join(", "));
     known("tiers", &t.tiers, &|v| platform_tiers.iter().any(|p| p == v), "tier", &tier_hint);
-    known("customers", &t.customers, &|v| inv.customers.iter().any(|c| c.id == v), "customer", "check the id in the inventory");
-    known("projects", &t.projects, &|v| inv.projects.iter().any(|p| p.id == v), "project", "check the id in the inventory");
+    known(
+        "customers",
+        &t.customers,
+        &|v| inv.customers.iter().any(|c| c.id == v),
+        "customer",
+        "check the id in the inventory",
+    );
+    known(
+        "projects",
+        &t.projects,
+        &|v| inv.projects.iter().any(|p| p.id == v),
+        "project",
+        "check the id in the inventory",
+    );
     known("hosts", &t.hosts, &|v| inv.hosts.iter().any(|h| h.id == v), "host", "check the id in the inventory");
     if let Some(list) = &t.machines {
         let ids: HashSet<&str> = inv.machines.iter().map(|m| m.id.as_str()).collect();

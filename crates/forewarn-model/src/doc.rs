@@ -31,10 +31,7 @@ impl Format {
 }
 
 enum Tree<'a> {
-    Toml {
-        root: Spanned<DeTable<'a>>,
-        lines: LineIndex,
-    },
+    Toml { root: Spanned<DeTable<'a>>, lines: LineIndex },
     Json(serde_json::Value),
 }
 
@@ -142,7 +139,9 @@ impl<'a> Document<'a> {
                     value = Some(next);
                 }
                 match value {
-                    None | Some(DeValue::Table(_)) => Some(table.iter().map(|(k, _)| k.get_ref().to_string()).collect()),
+                    None | Some(DeValue::Table(_)) => {
+                        Some(table.iter().map(|(k, _)| k.get_ref().to_string()).collect())
+                    }
                     _ => None,
                 }
             }

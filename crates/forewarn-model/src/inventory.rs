@@ -203,11 +203,54 @@ struct MachineRef<'a> {
     tier: &'a str,
     host: &'a str,
     #[serde(default, borrow)]
-    groups: Vec<&'a str>,
+    groups: Few<'a>,
     #[serde(default, borrow)]
-    services: Vec<&'a str>,
+    services: Few<'a>,
     #[serde(default, borrow)]
-    windows: Vec<&'a str>,
+    windows: Few<'a>,
+}
+
+/// A short list of borrowed strings, inline up to three: most machines list one or two
+/// groups or services, and a million small heap lists cost more than parsing them.
+#[derive(Default)]
+struct Few<'a> {
+    len: usize,
+    inline: [&'a str; 3],
+    spill: Vec<&'a str>,
+}
+
+impl<'a> Few<'a> {
+    fn as_slice(&self) -> &[&'a str] {
+        if self.spill.is_empty() { &self.inline[..self.len] } else { &self.spill }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Few<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Few<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of strings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Few<'a>, A::Error> {
+                let mut few = Few::default();
+                while let Some(s) = seq.next_element::<&'de str>()? {
+                    if few.len < 3 {
+                        few.inline[few.len] = s;
+                    } else {
+                        if few.spill.is_empty() {
+                            few.spill.extend_from_slice(&few.inline);
+                        }
+                        few.spill.push(s);
+                    }
+                    few.len += 1;
+                }
+                Ok(few)
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
 }
 
 impl<'a> MachineFields for MachineRef<'a> {
@@ -225,13 +268,13 @@ impl<'a> MachineFields for MachineRef<'a> {
         self.host
     }
     fn groups(&self) -> &[&'a str] {
-        &self.groups
+        self.groups.as_slice()
     }
     fn services(&self) -> &[&'a str] {
-        &self.services
+        self.services.as_slice()
     }
     fn windows(&self) -> &[&'a str] {
-        &self.windows
+        self.windows.as_slice()
     }
 }
 
@@ -429,15 +472,11 @@ impl Inventory {
     pub fn machine_windows<'a>(&'a self, m: &'a Machine) -> (WindowLevel, &'a [Window]) {
         let p = &self.projects[m.project];
         let c = &self.customers[p.customer];
-        [
-            (WindowLevel::Machine, &m.windows),
-            (WindowLevel::Project, &p.windows),
-            (WindowLevel::Customer, &c.windows),
-        ]
-        .into_iter()
-        .find(|(_, w)| !w.is_empty())
-        .map(|(l, w)| (l, w.as_slice()))
-        .unwrap_or((WindowLevel::Platform, &self.platform.windows))
+        [(WindowLevel::Machine, &m.windows), (WindowLevel::Project, &p.windows), (WindowLevel::Customer, &c.windows)]
+            .into_iter()
+            .find(|(_, w)| !w.is_empty())
+            .map(|(l, w)| (l, w.as_slice()))
+            .unwrap_or((WindowLevel::Platform, &self.platform.windows))
     }
 
     /// A host's windows for host work: its own, else the platform's.
@@ -578,7 +617,10 @@ pub fn parse_inventory(file: &str, text: &str) -> Result<Inventory, Diagnostics>
     let mut errors = Vec::new();
     let rep = Reporter::new(file, Some(&doc));
     if !doc.is_table() {
-        errors.push(rep.diag(&FieldPath::root(), "expected an object with `platform`, `customers`, `projects`, `hosts`, `devices` and `machines`"));
+        errors.push(rep.diag(
+            &FieldPath::root(),
+            "expected an object with `platform`, `customers`, `projects`, `hosts`, `devices` and `machines`",
+        ));
         return Err(Diagnostics(errors));
     }
     for key in doc.top_keys() {
@@ -594,7 +636,9 @@ pub fn parse_inventory(file: &str, text: &str) -> Result<Inventory, Diagnostics>
     if platform.is_none() {
         broken.insert("platform");
         if !doc.top_keys().iter().any(|k| k == "platform") {
-            errors.push(rep.diag(&FieldPath::root(), "missing the platform: add a `[platform]` table with at least `name`"));
+            errors.push(
+                rep.diag(&FieldPath::root(), "missing the platform: add a `[platform]` table with at least `name`"),
+            );
         }
     }
     macro_rules! read {
@@ -662,12 +706,9 @@ impl<'a> Reporter<'a> {
     fn diag(&self, path: &FieldPath, message: impl Into<String>) -> Diagnostic {
         match self.doc {
             Some(doc) => doc.diag(path, message),
-            None => Diagnostic {
-                file: self.file.to_owned(),
-                line: None,
-                path: path.to_string(),
-                message: message.into(),
-            },
+            None => {
+                Diagnostic { file: self.file.to_owned(), line: None, path: path.to_string(), message: message.into() }
+            }
         }
     }
 }
@@ -688,7 +729,6 @@ impl<'a> Check<'a> {
     fn err(&mut self, path: &FieldPath, message: impl Into<String>) {
         self.errors.push(self.rep.diag(path, message));
     }
-
 
     fn nonempty(&mut self, path: &dyn Fn() -> FieldPath, field: &str, value: &str) {
         if value.trim().is_empty() {
@@ -741,7 +781,10 @@ impl<'a> Check<'a> {
             let to = parse_instant(&b.to.0).map_err(|e| self.err(&p.key("to"), e)).ok();
             if let (Some(from), Some(to)) = (from, to) {
                 if to <= from {
-                    self.err(&p.key("to"), format!("blackout ends ({}) before it starts ({}): swap `from` and `to`", b.to.0, b.from.0));
+                    self.err(
+                        &p.key("to"),
+                        format!("blackout ends ({}) before it starts ({}): swap `from` and `to`", b.to.0, b.from.0),
+                    );
                 } else {
                     out.push(Blackout { from, to, reason: b.reason.clone() });
                 }
@@ -822,7 +865,11 @@ fn index_ids<'d>(
     map
 }
 
-fn validate<M: MachineFields + Sync>(def: &Sections<'_, M>, rep: &Reporter<'_>, broken: &HashSet<&str>) -> Result<Inventory, Diagnostics> {
+fn validate<M: MachineFields + Sync>(
+    def: &Sections<'_, M>,
+    rep: &Reporter<'_>,
+    broken: &HashSet<&str>,
+) -> Result<Inventory, Diagnostics> {
     let mut c = Check::new(rep);
     let root = FieldPath::root();
 
@@ -868,7 +915,10 @@ fn validate<M: MachineFields + Sync>(def: &Sections<'_, M>, rep: &Reporter<'_>, 
                 Some(code) => match Language::ALL.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)) {
                     Some((_, l)) => *l,
                     None => {
-                        c.err(&kp().key("language"), format!("unsupported language `{code}`: forewarn writes `en` (English) and `de` (German)"));
+                        c.err(
+                            &kp().key("language"),
+                            format!("unsupported language `{code}`: forewarn writes `en` (English) and `de` (German)"),
+                        );
                         Language::En
                     }
                 },
@@ -894,7 +944,13 @@ fn validate<M: MachineFields + Sync>(def: &Sections<'_, M>, rep: &Reporter<'_>, 
             Some(&ix) => ix,
             None => {
                 if !broken.contains("customers") {
-                    c.err(&p().key("customer"), format!("unknown customer `{}` (project `{}`): define it under [[customers]] or fix the id", d.customer, d.id));
+                    c.err(
+                        &p().key("customer"),
+                        format!(
+                            "unknown customer `{}` (project `{}`): define it under [[customers]] or fix the id",
+                            d.customer, d.id
+                        ),
+                    );
                 }
                 0
             }
@@ -929,7 +985,10 @@ fn validate<M: MachineFields + Sync>(def: &Sections<'_, M>, rep: &Reporter<'_>, 
         c.list(&p, "hosts", &d.hosts);
         for (j, r) in d.racks.iter().enumerate() {
             if !racks.contains(r.as_str()) && !broken.contains("hosts") {
-                c.err(&p().key("racks").index(j), format!("no host is in rack `{r}` (device `{}`): check the rack name", d.id));
+                c.err(
+                    &p().key("racks").index(j),
+                    format!("no host is in rack `{r}` (device `{}`): check the rack name", d.id),
+                );
             }
         }
         let mut served = Vec::new();
@@ -937,7 +996,10 @@ fn validate<M: MachineFields + Sync>(def: &Sections<'_, M>, rep: &Reporter<'_>, 
             match host_ix.get(h.as_str()) {
                 Some(&ix) => served.push(ix),
                 None if broken.contains("hosts") => {}
-                None => c.err(&p().key("hosts").index(j), format!("unknown host `{h}` (device `{}`): define it under [[hosts]] or fix the id", d.id)),
+                None => c.err(
+                    &p().key("hosts").index(j),
+                    format!("unknown host `{h}` (device `{}`): define it under [[hosts]] or fix the id", d.id),
+                ),
             }
         }
         if d.racks.is_empty() && d.hosts.is_empty() {
@@ -962,7 +1024,14 @@ fn validate<M: MachineFields + Sync>(def: &Sections<'_, M>, rep: &Reporter<'_>, 
                 Some(&ix) => ix,
                 None => {
                     if !broken.contains("projects") {
-                        c.err(&p().key("project"), format!("unknown project `{}` (machine `{}`): define it under [[projects]] or fix the id", d.project(), d.id()));
+                        c.err(
+                            &p().key("project"),
+                            format!(
+                                "unknown project `{}` (machine `{}`): define it under [[projects]] or fix the id",
+                                d.project(),
+                                d.id()
+                            ),
+                        );
                     }
                     0
                 }
@@ -970,7 +1039,14 @@ fn validate<M: MachineFields + Sync>(def: &Sections<'_, M>, rep: &Reporter<'_>, 
             let tier = match tiers.get(d.tier()) {
                 Some(&ix) => ix,
                 None => {
-                    c.err(&p().key("tier"), format!("unknown tier `{}` (machine `{}`): the platform's tiers are {tier_list}", d.tier(), d.id()));
+                    c.err(
+                        &p().key("tier"),
+                        format!(
+                            "unknown tier `{}` (machine `{}`): the platform's tiers are {tier_list}",
+                            d.tier(),
+                            d.id()
+                        ),
+                    );
                     0
                 }
             };
@@ -978,7 +1054,14 @@ fn validate<M: MachineFields + Sync>(def: &Sections<'_, M>, rep: &Reporter<'_>, 
                 Some(&ix) => ix,
                 None => {
                     if !broken.contains("hosts") {
-                        c.err(&p().key("host"), format!("unknown host `{}` (machine `{}`): define it under [[hosts]] or fix the id", d.host(), d.id()));
+                        c.err(
+                            &p().key("host"),
+                            format!(
+                                "unknown host `{}` (machine `{}`): define it under [[hosts]] or fix the id",
+                                d.host(),
+                                d.id()
+                            ),
+                        );
                     }
                     0
                 }

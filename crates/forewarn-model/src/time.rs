@@ -43,7 +43,9 @@ impl From<Timestamp> for TimeText {
 pub fn parse_instant(s: &str) -> Result<Timestamp, String> {
     let s = s.trim();
     s.parse::<Timestamp>().map_err(|_| {
-        let has_offset = s.ends_with('Z') || s.ends_with('z') || s.get(s.len().saturating_sub(6)..).is_some_and(|t| t.starts_with(['+', '-']));
+        let has_offset = s.ends_with('Z')
+            || s.ends_with('z')
+            || s.get(s.len().saturating_sub(6)..).is_some_and(|t| t.starts_with(['+', '-']));
         if s.contains('T') && !has_offset {
             format!("time `{s}` has no offset: add one, like `{s}+01:00` or `{s}Z`")
         } else {
@@ -165,7 +167,10 @@ mod tests {
     fn instants_need_an_offset() {
         assert_eq!(parse_instant("2026-12-24T00:00:00+01:00").unwrap().to_string(), "2026-12-23T23:00:00Z");
         let e = parse_instant("2026-12-24T00:00:00").unwrap_err();
-        assert_eq!(e, "time `2026-12-24T00:00:00` has no offset: add one, like `2026-12-24T00:00:00+01:00` or `2026-12-24T00:00:00Z`");
+        assert_eq!(
+            e,
+            "time `2026-12-24T00:00:00` has no offset: add one, like `2026-12-24T00:00:00+01:00` or `2026-12-24T00:00:00Z`"
+        );
         assert!(parse_instant("next tuesday").unwrap_err().contains("not an RFC 3339 time"));
     }
 

@@ -126,7 +126,9 @@ activities = [{ kind = "host-reboot", duration = "30m" }]
 
 #[test]
 fn every_unknown_key_is_named_with_its_line() {
-    let text = GOOD.replace("granularity = \"15m\"", "granularty = \"15m\"").replace("global = 10", "globl = 10\nper_hots = 1");
+    let text = GOOD
+        .replace("granularity = \"15m\"", "granularty = \"15m\"")
+        .replace("global = 10", "globl = 10\nper_hots = 1");
     assert_eq!(
         errors(&text),
         "c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy\n\
@@ -141,7 +143,10 @@ fn semantic_errors_are_all_reported() {
     let text = GOOD
         .replace("ends = \"2027-03-06T00:00:00+01:00\"", "ends = \"2027-02-26T00:00:00+01:00\"")
         .replace("tier_order = [\"staging\", \"production\"]", "tier_order = [\"staging\", \"prod\"]")
-        .replace("{ kind = \"reboot\", duration = \"10m\" }", "{ kind = \"reboot\", duration = \"10m\" }, { kind = \"host-reboot\", duration = \"30m\" }")
+        .replace(
+            "{ kind = \"reboot\", duration = \"10m\" }",
+            "{ kind = \"reboot\", duration = \"10m\" }, { kind = \"host-reboot\", duration = \"30m\" }",
+        )
         .replace("global = 10", "global = 0")
         .replace("tiers = [\"staging\", \"production\"]\n", "tiers = [\"staging\"]\ncustomers = [\"acne\"]\n");
     assert_eq!(
@@ -159,7 +164,10 @@ fn semantic_errors_are_all_reported() {
 #[test]
 fn malformed_values_are_explained() {
     let e = errors(&GOOD.replace("notice = \"72h\"", "notice = \"three days\""));
-    assert_eq!(e, "c.toml:7: notice: duration `three days` is not understood: write it like `24h`, `90m`, `1h30m` or `2d`\n1 error");
+    assert_eq!(
+        e,
+        "c.toml:7: notice: duration `three days` is not understood: write it like `24h`, `90m`, `1h30m` or `2d`\n1 error"
+    );
     let e = errors(&GOOD.replace("strategy = \"spread\"", "strategy = \"fast\""));
     assert!(e.starts_with("c.toml:12: strategy: unknown variant `fast`, expected `earliest` or `spread`"), "{e}");
 }

@@ -259,3 +259,16 @@ fn json_with_escaped_strings_takes_the_owned_path() {
     assert_eq!(inv.machines[0].id, "webA");
     assert_eq!(inv.machines[0].services, ["http"]);
 }
+
+#[test]
+fn long_lists_survive_the_fast_path() {
+    let text = r#"{"platform": {"name": "p"},
+      "customers": [{"id": "c", "name": "C"}],
+      "projects": [{"id": "p1", "customer": "c"}],
+      "hosts": [{"id": "h", "rack": "r"}],
+      "machines": [{"id": "m", "project": "p1", "tier": "staging", "host": "h",
+                    "services": ["a", "b", "c", "d", "e"], "groups": []}]}"#;
+    let inv = parse_inventory("inv.json", text).unwrap();
+    assert_eq!(inv.machines[0].services, ["a", "b", "c", "d", "e"]);
+    assert!(inv.machines[0].groups.is_empty());
+}

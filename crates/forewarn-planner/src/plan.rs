@@ -1,0 +1,377 @@
+//! The plan: one slot per target or the reason there is none; its JSON file
+//! format (DESIGN.md "Plan"), written and read.
+
+use std::fmt::Write as _;
+
+use forewarn_model::campaign::{Campaign, Scope};
+use forewarn_model::fxhash::FxHashMap;
+use forewarn_model::{Inventory, Window};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Why a slot starts when it does, kept compact (a million of them) and put in words on output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// The first start in its windows after the notice.
+    First,
+    /// The first start where a limit had room; earlier starts were full.
+    Limit(Resource),
+    /// The first start after its project's earlier tier ended plus the tier gap.
+    TierGap,
+    /// Spread strategy: the start nearest its share of the range.
+    Spread,
+}
+
+/// A limited resource: which limit, and which host, rack, customer or group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Global,
+    Host(u32),
+    Rack(u32),
+    Customer(u32),
+    Group(u32),
+}
+
+/// One target's slot: all its activities back to back in `[start, end)`, unix seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// Index of the machine (or host, for host campaigns) in the inventory.
+    pub target: u32,
+    pub start: i64,
+    pub end: i64,
+    pub why: Why,
+    /// Index into [`Plan::windows`]: the target's windows in words.
+    pub class: u32,
+}
+
+impl Slot {
+    pub fn start(&self) -> Timestamp {
+        Timestamp::from_second(self.start).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    pub fn end(&self) -> Timestamp {
+        Timestamp::from_second(self.end).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
+/// A target that got no slot, and why, in words a person understands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unscheduled {
+    pub target: u32,
+    pub reason: String,
+}
+
+/// Figures about the plan's quality.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub targets: usize,
+    /// When the last slot ends, if any is scheduled.
+    pub completion: Option<Timestamp>,
+    /// No plan that schedules every target can complete before this (see `bound.rs`).
+    pub lower_bound: Option<Timestamp>,
+    /// Candidate starts examined by the search.
+    pub probes: u64,
+}
+
+/// The result of planning a campaign.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub campaign: String,
+    pub scope: Scope,
+    /// Sorted by start, then target.
+    pub slots: Vec<Slot>,
+    pub unscheduled: Vec<Unscheduled>,
+    /// Things an operator should know that are not errors (e.g. a host holding two members of a group).
+    pub notes: Vec<String>,
+    pub stats: Stats,
+    /// Each window class's windows in words, e.g. "Mon-Fri 22:00-05:00 Europe/Berlin".
+    pub windows: Vec<String>,
+    /// Names of racks and redundancy groups, which the inventory does not index.
+    pub rack_names: Vec<String>,
+    pub group_names: Vec<String>,
+}
+
+impl Plan {
+    /// The id of a slot's target (machine or host).
+    pub fn target_id<'a>(&self, inv: &'a Inventory, target: u32) -> &'a str {
+        match self.scope {
+            Scope::Machines => &inv.machines[target as usize].id,
+            Scope::Hosts => &inv.hosts[target as usize].id,
+        }
+    }
+
+    /// A slot's reason, in words.
+    pub fn reason(&self, inv: &Inventory, campaign: &Campaign, slot: &Slot) -> String {
+        let mut s = String::new();
+        self.write_reason(&mut s, inv, campaign, slot);
+        s
+    }
+
+    fn write_reason(&self, out: &mut String, inv: &Inventory, campaign: &Campaign, slot: &Slot) {
+        let windows = self.windows.get(slot.class as usize).map_or("?", String::as_str);
+        let _ = match slot.why {
+            Why::First => write!(out, "first start in its window {windows} after the {} notice", campaign.notice),
+            Why::Spread => write!(out, "start nearest its turn in the spread roll-out, in its window {windows}"),
+            Why::TierGap => write!(
+                out,
+                "first start in its window {windows} at least {} after the earlier tier of its project ended",
+                campaign.tier_gap
+            ),
+            Why::Limit(r) => {
+                write!(
+                    out,
+                    "first start in its window {windows} where {} had room",
+                    self.resource_words(inv, campaign, r)
+                )
+            }
+        };
+    }
+
+    /// A resource in words, e.g. "host kvm0001 (per_host 4)".
+    pub fn resource_words(&self, inv: &Inventory, campaign: &Campaign, r: Resource) -> String {
+        let l = &campaign.limits;
+        let n = |v: Option<u32>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+        match r {
+            Resource::Global => format!("the campaign (global {})", n(l.global)),
+            Resource::Host(h) => format!("host {} (per_host {})", inv.hosts[h as usize].id, n(l.per_host)),
+            Resource::Rack(r) => {
+                format!(
+                    "rack {} (per_rack {})",
+                    self.rack_names.get(r as usize).map_or("?", String::as_str),
+                    n(l.per_rack)
+                )
+            }
+            Resource::Customer(c) => {
+                format!("customer {} (per_customer {})", inv.customers[c as usize].id, n(l.per_customer))
+            }
+            Resource::Group(g) => format!(
+                "redundancy group {} (per_group {})",
+                self.group_names.get(g as usize).map_or("?", String::as_str),
+                campaign.per_group()
+            ),
+        }
+    }
+
+    /// The plan file (DESIGN.md "Plan") as JSON. Slots are formatted on two threads.
+    pub fn write_json<W: std::io::Write>(&self, mut w: W, inv: &Inventory, campaign: &Campaign) -> std::io::Result<()> {
+        let mut head = String::from("{\"campaign\":");
+        push_json_str(&mut head, &self.campaign);
+        head.push_str(",\"slots\":[");
+        w.write_all(head.as_bytes())?;
+        let kinds: Vec<&str> = campaign.activities.iter().map(|a| a.kind.as_str()).collect();
+        let mut activities = String::new();
+        push_json(&mut activities, &kinds);
+        let half = self.slots.len() / 2;
+        let (a, b) = self.slots.split_at(half);
+        let (first, second) = std::thread::scope(|s| {
+            let other = s.spawn(|| self.slots_json(b, inv, campaign, &activities, !a.is_empty()));
+            let mine = self.slots_json(a, inv, campaign, &activities, false);
+            (mine, other.join())
+        });
+        w.write_all(&first)?;
+        w.write_all(&second.map_err(|_| std::io::Error::other("the slot writer thread failed"))?)?;
+        let mut tail = String::from("],\"unscheduled\":[");
+        let key = target_key(self.scope);
+        for (i, u) in self.unscheduled.iter().enumerate() {
+            if i > 0 {
+                tail.push(',');
+            }
+            tail.push_str("{\"");
+            tail.push_str(key);
+            tail.push_str("\":");
+            push_json_str(&mut tail, self.target_id(inv, u.target));
+            tail.push_str(",\"reason\":");
+            push_json_str(&mut tail, &u.reason);
+            tail.push('}');
+        }
+        tail.push(']');
+        if !self.notes.is_empty() {
+            tail.push_str(",\"notes\":");
+            push_json(&mut tail, &self.notes);
+        }
+        tail.push('}');
+        w.write_all(tail.as_bytes())
+    }
+
+    fn slots_json(
+        &self,
+        slots: &[Slot],
+        inv: &Inventory,
+        campaign: &Campaign,
+        activities: &str,
+        lead: bool,
+    ) -> Vec<u8> {
+        let key = target_key(self.scope);
+        let mut out = String::with_capacity(slots.len() * 260);
+        // Reasons repeat per window class (and per limit): render and escape each once.
+        let mut fixed: Vec<[Option<String>; 3]> = vec![Default::default(); self.windows.len()];
+        let mut words: FxHashMap<Resource, String> = FxHashMap::default();
+        for (i, slot) in slots.iter().enumerate() {
+            if i > 0 || lead {
+                out.push(',');
+            }
+            out.push_str("{\"");
+            out.push_str(key);
+            out.push_str("\":");
+            push_json_str(&mut out, self.target_id(inv, slot.target));
+            out.push_str(",\"activities\":");
+            out.push_str(activities);
+            out.push_str(",\"start\":\"");
+            write_rfc3339(&mut out, slot.start);
+            out.push_str("\",\"end\":\"");
+            write_rfc3339(&mut out, slot.end);
+            out.push_str("\",\"reason\":");
+            let class = slot.class as usize;
+            let k = match slot.why {
+                Why::First => 0,
+                Why::Spread => 1,
+                Why::TierGap => 2,
+                Why::Limit(r) => {
+                    let windows = self.windows.get(class).map_or("?", String::as_str);
+                    let words = words.entry(r).or_insert_with(|| self.resource_words(inv, campaign, r));
+                    let mut text = String::with_capacity(windows.len() + words.len() + 48);
+                    text.push_str("first start in its window ");
+                    text.push_str(windows);
+                    text.push_str(" where ");
+                    text.push_str(words);
+                    text.push_str(" had room");
+                    push_json_str(&mut out, &text);
+                    out.push('}');
+                    continue;
+                }
+            };
+            match fixed.get_mut(class) {
+                Some(cached) => {
+                    let text = cached[k].get_or_insert_with(|| {
+                        let mut t = String::new();
+                        push_json_str(&mut t, &self.reason(inv, campaign, slot));
+                        t
+                    });
+                    out.push_str(text);
+                }
+                None => push_json_str(&mut out, &self.reason(inv, campaign, slot)),
+            }
+            out.push('}');
+        }
+        out.into_bytes()
+    }
+}
+
+/// Appends `s` as a JSON string; plain ASCII (ids, most reasons) is copied as it is.
+fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        push_json(out, s);
+    }
+}
+
+fn push_json<T: Serialize + ?Sized>(out: &mut String, v: &T) {
+    // Serializing strings and lists of strings cannot fail.
+    out.push_str(&serde_json::to_string(v).unwrap_or_default());
+}
+
+/// A target's windows in words, e.g. "Mon-Fri 22:00-05:00 Europe/Berlin".
+pub fn windows_text(inv: &Inventory, scope: Scope, target: u32) -> String {
+    let (windows, zone): (&[Window], _) = match scope {
+        Scope::Machines => {
+            let m = &inv.machines[target as usize];
+            (inv.machine_windows(m).1, inv.zone_for(inv.customer_of(m)))
+        }
+        Scope::Hosts => (inv.host_windows(&inv.hosts[target as usize]).1, &inv.platform.zone),
+    };
+    let parts: Vec<String> =
+        windows.iter().map(|w| if w.zone.is_some() { w.to_string() } else { format!("{w} {}", zone.name()) }).collect();
+    parts.join(" or ")
+}
+
+fn target_key(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Machines => "machine",
+        Scope::Hosts => "host",
+    }
+}
+
+/// Unix seconds as RFC 3339 in UTC, `2027-03-01T22:00:00Z`; fast, for a million slots.
+pub fn write_rfc3339(out: &mut String, unix: i64) {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3_600, secs / 60 % 60, secs % 60);
+}
+
+// ---------------------------------------------------------------------------
+// Reading plan files.
+
+/// A plan file as read back: ids and times as written. Unknown fields are allowed.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PlanFile {
+    #[serde(default)]
+    pub campaign: String,
+    #[serde(default)]
+    pub slots: Vec<SlotEntry>,
+    #[serde(default)]
+    pub unscheduled: Vec<UnscheduledEntry>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SlotEntry {
+    #[serde(default)]
+    pub machine: Option<String>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub activities: Vec<String>,
+    pub start: String,
+    pub end: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct UnscheduledEntry {
+    #[serde(default)]
+    pub machine: Option<String>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl SlotEntry {
+    /// The target's id, whichever key holds it.
+    pub fn target(&self) -> Option<&str> {
+        self.machine.as_deref().or(self.host.as_deref())
+    }
+}
+
+impl UnscheduledEntry {
+    pub fn target(&self) -> Option<&str> {
+        self.machine.as_deref().or(self.host.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_jiff() {
+        for t in [0i64, 951_782_400, 1_709_251_199, 1_798_761_600, 4_102_444_800, -86_400, 1_234_567_890] {
+            let mut s = String::new();
+            write_rfc3339(&mut s, t);
+            assert_eq!(s, Timestamp::from_second(t).unwrap().to_string(), "{t}");
+        }
+    }
+}

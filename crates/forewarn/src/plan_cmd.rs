@@ -1,0 +1,156 @@
+//! `forewarn plan` and `forewarn check`: plan a campaign, and check any plan against every constraint.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use forewarn_model::campaign::Campaign;
+use forewarn_model::{Inventory, parse_campaign, parse_inventory};
+use forewarn_planner::{PlanFile, local, render};
+
+use crate::{Outcome, read_text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The plan file (DESIGN.md "Plan").
+    Json,
+    /// Readable in a terminal: per day, counts and machines, then what got no slot.
+    Table,
+    /// A picture: targets against time, windows shaded, tiers coloured.
+    Svg,
+    /// iCalendar, one event per slot.
+    Ics,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The inventory (TOML or JSON).
+    #[arg(long)]
+    inventory: PathBuf,
+    /// The campaign (TOML).
+    #[arg(long)]
+    campaign: PathBuf,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(long)]
+    inventory: PathBuf,
+    #[arg(long)]
+    campaign: PathBuf,
+    /// The plan file (JSON) to check.
+    #[arg(long)]
+    plan: PathBuf,
+}
+
+/// Reads and validates the inventory and campaign; `None` when they have errors (printed).
+fn load(inventory: &Path, campaign: &Path) -> anyhow::Result<Option<(Inventory, Campaign)>> {
+    let inv_text = read_text(inventory, "inventory")?;
+    let inv = match parse_inventory(&inventory.display().to_string(), &inv_text) {
+        Ok(inv) => inv,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(None);
+        }
+    };
+    drop(inv_text);
+    let camp_text = read_text(campaign, "campaign")?;
+    match parse_campaign(&campaign.display().to_string(), &camp_text, &inv) {
+        Ok(c) => Ok(Some((inv, c))),
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(None)
+        }
+    }
+}
+
+pub fn plan(args: PlanArgs) -> anyhow::Result<Outcome> {
+    let began = crate::clock::stopwatch();
+    let Some((inv, campaign)) = load(&args.inventory, &args.campaign)? else {
+        return Ok(Outcome::Findings);
+    };
+    let loaded = began.elapsed();
+    let plan = forewarn_planner::plan(&inv, &campaign);
+    let planned = began.elapsed();
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => {
+            Box::new(std::fs::File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?)
+        }
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = BufWriter::with_capacity(1 << 20, &mut out);
+    match args.format {
+        Format::Json => {
+            plan.write_json(&mut w, &inv, &campaign)?;
+            w.write_all(b"\n")?;
+        }
+        Format::Table => w.write_all(render::table(&plan, &inv, &campaign).as_bytes())?,
+        Format::Svg => w.write_all(render::svg(&plan, &inv, &campaign).as_bytes())?,
+        Format::Ics => w.write_all(render::ics(&plan, &inv, &campaign, campaign.publish_at).as_bytes())?,
+    }
+    w.flush().context("cannot write the plan")?;
+    drop(w);
+    let zone = &inv.platform.zone;
+    let s = &plan.stats;
+    let completion = s.completion.map_or_else(|| "-".to_owned(), |t| local(t.as_second(), zone));
+    let bound = match (s.completion, s.lower_bound) {
+        (Some(c), Some(b)) => {
+            let from = campaign.earliest_start().as_second();
+            let (c, b) = (c.as_second(), b.as_second());
+            let gap = if b > from { 100.0 * (c - b) as f64 / (b - from) as f64 } else { 0.0 };
+            format!("; lower bound {} (plan {:.1}% longer)", local(b, zone), gap)
+        }
+        _ => String::new(),
+    };
+    eprintln!(
+        "planned {} targets: {} scheduled, {} unscheduled; completion {completion}{bound}; read {:.2} s, planned {:.2} s, total {:.2} s",
+        s.targets,
+        plan.slots.len(),
+        plan.unscheduled.len(),
+        loaded.as_secs_f64(),
+        (planned - loaded).as_secs_f64(),
+        began.elapsed().as_secs_f64()
+    );
+    for note in plan.notes.iter().take(10) {
+        eprintln!("note: {note}");
+    }
+    if plan.notes.len() > 10 {
+        eprintln!("note: ... and {} more notes (see the plan file)", plan.notes.len() - 10);
+    }
+    Ok(Outcome::Ok)
+}
+
+pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
+    let Some((inv, campaign)) = load(&args.inventory, &args.campaign)? else {
+        return Ok(Outcome::Findings);
+    };
+    let text = read_text(&args.plan, "plan")?;
+    let plan: PlanFile = match serde_json::from_str(&text) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{}", forewarn_model::doc::json_syntax(&args.plan.display().to_string(), &e));
+            return Ok(Outcome::Findings);
+        }
+    };
+    drop(text);
+    let violations = forewarn_planner::check::check(&inv, &campaign, &plan);
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for v in &violations {
+        writeln!(out, "{v}")?;
+    }
+    writeln!(
+        out,
+        "violations: {}, slots: {}, unscheduled: {}",
+        violations.len(),
+        plan.slots.len(),
+        plan.unscheduled.len()
+    )?;
+    out.flush()?;
+    Ok(if violations.is_empty() { Outcome::Ok } else { Outcome::Findings })
+}
