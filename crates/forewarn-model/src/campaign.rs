@@ -231,13 +231,15 @@ pub fn parse_campaign(file: &str, text: &str, inv: &Inventory) -> Result<Campaig
     if !doc.is_table() {
         return Err(Diagnostics(vec![doc.diag(&root, "expected a table with the campaign's fields")]));
     }
-    // Every unknown key, at every level, before serde stops at the first.
+    // Every unknown key, at every level, is reported; then the rest is read without them.
+    let mut unknown_paths = Vec::new();
     let mut unknown = |path: &FieldPath, known: &[&str], what: &str| {
         for key in doc.keys_at(path).unwrap_or_default() {
             if !known.contains(&key.as_str()) {
                 errors.push(
                     doc.diag(&path.key(&key), format!("unknown {what} `{key}`: expected one of {}", known.join(", "))),
                 );
+                unknown_paths.push(path.key(&key));
             }
         }
     };
@@ -247,20 +249,17 @@ pub fn parse_campaign(file: &str, text: &str, inv: &Inventory) -> Result<Campaig
     for i in 0..doc.array_len("activities") {
         unknown(&root.key("activities").index(i), &ACTIVITY_FIELDS, "activity field");
     }
-    let reported = errors.len();
-    let Some(def) = doc.whole::<CampaignFile>(&mut errors) else {
-        if errors.len() > reported
-            && reported > 0
-            && errors[reported..].iter().all(|e| e.message.starts_with("unknown field"))
-        {
-            errors.truncate(reported);
-        }
-        return Err(Diagnostics(errors));
+    let Some(def) = doc.whole_without::<CampaignFile>(&unknown_paths, &mut errors) else {
+        return Err(Diagnostics(errors).sorted_by_line());
     };
-    if !errors.is_empty() {
-        return Err(Diagnostics(errors));
+    match validate(&def, inv, &doc) {
+        Ok(c) if errors.is_empty() => Ok(c),
+        Ok(_) => Err(Diagnostics(errors).sorted_by_line()),
+        Err(Diagnostics(more)) => {
+            errors.extend(more);
+            Err(Diagnostics(errors).sorted_by_line())
+        }
     }
-    validate(&def, inv, &doc).map_err(Diagnostics::sorted_by_line)
 }
 
 fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<Campaign, Diagnostics> {

@@ -184,6 +184,28 @@ impl<'a> Document<'a> {
         }
     }
 
+    /// Like [`Document::whole`], with the values at `skip` left out: once unknown keys have
+    /// been reported, the rest of the document can still be read and checked.
+    pub fn whole_without<T: DeserializeOwned>(&self, skip: &[FieldPath], errors: &mut Vec<Diagnostic>) -> Option<T> {
+        let root = FieldPath::root();
+        match &self.tree {
+            Tree::Toml { root: table, lines } => {
+                let mut value = DeValue::Table(table.get_ref().clone());
+                for path in skip {
+                    remove_toml(&mut value, &path.0);
+                }
+                self.decode_toml(Spanned::new(table.span(), value), lines, &root, errors)
+            }
+            Tree::Json(json) => {
+                let mut value = json.clone();
+                for path in skip {
+                    remove_json(&mut value, &path.0);
+                }
+                self.decode_json(&value, &root, errors)
+            }
+        }
+    }
+
     /// Whether the document is a table (TOML always is; JSON must be an object).
     pub fn is_table(&self) -> bool {
         matches!(&self.tree, Tree::Toml { .. } | Tree::Json(serde_json::Value::Object(_)))
@@ -273,6 +295,44 @@ impl<'a> Document<'a> {
                 None
             }
         }
+    }
+}
+
+fn remove_toml(value: &mut DeValue<'_>, path: &[Seg]) {
+    match (path, value) {
+        ([Seg::Key(k)], DeValue::Table(t)) => {
+            t.remove(k.as_str());
+        }
+        ([Seg::Key(k), rest @ ..], DeValue::Table(t)) => {
+            if let Some(v) = t.get_mut(k.as_str()) {
+                remove_toml(v.get_mut(), rest);
+            }
+        }
+        ([Seg::Index(i), rest @ ..], DeValue::Array(a)) => {
+            if let Some(v) = a.get_mut(*i) {
+                remove_toml(v.get_mut(), rest);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn remove_json(value: &mut serde_json::Value, path: &[Seg]) {
+    match (path, value) {
+        ([Seg::Key(k)], serde_json::Value::Object(m)) => {
+            m.remove(k);
+        }
+        ([Seg::Key(k), rest @ ..], serde_json::Value::Object(m)) => {
+            if let Some(v) = m.get_mut(k) {
+                remove_json(v, rest);
+            }
+        }
+        ([Seg::Index(i), rest @ ..], serde_json::Value::Array(a)) => {
+            if let Some(v) = a.get_mut(*i) {
+                remove_json(v, rest);
+            }
+        }
+        _ => {}
     }
 }
 

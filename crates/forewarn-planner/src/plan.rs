@@ -161,15 +161,18 @@ impl Plan {
         let kinds: Vec<&str> = campaign.activities.iter().map(|a| a.kind.as_str()).collect();
         let mut activities = String::new();
         push_json(&mut activities, &kinds);
+        // The other core formats the second half while this one writes the first as it goes.
         let half = self.slots.len() / 2;
         let (a, b) = self.slots.split_at(half);
-        let (first, second) = std::thread::scope(|s| {
-            let other = s.spawn(|| self.slots_json(b, inv, campaign, &activities, !a.is_empty()));
-            let mine = self.slots_json(a, inv, campaign, &activities, false);
-            (mine, other.join())
-        });
-        w.write_all(&first)?;
-        w.write_all(&second.map_err(|_| std::io::Error::other("the slot writer thread failed"))?)?;
+        let second = std::thread::scope(|s| -> std::io::Result<_> {
+            let other = s.spawn(|| {
+                let mut buf = Vec::with_capacity(b.len() * 260);
+                self.slots_json(&mut buf, b, inv, campaign, &activities, !a.is_empty()).map(|()| buf)
+            });
+            self.slots_json(&mut w, a, inv, campaign, &activities, false)?;
+            other.join().map_err(|_| std::io::Error::other("the slot writer thread failed"))?
+        })?;
+        w.write_all(&second)?;
         let mut tail = String::from("],\"unscheduled\":[");
         let key = target_key(self.scope);
         for (i, u) in self.unscheduled.iter().enumerate() {
@@ -193,20 +196,26 @@ impl Plan {
         w.write_all(tail.as_bytes())
     }
 
-    fn slots_json(
+    /// Writes slots as JSON objects, comma-separated (`lead`: with a comma before the first).
+    fn slots_json<W: std::io::Write>(
         &self,
+        w: &mut W,
         slots: &[Slot],
         inv: &Inventory,
         campaign: &Campaign,
         activities: &str,
         lead: bool,
-    ) -> Vec<u8> {
+    ) -> std::io::Result<()> {
         let key = target_key(self.scope);
-        let mut out = String::with_capacity(slots.len() * 260);
+        let mut out = String::with_capacity(1 << 20);
         // Reasons repeat per window class (and per limit): render and escape each once.
         let mut fixed: Vec<[Option<String>; 3]> = vec![Default::default(); self.windows.len()];
         let mut words: FxHashMap<Resource, String> = FxHashMap::default();
         for (i, slot) in slots.iter().enumerate() {
+            if out.len() > (1 << 20) - 1024 {
+                w.write_all(out.as_bytes())?;
+                out.clear();
+            }
             if i > 0 || lead {
                 out.push(',');
             }
@@ -253,7 +262,7 @@ impl Plan {
             }
             out.push('}');
         }
-        out.into_bytes()
+        w.write_all(out.as_bytes())
     }
 }
 
@@ -308,7 +317,28 @@ pub fn write_rfc3339(out: &mut String, unix: i64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3_600, secs / 60 % 60, secs % 60);
+    if !(0..=9999).contains(&y) {
+        let _ = write!(out, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3_600, secs / 60 % 60, secs % 60);
+        return;
+    }
+    // Digits by hand: two million timestamps through `write!` cost more than the planning.
+    let two = |v: i64| [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
+    let (h, mi, se) = (secs / 3_600, secs / 60 % 60, secs % 60);
+    let mut b = [0u8; 20];
+    b[..2].copy_from_slice(&two(y / 100));
+    b[2..4].copy_from_slice(&two(y % 100));
+    b[4] = b'-';
+    b[5..7].copy_from_slice(&two(m));
+    b[7] = b'-';
+    b[8..10].copy_from_slice(&two(d));
+    b[10] = b'T';
+    b[11..13].copy_from_slice(&two(h));
+    b[13] = b':';
+    b[14..16].copy_from_slice(&two(mi));
+    b[16] = b':';
+    b[17..19].copy_from_slice(&two(se));
+    b[19] = b'Z';
+    out.push_str(std::str::from_utf8(&b).unwrap_or_default());
 }
 
 // ---------------------------------------------------------------------------

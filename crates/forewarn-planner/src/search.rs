@@ -112,6 +112,33 @@ impl Res {
         }
     }
 
+    /// Takes a booking back. Skip pointers past cells that regain room may stay stale: a later
+    /// scan may then miss a start there, never take one that does not fit.
+    fn unbook(&mut self, a: u32, b: u32, demand: u32) {
+        let cap = self.cap;
+        match &mut self.store {
+            Store::Dense { used, next } => {
+                for x in a..b {
+                    used[x as usize] -= demand;
+                    if used[x as usize] < cap {
+                        next[x as usize] = x;
+                    }
+                }
+            }
+            Store::Bytes { used, full_below } => {
+                for x in a..b {
+                    used[x as usize] = used[x as usize].saturating_sub(demand as u8);
+                }
+                *full_below = (*full_below).min(a);
+            }
+            Store::Sparse(books) => {
+                if let Some(i) = books.iter().position(|&(s, e, d)| s == a && e == b && d == demand) {
+                    books.swap_remove(i);
+                }
+            }
+        }
+    }
+
     fn book(&mut self, a: u32, b: u32, demand: u32) {
         let cap = self.cap;
         match &mut self.store {
@@ -206,6 +233,9 @@ struct Search<'a> {
     probes: u64,
     /// Scratch for `place`: how often each resource blocked a candidate.
     blocked: Vec<(u32, u32)>,
+    /// Per target: the earliest start its tier allowed, and its index in `slots`.
+    lower: Vec<i64>,
+    slot_of: Vec<u32>,
 }
 
 impl<'a> Search<'a> {
@@ -242,7 +272,11 @@ impl<'a> Search<'a> {
             notes: Vec::new(),
             probes: 0,
             blocked: Vec::new(),
+            lower: Vec::new(),
+            slot_of: Vec::new(),
         };
+        s.lower = vec![i64::MIN; s.targets.len()];
+        s.slot_of = vec![u32::MAX; s.targets.len()];
         s.build_classes();
         s.build_resources();
         s
@@ -670,6 +704,8 @@ impl<'a> Search<'a> {
                             phase_end.push((p, slot.end, None));
                         }
                         self.start[pos as usize] = slot.start;
+                        self.lower[pos as usize] = lower;
+                        self.slot_of[pos as usize] = self.slots.len() as u32;
                         self.slots.push(slot);
                     }
                     Err(reason) => {
@@ -688,6 +724,61 @@ impl<'a> Search<'a> {
                 }
             }
             phase_lo += share + campaign.tier_gap.seconds();
+        }
+        self.compact();
+    }
+
+    /// `earliest`: the slots that end last decide when the campaign completes. Lift them out
+    /// and place them again, earlier if anything fits (within their tier's bound), until the
+    /// last ones cannot move. Moving a slot earlier never breaks a later tier's gap.
+    fn compact(&mut self) {
+        if self.campaign.strategy != Strategy::Earliest || self.slots.is_empty() {
+            return;
+        }
+        let mut pos_of: Vec<u32> = vec![0; self.slots.len()];
+        for (pos, &ix) in self.slot_of.iter().enumerate() {
+            if ix != u32::MAX {
+                pos_of[ix as usize] = pos as u32;
+            }
+        }
+        // A bounded number of rounds: each round moves every slot that ends last.
+        for _ in 0..256 {
+            let Some(last) = self.slots.iter().map(|s| s.end).max() else { return };
+            let ending: Vec<usize> = (0..self.slots.len()).filter(|&i| self.slots[i].end == last).collect();
+            for i in ending {
+                let pos = pos_of[i];
+                let old = self.slots[i].start;
+                self.set_booked(pos, old, false);
+                let mut blocked = std::mem::take(&mut self.blocked);
+                let found = self.scan(pos, self.lower[pos as usize], old, &mut blocked);
+                self.blocked = blocked;
+                match found {
+                    Some((start, _)) => {
+                        self.slots[i].start = start;
+                        self.slots[i].end = start + self.len;
+                        self.start[pos as usize] = start;
+                    }
+                    None => {
+                        self.set_booked(pos, old, true);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Books (or takes back) a target's slot starting at `start` on every resource it uses.
+    fn set_booked(&mut self, pos: u32, start: i64, on: bool) {
+        let a = ((start - self.origin) / self.cell) as u32;
+        let b = ((start + self.len - self.origin + self.cell - 1) / self.cell) as u32;
+        let (u0, u1) = (self.uses_at[pos as usize] as usize, self.uses_at[pos as usize + 1] as usize);
+        for k in u0..u1 {
+            let (r, d) = self.uses[k];
+            if on {
+                self.res[r as usize].book(a, b, d);
+            } else {
+                self.res[r as usize].unbook(a, b, d);
+            }
         }
     }
 
@@ -730,25 +821,24 @@ impl<'a> Search<'a> {
         match self.campaign.strategy {
             Strategy::Earliest => {
                 let inv = self.inv;
-                let mut load = vec![0u32; inv.hosts.len()];
-                if self.scope == Scope::Machines {
-                    for &pos in members.iter() {
-                        load[inv.machines[self.targets[pos as usize] as usize].host] += 1;
-                    }
+                // A host's pressure is how many of its targets compete for the same windows:
+                // those chains must start early, or they end late.
+                let host_of = |t: u32| match self.scope {
+                    Scope::Machines => inv.machines[t as usize].host as u32,
+                    Scope::Hosts => t,
+                };
+                let mut load: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+                for &pos in members.iter() {
+                    *load.entry((host_of(self.targets[pos as usize]), self.class_of[pos as usize])).or_default() += 1;
                 }
                 let key = |pos: u32| {
                     let t = self.targets[pos as usize];
-                    let host_load = match self.scope {
-                        Scope::Machines => load[inv.machines[t as usize].host],
-                        Scope::Hosts => 0,
-                    };
-                    let candidates = self.classes[self.class_of[pos as usize] as usize].candidates;
-                    let host = match self.scope {
-                        Scope::Machines => inv.machines[t as usize].host as u32,
-                        Scope::Hosts => t,
-                    };
+                    let class = self.class_of[pos as usize];
+                    let host = host_of(t);
+                    let pressure = load.get(&(host, class)).copied().unwrap_or(0);
+                    let candidates = self.classes[class as usize].candidates;
                     // Equally urgent machines go host by host: their capacity stays in the cache.
-                    (deadline[pos as usize], candidates, u32::MAX - host_load, host, t)
+                    (deadline[pos as usize], candidates, u32::MAX - pressure, host, t)
                 };
                 members.sort_by_cached_key(|&pos| key(pos));
             }

@@ -100,11 +100,18 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<Outcome> {
     let s = &plan.stats;
     let completion = s.completion.map_or_else(|| "-".to_owned(), |t| local(t.as_second(), zone));
     let bound = match (s.completion, s.lower_bound) {
+        (Some(_), Some(b)) if !plan.unscheduled.is_empty() => {
+            format!("; lower bound {} for a plan that schedules every target with a window", local(b.as_second(), zone))
+        }
         (Some(c), Some(b)) => {
             let from = campaign.earliest_start().as_second();
             let (c, b) = (c.as_second(), b.as_second());
             let gap = if b > from { 100.0 * (c - b) as f64 / (b - from) as f64 } else { 0.0 };
-            format!("; lower bound {} (plan {:.1}% longer)", local(b, zone), gap)
+            let why = match campaign.strategy {
+                forewarn_model::campaign::Strategy::Spread => ", spread over the range on purpose",
+                forewarn_model::campaign::Strategy::Earliest => "",
+            };
+            format!("; lower bound {} (plan {:.1}% longer{why})", local(b, zone), gap)
         }
         _ => String::new(),
     };

@@ -180,3 +180,16 @@ fn publication_plus_notice_must_leave_room() {
         "c.toml:6: publish_at: publication (2027-03-04T09:00:00+01:00) plus the 3d notice is not before the campaign ends (2027-03-06T00:00:00+01:00): publish earlier or move the range\n1 error"
     );
 }
+
+#[test]
+fn unknown_keys_do_not_hide_other_errors() {
+    let text = GOOD
+        .replace("granularity = \"15m\"", "granularty = \"15m\"")
+        .replace("tier_order = [\"staging\", \"production\"]", "tier_order = [\"staging\", \"prod\"]");
+    assert_eq!(
+        errors(&text),
+        "c.toml:8: tier_order[1]: unknown tier `prod`: the platform's tiers are testing, staging, production\n\
+         c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy\n\
+         2 errors"
+    );
+}
