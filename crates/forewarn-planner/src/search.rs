@@ -654,11 +654,16 @@ impl<'a> Search<'a> {
                 Scope::Hosts => None,
             }
         };
-        let phase_of = |t: u32| ordered(t).unwrap_or(0);
+        // Per target, read once in inventory order: its tier's place in the order, and project.
+        let rank: Vec<Option<usize>> = self.targets.iter().map(|&t| ordered(t)).collect();
+        let project_of: Vec<u32> = match scope {
+            Scope::Machines => self.targets.iter().map(|&t| inv.machines[t as usize].project as u32).collect(),
+            Scope::Hosts => Vec::new(),
+        };
         let phases = campaign.tier_order.len().max(1);
         let mut by_phase: Vec<Vec<u32>> = vec![Vec::new(); phases];
-        for pos in 0..self.targets.len() as u32 {
-            by_phase[phase_of(self.targets[pos as usize])].push(pos);
+        for pos in 0..self.targets.len() {
+            by_phase[rank[pos].unwrap_or(0)].push(pos as u32);
         }
         let deadline = self.deadlines(&by_phase, &ordered);
         // Spread: each phase gets a share of the range in proportion to its targets.
@@ -680,7 +685,7 @@ impl<'a> Search<'a> {
             let mut phase_end: Vec<(usize, i64, Option<u32>)> = Vec::new();
             for (i, &pos) in members.iter().enumerate() {
                 let t = self.targets[pos as usize];
-                let project = ordered(t).map(|_| inv.machines[t as usize].project);
+                let project = rank[pos as usize].map(|_| project_of[pos as usize] as usize);
                 if let Some(p) = project
                     && phase > 0
                     && let Some(blocker) = tier_failed[p]
@@ -741,27 +746,33 @@ impl<'a> Search<'a> {
                 pos_of[ix as usize] = pos as u32;
             }
         }
-        // A bounded number of rounds: each round moves every slot that ends last.
-        for _ in 0..256 {
-            let Some(last) = self.slots.iter().map(|s| s.end).max() else { return };
-            let ending: Vec<usize> = (0..self.slots.len()).filter(|&i| self.slots[i].end == last).collect();
-            for i in ending {
-                let pos = pos_of[i];
-                let old = self.slots[i].start;
-                self.set_booked(pos, old, false);
-                let mut blocked = std::mem::take(&mut self.blocked);
-                let found = self.scan(pos, self.lower[pos as usize], old, &mut blocked);
-                self.blocked = blocked;
-                match found {
-                    Some((start, _)) => {
-                        self.slots[i].start = start;
-                        self.slots[i].end = start + self.len;
-                        self.start[pos as usize] = start;
-                    }
-                    None => {
-                        self.set_booked(pos, old, true);
-                        return;
-                    }
+        // Slots by end, latest first; an entry is stale once its slot has moved.
+        let mut heap: std::collections::BinaryHeap<(i64, u32)> =
+            self.slots.iter().enumerate().map(|(i, s)| (s.end, i as u32)).collect();
+        // A bounded number of moves: each moves a slot that ends last.
+        for _ in 0..4_096 {
+            let Some((end, i)) = heap.pop() else { return };
+            let i = i as usize;
+            if self.slots[i].end != end {
+                continue;
+            }
+            let pos = pos_of[i];
+            let old = self.slots[i].start;
+            self.set_booked(pos, old, false);
+            let mut blocked = std::mem::take(&mut self.blocked);
+            let found = self.scan(pos, self.lower[pos as usize], old, &mut blocked);
+            self.blocked = blocked;
+            match found {
+                Some((start, _)) => {
+                    self.slots[i].start = start;
+                    self.slots[i].end = start + self.len;
+                    self.start[pos as usize] = start;
+                    heap.push((self.slots[i].end, i as u32));
+                }
+                None => {
+                    // This slot cannot end earlier, so neither can the campaign.
+                    self.set_booked(pos, old, true);
+                    return;
                 }
             }
         }
