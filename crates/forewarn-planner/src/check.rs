@@ -25,7 +25,7 @@ use forewarn_model::window::occurrences_of;
 use forewarn_model::{Window, Zone};
 use jiff::Timestamp;
 
-use crate::plan::{PlanFile, SlotEntry, write_rfc3339};
+use crate::plan::{PlanFile, SlotEntry, Text, write_rfc3339};
 
 /// Which hard constraint a violation breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -124,7 +124,7 @@ pub fn check(inv: &Inventory, campaign: &Campaign, plan: &PlanFile) -> Vec<Viola
 /// [`check`] on `threads` threads; the result is the same for any number.
 fn check_on(inv: &Inventory, campaign: &Campaign, plan: &PlanFile, threads: usize) -> Vec<Violation> {
     let mut out = Vec::new();
-    if plan.campaign != campaign.id {
+    if *plan.campaign != *campaign.id {
         out.push(violation(
             None,
             Constraint::Format,
@@ -690,7 +690,7 @@ impl<'a> Cx<'a> {
     /// The hash of the id each plan entry names under the campaign's scope, sorted:
     /// `(hash, entry)`, slots first, then unscheduled entries.
     fn entry_hashes<'p>(&self, plan: &'p PlanFile) -> Vec<(u32, u32)> {
-        let own = |m: &'p Option<String>, h: &'p Option<String>| match self.scope {
+        let own = |m: &'p Option<Text<'_>>, h: &'p Option<Text<'_>>| match self.scope {
             Scope::Machines => m.as_deref(),
             Scope::Hosts => h.as_deref(),
         };
@@ -911,7 +911,7 @@ impl<'a> Cx<'a> {
         out
     }
 
-    fn own_id<'e>(&self, machine: &'e Option<String>, host: &'e Option<String>) -> Option<&'e str> {
+    fn own_id<'e>(&self, machine: &'e Option<Text<'_>>, host: &'e Option<Text<'_>>) -> Option<&'e str> {
         match self.scope {
             Scope::Machines => machine.as_deref(),
             Scope::Hosts => host.as_deref(),
@@ -921,8 +921,8 @@ impl<'a> Cx<'a> {
     /// The id an entry names under the campaign's scope.
     fn entry_id<'e>(
         &self,
-        machine: &'e Option<String>,
-        host: &'e Option<String>,
+        machine: &'e Option<Text<'_>>,
+        host: &'e Option<Text<'_>>,
         what: &str,
         out: &mut Vec<Violation>,
     ) -> Option<&'e str> {
@@ -1578,7 +1578,7 @@ per_group = 1
     }
 
     /// A plan file with 30-minute slots (os-update and reboot) and unscheduled entries.
-    fn plan(id: &str, key: &str, slots: &[(&str, &str)], unscheduled: &[(&str, &str)]) -> PlanFile {
+    fn plan(id: &str, key: &str, slots: &[(&str, &str)], unscheduled: &[(&str, &str)]) -> PlanFile<'static> {
         let slots: Vec<serde_json::Value> = slots
             .iter()
             .map(|(m, s)| {
@@ -1588,7 +1588,12 @@ per_group = 1
         let unscheduled: Vec<serde_json::Value> =
             unscheduled.iter().map(|(m, r)| serde_json::json!({ key: m, "reason": r })).collect();
         let doc = serde_json::json!({ "campaign": id, "slots": slots, "unscheduled": unscheduled });
-        serde_json::from_value(doc).unwrap()
+        read(doc)
+    }
+
+    /// A plan file from JSON; plan files borrow from their text, which a test may leak.
+    fn read(doc: serde_json::Value) -> PlanFile<'static> {
+        serde_json::from_str(Box::leak(doc.to_string().into_boxed_str())).unwrap()
     }
 
     fn with(changes: &[(&str, &str)]) -> Vec<(&'static str, String)> {
@@ -1660,7 +1665,7 @@ per_group = 1
         let inv = inventory(INVENTORY);
         let c = campaign(&inv, CAMPAIGN);
         let mut p = plan("os-2027-03", "machine", &VALID, &[]);
-        p.slots[0].end = "2027-03-01T22:25:00Z".to_owned();
+        p.slots[0].end = "2027-03-01T22:25:00Z".to_owned().into();
         let v = check(&inv, &c, &p);
         assert_eq!(kinds(&v), BTreeSet::from([Constraint::Duration]), "{}", lines(&v));
         assert_eq!(
@@ -1770,8 +1775,8 @@ per_group = 1
         assert_eq!(v[0].to_string(), "db-1: coverage: slot for a machine that is not a target of campaign os-2027-03");
         // The wrong campaign, the wrong activities, a time that does not parse, the wrong key.
         let mut p = plan("os-2027-04", "machine", &VALID, &[]);
-        p.slots[1].activities = vec!["reboot".to_owned()];
-        p.slots[2].start = "tuesday".to_owned();
+        p.slots[1].activities = vec!["reboot".to_owned().into()];
+        p.slots[2].start = "tuesday".to_owned().into();
         p.slots[3].host = p.slots[3].machine.take();
         let v = check(&inv, &c, &p);
         let text = lines(&v);
@@ -1787,11 +1792,11 @@ per_group = 1
         let inv = inventory(INVENTORY);
         let c = campaign(&inv, CAMPAIGN);
         let mut p = plan("os-2027-03", "machine", &VALID, &[]);
-        p.slots[0].start = "2027-03-01T23:00:00+01:00".to_owned();
-        p.slots[0].end = "2027-03-01T23:30:00+01:00".to_owned();
+        p.slots[0].start = "2027-03-01T23:00:00+01:00".to_owned().into();
+        p.slots[0].end = "2027-03-01T23:30:00+01:00".to_owned().into();
         assert!(check(&inv, &c, &p).is_empty());
-        p.slots[3].start = "2027-03-02T23:00:00.5Z".to_owned();
-        p.slots[3].end = "2027-03-02T23:30:00.5Z".to_owned();
+        p.slots[3].start = "2027-03-02T23:00:00.5Z".to_owned().into();
+        p.slots[3].end = "2027-03-02T23:30:00.5Z".to_owned().into();
         let v = check(&inv, &c, &p);
         assert_eq!(kinds(&v), BTreeSet::from([Constraint::Format]), "{}", lines(&v));
     }
@@ -1828,11 +1833,11 @@ per_group = 1
         // Break it in many ways at once: every 7th slot an hour later, every 11th ten minutes longer.
         for (i, s) in p.slots.iter_mut().enumerate() {
             if i % 7 == 0 {
-                s.start = after(&s.start, 60);
-                s.end = after(&s.end, 60);
+                s.start = after(&s.start, 60).into();
+                s.end = after(&s.end, 60).into();
             }
             if i % 11 == 0 {
-                s.end = after(&s.end, 10);
+                s.end = after(&s.end, 10).into();
             }
         }
         let one = check_on(&inv, &c, &p, 1);
@@ -1881,7 +1886,7 @@ windows = ["Sun 02:00-03:00 Europe/Berlin"]
         let doc = serde_json::json!({ "campaign": "dst", "slots": [
             { "machine": "web-1", "activities": ["os-update"], "start": slot, "end": after(slot, 120) }
         ]});
-        check(&inv, &c, &serde_json::from_value(doc).unwrap())
+        check(&inv, &c, &read(doc))
     }
 
     #[test]
@@ -1923,7 +1928,7 @@ scope = "hosts""#,
         let host_plan = |slots: &[(&str, &str)]| {
             let mut p = plan("os-2027-03", "host", slots, &[]);
             for s in &mut p.slots {
-                s.activities = vec!["os-update".to_owned(), "host-reboot".to_owned()];
+                s.activities = vec!["os-update".to_owned().into(), "host-reboot".to_owned().into()];
             }
             p
         };

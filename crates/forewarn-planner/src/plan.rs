@@ -1,6 +1,7 @@
 //! The plan: one slot per target or the reason there is none; its JSON file
 //! format (DESIGN.md "Plan"), written and read.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use forewarn_model::campaign::{Campaign, Scope};
@@ -344,49 +345,121 @@ pub fn write_rfc3339(out: &mut String, unix: i64) {
 // ---------------------------------------------------------------------------
 // Reading plan files.
 
+/// A string read from a plan file: borrowed from the text unless the JSON had escapes,
+/// so that reading a million slots does not allocate six million strings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Text<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Text<'_> {
+    fn from(s: String) -> Self {
+        Text(Cow::Owned(s))
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(s: &'a str) -> Self {
+        Text(Cow::Borrowed(s))
+    }
+}
+
+impl PartialEq<str> for Text<'_> {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Text<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
 /// A plan file as read back: ids and times as written. Unknown fields are allowed.
 #[derive(Clone, Debug, Deserialize)]
-pub struct PlanFile {
-    #[serde(default)]
-    pub campaign: String,
-    #[serde(default)]
-    pub slots: Vec<SlotEntry>,
-    #[serde(default)]
-    pub unscheduled: Vec<UnscheduledEntry>,
+pub struct PlanFile<'a> {
+    #[serde(default, borrow)]
+    pub campaign: Text<'a>,
+    #[serde(default, borrow)]
+    pub slots: Vec<SlotEntry<'a>>,
+    #[serde(default, borrow)]
+    pub unscheduled: Vec<UnscheduledEntry<'a>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct SlotEntry {
-    #[serde(default)]
-    pub machine: Option<String>,
-    #[serde(default)]
-    pub host: Option<String>,
-    #[serde(default)]
-    pub activities: Vec<String>,
-    pub start: String,
-    pub end: String,
-    #[serde(default)]
-    pub reason: String,
+pub struct SlotEntry<'a> {
+    #[serde(default, borrow)]
+    pub machine: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    pub host: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    pub activities: Vec<Text<'a>>,
+    #[serde(borrow)]
+    pub start: Text<'a>,
+    #[serde(borrow)]
+    pub end: Text<'a>,
+    #[serde(default, borrow)]
+    pub reason: Text<'a>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct UnscheduledEntry {
-    #[serde(default)]
-    pub machine: Option<String>,
-    #[serde(default)]
-    pub host: Option<String>,
-    #[serde(default)]
-    pub reason: String,
+pub struct UnscheduledEntry<'a> {
+    #[serde(default, borrow)]
+    pub machine: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    pub host: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    pub reason: Text<'a>,
 }
 
-impl SlotEntry {
+impl SlotEntry<'_> {
     /// The target's id, whichever key holds it.
     pub fn target(&self) -> Option<&str> {
         self.machine.as_deref().or(self.host.as_deref())
     }
 }
 
-impl UnscheduledEntry {
+impl UnscheduledEntry<'_> {
     pub fn target(&self) -> Option<&str> {
         self.machine.as_deref().or(self.host.as_deref())
     }

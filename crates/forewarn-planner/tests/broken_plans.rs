@@ -102,7 +102,8 @@ per_host = 1
 struct Fixture {
     inv: Inventory,
     campaign: Campaign,
-    plan: PlanFile,
+    /// Plan files borrow from their text; a test leaks the text.
+    plan: PlanFile<'static>,
 }
 
 fn fixture() -> Fixture {
@@ -111,7 +112,7 @@ fn fixture() -> Fixture {
     let planned = forewarn_planner::plan(&inv, &campaign);
     let mut buf = Vec::new();
     planned.write_json(&mut buf, &inv, &campaign).unwrap();
-    let plan: PlanFile = serde_json::from_slice(&buf).unwrap();
+    let plan: PlanFile<'static> = serde_json::from_slice(Vec::leak(buf.clone())).unwrap();
     assert_eq!(plan.slots.len(), 6, "every machine gets a slot: {}", String::from_utf8_lossy(&buf));
     let v = check(&inv, &campaign, &plan);
     assert!(v.is_empty(), "the planned plan is valid: {}", lines(&v));
@@ -123,7 +124,7 @@ impl Fixture {
         check(&self.inv, &self.campaign, &self.plan)
     }
 
-    fn slot(&mut self, machine: &str) -> &mut SlotEntry {
+    fn slot(&mut self, machine: &str) -> &mut SlotEntry<'static> {
         self.plan.slots.iter_mut().find(|s| s.machine.as_deref() == Some(machine)).expect("the machine has a slot")
     }
 
@@ -134,8 +135,8 @@ impl Fixture {
 
     fn set(&mut self, machine: &str, start: Timestamp, end: Timestamp) {
         let s = self.slot(machine);
-        s.start = start.to_string();
-        s.end = end.to_string();
+        s.start = start.to_string().into();
+        s.end = end.to_string().into();
     }
 
     /// The slot that starts last among the production machines.
@@ -147,7 +148,7 @@ impl Fixture {
             .filter(|s| s.machine.as_deref() != Some("web-s1"))
             .max_by_key(|s| (s.start.clone(), s.machine.clone()))
             .unwrap();
-        s.machine.clone().unwrap()
+        s.machine.as_deref().unwrap_or_default().to_owned()
     }
 }
 

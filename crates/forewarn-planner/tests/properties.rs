@@ -368,8 +368,8 @@ proptest! {
             let a = base + g * shift;
             let len = campaign.slot_length().0 + g * (*stretch as i32);
             let s = &mut plan.slots[ix.index(n)];
-            s.start = a.to_string();
-            s.end = (a + len).to_string();
+            s.start = a.to_string().into();
+            s.end = (a + len).to_string().into();
         }
         // And take some slots away, as if they had not fitted.
         unschedule.sort_unstable();

@@ -145,7 +145,7 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Findings);
         }
     };
-    drop(text);
+    // The plan borrows its strings from `text`, which lives until the end.
     let violations = forewarn_planner::check::check(&inv, &campaign, &plan);
     let mut out = BufWriter::new(std::io::stdout().lock());
     for v in &violations {
