@@ -130,6 +130,9 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<Outcome> {
     if plan.notes.len() > 10 {
         eprintln!("note: ... and {} more notes (see the plan file)", plan.notes.len() - 10);
     }
+    // The process ends here: the OS takes back the memory faster than freeing millions of
+    // strings one by one would.
+    std::mem::forget((inv, plan));
     Ok(Outcome::Ok)
 }
 
@@ -159,5 +162,9 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
         plan.unscheduled.len()
     )?;
     out.flush()?;
-    Ok(if violations.is_empty() { Outcome::Ok } else { Outcome::Findings })
+    let outcome = if violations.is_empty() { Outcome::Ok } else { Outcome::Findings };
+    // As in `plan`: leave the big structures to the OS at exit.
+    std::mem::forget(plan);
+    std::mem::forget((inv, text));
+    Ok(outcome)
 }
