@@ -616,6 +616,16 @@ impl Window {
     }
 }
 
+/// Windows in words with their zone always named, joined by "or":
+/// `Mon-Fri 22:00-05:00 Europe/Berlin or Sat 10:00-14:00 Europe/Berlin`.
+pub fn describe(windows: &[Window], default: &Zone) -> String {
+    let parts: Vec<String> = windows
+        .iter()
+        .map(|w| if w.zone.is_some() { w.to_string() } else { format!("{w} {}", default.name()) })
+        .collect();
+    parts.join(" or ")
+}
+
 /// Occurrences of several windows (a machine's effective window list), sorted by start; NOT merged (a slot must fit inside one occurrence).
 ///
 /// Identical occurrences (from duplicate windows) are listed once.

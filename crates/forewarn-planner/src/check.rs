@@ -505,12 +505,7 @@ impl Class<'_> {
         if self.windows.is_empty() {
             return "window (none is defined for it at any level)".to_owned();
         }
-        let parts: Vec<String> = self
-            .windows
-            .iter()
-            .map(|w| if w.zone.is_some() { w.to_string() } else { format!("{w} {}", self.zone.name()) })
-            .collect();
-        format!("window {}", parts.join(" or "))
+        format!("window {}", forewarn_model::window::describe(self.windows, self.zone))
     }
 }
 

@@ -30,9 +30,7 @@ fn windows_words(windows: &[Window], zone: &Zone) -> String {
     if windows.is_empty() {
         return "maintenance window (none is defined for it, nor for its project, customer or platform)".to_owned();
     }
-    let parts: Vec<String> =
-        windows.iter().map(|w| if w.zone.is_some() { w.to_string() } else { format!("{w} {}", zone.name()) }).collect();
-    format!("window {}", parts.join(" or "))
+    format!("window {}", forewarn_model::window::describe(windows, zone))
 }
 
 pub(crate) fn no_candidates(

@@ -292,9 +292,7 @@ pub fn windows_text(inv: &Inventory, scope: Scope, target: u32) -> String {
         }
         Scope::Hosts => (inv.host_windows(&inv.hosts[target as usize]).1, &inv.platform.zone),
     };
-    let parts: Vec<String> =
-        windows.iter().map(|w| if w.zone.is_some() { w.to_string() } else { format!("{w} {}", zone.name()) }).collect();
-    parts.join(" or ")
+    forewarn_model::window::describe(windows, zone)
 }
 
 fn target_key(scope: Scope) -> &'static str {

@@ -424,11 +424,7 @@ impl<'a> Search<'a> {
             explain::no_candidates(&occurrences, &blackouts, self.campaign, windows, zone, self.earliest, self.len)
         });
         let spans = runs.iter().map(|r| (r.first, r.last())).collect();
-        let text = windows
-            .iter()
-            .map(|w| if w.zone.is_some() { w.to_string() } else { format!("{w} {}", zone.name()) })
-            .collect::<Vec<_>>()
-            .join(" or ");
+        let text = forewarn_model::window::describe(windows, zone);
         Class { text, runs, spans, candidates, none }
     }
 
