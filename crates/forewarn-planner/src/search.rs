@@ -970,7 +970,8 @@ impl<'a> Search<'a> {
     }
 
     fn finish(mut self, lower_bound: Option<i64>) -> Plan {
-        self.slots.sort_by_key(|s| (s.start, s.target));
+        // (start, target) is unique: an unstable sort gives the same order, faster.
+        self.slots.sort_unstable_by_key(|s| (s.start, s.target));
         self.unscheduled.sort_by_key(|u| u.target);
         let completion = self.slots.iter().map(|s| s.end).max().and_then(|e| Timestamp::from_second(e).ok());
         Plan {
