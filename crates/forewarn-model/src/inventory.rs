@@ -296,6 +296,21 @@ struct InventoryRef<'a> {
 }
 
 /// The sections of an inventory file, by reference, whichever way they were read.
+/// (A macro, because the owned and the borrowed files are different types.)
+macro_rules! sections {
+    ($def:expr) => {
+        Sections {
+            platform: &$def.platform,
+            customers: &$def.customers,
+            projects: &$def.projects,
+            hosts: &$def.hosts,
+            devices: &$def.devices,
+            machines: &$def.machines,
+        }
+    };
+}
+
+/// The sections of an inventory file, by reference, whichever way they were read.
 struct Sections<'d, M> {
     platform: &'d PlatformDef,
     customers: &'d [CustomerDef],
@@ -591,25 +606,11 @@ pub fn parse_inventory(file: &str, text: &str) -> Result<Inventory, Diagnostics>
     if format == Format::Json {
         // The fast path, for large generated fleets: one typed pass.
         if let Ok(def) = serde_json::from_str::<InventoryRef<'_>>(text) {
-            let sections = Sections {
-                platform: &def.platform,
-                customers: &def.customers,
-                projects: &def.projects,
-                hosts: &def.hosts,
-                devices: &def.devices,
-                machines: &def.machines,
-            };
+            let sections = sections!(def);
             return validate(&sections, &Reporter::new(file, None), &HashSet::new()).map_err(|d| sorted(d.0));
         }
         if let Ok(def) = serde_json::from_str::<InventoryFile>(text) {
-            let sections = Sections {
-                platform: &def.platform,
-                customers: &def.customers,
-                projects: &def.projects,
-                hosts: &def.hosts,
-                devices: &def.devices,
-                machines: &def.machines,
-            };
+            let sections = sections!(def);
             return validate(&sections, &Reporter::new(file, None), &HashSet::new()).map_err(|d| sorted(d.0));
         }
     }
@@ -659,14 +660,7 @@ pub fn parse_inventory(file: &str, text: &str) -> Result<Inventory, Diagnostics>
         devices: read!("devices"),
         machines: read!("machines"),
     };
-    let sections = Sections {
-        platform: &def.platform,
-        customers: &def.customers,
-        projects: &def.projects,
-        hosts: &def.hosts,
-        devices: &def.devices,
-        machines: &def.machines,
-    };
+    let sections = sections!(def);
     match validate(&sections, &rep, &broken) {
         Ok(inv) if errors.is_empty() => Ok(inv),
         Ok(_) => Err(sorted(errors)),
