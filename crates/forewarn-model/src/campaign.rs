@@ -171,7 +171,7 @@ impl Campaign {
             && any(&t.projects, &inv.project_of(m).id)
             && any(&t.hosts, &inv.host_of(m).id)
             && any(&t.machines, &m.id)
-            && t.services.as_ref().is_none_or(|l| m.services.iter().any(|s| l.contains(s)))
+            && t.services.as_ref().is_none_or(|l| m.services.iter().any(|&s| l.contains(&inv.services[s as usize])))
     }
 
     /// The machines this campaign covers (scope `machines`), as indices, in inventory order.

@@ -935,7 +935,7 @@ mod tests {
         // Redundancy groups: 2 or 3 production machines, about 1 % sharing a host.
         let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
         for m in &inv.machines {
-            for g in &m.groups {
+            for g in inv.group_names(m) {
                 assert_eq!(inv.tier_name(m), "production");
                 groups.entry(g).or_default().push(m.host);
             }
@@ -966,7 +966,7 @@ mod tests {
         assert_eq!(inv.platform.blackouts.len(), 1);
 
         // Services from a small set.
-        let services: HashSet<&str> = inv.machines.iter().flat_map(|m| &m.services).map(String::as_str).collect();
+        let services: HashSet<&str> = inv.machines.iter().flat_map(|m| inv.service_names(m)).collect();
         assert_eq!(services.len(), 6, "{services:?}");
         assert!(inv.devices.iter().any(|d| d.racks.len() == RACKS_PER_POD));
     }

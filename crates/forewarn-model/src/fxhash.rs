@@ -70,6 +70,47 @@ pub type FxBuild = BuildHasherDefault<FxHasher>;
 pub type FxHashMap<K, V> = HashMap<K, V, FxBuild>;
 pub type FxHashSet<K> = HashSet<K, FxBuild>;
 
+/// A 32-bit hash of a string: enough to narrow a join or a duplicate search down to the few
+/// entries whose strings are then compared.
+pub fn hash32(s: &str) -> u32 {
+    let mut h = FxHasher::default();
+    h.write(s.as_bytes());
+    h.write_usize(s.len());
+    (h.finish() >> 32) as u32
+}
+
+/// Sorts `(key, value)` pairs by key, keeping the order of equal keys (stable): LSD radix,
+/// 11 bits a pass, for the million-entry joins of fleets.
+pub fn radix_sort(v: &mut Vec<(u32, u32)>) {
+    const BITS: u32 = 11;
+    const MASK: u32 = (1 << BITS) - 1;
+    if v.len() < 1 << 12 {
+        v.sort_by_key(|x| x.0);
+        return;
+    }
+    let mut tmp = vec![(0u32, 0u32); v.len()];
+    let mut count = vec![0usize; (1 << BITS) + 1];
+    let mut shift = 0;
+    while shift < 32 {
+        count.fill(0);
+        for x in v.iter() {
+            count[((x.0 >> shift) & MASK) as usize + 1] += 1;
+        }
+        if !count.contains(&v.len()) {
+            for d in 0..1 << BITS {
+                count[d + 1] += count[d];
+            }
+            for x in v.iter() {
+                let d = ((x.0 >> shift) & MASK) as usize;
+                tmp[count[d]] = *x;
+                count[d] += 1;
+            }
+            std::mem::swap(v, &mut tmp);
+        }
+        shift += BITS;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +145,21 @@ mod tests {
             buckets.insert(h.finish() & 0xfff);
         }
         assert!(buckets.len() > 2_000, "only {} of 4096 buckets used", buckets.len());
+    }
+
+    #[test]
+    fn radix_sort_is_a_stable_sort_by_key() {
+        let mut state = 7u64;
+        let mut v: Vec<(u32, u32)> = (0..20_000)
+            .map(|i| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                // Few distinct keys in the high bits, so equal keys are common.
+                ((((state >> 40) as u32 % 97) << 24) | ((state >> 20) as u32 % 3), i)
+            })
+            .collect();
+        let mut expected = v.clone();
+        expected.sort_by_key(|x| x.0);
+        radix_sort(&mut v);
+        assert_eq!(v, expected);
     }
 }

@@ -2,7 +2,7 @@
 //! and machines, as written in TOML or JSON, and validated into a model whose
 //! references are indices.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 
 use jiff::Timestamp;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::{Diagnostic, Diagnostics, FieldPath};
 use crate::doc::{Document, Format};
-use crate::fxhash::{FxHashMap, FxHashSet};
+use crate::fxhash::{FxHashMap, FxHashSet, hash32, radix_sort};
 use crate::time::{TimeText, parse_instant};
 use crate::window::{Window, Zone};
 
@@ -332,6 +332,10 @@ pub struct Inventory {
     pub hosts: Vec<Host>,
     pub devices: Vec<Device>,
     pub machines: Vec<Machine>,
+    /// Redundancy group names, in order of first mention; machines refer to them by index.
+    pub groups: Vec<String>,
+    /// Service names, in order of first mention; machines refer to them by index.
+    pub services: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -423,9 +427,121 @@ pub struct Machine {
     /// Index into the platform's tiers.
     pub tier: usize,
     pub host: usize,
-    pub groups: Vec<String>,
-    pub services: Vec<String>,
+    /// Indices into [`Inventory::groups`].
+    pub groups: Ids,
+    /// Indices into [`Inventory::services`].
+    pub services: Ids,
     pub windows: Vec<Window>,
+}
+
+/// Indices into one of the inventory's name lists, inline up to three: nearly every machine
+/// lists one or two groups and services, and a million small heap lists cost more than the
+/// rest of a machine.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Ids(IdsRepr);
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum IdsRepr {
+    Inline(u8, [u32; 3]),
+    Heap(Box<[u32]>),
+}
+
+impl Ids {
+    pub fn from_slice(ids: &[u32]) -> Ids {
+        if ids.len() <= 3 {
+            let mut inline = [0; 3];
+            inline[..ids.len()].copy_from_slice(ids);
+            Ids(IdsRepr::Inline(ids.len() as u8, inline))
+        } else {
+            Ids(IdsRepr::Heap(ids.into()))
+        }
+    }
+}
+
+impl Default for Ids {
+    fn default() -> Ids {
+        Ids(IdsRepr::Inline(0, [0; 3]))
+    }
+}
+
+impl std::ops::Deref for Ids {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        match &self.0 {
+            IdsRepr::Inline(n, ids) => &ids[..usize::from(*n)],
+            IdsRepr::Heap(ids) => ids,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Ids {
+    fn deref_mut(&mut self) -> &mut [u32] {
+        match &mut self.0 {
+            IdsRepr::Inline(n, ids) => &mut ids[..usize::from(*n)],
+            IdsRepr::Heap(ids) => ids,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Ids {
+    type Item = &'a u32;
+    type IntoIter = std::slice::Iter<'a, u32>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl fmt::Debug for Ids {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Names interned in order of first mention.
+#[derive(Default)]
+struct Names(FxHashMap<Box<str>, u32>);
+
+impl Names {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.0.get(name) {
+            return id;
+        }
+        let id = self.0.len() as u32;
+        self.0.insert(name.into(), id);
+        id
+    }
+
+    fn ids(&mut self, names: &[impl AsRef<str>]) -> Ids {
+        if names.len() <= 3 {
+            let mut ids = [0; 3];
+            for (i, n) in names.iter().enumerate() {
+                ids[i] = self.id(n.as_ref());
+            }
+            Ids::from_slice(&ids[..names.len()])
+        } else {
+            Ids(IdsRepr::Heap(names.iter().map(|n| self.id(n.as_ref())).collect()))
+        }
+    }
+
+    /// Takes in names interned elsewhere, after these: returns their new ids by old id.
+    fn absorb(&mut self, other: Names) -> Vec<u32> {
+        other
+            .into_list()
+            .into_iter()
+            .map(|name| {
+                let next = self.0.len() as u32;
+                *self.0.entry(name.into_boxed_str()).or_insert(next)
+            })
+            .collect()
+    }
+
+    fn into_list(self) -> Vec<String> {
+        let mut list = vec![String::new(); self.0.len()];
+        for (name, id) in self.0 {
+            list[id as usize] = name.into_string();
+        }
+        list
+    }
 }
 
 /// Which level of the inventory a machine's (or host's) windows come from.
@@ -465,6 +581,16 @@ impl Inventory {
 
     pub fn host_of(&self, m: &Machine) -> &Host {
         &self.hosts[m.host]
+    }
+
+    /// A machine's redundancy groups by name.
+    pub fn group_names<'a>(&'a self, m: &'a Machine) -> impl Iterator<Item = &'a str> + 'a {
+        m.groups.iter().map(|&g| self.groups[g as usize].as_str())
+    }
+
+    /// A machine's services by name.
+    pub fn service_names<'a>(&'a self, m: &'a Machine) -> impl Iterator<Item = &'a str> + 'a {
+        m.services.iter().map(|&s| self.services[s as usize].as_str())
     }
 
     pub fn tier_name(&self, m: &Machine) -> &str {
@@ -512,7 +638,7 @@ impl Inventory {
     pub fn summary(&self) -> Summary {
         let mut per_tier = vec![0usize; self.platform.tiers.len()];
         let mut per_level: Vec<(WindowLevel, usize)> = Vec::new();
-        let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut groups: Vec<Vec<usize>> = vec![Vec::new(); self.groups.len()];
         for m in &self.machines {
             per_tier[m.tier] += 1;
             let level = self.machine_windows(m).0;
@@ -520,16 +646,20 @@ impl Inventory {
                 Some((_, n)) => *n += 1,
                 None => per_level.push((level, 1)),
             }
-            for g in &m.groups {
-                groups.entry(g).or_default().push(m.host);
+            for &g in m.groups.iter() {
+                groups[g as usize].push(m.host);
             }
         }
         per_level.sort();
-        let mut shared: Vec<String> = groups
-            .iter()
-            .filter(|(_, hosts)| hosts.iter().collect::<HashSet<_>>().len() < hosts.len())
-            .map(|(g, _)| (*g).to_owned())
-            .collect();
+        let mut shared = Vec::new();
+        for (hosts, name) in groups.iter_mut().zip(&self.groups) {
+            let n = hosts.len();
+            hosts.sort_unstable();
+            hosts.dedup();
+            if hosts.len() < n {
+                shared.push(name.clone());
+            }
+        }
         shared.sort();
         let racks: HashSet<&str> = self.hosts.iter().map(|h| h.rack.as_str()).collect();
         Summary {
@@ -604,7 +734,10 @@ const SECTIONS: [&str; 6] = ["platform", "customers", "projects", "hosts", "devi
 pub fn parse_inventory(file: &str, text: &str) -> Result<Inventory, Diagnostics> {
     let format = Format::detect(file, text);
     if format == Format::Json {
-        // The fast path, for large generated fleets: one typed pass.
+        // The fast paths, for large generated fleets: every core, then one typed pass.
+        if let Some(inv) = fast::parse(file, text) {
+            return Ok(inv);
+        }
         if let Ok(def) = serde_json::from_str::<InventoryRef<'_>>(text) {
             let sections = sections!(def);
             return validate(&sections, &Reporter::new(file, None), &HashSet::new()).map_err(|d| sorted(d.0));
@@ -859,233 +992,331 @@ fn index_ids<'d>(
     map
 }
 
-fn validate<M: MachineFields + Sync>(
+fn validate<M: MachineFields>(
     def: &Sections<'_, M>,
     rep: &Reporter<'_>,
     broken: &HashSet<&str>,
 ) -> Result<Inventory, Diagnostics> {
-    let mut c = Check::new(rep);
-    let root = FieldPath::root();
-
-    // Platform.
-    let pp = || root.key("platform");
-    if !broken.contains("platform") {
-        c.nonempty(&pp, "name", &def.platform.name);
+    let head = Head::new(def, rep, broken);
+    let mut part = Part::new(rep, 0, def.machines.len());
+    for (i, d) in def.machines.iter().enumerate() {
+        part.add(&head, i, d);
     }
-    let zone = c.zone(&|| pp().key("time_zone"), &def.platform.time_zone).unwrap_or_else(Zone::utc);
-    if def.platform.tiers.is_empty() {
-        c.err(&pp().key("tiers"), "no tiers: list them in order, e.g. [\"testing\", \"staging\", \"production\"]");
-    }
-    c.list(&pp, "tiers", &def.platform.tiers);
-    let platform = Platform {
-        name: def.platform.name.clone(),
-        windows: c.windows(&pp, &def.platform.windows),
-        blackouts: c.blackouts(&pp, &def.platform.blackouts),
-        tiers: def.platform.tiers.clone(),
-        zone,
-    };
-    let tiers: FxHashMap<&str, usize> = platform.tiers.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+    head.finish(rep, vec![part])
+}
 
-    // Customers and their contacts.
-    let customer_ix = index_ids(&mut c, "customers", "customer", def.customers.iter().map(|x| x.id.as_str()));
-    let mut customers = Vec::with_capacity(def.customers.len());
-    for (i, d) in def.customers.iter().enumerate() {
-        let p = || root.key("customers").index(i);
-        c.nonempty(&p, "name", &d.name);
-        let zone = d.time_zone.as_deref().and_then(|z| c.zone(&|| p().key("time_zone"), z));
-        let mut contacts = Vec::with_capacity(d.contacts.len());
-        let mut emails = HashSet::new();
-        for (j, k) in d.contacts.iter().enumerate() {
-            let kp = || p().key("contacts").index(j);
-            c.nonempty(&kp, "name", &k.name);
-            if let Err(e) = check_email(&k.email) {
-                c.err(&kp().key("email"), e);
-            } else if !emails.insert(k.email.to_ascii_lowercase()) {
-                c.err(&kp().key("email"), format!("`{}` is listed twice for customer `{}`", k.email, d.id));
-            }
-            let zone = k.time_zone.as_deref().and_then(|z| c.zone(&|| kp().key("time_zone"), z));
-            let language = match k.language.as_deref() {
-                None => Language::En,
-                Some(code) => match Language::ALL.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)) {
-                    Some((_, l)) => *l,
-                    None => {
-                        c.err(
-                            &kp().key("language"),
-                            format!("unsupported language `{code}`: forewarn writes `en` (English) and `de` (German)"),
-                        );
-                        Language::En
-                    }
-                },
-            };
-            contacts.push(Contact { name: k.name.clone(), email: k.email.clone(), zone, language });
+/// The inventory up to its machines, validated, with the indices machines are resolved by.
+struct Head<'d> {
+    errors: Vec<Diagnostic>,
+    broken: &'d HashSet<&'d str>,
+    platform: Platform,
+    customers: Vec<Customer>,
+    projects: Vec<Project>,
+    hosts: Vec<Host>,
+    devices: Vec<Device>,
+    tiers: FxHashMap<&'d str, usize>,
+    project_ix: FxHashMap<&'d str, usize>,
+    host_ix: FxHashMap<&'d str, usize>,
+}
+
+impl<'d> Head<'d> {
+    fn new<M>(def: &Sections<'d, M>, rep: &Reporter<'_>, broken: &'d HashSet<&'d str>) -> Head<'d> {
+        let mut c = Check::new(rep);
+        let root = FieldPath::root();
+
+        // Platform.
+        let pp = || root.key("platform");
+        if !broken.contains("platform") {
+            c.nonempty(&pp, "name", &def.platform.name);
         }
-        customers.push(Customer {
-            id: d.id.clone(),
-            name: d.name.clone(),
+        let zone = c.zone(&|| pp().key("time_zone"), &def.platform.time_zone).unwrap_or_else(Zone::utc);
+        if def.platform.tiers.is_empty() {
+            c.err(&pp().key("tiers"), "no tiers: list them in order, e.g. [\"testing\", \"staging\", \"production\"]");
+        }
+        c.list(&pp, "tiers", &def.platform.tiers);
+        let platform = Platform {
+            name: def.platform.name.clone(),
+            windows: c.windows(&pp, &def.platform.windows),
+            blackouts: c.blackouts(&pp, &def.platform.blackouts),
+            tiers: def.platform.tiers.clone(),
             zone,
-            windows: c.windows(&p, &d.windows),
-            blackouts: c.blackouts(&p, &d.blackouts),
-            contacts,
-        });
+        };
+
+        // Customers and their contacts.
+        let customer_ix = index_ids(&mut c, "customers", "customer", def.customers.iter().map(|x| x.id.as_str()));
+        let mut customers = Vec::with_capacity(def.customers.len());
+        for (i, d) in def.customers.iter().enumerate() {
+            let p = || root.key("customers").index(i);
+            c.nonempty(&p, "name", &d.name);
+            let zone = d.time_zone.as_deref().and_then(|z| c.zone(&|| p().key("time_zone"), z));
+            let mut contacts = Vec::with_capacity(d.contacts.len());
+            let mut emails = HashSet::new();
+            for (j, k) in d.contacts.iter().enumerate() {
+                let kp = || p().key("contacts").index(j);
+                c.nonempty(&kp, "name", &k.name);
+                if let Err(e) = check_email(&k.email) {
+                    c.err(&kp().key("email"), e);
+                } else if !emails.insert(k.email.to_ascii_lowercase()) {
+                    c.err(&kp().key("email"), format!("`{}` is listed twice for customer `{}`", k.email, d.id));
+                }
+                let zone = k.time_zone.as_deref().and_then(|z| c.zone(&|| kp().key("time_zone"), z));
+                let language = match k.language.as_deref() {
+                    None => Language::En,
+                    Some(code) => {
+                        match Language::ALL.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)) {
+                            Some((_, l)) => *l,
+                            None => {
+                                c.err(
+                                &kp().key("language"),
+                                format!("unsupported language `{code}`: forewarn writes `en` (English) and `de` (German)"),
+                            );
+                                Language::En
+                            }
+                        }
+                    }
+                };
+                contacts.push(Contact { name: k.name.clone(), email: k.email.clone(), zone, language });
+            }
+            customers.push(Customer {
+                id: d.id.clone(),
+                name: d.name.clone(),
+                zone,
+                windows: c.windows(&p, &d.windows),
+                blackouts: c.blackouts(&p, &d.blackouts),
+                contacts,
+            });
+        }
+
+        // Projects.
+        let project_ix = index_ids(&mut c, "projects", "project", def.projects.iter().map(|x| x.id.as_str()));
+        let mut projects = Vec::with_capacity(def.projects.len());
+        for (i, d) in def.projects.iter().enumerate() {
+            let p = || root.key("projects").index(i);
+            let customer = match customer_ix.get(d.customer.as_str()) {
+                Some(&ix) => ix,
+                None => {
+                    if !broken.contains("customers") {
+                        c.err(
+                            &p().key("customer"),
+                            format!(
+                                "unknown customer `{}` (project `{}`): define it under [[customers]] or fix the id",
+                                d.customer, d.id
+                            ),
+                        );
+                    }
+                    0
+                }
+            };
+            projects.push(Project {
+                id: d.id.clone(),
+                name: d.name.clone(),
+                customer,
+                windows: c.windows(&p, &d.windows),
+            });
+        }
+
+        // Hosts.
+        let host_ix = index_ids(&mut c, "hosts", "host", def.hosts.iter().map(|x| x.id.as_str()));
+        let mut hosts = Vec::with_capacity(def.hosts.len());
+        for (i, d) in def.hosts.iter().enumerate() {
+            let p = || root.key("hosts").index(i);
+            c.nonempty(&p, "rack", &d.rack);
+            hosts.push(Host { id: d.id.clone(), rack: d.rack.clone(), windows: c.windows(&p, &d.windows) });
+        }
+        let racks: FxHashSet<&str> = def.hosts.iter().map(|h| h.rack.as_str()).collect();
+
+        // Devices.
+        index_ids(&mut c, "devices", "device", def.devices.iter().map(|x| x.id.as_str()));
+        let mut devices = Vec::with_capacity(def.devices.len());
+        for (i, d) in def.devices.iter().enumerate() {
+            let p = || root.key("devices").index(i);
+            let kind = match d.kind.as_str() {
+                "switch" => DeviceKind::Switch,
+                "router" => DeviceKind::Router,
+                other => {
+                    c.err(&p().key("kind"), format!("unknown device kind `{other}`: expected `switch` or `router`"));
+                    DeviceKind::Switch
+                }
+            };
+            c.list(&p, "racks", &d.racks);
+            c.list(&p, "hosts", &d.hosts);
+            for (j, r) in d.racks.iter().enumerate() {
+                if !racks.contains(r.as_str()) && !broken.contains("hosts") {
+                    c.err(
+                        &p().key("racks").index(j),
+                        format!("no host is in rack `{r}` (device `{}`): check the rack name", d.id),
+                    );
+                }
+            }
+            let mut served = Vec::new();
+            for (j, h) in d.hosts.iter().enumerate() {
+                match host_ix.get(h.as_str()) {
+                    Some(&ix) => served.push(ix),
+                    None if broken.contains("hosts") => {}
+                    None => c.err(
+                        &p().key("hosts").index(j),
+                        format!("unknown host `{h}` (device `{}`): define it under [[hosts]] or fix the id", d.id),
+                    ),
+                }
+            }
+            if d.racks.is_empty() && d.hosts.is_empty() {
+                c.err(&p(), format!("device `{}` serves nothing: list the `racks` or `hosts` it connects", d.id));
+            }
+            devices.push(Device { id: d.id.clone(), kind, racks: d.racks.clone(), hosts: served });
+        }
+        let tiers = def.platform.tiers.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+        Head { errors: c.errors, broken, platform, customers, projects, hosts, devices, tiers, project_ix, host_ix }
     }
 
-    // Projects.
-    let project_ix = index_ids(&mut c, "projects", "project", def.projects.iter().map(|x| x.id.as_str()));
-    let mut projects = Vec::with_capacity(def.projects.len());
-    for (i, d) in def.projects.iter().enumerate() {
-        let p = || root.key("projects").index(i);
-        let customer = match customer_ix.get(d.customer.as_str()) {
+    /// The whole inventory from this head and its machines, read in consecutive parts.
+    fn finish(self, rep: &Reporter<'_>, parts: Vec<Part<'_>>) -> Result<Inventory, Diagnostics> {
+        let mut errors = self.errors;
+        let mut parts = parts.into_iter();
+        // The first part's names and machines are kept as they are; later parts are renumbered.
+        let (mut machines, mut ids, mut groups, mut services) = match parts.next() {
+            Some(first) => {
+                errors.extend(first.c.errors);
+                (first.machines, first.ids, first.groups, first.services)
+            }
+            None => Default::default(),
+        };
+        for part in parts {
+            let group_ids = groups.absorb(part.groups);
+            let service_ids = services.absorb(part.services);
+            let offset = machines.len() as u32;
+            ids.extend(part.ids.iter().map(|&(h, i)| (h, i + offset)));
+            machines.extend(part.machines.into_iter().map(|mut m| {
+                m.groups.iter_mut().for_each(|g| *g = group_ids[*g as usize]);
+                m.services.iter_mut().for_each(|s| *s = service_ids[*s as usize]);
+                m
+            }));
+            errors.extend(part.c.errors);
+        }
+        // Duplicate machine ids: equal hashes sort next to each other, in machine order.
+        radix_sort(&mut ids);
+        for run in ids.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+            for (k, &(_, j)) in run.iter().enumerate() {
+                let id = &machines[j as usize].id;
+                if let Some(&(_, first)) = run[..k].iter().find(|&&(_, i)| machines[i as usize].id == *id) {
+                    let path = FieldPath::root().key("machines").index(j as usize).key("id");
+                    errors
+                        .push(rep.diag(&path, format!("duplicate machine id `{id}`: also used by machines[{first}]")));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Diagnostics(errors));
+        }
+        Ok(Inventory {
+            platform: self.platform,
+            customers: self.customers,
+            projects: self.projects,
+            hosts: self.hosts,
+            devices: self.devices,
+            machines,
+            groups: groups.into_list(),
+            services: services.into_list(),
+        })
+    }
+}
+
+/// Machines validated in one pass over consecutive entries (parts of one file can be read on
+/// several cores). Group and service ids are the part's own until [`Head::finish`] merges them.
+struct Part<'r> {
+    c: Check<'r>,
+    /// Where the part starts among the file's machines.
+    offset: usize,
+    machines: Vec<Machine>,
+    groups: Names,
+    services: Names,
+    /// Per machine: the hash of its id, and its index in the part.
+    ids: Vec<(u32, u32)>,
+}
+
+impl<'r> Part<'r> {
+    fn new(rep: &'r Reporter<'r>, offset: usize, capacity: usize) -> Part<'r> {
+        Part {
+            c: Check::new(rep),
+            offset,
+            machines: Vec::with_capacity(capacity),
+            groups: Names::default(),
+            services: Names::default(),
+            ids: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Validates the machine at `i` (counted from the part's start) and adds it.
+    fn add(&mut self, head: &Head<'_>, i: usize, d: &impl MachineFields) {
+        let c = &mut self.c;
+        let index = self.offset + i;
+        let p = || FieldPath::root().key("machines").index(index);
+        let broken = head.broken;
+        if let Err(e) = check_id(d.id()) {
+            c.err(&p().key("id"), format!("machine id {e}"));
+        }
+        let project = match head.project_ix.get(d.project()) {
             Some(&ix) => ix,
             None => {
-                if !broken.contains("customers") {
+                if !broken.contains("projects") {
                     c.err(
-                        &p().key("customer"),
+                        &p().key("project"),
                         format!(
-                            "unknown customer `{}` (project `{}`): define it under [[customers]] or fix the id",
-                            d.customer, d.id
+                            "unknown project `{}` (machine `{}`): define it under [[projects]] or fix the id",
+                            d.project(),
+                            d.id()
                         ),
                     );
                 }
                 0
             }
         };
-        projects.push(Project { id: d.id.clone(), name: d.name.clone(), customer, windows: c.windows(&p, &d.windows) });
-    }
-
-    // Hosts.
-    let host_ix = index_ids(&mut c, "hosts", "host", def.hosts.iter().map(|x| x.id.as_str()));
-    let mut hosts = Vec::with_capacity(def.hosts.len());
-    for (i, d) in def.hosts.iter().enumerate() {
-        let p = || root.key("hosts").index(i);
-        c.nonempty(&p, "rack", &d.rack);
-        hosts.push(Host { id: d.id.clone(), rack: d.rack.clone(), windows: c.windows(&p, &d.windows) });
-    }
-    let racks: FxHashSet<&str> = def.hosts.iter().map(|h| h.rack.as_str()).collect();
-
-    // Devices.
-    index_ids(&mut c, "devices", "device", def.devices.iter().map(|x| x.id.as_str()));
-    let mut devices = Vec::with_capacity(def.devices.len());
-    for (i, d) in def.devices.iter().enumerate() {
-        let p = || root.key("devices").index(i);
-        let kind = match d.kind.as_str() {
-            "switch" => DeviceKind::Switch,
-            "router" => DeviceKind::Router,
-            other => {
-                c.err(&p().key("kind"), format!("unknown device kind `{other}`: expected `switch` or `router`"));
-                DeviceKind::Switch
+        let tier = match head.tiers.get(d.tier()) {
+            Some(&ix) => ix,
+            None => {
+                c.err(
+                    &p().key("tier"),
+                    format!(
+                        "unknown tier `{}` (machine `{}`): the platform's tiers are {}",
+                        d.tier(),
+                        d.id(),
+                        head.platform.tiers.join(", ")
+                    ),
+                );
+                0
             }
         };
-        c.list(&p, "racks", &d.racks);
-        c.list(&p, "hosts", &d.hosts);
-        for (j, r) in d.racks.iter().enumerate() {
-            if !racks.contains(r.as_str()) && !broken.contains("hosts") {
-                c.err(
-                    &p().key("racks").index(j),
-                    format!("no host is in rack `{r}` (device `{}`): check the rack name", d.id),
-                );
-            }
-        }
-        let mut served = Vec::new();
-        for (j, h) in d.hosts.iter().enumerate() {
-            match host_ix.get(h.as_str()) {
-                Some(&ix) => served.push(ix),
-                None if broken.contains("hosts") => {}
-                None => c.err(
-                    &p().key("hosts").index(j),
-                    format!("unknown host `{h}` (device `{}`): define it under [[hosts]] or fix the id", d.id),
-                ),
-            }
-        }
-        if d.racks.is_empty() && d.hosts.is_empty() {
-            c.err(&p(), format!("device `{}` serves nothing: list the `racks` or `hosts` it connects", d.id));
-        }
-        devices.push(Device { id: d.id.clone(), kind, racks: d.racks.clone(), hosts: served });
-    }
-
-    // Machines.
-    // Duplicate machine ids are found on the other core while this one resolves references.
-    let (id_errors, machines) = std::thread::scope(|scope| {
-        let ids = scope.spawn(|| {
-            let mut c = Check::new(rep);
-            index_ids(&mut c, "machines", "machine", def.machines.iter().map(|x| x.id()));
-            c.errors
-        });
-        let mut machines = Vec::with_capacity(def.machines.len());
-        let tier_list = platform.tiers.join(", ");
-        for (i, d) in def.machines.iter().enumerate() {
-            let p = || root.key("machines").index(i);
-            let project = match project_ix.get(d.project()) {
-                Some(&ix) => ix,
-                None => {
-                    if !broken.contains("projects") {
-                        c.err(
-                            &p().key("project"),
-                            format!(
-                                "unknown project `{}` (machine `{}`): define it under [[projects]] or fix the id",
-                                d.project(),
-                                d.id()
-                            ),
-                        );
-                    }
-                    0
-                }
-            };
-            let tier = match tiers.get(d.tier()) {
-                Some(&ix) => ix,
-                None => {
+        let host = match head.host_ix.get(d.host()) {
+            Some(&ix) => ix,
+            None => {
+                if !broken.contains("hosts") {
                     c.err(
-                        &p().key("tier"),
+                        &p().key("host"),
                         format!(
-                            "unknown tier `{}` (machine `{}`): the platform's tiers are {tier_list}",
-                            d.tier(),
+                            "unknown host `{}` (machine `{}`): define it under [[hosts]] or fix the id",
+                            d.host(),
                             d.id()
                         ),
                     );
-                    0
                 }
-            };
-            let host = match host_ix.get(d.host()) {
-                Some(&ix) => ix,
-                None => {
-                    if !broken.contains("hosts") {
-                        c.err(
-                            &p().key("host"),
-                            format!(
-                                "unknown host `{}` (machine `{}`): define it under [[hosts]] or fix the id",
-                                d.host(),
-                                d.id()
-                            ),
-                        );
-                    }
-                    0
-                }
-            };
-            c.list(&p, "groups", d.groups());
-            c.list(&p, "services", d.services());
-            let windows = if d.windows().is_empty() { Vec::new() } else { c.windows(&p, d.windows()) };
-            let owned = |v: &[M::S]| v.iter().map(|x| x.as_ref().to_owned()).collect::<Vec<String>>();
-            machines.push(Machine {
-                id: d.id().to_owned(),
-                project,
-                tier,
-                host,
-                groups: owned(d.groups()),
-                services: owned(d.services()),
-                windows,
-            });
-        }
-        (ids.join(), machines)
-    });
-    match id_errors {
-        Ok(errors) => c.errors.extend(errors),
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-    if c.errors.is_empty() {
-        Ok(Inventory { platform, customers, projects, hosts, devices, machines })
-    } else {
-        Err(Diagnostics(c.errors))
+                0
+            }
+        };
+        c.list(&p, "groups", d.groups());
+        c.list(&p, "services", d.services());
+        let windows = if d.windows().is_empty() { Vec::new() } else { c.windows(&p, d.windows()) };
+        self.ids.push((hash32(d.id()), self.machines.len() as u32));
+        self.machines.push(Machine {
+            id: d.id().to_owned(),
+            project,
+            tier,
+            host,
+            groups: self.groups.ids(d.groups()),
+            services: self.services.ids(d.services()),
+            windows,
+        });
     }
 }
 
+mod fast;
 #[cfg(test)]
 mod tests;

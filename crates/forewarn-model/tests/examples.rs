@@ -79,7 +79,7 @@ fn machine_footprint(inv: &Inventory, m: usize) -> Footprint {
         (Limit::Rack, inv.host_of(m).rack.clone()),
         (Limit::Customer, inv.customer_of(m).id.clone()),
     ];
-    f.extend(m.groups.iter().map(|g| (Limit::Group, g.clone())));
+    f.extend(inv.group_names(m).map(|g| (Limit::Group, g.to_owned())));
     f
 }
 

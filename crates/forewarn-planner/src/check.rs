@@ -12,13 +12,12 @@
 //!
 //! Large plans are checked on several threads; the result does not depend on how many.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use forewarn_model::campaign::{Campaign, Scope};
+use forewarn_model::fxhash::{hash32 as hash_id, radix_sort};
 use forewarn_model::inventory::{Blackout, Inventory};
 use forewarn_model::time::parse_instant;
 use forewarn_model::window::occurrences_of;
@@ -301,100 +300,7 @@ fn seconds_ceil(t: Timestamp) -> i64 {
     t.as_second() + i64::from(t.subsec_nanosecond() > 0)
 }
 
-/// FxHash with a final mix: ids are trusted file contents, and a million of them are looked up.
-#[derive(Clone, Copy, Default)]
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(c);
-            self.add(u64::from_le_bytes(word));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u16(&mut self, n: u16) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // The table picks buckets by the low bits, which the multiplications alone leave poorly mixed.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h
-    }
-}
-
-impl Fx {
-    fn add(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
-
-/// A 32-bit hash of an id: the join only needs it to narrow candidates down, which it
-/// does to one for nearly every id; the ids themselves are compared in the end.
-fn hash_id(id: &str) -> u32 {
-    let mut h = Fx::default();
-    h.write(id.as_bytes());
-    h.write_usize(id.len());
-    (h.finish() >> 32) as u32
-}
-
-/// Sorts `(key, value)` pairs by key, then by their order (stable): LSD radix, 11 bits a pass.
-fn radix_sort(v: &mut Vec<(u32, u32)>) {
-    const BITS: u32 = 11;
-    const MASK: u32 = (1 << BITS) - 1;
-    if v.len() < 1 << 12 {
-        v.sort_by_key(|x| x.0);
-        return;
-    }
-    let mut tmp = vec![(0u32, 0u32); v.len()];
-    let mut count = vec![0usize; (1 << BITS) + 1];
-    let mut shift = 0;
-    while shift < 32 {
-        count.fill(0);
-        for x in v.iter() {
-            count[((x.0 >> shift) & MASK) as usize + 1] += 1;
-        }
-        if !count.contains(&v.len()) {
-            for d in 0..1 << BITS {
-                count[d + 1] += count[d];
-            }
-            for x in v.iter() {
-                let d = ((x.0 >> shift) & MASK) as usize;
-                tmp[count[d]] = *x;
-                count[d] += 1;
-            }
-            std::mem::swap(v, &mut tmp);
-        }
-        shift += BITS;
-    }
-}
+type FxMap<K, V> = forewarn_model::fxhash::FxHashMap<K, V>;
 
 /// The targets' ids, in one buffer (each followed by a NUL, which ids cannot contain),
 /// with their hashes sorted: `(hash, index)`.
@@ -559,7 +465,7 @@ struct Facts<'a> {
     fact: Vec<Fact>,
     classes: Vec<Class<'a>>,
     rack_names: Vec<&'a str>,
-    group_names: Vec<&'a str>,
+    group_names: &'a [String],
     /// Machines: `(group, 1)`. Hosts: `(customer, guests)`, then `(group, members)`.
     keys: Vec<(u32, u32)>,
     /// Hosts: the customers whose blackouts apply (with a guest on it and a blackout).
@@ -712,15 +618,6 @@ impl<'a> Cx<'a> {
                 })
             })
             .collect();
-        let mut group_ix: FxMap<&'a str, u32> =
-            FxMap::with_capacity_and_hasher(inv.machines.len() / 8, Default::default());
-        let mut group_names = Vec::new();
-        let mut group = |g: &'a str| -> u32 {
-            *group_ix.entry(g).or_insert_with(|| {
-                group_names.push(g);
-                group_names.len() as u32 - 1
-            })
-        };
         // Window classes: by where the list lives (cheap), then by content.
         let mut by_ptr: FxMap<(usize, usize, usize), u32> = FxMap::default();
         let mut by_content: FxMap<(&'a [Window], &'a str), u32> = FxMap::default();
@@ -758,7 +655,7 @@ impl<'a> Cx<'a> {
                         (customer, class)
                     };
                     let lo = keys.len() as u32;
-                    keys.extend(m.groups.iter().map(|g| (group(g), 1)));
+                    keys.extend(m.groups.iter().map(|&g| (g, 1)));
                     fact.push(Fact {
                         class,
                         host: m.host as u32,
@@ -776,7 +673,7 @@ impl<'a> Cx<'a> {
                 let mut by_group: Vec<(u32, u32)> = Vec::new();
                 for m in &inv.machines {
                     by_customer.push((m.host as u32, inv.customer_index_of(m) as u32));
-                    by_group.extend(m.groups.iter().map(|g| (m.host as u32, group(g))));
+                    by_group.extend(m.groups.iter().map(|&g| (m.host as u32, g)));
                 }
                 let counted = |mut v: Vec<(u32, u32)>| -> Vec<Vec<(u32, u32)>> {
                     v.sort_unstable();
@@ -814,7 +711,7 @@ impl<'a> Cx<'a> {
         }
         let (from, to) = (self.campaign.starts, self.campaign.ends);
         let classes = lists.into_iter().map(|(w, z)| Class::new(w, z, from, to)).collect();
-        Facts { fact, classes, rack_names, group_names, keys, host_customers }
+        Facts { fact, classes, rack_names, group_names: &inv.groups, keys, host_customers }
     }
 
     // -----------------------------------------------------------------------

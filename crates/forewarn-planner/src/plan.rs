@@ -89,7 +89,6 @@ pub struct Plan {
     pub windows: Vec<String>,
     /// Names of racks and redundancy groups, which the inventory does not index.
     pub rack_names: Vec<String>,
-    pub group_names: Vec<String>,
 }
 
 impl Plan {
@@ -147,7 +146,7 @@ impl Plan {
             }
             Resource::Group(g) => format!(
                 "redundancy group {} (per_group {})",
-                self.group_names.get(g as usize).map_or("?", String::as_str),
+                inv.groups.get(g as usize).map_or("?", String::as_str),
                 campaign.per_group()
             ),
         }

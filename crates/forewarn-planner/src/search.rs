@@ -204,6 +204,17 @@ pub fn plan(inv: &Inventory, campaign: &Campaign) -> Plan {
     s.finish(bound)
 }
 
+/// The limited resources of a campaign, and which targets use them.
+#[derive(Default)]
+struct Resources {
+    res: Vec<Res>,
+    /// Per target: its resources and demands, as ranges into `uses`.
+    uses_at: Vec<u32>,
+    uses: Vec<(u32, u32)>,
+    rack_names: Vec<String>,
+    notes: Vec<String>,
+}
+
 struct Search<'a> {
     inv: &'a Inventory,
     campaign: &'a Campaign,
@@ -224,7 +235,6 @@ struct Search<'a> {
     uses: Vec<(u32, u32)>,
     res: Vec<Res>,
     rack_names: Vec<String>,
-    group_names: Vec<String>,
     /// Per target: its start, once placed (`i64::MIN` while not).
     start: Vec<i64>,
     slots: Vec<Slot>,
@@ -266,7 +276,6 @@ impl<'a> Search<'a> {
             uses: Vec::new(),
             res: Vec::new(),
             rack_names: Vec::new(),
-            group_names: Vec::new(),
             slots: Vec::new(),
             unscheduled: Vec::new(),
             notes: Vec::new(),
@@ -277,16 +286,28 @@ impl<'a> Search<'a> {
         };
         s.lower = vec![i64::MIN; s.targets.len()];
         s.slot_of = vec![u32::MAX; s.targets.len()];
-        s.build_classes();
-        s.build_resources();
+        // Classes and resources are independent: one is built on the other core.
+        let (classes, resources) = std::thread::scope(|scope| {
+            let classes = scope.spawn(|| s.classes());
+            let resources = s.resources();
+            (classes.join().unwrap_or_else(|e| std::panic::resume_unwind(e)), resources)
+        });
+        (s.classes, s.class_of) = classes;
+        s.res = resources.res;
+        s.uses_at = resources.uses_at;
+        s.uses = resources.uses;
+        s.rack_names = resources.rack_names;
+        s.notes = resources.notes;
         s
     }
 
     // -----------------------------------------------------------------------
     // Window classes.
 
-    fn build_classes(&mut self) {
+    /// The window classes, and each target's class.
+    fn classes(&self) -> (Vec<Class>, Vec<u32>) {
         let inv = self.inv;
+        let mut classes = Vec::new();
         // Cheap key first (which inventory level and owner the windows come from,
         // and which customer's zone or blackouts apply), then dedupe by content.
         let mut by_owner: FxHashMap<(WindowLevel, usize, usize), u32> = FxHashMap::default();
@@ -324,8 +345,8 @@ impl<'a> Search<'a> {
                         Some(&id) => id,
                         None => {
                             let class = self.make_class(windows, zone, &key.2);
-                            let id = self.classes.len() as u32;
-                            self.classes.push(class);
+                            let id = classes.len() as u32;
+                            classes.push(class);
                             by_content.insert(key, id);
                             id
                         }
@@ -336,7 +357,7 @@ impl<'a> Search<'a> {
             };
             class_of.push(id);
         }
-        self.class_of = class_of;
+        (classes, class_of)
     }
 
     /// For host campaigns: per host, the customers with guests on it (their blackouts apply).
@@ -431,8 +452,10 @@ impl<'a> Search<'a> {
     // -----------------------------------------------------------------------
     // Limited resources.
 
-    fn build_resources(&mut self) {
+    /// The limited resources and each target's use of them.
+    fn resources(&self) -> Resources {
         let inv = self.inv;
+        let mut out = Resources::default();
         let l = self.campaign.limits;
         let n = self.targets.len();
         // Racks and groups have no index in the inventory: intern them.
@@ -445,30 +468,15 @@ impl<'a> Search<'a> {
                 *rack_ix.entry(h.rack.as_str()).or_insert(next)
             })
             .collect();
-        self.rack_names = vec![String::new(); rack_ix.len()];
+        out.rack_names = vec![String::new(); rack_ix.len()];
         for (name, ix) in rack_ix {
-            self.rack_names[ix as usize] = name.to_owned();
+            out.rack_names[ix as usize] = name.to_owned();
         }
-        let mut group_ix: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut groups_at: Vec<u32> = Vec::with_capacity(inv.machines.len() + 1);
-        let mut groups: Vec<u32> = Vec::new();
-        groups_at.push(0);
-        for m in &inv.machines {
-            for g in &m.groups {
-                let next = group_ix.len() as u32;
-                groups.push(*group_ix.entry(g.as_str()).or_insert(next));
-            }
-            groups_at.push(groups.len() as u32);
-        }
-        self.group_names = vec![String::new(); group_ix.len()];
-        for (name, ix) in group_ix {
-            self.group_names[ix as usize] = name.to_owned();
-        }
-        let machine_groups = |m: usize| &groups[groups_at[m] as usize..groups_at[m + 1] as usize];
+        let machine_groups = |m: usize| -> &'a [u32] { &inv.machines[m].groups };
 
         // Resource ids: global, then hosts, racks, customers, groups.
-        let (nh, nr, nc) = (inv.hosts.len() as u32, self.rack_names.len() as u32, inv.customers.len() as u32);
-        let universe = 1 + nh + nr + nc + self.group_names.len() as u32;
+        let (nh, nr, nc) = (inv.hosts.len() as u32, out.rack_names.len() as u32, inv.customers.len() as u32);
+        let universe = 1 + nh + nr + nc + inv.groups.len() as u32;
         let rid = |r: Resource| match r {
             Resource::Global => 0,
             Resource::Host(h) => 1 + h,
@@ -478,8 +486,11 @@ impl<'a> Search<'a> {
         };
         let per_group = self.campaign.per_group();
         // Each target's (resource, demand) pairs, written into `out`.
-        let guests =
-            if self.scope == Scope::Hosts { self.guest_demands(&machine_groups, per_group) } else { Vec::new() };
+        let guests = if self.scope == Scope::Hosts {
+            self.guest_demands(&machine_groups, per_group, &mut out.notes)
+        } else {
+            Vec::new()
+        };
         let wants = |pos: usize, out: &mut Vec<(Resource, u32)>| {
             out.clear();
             let t = self.targets[pos] as usize;
@@ -541,7 +552,7 @@ impl<'a> Search<'a> {
             if demand[id] <= cap {
                 continue;
             }
-            index[id] = self.res.len() as u32;
+            index[id] = out.res.len() as u32;
             let cells = self.ncells as usize + 1;
             let store = if members[id] >= DENSE_MEMBERS {
                 Store::Dense { used: vec![0; cells], next: (0..=self.ncells).collect() }
@@ -551,29 +562,31 @@ impl<'a> Search<'a> {
             } else {
                 Store::Sparse(Vec::new())
             };
-            self.res.push(Res { what: r, cap, store });
+            out.res.push(Res { what: r, cap, store });
         }
-        self.uses_at.reserve(n + 1);
-        self.uses_at.push(0);
+        out.uses_at.reserve(n + 1);
+        out.uses_at.push(0);
         for pos in 0..n {
             wants(pos, &mut buf);
             for &(r, d) in &buf {
                 let ix = index[rid(r) as usize];
                 if ix != u32::MAX {
-                    self.uses.push((ix, d));
+                    out.uses.push((ix, d));
                 }
             }
-            self.uses_at.push(self.uses.len() as u32);
+            out.uses_at.push(out.uses.len() as u32);
         }
+        out
     }
 
     /// Host work takes every guest down: guests count against the customer and group limits.
     /// A host's demand on a limit is capped at the limit, so one host alone always fits;
     /// a host holding several members of a group is noted instead.
     fn guest_demands<'g>(
-        &mut self,
+        &self,
         machine_groups: &dyn Fn(usize) -> &'g [u32],
         per_group: u32,
+        notes: &mut Vec<String>,
     ) -> Vec<Vec<(Resource, u32)>> {
         let inv = self.inv;
         let l = self.campaign.limits;
@@ -598,11 +611,11 @@ impl<'a> Search<'a> {
             for (grp, members) in per_grp {
                 if members.len() > 1 {
                     let ids: Vec<&str> = members.iter().map(|&m| inv.machines[m].id.as_str()).collect();
-                    self.notes.push(format!(
+                    notes.push(format!(
                         "host {} holds {} members of redundancy group {} ({}): rebooting it takes them down together",
                         inv.hosts[h as usize].id,
                         members.len(),
-                        self.group_names[grp as usize],
+                        inv.groups[grp as usize],
                         ids.join(", ")
                     ));
                 }
@@ -838,16 +851,29 @@ impl<'a> Search<'a> {
                 for &pos in members.iter() {
                     *load.entry((host_of(self.targets[pos as usize]), self.class_of[pos as usize])).or_default() += 1;
                 }
-                let key = |pos: u32| {
+                // One 128-bit key per target, so that a million sort fast: from the top, the
+                // deadline (seconds from 68 years before the campaign), the candidates, the
+                // pressure (inverted), the host, and the position, which follows inventory order.
+                let base = self.origin - (1 << 31);
+                let key = |pos: u32| -> u128 {
                     let t = self.targets[pos as usize];
                     let class = self.class_of[pos as usize];
                     let host = host_of(t);
-                    let pressure = load.get(&(host, class)).copied().unwrap_or(0);
-                    let candidates = self.classes[class as usize].candidates;
+                    let pressure = load.get(&(host, class)).copied().unwrap_or(0).min(255);
+                    let candidates = self.classes[class as usize].candidates.clamp(0, (1 << 24) - 1);
+                    let d = deadline[pos as usize].saturating_sub(base).clamp(0, i64::from(u32::MAX));
                     // Equally urgent machines go host by host: their capacity stays in the cache.
-                    (deadline[pos as usize], candidates, u32::MAX - pressure, host, t)
+                    (d as u128) << 88
+                        | (candidates as u128) << 64
+                        | u128::from(255 - pressure) << 56
+                        | u128::from(host & 0xff_ffff) << 32
+                        | u128::from(pos)
                 };
-                members.sort_by_cached_key(|&pos| key(pos));
+                let mut keys: Vec<u128> = members.iter().map(|&pos| key(pos)).collect();
+                keys.sort_unstable();
+                for (m, k) in members.iter_mut().zip(keys) {
+                    *m = k as u32;
+                }
             }
             Strategy::Spread => {
                 members.sort_by_cached_key(|&pos| {
@@ -964,7 +990,6 @@ impl<'a> Search<'a> {
             stats: Stats::default(),
             windows: Vec::new(),
             rack_names: self.rack_names.clone(),
-            group_names: self.group_names.clone(),
         };
         tmp.resource_words(self.inv, self.campaign, r)
     }
@@ -988,7 +1013,6 @@ impl<'a> Search<'a> {
             notes: self.notes,
             windows: self.classes.into_iter().map(|c| c.text).collect(),
             rack_names: self.rack_names,
-            group_names: self.group_names,
         }
     }
 }

@@ -546,7 +546,7 @@ fn naive(inv: &Inventory, campaign: &Campaign, plan: &PlanFile) -> Summary {
             let mut n: BTreeMap<String, u64> = BTreeMap::new();
             let members: Vec<_> = if hosts { guests(t).collect() } else { vec![&inv.machines[t]] };
             for m in members {
-                for g in &m.groups {
+                for g in inv.group_names(m) {
                     *n.entry(format!("redundancy group {g}")).or_default() += 1;
                 }
             }

@@ -62,7 +62,54 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads a text file, naming it in the error.
+/// Reads a text file, naming it in the error. A large file is read in two halves at once:
+/// copying a million-machine fleet out of the page cache is a tenth of planning it.
 fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {what} `{}`", path.display()))
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::FileExt;
+    let context = || format!("cannot read {what} `{}`", path.display());
+    let mut file = std::fs::File::open(path).with_context(context)?;
+    let len = usize::try_from(file.metadata().with_context(context)?.len()).unwrap_or(usize::MAX);
+    if len < 16 << 20 {
+        let mut text = String::with_capacity(len);
+        file.read_to_string(&mut text).with_context(context)?;
+        return Ok(text);
+    }
+    let mut buf = vec![0u8; len];
+    let half = len / 2;
+    let (first, second) = buf.split_at_mut(half);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| file.read_exact_at(second, half as u64));
+        let mine = file.read_exact_at(first, 0);
+        other.join().unwrap_or_else(|_| Err(std::io::Error::other("the reading thread panicked"))).and(mine)
+    })
+    .with_context(context)?;
+    // Whatever was appended meanwhile.
+    file.seek(SeekFrom::Start(len as u64)).with_context(context)?;
+    file.read_to_end(&mut buf).with_context(context)?;
+    String::from_utf8(buf)
+        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text (byte {} is not)", context(), e.utf8_error().valid_up_to()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_text;
+
+    #[test]
+    fn large_files_read_in_halves_come_back_whole() {
+        let dir = std::env::temp_dir().join(format!("forewarn-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.json");
+        // Over the 16 MiB at which reading splits, with a multi-byte character across the middle.
+        let mut text = "ä".repeat(9 << 20);
+        text.push('x');
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(read_text(&path, "inventory").unwrap(), text);
+        let mut bytes = text.into_bytes();
+        bytes[12345] = 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = read_text(&path, "inventory").unwrap_err().to_string();
+        assert!(err.contains("big.json") && err.contains("not UTF-8 text (byte 12344 is not)"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -137,16 +137,21 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<Outcome> {
 }
 
 pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
-    let Some((inv, campaign)) = load(&args.inventory, &args.campaign)? else {
+    // The plan is read and parsed on the other core while this one reads the inventory. Its
+    // text is leaked: the plan borrows its strings from it until the process ends anyway.
+    let plan_path = args.plan.clone();
+    let read_plan = std::thread::spawn(move || -> anyhow::Result<Result<PlanFile<'static>, String>> {
+        let text: &'static str = String::leak(read_text(&plan_path, "plan")?);
+        Ok(serde_json::from_str(text)
+            .map_err(|e| forewarn_model::doc::json_syntax(&plan_path.display().to_string(), &e).to_string()))
+    });
+    let loaded = load(&args.inventory, &args.campaign)?;
+    let plan = read_plan.join().map_err(|_| anyhow::anyhow!("reading the plan failed"))??;
+    if let Err(e) = &plan {
+        eprintln!("{e}");
+    }
+    let (Some((inv, campaign)), Ok(plan)) = (loaded, plan) else {
         return Ok(Outcome::Findings);
-    };
-    let text = read_text(&args.plan, "plan")?;
-    let plan: PlanFile = match serde_json::from_str(&text) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{}", forewarn_model::doc::json_syntax(&args.plan.display().to_string(), &e));
-            return Ok(Outcome::Findings);
-        }
     };
     // The plan borrows its strings from `text`, which lives until the end.
     let violations = forewarn_planner::check::check(&inv, &campaign, &plan);
@@ -164,7 +169,6 @@ pub fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
     out.flush()?;
     let outcome = if violations.is_empty() { Outcome::Ok } else { Outcome::Findings };
     // As in `plan`: leave the big structures to the OS at exit.
-    std::mem::forget(plan);
-    std::mem::forget((inv, text));
+    std::mem::forget((inv, plan));
     Ok(outcome)
 }
