@@ -161,18 +161,7 @@ impl Plan {
         let kinds: Vec<&str> = campaign.activities.iter().map(|a| a.kind.as_str()).collect();
         let mut activities = String::new();
         push_json(&mut activities, &kinds);
-        // The other core formats the second half while this one writes the first as it goes.
-        let half = self.slots.len() / 2;
-        let (a, b) = self.slots.split_at(half);
-        let second = std::thread::scope(|s| -> std::io::Result<_> {
-            let other = s.spawn(|| {
-                let mut buf = Vec::with_capacity(b.len() * 260);
-                self.slots_json(&mut buf, b, inv, campaign, &activities, !a.is_empty()).map(|()| buf)
-            });
-            self.slots_json(&mut w, a, inv, campaign, &activities, false)?;
-            other.join().map_err(|_| std::io::Error::other("the slot writer thread failed"))?
-        })?;
-        w.write_all(&second)?;
+        self.slots_pipelined(&mut w, inv, campaign, &activities)?;
         let mut tail = String::from("],\"unscheduled\":[");
         let key = target_key(self.scope);
         for (i, u) in self.unscheduled.iter().enumerate() {
@@ -194,6 +183,63 @@ impl Plan {
         }
         tail.push('}');
         w.write_all(tail.as_bytes())
+    }
+
+    /// Writes every slot, comma-separated. The slots are cut into chunks that both cores format;
+    /// this thread writes them in order as they are ready, and formats one itself whenever the
+    /// next is not, so writing overlaps formatting and only the last chunk's write is left.
+    fn slots_pipelined<W: std::io::Write>(
+        &self,
+        w: &mut W,
+        inv: &Inventory,
+        campaign: &Campaign,
+        activities: &str,
+    ) -> std::io::Result<()> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        const CHUNKS: usize = 32;
+        let chunks: Vec<&[Slot]> = self.slots.chunks(self.slots.len().div_ceil(CHUNKS).max(1)).collect();
+        let claimed = AtomicUsize::new(0);
+        let format = |i: usize| -> Vec<u8> {
+            let mut buf = Vec::with_capacity(chunks[i].len() * 256);
+            // Writing into memory cannot fail.
+            let _ = self.slots_json(&mut buf, chunks[i], inv, campaign, activities, i > 0);
+            buf
+        };
+        std::thread::scope(|s| {
+            let (done, ready) = std::sync::mpsc::channel();
+            if chunks.len() > 1 {
+                let (claimed, format, n) = (&claimed, &format, chunks.len());
+                s.spawn(move || {
+                    loop {
+                        let i = claimed.fetch_add(1, Ordering::Relaxed);
+                        if i >= n || done.send((i, format(i))).is_err() {
+                            break;
+                        }
+                    }
+                });
+            } else {
+                drop(done);
+            }
+            let mut waiting: std::collections::BTreeMap<usize, Vec<u8>> = std::collections::BTreeMap::new();
+            for next in 0..chunks.len() {
+                loop {
+                    waiting.extend(ready.try_iter());
+                    if let Some(buf) = waiting.remove(&next) {
+                        w.write_all(&buf)?;
+                        break;
+                    }
+                    let i = claimed.fetch_add(1, Ordering::Relaxed);
+                    if i < chunks.len() {
+                        waiting.insert(i, format(i));
+                    } else if let Ok((i, buf)) = ready.recv() {
+                        waiting.insert(i, buf);
+                    } else {
+                        return Err(std::io::Error::other("the slot formatting thread failed"));
+                    }
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Writes slots as JSON objects, comma-separated (`lead`: with a comma before the first).

@@ -59,10 +59,16 @@ pub(super) fn parse(file: &str, text: &str) -> Option<Inventory> {
             "projects" => def.projects = value(text, &mut pos)?,
             "hosts" => def.hosts = value(text, &mut pos)?,
             "devices" => def.devices = value(text, &mut pos)?,
+            "machines" if seen.len() == 6 => {
+                // Every other section came first: this is the last key, read on below.
+                machines_at = Some((pos, None));
+                break;
+            }
             "machines" => {
                 // Read once everything machines refer to is known: skip them for now.
-                machines_at = Some(pos);
-                pos = skip_array(b, pos)?;
+                let end = skip_array(b, pos)?;
+                machines_at = Some((pos, Some(end)));
+                pos = end;
             }
             _ => return None,
         }
@@ -95,17 +101,28 @@ pub(super) fn parse(file: &str, text: &str) -> Option<Inventory> {
         return None;
     }
     let mut parts = Vec::new();
-    if let Some(at) = machines_at {
+    if let Some((at, skipped_to)) = machines_at {
         if b.get(at) != Some(&b'[') {
             return None;
         }
         let first = skip_ws(b, at + 1);
-        if b.get(first) != Some(&b']') {
+        let end = if b.get(first) == Some(&b']') {
+            first + 1
+        } else {
             let (read, end) = machines(text, first, &head, &rep)?;
-            if end != skip_array(b, at)? {
-                return None;
-            }
             parts = read;
+            end
+        };
+        match skipped_to {
+            Some(skipped) if skipped != end => return None,
+            Some(_) => {}
+            None => {
+                pos = skip_ws(b, end);
+                if b.get(pos) != Some(&b'}') {
+                    return None;
+                }
+                pos += 1;
+            }
         }
     }
     if skip_ws(b, pos) != b.len() {
@@ -348,6 +365,7 @@ mod tests {
         let def = fleet(50);
         let text = serde_json::to_string(&def).unwrap();
         let machines = format!(",\"machines\":{}", serde_json::to_string(&def.machines).unwrap());
+        assert!(text.ends_with(&format!("{machines}}}")), "every section, machines last");
         let machines_first = format!("{{{},{}", &machines[1..], &text.replacen(&machines, "", 1)[1..]);
         assert!(machines_first.starts_with("{\"machines\""));
         same(&parse("f.json", &machines_first).unwrap(), &general(&text).unwrap());
@@ -358,6 +376,9 @@ mod tests {
             format!("{text} x"),
             text.replacen("\"platform\":", "\"platform\":{\"name\":\"x\"},\"platform\":", 1),
             text.replacen("\"id\":\"", "\"id\":\"\\u0061", 1),
+            text[..text.len() - 1].to_owned(),
+            format!("{},}}", &text[..text.len() - 1]),
+            format!("{},\"machines\":[]}}", &text[..text.len() - 1]),
         ] {
             assert!(parse("f.json", &broken).is_none(), "{}", &broken[..80]);
         }
