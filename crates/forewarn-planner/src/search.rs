@@ -235,17 +235,28 @@ struct Search<'a> {
     uses: Vec<(u32, u32)>,
     res: Vec<Res>,
     rack_names: Vec<String>,
-    /// Per target: its start, once placed (`i64::MIN` while not).
-    start: Vec<i64>,
     slots: Vec<Slot>,
     unscheduled: Vec<Unscheduled>,
     notes: Vec<String>,
     probes: u64,
     /// Scratch for `place`: how often each resource blocked a candidate.
     blocked: Vec<(u32, u32)>,
-    /// Per target: the earliest start its tier allowed, and its index in `slots`.
-    lower: Vec<i64>,
-    slot_of: Vec<u32>,
+    /// Per slot: its target's position, and the earliest start its tier allowed.
+    slot_pos: Vec<u32>,
+    slot_lower: Vec<i64>,
+}
+
+/// What placing one target reads, gathered in the order targets are placed: reading it in
+/// one tight pass lets the memory system fetch it ahead, where the search would wait.
+#[derive(Clone, Copy)]
+struct Job {
+    pos: u32,
+    target: u32,
+    class: u32,
+    /// Its range in `uses`.
+    uses: (u32, u32),
+    /// Its project, when its tier is in the tier order.
+    project: Option<u32>,
 }
 
 impl<'a> Search<'a> {
@@ -268,7 +279,6 @@ impl<'a> Search<'a> {
             len: campaign.slot_length().seconds(),
             earliest: campaign.earliest_start().as_second(),
             ends,
-            start: vec![i64::MIN; targets.len()],
             targets,
             class_of: Vec::new(),
             classes: Vec::new(),
@@ -281,11 +291,9 @@ impl<'a> Search<'a> {
             notes: Vec::new(),
             probes: 0,
             blocked: Vec::new(),
-            lower: Vec::new(),
-            slot_of: Vec::new(),
+            slot_pos: Vec::new(),
+            slot_lower: Vec::new(),
         };
-        s.lower = vec![i64::MIN; s.targets.len()];
-        s.slot_of = vec![u32::MAX; s.targets.len()];
         // Classes and resources are independent: one is built on the other core.
         let (classes, resources) = std::thread::scope(|scope| {
             let classes = scope.spawn(|| s.classes());
@@ -692,9 +700,13 @@ impl<'a> Search<'a> {
             let share = span * members.len() as i64 / total;
             let n = members.len() as i64;
             let mut phase_end: Vec<(usize, i64, Option<u32>)> = Vec::new();
-            for (i, &pos) in members.iter().enumerate() {
-                let t = self.targets[pos as usize];
-                let project = rank[pos as usize].map(|_| project_of[pos as usize] as usize);
+            let jobs: Vec<Job> = members
+                .iter()
+                .map(|&pos| Job { project: rank[pos as usize].map(|_| project_of[pos as usize]), ..self.job(pos) })
+                .collect();
+            for (i, job) in jobs.into_iter().enumerate() {
+                let t = job.target;
+                let project = job.project.map(|p| p as usize);
                 if let Some(p) = project
                     && phase > 0
                     && let Some(blocker) = tier_failed[p]
@@ -712,14 +724,13 @@ impl<'a> Search<'a> {
                     Strategy::Earliest => lower,
                     Strategy::Spread => (phase_lo + share * i as i64 / n).max(lower),
                 };
-                match self.place(pos, lower, pref) {
+                match self.place(job, lower, pref) {
                     Ok(slot) => {
                         if let Some(p) = project {
                             phase_end.push((p, slot.end, None));
                         }
-                        self.start[pos as usize] = slot.start;
-                        self.lower[pos as usize] = lower;
-                        self.slot_of[pos as usize] = self.slots.len() as u32;
+                        self.slot_pos.push(job.pos);
+                        self.slot_lower.push(lower);
                         self.slots.push(slot);
                     }
                     Err(reason) => {
@@ -749,12 +760,6 @@ impl<'a> Search<'a> {
         if self.campaign.strategy != Strategy::Earliest || self.slots.is_empty() {
             return;
         }
-        let mut pos_of: Vec<u32> = vec![0; self.slots.len()];
-        for (pos, &ix) in self.slot_of.iter().enumerate() {
-            if ix != u32::MAX {
-                pos_of[ix as usize] = pos as u32;
-            }
-        }
         // Slots by end, latest first; an entry is stale once its slot has moved.
         let mut heap: std::collections::BinaryHeap<(i64, u32)> =
             self.slots.iter().enumerate().map(|(i, s)| (s.end, i as u32)).collect();
@@ -765,22 +770,21 @@ impl<'a> Search<'a> {
             if self.slots[i].end != end {
                 continue;
             }
-            let pos = pos_of[i];
+            let job = self.job(self.slot_pos[i]);
             let old = self.slots[i].start;
-            self.set_booked(pos, old, false);
+            self.set_booked(job, old, false);
             let mut blocked = std::mem::take(&mut self.blocked);
-            let found = self.scan(pos, self.lower[pos as usize], old, &mut blocked);
+            let found = self.scan(job, self.slot_lower[i], old, &mut blocked);
             self.blocked = blocked;
             match found {
                 Some((start, _)) => {
                     self.slots[i].start = start;
                     self.slots[i].end = start + self.len;
-                    self.start[pos as usize] = start;
                     heap.push((self.slots[i].end, i as u32));
                 }
                 None => {
                     // This slot cannot end earlier, so neither can the campaign.
-                    self.set_booked(pos, old, true);
+                    self.set_booked(job, old, true);
                     return;
                 }
             }
@@ -788,11 +792,10 @@ impl<'a> Search<'a> {
     }
 
     /// Books (or takes back) a target's slot starting at `start` on every resource it uses.
-    fn set_booked(&mut self, pos: u32, start: i64, on: bool) {
+    fn set_booked(&mut self, job: Job, start: i64, on: bool) {
         let a = ((start - self.origin) / self.cell) as u32;
         let b = ((start + self.len - self.origin + self.cell - 1) / self.cell) as u32;
-        let (u0, u1) = (self.uses_at[pos as usize] as usize, self.uses_at[pos as usize + 1] as usize);
-        for k in u0..u1 {
+        for k in job.uses.0 as usize..job.uses.1 as usize {
             let (r, d) = self.uses[k];
             if on {
                 self.res[r as usize].book(a, b, d);
@@ -891,19 +894,30 @@ impl<'a> Search<'a> {
         }
     }
 
+    fn job(&self, pos: u32) -> Job {
+        let p = pos as usize;
+        Job {
+            pos,
+            target: self.targets[p],
+            class: self.class_of[p],
+            uses: (self.uses_at[p], self.uses_at[p + 1]),
+            project: None,
+        }
+    }
+
     /// The target's slot: the first candidate at or after `pref` that fits, else the first at or
     /// after `lower` (for `spread`, which may look back before its turn).
-    fn place(&mut self, pos: u32, lower: i64, pref: i64) -> Result<Slot, String> {
-        let class = &self.classes[self.class_of[pos as usize] as usize];
-        let t = self.targets[pos as usize];
+    fn place(&mut self, job: Job, lower: i64, pref: i64) -> Result<Slot, String> {
+        let class = &self.classes[job.class as usize];
+        let t = job.target;
         if let Some(none) = &class.none {
             return Err(none.to_string());
         }
         let mut blocked = std::mem::take(&mut self.blocked);
         blocked.clear();
         let found = self
-            .scan(pos, pref, i64::MAX, &mut blocked)
-            .or_else(|| if pref > lower { self.scan(pos, lower, pref, &mut blocked) } else { None });
+            .scan(job, pref, i64::MAX, &mut blocked)
+            .or_else(|| if pref > lower { self.scan(job, lower, pref, &mut blocked) } else { None });
         let result = match found {
             Some((start, pushed)) => {
                 let why = match (pushed, self.campaign.strategy) {
@@ -912,9 +926,9 @@ impl<'a> Search<'a> {
                     (None, Strategy::Earliest) if lower > self.earliest => Why::TierGap,
                     (None, Strategy::Earliest) => Why::First,
                 };
-                Ok(Slot { target: t, start, end: start + self.len, why, class: self.class_of[pos as usize] })
+                Ok(Slot { target: t, start, end: start + self.len, why, class: job.class })
             }
-            None => Err(self.explain_blocked(pos, lower, &blocked)),
+            None => Err(self.explain_blocked(job, lower, &blocked)),
         };
         self.blocked = blocked;
         result
@@ -922,9 +936,9 @@ impl<'a> Search<'a> {
 
     /// Scans candidates in `[from, until)`; books and returns the first that fits, with the
     /// last resource that pushed it later, if any.
-    fn scan(&mut self, pos: u32, from: i64, until: i64, blocked: &mut Vec<(u32, u32)>) -> Option<(i64, Option<u32>)> {
-        let class_ix = self.class_of[pos as usize] as usize;
-        let (u0, u1) = (self.uses_at[pos as usize] as usize, self.uses_at[pos as usize + 1] as usize);
+    fn scan(&mut self, job: Job, from: i64, until: i64, blocked: &mut Vec<(u32, u32)>) -> Option<(i64, Option<u32>)> {
+        let class_ix = job.class as usize;
+        let (u0, u1) = (job.uses.0 as usize, job.uses.1 as usize);
         let mut at = from;
         let mut pushed = None;
         let mut run_ix = self.classes[class_ix].runs.partition_point(|r| r.last() < at);
@@ -969,8 +983,8 @@ impl<'a> Search<'a> {
         None
     }
 
-    fn explain_blocked(&self, pos: u32, lower: i64, blocked: &[(u32, u32)]) -> String {
-        let class = &self.classes[self.class_of[pos as usize] as usize];
+    fn explain_blocked(&self, job: Job, lower: i64, blocked: &[(u32, u32)]) -> String {
+        let class = &self.classes[job.class as usize];
         let windows = class.text.clone();
         let mut worst: Vec<(u32, u32)> = blocked.to_vec();
         worst.sort_by_key(|&(r, n)| (u32::MAX - n, r));
