@@ -1,0 +1,1 @@
+//! forewarn's storage: SQLite (the embedded default) and PostgreSQL through sqlx.
