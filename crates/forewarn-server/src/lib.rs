@@ -1,1 +1,135 @@
-//! forewarn's coordinator service: the JSON API, the status pages and feeds, metrics (axum).
+//! forewarn's coordinator service: the JSON API under `/api/v1`, the public status pages
+//! and feeds, `/healthz` and `/metrics` (axum). The binary wires it: it opens the store,
+//! brings the clock and the listener, and says when to stop.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod pages;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use forewarn_model::Inventory;
+use forewarn_store::Store;
+use jiff::Timestamp;
+
+pub use config::{Config, Settings};
+
+/// The time, brought by the binary (the only place that reads the clock), so tests can set it.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+    /// A monotonic reading, for measuring how long something took.
+    fn monotonic(&self) -> Duration;
+}
+
+/// Everything a request handler needs.
+pub struct App {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub config: Config,
+    pub metrics: metrics::Metrics,
+    /// The latest inventory, parsed once per version.
+    inventory: Mutex<Option<(i64, Arc<Inventory>)>>,
+    /// Bumped by every write that succeeded: rendered pages older than it are stale.
+    generation: AtomicU64,
+    pages: pages::PageCache,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: Config) -> Arc<App> {
+        Arc::new(App {
+            store,
+            clock,
+            config,
+            metrics: metrics::Metrics::default(),
+            inventory: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            pages: pages::PageCache::default(),
+        })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+/// Every route of the service.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(pages::routes())
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_page))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), track))
+        .with_state(app)
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+}
+
+/// Counts and times every request by its route pattern, and logs it.
+async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let began = app.clock.monotonic();
+    let method = request.method().as_str().to_owned();
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let writes = !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
+    let response = next.run(request).await;
+    let took = app.clock.monotonic().saturating_sub(began);
+    let status = response.status().as_u16();
+    if writes && status < 400 {
+        app.generation.fetch_add(1, Ordering::AcqRel);
+    }
+    app.metrics.record(&method, &route, status, took);
+    tracing::info!(method, route, status, micros = took.as_micros() as u64, "request");
+    response
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+async fn metrics_page(State(app): State<Arc<App>>) -> Response {
+    let mut gauges = Vec::new();
+    match app.store.counts().await {
+        Ok(c) => {
+            let by_state =
+                c.campaigns_by_state.iter().map(|(state, n)| (format!("state=\"{}\"", state.as_str()), *n)).collect();
+            gauges.push(("forewarn_campaigns", "Campaigns by state.", by_state));
+            gauges.push(("forewarn_posts", "Posts on the status page.", vec![(String::new(), c.posts)]));
+        }
+        Err(e) => tracing::error!(error = %e, "metrics: cannot count"),
+    }
+    let text = app.metrics.render(&gauges);
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}

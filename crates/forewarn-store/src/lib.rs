@@ -1,1 +1,104 @@
 //! forewarn's storage: SQLite (the embedded default) and PostgreSQL through sqlx.
+//!
+//! [`Store::open`] picks the backend by the URL's scheme and applies that backend's
+//! migrations. Every mutating method takes the time and who acts (the store never reads
+//! the clock), runs as one transaction and writes its audit row in it: on error nothing
+//! stays behind. History is kept: inventory and plan versions, post updates and
+//! revisions, and the audit log only grow.
+//!
+//! Each operation is written once, in `ops.rs`, which `sqlite.rs` and `postgres.rs` both
+//! mount as a module: the same source compiled against each driver's concrete types.
+
+mod api;
+mod codec;
+mod migrate;
+mod postgres;
+mod sqlite;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+mod types;
+
+#[cfg(test)]
+mod story;
+
+pub use types::{
+    AuditEntry, Backend, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
+    StoredInventory, StoredPlan, Token,
+};
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// What was asked for does not exist: "campaign `os-2025`", "post 7".
+    #[error("{0} not found")]
+    NotFound(String),
+    /// It exists already, or someone else changed it first.
+    #[error("{0}")]
+    Conflict(String),
+    /// A change that is not allowed, or input the store refuses.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(e: sqlx::migrate::MigrateError) -> Error {
+        Error::Database(sqlx::Error::Migrate(Box::new(e)))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// The store: a pool of connections to one database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    /// Opens `sqlite://PATH` (the file is created if missing; `sqlite::memory:` for a
+    /// throwaway database) or `postgres://...` and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Store> {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        let pool = match scheme {
+            "sqlite" => {
+                let pool = sqlite::open(url).await?;
+                migrate::migrator(migrate::SQLITE).await?.run(&pool).await?;
+                Pool::Sqlite(pool)
+            }
+            "postgres" | "postgresql" => {
+                let pool = postgres::open(url).await?;
+                migrate::migrator(migrate::POSTGRES).await?.run(&pool).await?;
+                Pool::Postgres(pool)
+            }
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "unknown database URL scheme `{scheme}`: use sqlite://PATH or postgres://USER@HOST/DATABASE"
+                )));
+            }
+        };
+        Ok(Store { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Waits for the connections in use to come back and closes them all.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}

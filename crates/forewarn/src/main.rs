@@ -5,6 +5,7 @@ mod clock;
 mod fleet_cmd;
 mod inventory_cmd;
 mod plan_cmd;
+mod serve_cmd;
 mod windows_cmd;
 
 use std::path::Path;
@@ -35,6 +36,16 @@ enum Command {
     Plan(plan_cmd::PlanArgs),
     /// Check a plan against every constraint; one violation a line, exit 1 if any.
     Check(plan_cmd::CheckArgs),
+    /// Run the coordinator service: API, status page, feeds, metrics.
+    Serve(serve_cmd::ServeArgs),
+    /// Start the service on a fresh database with the sample platform's story, and print its URLs.
+    Demo(serve_cmd::DemoArgs),
+    /// API tokens for the admin API.
+    #[command(subcommand)]
+    Token(serve_cmd::TokenCommand),
+    /// The service's configuration file.
+    #[command(subcommand)]
+    Config(serve_cmd::ConfigCommand),
 }
 
 /// What a subcommand concluded: success, or a finding the user must act on (exit 1).
@@ -51,6 +62,10 @@ fn main() -> ExitCode {
         Command::Fleet(c) => fleet_cmd::run(c),
         Command::Plan(a) => plan_cmd::plan(a),
         Command::Check(a) => plan_cmd::check(a),
+        Command::Serve(a) => serve_cmd::serve(a),
+        Command::Demo(a) => serve_cmd::demo(a),
+        Command::Token(c) => serve_cmd::token(c),
+        Command::Config(c) => serve_cmd::config(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

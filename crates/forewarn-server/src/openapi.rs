@@ -1,0 +1,262 @@
+//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/v1/openapi.json`. Written from one
+//! table of endpoints; a test sends a request to every documented one, so the document
+//! cannot name a route that does not exist.
+
+use axum::Json;
+use serde_json::{Map, Value, json};
+
+/// One documented endpoint.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// Needs `Authorization: Bearer TOKEN`.
+    pub auth: bool,
+    /// Request body media types, if it takes one.
+    pub body: &'static [&'static str],
+    /// Success status.
+    pub status: u16,
+}
+
+const FILE: &[&str] = &["application/toml", "application/json"];
+const JSON: &[&str] = &["application/json"];
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: "post",
+        path: "/api/v1/inventory",
+        summary: "Import an inventory (validated as by `forewarn inventory check`; 422 lists every problem)",
+        auth: true,
+        body: FILE,
+        status: 201,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/inventory",
+        summary: "The latest inventory's version and summary",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/campaigns",
+        summary: "Create a campaign from its file (TOML or JSON), checked against the latest inventory",
+        auth: true,
+        body: FILE,
+        status: 201,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/campaigns",
+        summary: "Every campaign, newest first",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/campaigns/{id}",
+        summary: "A campaign and its plan versions",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/campaigns/{id}/plan",
+        summary: "Plan the campaign against the latest inventory: a new draft version",
+        auth: true,
+        body: &[],
+        status: 201,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/campaigns/{id}/plan",
+        summary: "A plan file (`?version=N`, the latest by default)",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/campaigns/{id}/plans",
+        summary: "The plan versions with their summaries",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/campaigns/{id}/plan/diff",
+        summary: "What changed between plan versions `from` and `to` (the latest by default)",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/campaigns/{id}/publish",
+        summary: "Publish a plan version (`{\"version\": N}`, the latest by default) and its maintenance post",
+        auth: true,
+        body: JSON,
+        status: 200,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/campaigns/{id}/pause",
+        summary: "Pause a published campaign",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/campaigns/{id}/resume",
+        summary: "Resume a paused campaign",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/campaigns/{id}/cancel",
+        summary: "Cancel a campaign; its posts say so",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/posts",
+        summary: "Create a post (`kind`, `title`, `body`, optional `state`, `starts`, `ends`, `components`, `campaign`)",
+        auth: true,
+        body: JSON,
+        status: 201,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/posts",
+        summary: "Every post, newest first",
+        auth: false,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/posts/{id}",
+        summary: "A post with its updates and corrections",
+        auth: false,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "patch",
+        path: "/api/v1/posts/{id}",
+        summary: "Correct a post (`note` says why; `title`, `body`, `starts`, `ends` as corrected); the earlier text stays visible",
+        auth: true,
+        body: JSON,
+        status: 200,
+    },
+    Endpoint {
+        method: "post",
+        path: "/api/v1/posts/{id}/updates",
+        summary: "Append an update to a post's timeline (`body`, optional new `state`)",
+        auth: true,
+        body: JSON,
+        status: 201,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/openapi.json",
+        summary: "This document",
+        auth: false,
+        body: &[],
+        status: 200,
+    },
+];
+
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": { "type": "string", "description": "A short code: invalid, not_found, conflict, unauthorized, ..." },
+            "message": { "type": "string" },
+            "errors": {
+                "type": "array",
+                "description": "For invalid files: every problem, as the CLI prints them",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "file": { "type": "string" },
+                        "line": { "type": "integer" },
+                        "path": { "type": "string" },
+                        "message": { "type": "string" },
+                        "text": { "type": "string" }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// The document.
+pub fn spec() -> Value {
+    let mut paths = Map::new();
+    for e in ENDPOINTS {
+        let mut op = json!({
+            "summary": e.summary,
+            "responses": {
+                e.status.to_string(): { "description": "Success" },
+                "400": { "$ref": "#/components/responses/Error" },
+                "404": { "$ref": "#/components/responses/Error" },
+                "409": { "$ref": "#/components/responses/Error" },
+                "422": { "$ref": "#/components/responses/Error" }
+            }
+        });
+        if e.auth {
+            op["security"] = json!([{ "bearer": [] }]);
+            op["responses"]["401"] = json!({ "$ref": "#/components/responses/Error" });
+        }
+        if !e.body.is_empty() {
+            let content: Map<String, Value> = e.body.iter().map(|t| ((*t).to_owned(), json!({}))).collect();
+            op["requestBody"] = json!({ "required": e.method != "post" || e.body == FILE, "content": content });
+        }
+        let params: Vec<Value> = e
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        if !params.is_empty() {
+            op["parameters"] = Value::Array(params);
+        }
+        let item = paths.entry(e.path.to_owned()).or_insert_with(|| json!({}));
+        item[e.method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "forewarn",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Plan, announce and drive planned maintenance. Writes need `Authorization: Bearer TOKEN` (`forewarn token create`)."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": { "Error": error_schema() },
+            "responses": {
+                "Error": {
+                    "description": "What went wrong and how to fix it",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+                }
+            }
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

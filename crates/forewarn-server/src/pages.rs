@@ -1,0 +1,164 @@
+//! The public pages and feeds: `/`, `/posts/{id}`, `/history`, `/feed.atom`, `/calendar.ics`.
+//! They need no login. Rendering is `forewarn_status`'s; this module fetches the data and
+//! keeps rendered bytes until something is written or a few seconds pass (what is "ongoing"
+//! or "upcoming" depends on the time).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use forewarn_status::pages::{HistoryView, IndexView, PostView};
+use forewarn_status::{Site, pages};
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+
+use crate::App;
+use crate::error::ApiError;
+
+/// How long a rendered page is served as it is when nothing was written meanwhile.
+const FRESH: SignedDuration = SignedDuration::from_secs(5);
+
+const HTML: &str = "text/html; charset=utf-8";
+const ATOM: &str = "application/atom+xml; charset=utf-8";
+const ICS: &str = "text/calendar; charset=utf-8";
+
+/// Rendered pages by path: the write generation and time they were rendered at.
+#[derive(Debug, Default)]
+pub struct PageCache {
+    pages: std::sync::Mutex<HashMap<String, Cached>>,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    generation: u64,
+    at: Timestamp,
+    status: StatusCode,
+    content_type: &'static str,
+    body: Bytes,
+}
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(index))
+        .route("/posts/{id}", get(post))
+        .route("/history", get(history))
+        .route("/feed.atom", get(feed))
+        .route("/calendar.ics", get(calendar))
+}
+
+impl App {
+    /// The site the pages are rendered for: the platform's zone from the latest inventory.
+    async fn site(&self) -> Result<Site, ApiError> {
+        let zone = match self.store.inventory_version().await? {
+            Some(_) => self.inventory(None).await?.1.platform.zone.clone(),
+            None => forewarn_model::Zone::utc(),
+        };
+        Ok(Site::new(self.config.site_name.clone(), self.config.base_url.clone(), zone))
+    }
+
+    /// The cached page for `key`, or renders it with `render` and keeps it.
+    async fn cached<F, Fut>(&self, key: &str, content_type: &'static str, render: F) -> Response
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(StatusCode, String), ApiError>>,
+    {
+        let now = self.now();
+        let generation = self.generation.load(Ordering::Acquire);
+        let hit = self.pages.pages.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
+        let page = match hit {
+            Some(c) if c.generation == generation && now.duration_since(c.at) < FRESH => c,
+            _ => match render().await {
+                Ok((status, text)) => {
+                    let c = Cached { generation, at: now, status, content_type, body: Bytes::from(text) };
+                    if status.is_success() || status == StatusCode::NOT_FOUND {
+                        self.pages.pages.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_owned(), c.clone());
+                    }
+                    c
+                }
+                Err(e) => return e.into_response(),
+            },
+        };
+        let mut response = (page.status, page.body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(page.content_type));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=5"));
+        response
+    }
+}
+
+async fn index(State(app): State<Arc<App>>) -> Response {
+    let a = app.clone();
+    app.cached("/", HTML, || async move {
+        let site = a.site().await?;
+        let (components, posts) = (a.store.components().await?, a.store.posts().await?);
+        let html = pages::index(&IndexView { site: &site, now: a.now(), components: &components, posts: &posts });
+        Ok((StatusCode::OK, html))
+    })
+    .await
+}
+
+async fn post(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let a = app.clone();
+    let key = format!("/posts/{id}");
+    app.cached(&key, HTML, || async move {
+        let site = a.site().await?;
+        let now = a.now();
+        let found = match id.parse::<i64>() {
+            Ok(n) => a.store.post(n).await?,
+            Err(_) => None,
+        };
+        let Some(p) = found else {
+            return Ok((StatusCode::NOT_FOUND, pages::not_found(&site, now)));
+        };
+        let (updates, revisions, components) =
+            (a.store.updates(p.id).await?, a.store.revisions(p.id).await?, a.store.components().await?);
+        let view =
+            PostView { site: &site, now, post: &p, updates: &updates, revisions: &revisions, components: &components };
+        Ok((StatusCode::OK, pages::post(&view)))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    page: Option<usize>,
+}
+
+async fn history(State(app): State<Arc<App>>, Query(q): Query<PageQuery>) -> Response {
+    let a = app.clone();
+    let page = q.page.unwrap_or(1).max(1);
+    app.cached(&format!("/history?page={page}"), HTML, || async move {
+        let site = a.site().await?;
+        let (components, posts) = (a.store.components().await?, a.store.posts().await?);
+        let view = HistoryView { site: &site, now: a.now(), posts: &posts, page, components: &components };
+        Ok((StatusCode::OK, pages::history(&view)))
+    })
+    .await
+}
+
+async fn feed(State(app): State<Arc<App>>) -> Response {
+    let a = app.clone();
+    app.cached("/feed.atom", ATOM, || async move {
+        let site = a.site().await?;
+        let posts = a.store.posts().await?;
+        Ok((StatusCode::OK, forewarn_status::feed(&posts, &site, a.now())))
+    })
+    .await
+}
+
+async fn calendar(State(app): State<Arc<App>>) -> Response {
+    let a = app.clone();
+    app.cached("/calendar.ics", ICS, || async move {
+        let site = a.site().await?;
+        let posts = a.store.posts().await?;
+        Ok((StatusCode::OK, forewarn_status::calendar(&posts, &site, a.now())))
+    })
+    .await
+}

@@ -1,0 +1,294 @@
+//! The front page: how every component is doing, what is happening now, what is coming, and
+//! the incidents of the last 30 days.
+
+use std::cmp::Reverse;
+use std::fmt::Write as _;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::{layout, post_card};
+use crate::escape::Esc;
+use crate::post::{Component, ComponentKind, ComponentStatus, Post, PostKind, PostState};
+use crate::site::Site;
+use crate::when;
+
+/// What the front page shows.
+#[derive(Clone, Copy, Debug)]
+pub struct IndexView<'a> {
+    pub site: &'a Site,
+    pub now: Timestamp,
+    pub components: &'a [Component],
+    /// Every post; the page picks what is current.
+    pub posts: &'a [Post],
+}
+
+/// How far back resolved incidents and notices stay on the front page.
+const RECENT: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// Whether a post is happening at `now`: an open incident, maintenance in progress or inside
+/// its window.
+fn ongoing(p: &Post, now: Timestamp) -> bool {
+    if p.state.is_final() {
+        return false;
+    }
+    match p.kind {
+        PostKind::Incident => p.created <= now,
+        PostKind::Maintenance => {
+            p.state == PostState::InProgress || (p.starts.is_some_and(|s| s <= now) && p.ends.is_none_or(|e| now < e))
+        }
+        PostKind::Notice => false,
+    }
+}
+
+/// Maintenance that starts after `now`, cancelled included (readers who were told see it is off).
+fn upcoming(p: &Post, now: Timestamp) -> bool {
+    p.kind == PostKind::Maintenance
+        && matches!(p.state, PostState::Scheduled | PostState::Cancelled)
+        && p.starts.is_some_and(|s| s > now)
+}
+
+/// When an incident was resolved, as far as the post tells.
+fn resolved_at(p: &Post) -> Timestamp {
+    p.ends.unwrap_or(p.updated)
+}
+
+fn overall_words(worst: ComponentStatus) -> &'static str {
+    match worst {
+        ComponentStatus::Operational => "All systems operational",
+        ComponentStatus::Maintenance => "Maintenance in progress",
+        ComponentStatus::Degraded => "Degraded performance",
+        ComponentStatus::PartialOutage => "Partial outage",
+        ComponentStatus::MajorOutage => "Major outage",
+    }
+}
+
+fn group_title(kind: ComponentKind) -> &'static str {
+    match kind {
+        ComponentKind::Service => "Services",
+        ComponentKind::Rack => "Racks",
+        ComponentKind::Device => "Network devices",
+    }
+}
+
+/// The front page.
+pub fn index(v: &IndexView<'_>) -> String {
+    let (site, now) = (v.site, v.now);
+    let recent = now.checked_sub(RECENT).unwrap_or(now);
+    let mut main = String::with_capacity(8192);
+
+    let mut ongoing: Vec<&Post> = v.posts.iter().filter(|p| ongoing(p, now)).collect();
+    ongoing.sort_by_key(|p| (p.kind != PostKind::Incident, p.starts.unwrap_or(p.created), p.id));
+    let mut upcoming: Vec<&Post> = v.posts.iter().filter(|p| upcoming(p, now)).collect();
+    upcoming.sort_by_key(|p| (p.starts, p.id));
+    let mut incidents: Vec<&Post> = v
+        .posts
+        .iter()
+        .filter(|p| p.kind == PostKind::Incident && p.state == PostState::Resolved && resolved_at(p) >= recent)
+        .filter(|p| p.created <= now)
+        .collect();
+    incidents.sort_by_key(|p| (Reverse(resolved_at(p)), Reverse(p.id)));
+    let mut notices: Vec<&Post> = v
+        .posts
+        .iter()
+        .filter(|p| p.kind == PostKind::Notice && p.created <= now)
+        .filter(|p| p.ends.map_or(p.updated >= recent, |e| e > now))
+        .collect();
+    notices.sort_by_key(|p| (Reverse(p.updated), Reverse(p.id)));
+
+    // The banner: the worst component status, and what is going on.
+    let worst = v.components.iter().map(|c| c.status).max().unwrap_or(ComponentStatus::Operational);
+    let _ = writeln!(
+        main,
+        "<section id=\"overall\" class=\"overall\" data-status=\"{}\">\n<h1>{}</h1>",
+        status_name(worst),
+        overall_words(worst)
+    );
+    let open_incidents = ongoing.iter().filter(|p| p.kind == PostKind::Incident).count();
+    let open_work = ongoing.len() - open_incidents;
+    let mut going_on = Vec::new();
+    if open_incidents > 0 {
+        going_on.push(format!("{open_incidents} open incident{}", if open_incidents == 1 { "" } else { "s" }));
+    }
+    if open_work > 0 {
+        going_on.push(format!("{open_work} maintenance{} in progress", if open_work == 1 { "" } else { "s" }));
+    }
+    let _ = write!(main, "<p>As of {}", Esc(&when::moment(now, &site.zone)));
+    if !going_on.is_empty() {
+        let _ = write!(main, " · {}", going_on.join(", "));
+    }
+    main.push_str("</p>\n</section>\n");
+
+    let _ = writeln!(main, "<section id=\"ongoing\">\n<h2>Happening now</h2>");
+    cards(&mut main, site, &ongoing, v.components, "No maintenance or incident is under way.");
+    main.push_str("</section>\n");
+
+    main.push_str("<section id=\"components\">\n<h2>Components</h2>\n");
+    if v.components.is_empty() {
+        main.push_str("<p class=\"empty\">No components are listed.</p>\n");
+    }
+    for kind in [ComponentKind::Service, ComponentKind::Rack, ComponentKind::Device] {
+        let mut group: Vec<&Component> = v.components.iter().filter(|c| c.kind == kind).collect();
+        if group.is_empty() {
+            continue;
+        }
+        group.sort_by(|a, b| b.status.cmp(&a.status).then_with(|| a.name.cmp(&b.name)).then_with(|| a.id.cmp(&b.id)));
+        let _ = writeln!(main, "<h3 class=\"group\">{}</h3>\n<ul class=\"components\">", group_title(kind));
+        for c in group {
+            let _ = writeln!(
+                main,
+                "<li class=\"component\" id=\"component-{}\" data-kind=\"{}\" data-status=\"{}\">\
+                 <span class=\"name\">{}</span><span class=\"status\">{}</span></li>",
+                Esc(&c.id),
+                kind_name(c.kind),
+                status_name(c.status),
+                Esc(&c.name),
+                c.status.label()
+            );
+        }
+        main.push_str("</ul>\n");
+    }
+    main.push_str("</section>\n");
+
+    main.push_str("<section id=\"upcoming\">\n<h2>Upcoming maintenance</h2>\n");
+    cards(&mut main, site, &upcoming, v.components, "No maintenance is planned.");
+    main.push_str("</section>\n");
+
+    if !notices.is_empty() {
+        main.push_str("<section id=\"notices\">\n<h2>Notices</h2>\n");
+        cards(&mut main, site, &notices, v.components, "");
+        main.push_str("</section>\n");
+    }
+
+    main.push_str("<section id=\"incidents\">\n<h2>Recent incidents</h2>\n");
+    cards(&mut main, site, &incidents, v.components, "No incidents in the last 30 days.");
+    let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">All past posts</a></p>", Esc(&site.path("/history")));
+    main.push_str("</section>\n");
+
+    layout(site, now, "Status", &main)
+}
+
+fn cards(out: &mut String, site: &Site, posts: &[&Post], components: &[Component], empty: &str) {
+    if posts.is_empty() {
+        let _ = writeln!(out, "<p class=\"empty\">{}</p>", Esc(empty));
+    }
+    for p in posts {
+        post_card(out, site, p, components);
+    }
+}
+
+/// The status as written in data attributes: `operational`, `partial_outage`.
+pub(crate) fn status_name(s: ComponentStatus) -> &'static str {
+    match s {
+        ComponentStatus::Operational => "operational",
+        ComponentStatus::Maintenance => "maintenance",
+        ComponentStatus::Degraded => "degraded",
+        ComponentStatus::PartialOutage => "partial_outage",
+        ComponentStatus::MajorOutage => "major_outage",
+    }
+}
+
+fn kind_name(k: ComponentKind) -> &'static str {
+    match k {
+        ComponentKind::Service => "service",
+        ComponentKind::Rack => "rack",
+        ComponentKind::Device => "device",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pages::tests::assert_page;
+    use crate::testing;
+
+    /// The ids of the posts in a section, in order.
+    fn section_posts(html: &str, id: &str) -> Vec<i64> {
+        let start = html.find(&format!("<section id=\"{id}\">")).unwrap_or_else(|| panic!("no #{id}"));
+        let section = &html[start..start + html[start..].find("</section>").unwrap()];
+        section
+            .match_indices("<article class=\"post\" id=\"post-")
+            .map(|(i, m)| {
+                let rest = &section[i + m.len()..];
+                rest[..rest.find('"').unwrap()].parse().unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn index_sorts_posts_into_now_upcoming_and_recent() {
+        let site = testing::site();
+        let (posts, components) = (testing::posts(), testing::components());
+        let html = index(&IndexView { site: &site, now: testing::now(), components: &components, posts: &posts });
+        assert_page(&html);
+        testing::keep("status-index.html", &html);
+        // The open incident first, then the work in progress.
+        assert_eq!(section_posts(&html, "ongoing"), [6, 1]);
+        // By start; the cancelled one stays, marked.
+        assert_eq!(section_posts(&html, "upcoming"), [2, 4, 5]);
+        assert!(
+            html.contains("<article class=\"post\" id=\"post-4\" data-kind=\"maintenance\" data-state=\"cancelled\">")
+        );
+        // Resolved within 30 days; December's is history.
+        assert_eq!(section_posts(&html, "incidents"), [3]);
+        assert_eq!(section_posts(&html, "notices"), [7]);
+        assert!(html.contains("<a href=\"/posts/2\">Hypervisor reboots</a>"), "{html}");
+        assert!(html.contains("Sat 9 Mar 2013 10:00–14:00 CET"), "{html}");
+        assert!(html.contains("Affects Virtual machines, Rack A1, Rack A2"), "{html}");
+        // The banner shows the worst status and what is going on.
+        assert!(html.contains(
+            "<section id=\"overall\" class=\"overall\" data-status=\"partial_outage\">\n<h1>Partial outage</h1>"
+        ));
+        assert!(html.contains("1 open incident, 1 maintenance in progress"), "{html}");
+    }
+
+    #[test]
+    fn index_lists_components_by_kind_worst_first() {
+        let site = testing::site();
+        let components = testing::components();
+        let html = index(&IndexView { site: &site, now: testing::now(), components: &components, posts: &[] });
+        let order: Vec<&str> = html
+            .match_indices("<li class=\"component\" id=\"component-")
+            .map(|(i, m)| {
+                let rest = &html[i + m.len()..];
+                &rest[..rest.find('"').unwrap()]
+            })
+            .collect();
+        assert_eq!(order, ["object-storage", "vm-hosting", "dns", "web-frontends", "rack-a1", "rack-a2", "sw-core-1"]);
+        assert!(html.contains(
+            "<li class=\"component\" id=\"component-object-storage\" data-kind=\"service\" data-status=\"partial_outage\">\
+             <span class=\"name\">Object storage</span><span class=\"status\">partial outage</span></li>"
+        ));
+        assert!(html.contains("<p class=\"empty\">No maintenance is planned.</p>"));
+        assert!(html.contains("<p class=\"empty\">No incidents in the last 30 days.</p>"));
+    }
+
+    #[test]
+    fn index_escapes_everything_from_data() {
+        let mut site = testing::site();
+        site.name = "<b>Ops</b>".into();
+        let posts = [testing::hostile()];
+        let components = [Component {
+            id: "x\"><script>".into(),
+            name: "<script>alert(5)</script>".into(),
+            kind: ComponentKind::Service,
+            status: ComponentStatus::Operational,
+        }];
+        let html = index(&IndexView { site: &site, now: testing::now(), components: &components, posts: &posts });
+        assert_page(&html);
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"), "{html}");
+        assert!(html.contains("Affects &lt;img src=x onerror=alert(4)&gt;"), "{html}");
+        assert!(html.contains("id=\"component-x&quot;&gt;&lt;script&gt;\""), "{html}");
+        assert!(html.contains("<a class=\"brand\" href=\"/\">&lt;b&gt;Ops&lt;/b&gt;</a>"));
+    }
+
+    #[test]
+    fn index_is_the_same_bytes_for_the_same_input() {
+        let site = testing::site();
+        let (posts, components) = (testing::posts(), testing::components());
+        let v = IndexView { site: &site, now: testing::now(), components: &components, posts: &posts };
+        let mut reversed = posts.clone();
+        reversed.reverse();
+        let w = IndexView { posts: &reversed, ..v };
+        assert_eq!(index(&v), index(&w));
+    }
+}

@@ -1,0 +1,270 @@
+//! A post's page: what, when and what it affects, its text, its timeline of updates newest
+//! first, and every correction with how the post read before it.
+
+use std::cmp::Reverse;
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+
+use super::{badges, component_name, full_stop, layout, time_html, window_html};
+use crate::escape::Esc;
+use crate::markdown;
+use crate::post::{Component, Post, Revision, Update};
+use crate::site::Site;
+
+/// What a post's page shows.
+#[derive(Clone, Copy, Debug)]
+pub struct PostView<'a> {
+    pub site: &'a Site,
+    pub now: Timestamp,
+    pub post: &'a Post,
+    /// The post's timeline, in any order.
+    pub updates: &'a [Update],
+    /// The post's corrections, in any order.
+    pub revisions: &'a [Revision],
+    /// To name the affected components (ids not found are shown as they are).
+    pub components: &'a [Component],
+}
+
+/// A post's page.
+pub fn post(v: &PostView<'_>) -> String {
+    let (site, p) = (v.site, v.post);
+    let mut main = String::with_capacity(4096 + p.body.len() * 2);
+    let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">← Status overview</a></p>", Esc(&site.path("/")));
+    let _ = writeln!(
+        main,
+        "<article id=\"post\" data-kind=\"{}\" data-state=\"{}\">\n<h1>{}</h1>\n<p class=\"meta\">",
+        p.kind.name(),
+        p.state.name(),
+        Esc(&p.title)
+    );
+    badges(&mut main, p);
+    main.push_str("</p>\n");
+
+    let mut revisions: Vec<&Revision> = v.revisions.iter().collect();
+    revisions.sort_by_key(|r| (Reverse(r.revision), Reverse(r.at)));
+    if let Some(last) = revisions.first() {
+        main.push_str("<p class=\"corrected-note\">Corrected on ");
+        time_html(&mut main, last.at, site);
+        let _ = writeln!(
+            main,
+            ": {}{} <a href=\"#corrections\">See what changed</a>.</p>",
+            Esc(&last.note),
+            full_stop(&last.note)
+        );
+    }
+
+    main.push_str("<dl class=\"facts\">\n");
+    if p.starts.is_some() || p.ends.is_some() {
+        main.push_str("<dt>When</dt><dd id=\"when\">");
+        window_html(&mut main, p.starts, p.ends, site);
+        main.push_str("</dd>\n");
+    }
+    if !p.components.is_empty() {
+        let names: Vec<&str> = p.components.iter().map(|id| component_name(v.components, id)).collect();
+        let _ = writeln!(main, "<dt>Affects</dt><dd id=\"affected\">{}</dd>", Esc(&names.join(", ")));
+    }
+    main.push_str("<dt>Posted</dt><dd>");
+    time_html(&mut main, p.created, site);
+    main.push_str("</dd>\n");
+    if p.updated != p.created {
+        main.push_str("<dt>Last change</dt><dd>");
+        time_html(&mut main, p.updated, site);
+        main.push_str("</dd>\n");
+    }
+    main.push_str("</dl>\n");
+    let _ = writeln!(main, "<div class=\"body card\" id=\"body\">\n{}</div>\n</article>", markdown::render(&p.body));
+
+    let mut updates: Vec<&Update> = v.updates.iter().collect();
+    updates.sort_by_key(|u| (Reverse(u.at), Reverse(u.id)));
+    main.push_str("<section id=\"timeline\">\n<h2>Updates</h2>\n");
+    if updates.is_empty() {
+        main.push_str("<p class=\"empty\">No updates yet.</p>\n");
+    } else {
+        main.push_str("<ol class=\"timeline\">\n");
+        for u in updates {
+            let state = u.state.map_or("", |s| s.name());
+            let _ =
+                write!(main, "<li class=\"update\" id=\"update-{}\" data-state=\"{state}\">\n<p class=\"meta\">", u.id);
+            time_html(&mut main, u.at, site);
+            if let Some(s) = u.state {
+                let _ = write!(main, " <span class=\"badge state\" data-state=\"{}\">{}</span>", s.name(), s.label());
+            }
+            let _ = writeln!(main, "</p>\n<div class=\"body\">\n{}</div>\n</li>", markdown::render(&u.body));
+        }
+        main.push_str("</ol>\n");
+    }
+    main.push_str("</section>\n");
+
+    if !revisions.is_empty() {
+        main.push_str("<section id=\"corrections\">\n<h2>Corrections</h2>\n");
+        for (i, r) in revisions.iter().enumerate() {
+            // How the post read after this correction: as the next correction found it, or as it is.
+            let after = match i {
+                0 => (p.title.as_str(), p.body.as_str(), p.starts, p.ends),
+                _ => {
+                    let n = revisions[i - 1];
+                    (n.title.as_str(), n.body.as_str(), n.starts, n.ends)
+                }
+            };
+            correction(&mut main, site, r, after);
+        }
+        main.push_str("</section>\n");
+    }
+    layout(site, v.now, &p.title, &main)
+}
+
+type Fields<'a> = (&'a str, &'a str, Option<Timestamp>, Option<Timestamp>);
+
+fn correction(out: &mut String, site: &Site, r: &Revision, after: Fields<'_>) {
+    let _ = write!(out, "<div class=\"correction\" id=\"correction-{}\">\n<p>Corrected on ", r.revision);
+    time_html(out, r.at, site);
+    let _ = writeln!(out, ": {}{}</p>", Esc(&r.note), full_stop(&r.note));
+    let mut changed = Vec::new();
+    if (r.starts, r.ends) != (after.2, after.3) {
+        changed.push("the time");
+    }
+    if r.title != after.0 {
+        changed.push("the title");
+    }
+    if r.body != after.1 {
+        changed.push("the text");
+    }
+    if !changed.is_empty() {
+        let _ = writeln!(out, "<p class=\"meta\">Changed: {}.</p>", changed.join(", "));
+    }
+    out.push_str("<details>\n<summary>How it read before</summary>\n<div class=\"before\">\n<dl class=\"facts\">\n");
+    let _ = writeln!(out, "<dt>Title</dt><dd class=\"before-title\">{}</dd>", Esc(&r.title));
+    out.push_str("<dt>When</dt><dd class=\"before-when\">");
+    if r.starts.is_none() && r.ends.is_none() {
+        out.push_str("no time given");
+    }
+    window_html(out, r.starts, r.ends, site);
+    out.push_str("</dd>\n</dl>\n");
+    let _ = writeln!(
+        out,
+        "<div class=\"body before-body\">\n{}</div>\n</div>\n</details>\n</div>",
+        markdown::render(&r.body)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pages::tests::assert_page;
+    use crate::post::PostState;
+    use crate::testing;
+
+    fn render(id: i64) -> String {
+        let site = testing::site();
+        let posts = testing::posts();
+        let p = posts.iter().find(|p| p.id == id).unwrap();
+        let (updates, revisions, components) = (testing::updates(id), testing::revisions(id), testing::components());
+        post(&PostView {
+            site: &site,
+            now: testing::now(),
+            post: p,
+            updates: &updates,
+            revisions: &revisions,
+            components: &components,
+        })
+    }
+
+    #[test]
+    fn post_page_shows_window_affected_body_and_corrections() {
+        let html = render(2);
+        assert_page(&html);
+        testing::keep("status-post.html", &html);
+        assert!(html.contains("<h1>Hypervisor reboots</h1>"), "{html}");
+        assert!(
+            html.contains(
+                "<dt>When</dt><dd id=\"when\"><span class=\"window\" data-starts=\"2013-03-09T09:00:00Z\" \
+             data-ends=\"2013-03-09T13:00:00Z\">Sat 9 Mar 2013 10:00–14:00 CET</span></dd>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<dd id=\"affected\">Virtual machines, Rack A1, Rack A2</dd>"), "{html}");
+        assert!(html.contains("<strong>less than 30 minutes</strong>"), "{html}");
+        // The correction, at the top and in full with the earlier date.
+        assert!(
+            html.contains(
+                "Corrected on <time datetime=\"2013-03-04T08:12:00Z\">Mon 4 Mar 2013 09:12 CET</time>: the date of the \
+             host reboot was wrong"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<div class=\"correction\" id=\"correction-2\">"), "{html}");
+        assert!(html.contains("<p class=\"meta\">Changed: the time, the text.</p>"), "{html}");
+        assert!(html.contains("data-starts=\"2013-02-09T09:00:00Z\" data-ends=\"2013-02-09T13:00:00Z\">Sat 9 Feb 2013 10:00–14:00 CET</span>"), "{html}");
+        assert!(html.contains("<section id=\"timeline\">"));
+        assert!(html.contains("Technical contacts have received the times for their machines."));
+    }
+
+    #[test]
+    fn post_page_timeline_is_newest_first_with_states() {
+        let html = render(3);
+        assert_page(&html);
+        let ids: Vec<usize> = ["update-4", "update-3", "update-2"].iter().map(|id| html.find(id).unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "newest first: {ids:?}");
+        assert!(
+            html.contains(
+                "<li class=\"update\" id=\"update-4\" data-state=\"resolved\">\n<p class=\"meta\"><time datetime=\
+             \"2013-02-19T16:10:00Z\">"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<span class=\"badge state\" data-state=\"resolved\">resolved</span>"));
+        assert!(!html.contains("id=\"corrections\""), "no corrections, no section");
+    }
+
+    #[test]
+    fn post_page_without_times_shows_none() {
+        let html = render(7);
+        assert_page(&html);
+        assert!(!html.contains("<dt>When</dt>"), "{html}");
+        assert!(!html.contains("class=\"window\""), "{html}");
+        assert!(html.contains("<p class=\"empty\">No updates yet.</p>"));
+    }
+
+    #[test]
+    fn post_page_escapes_everything_from_data() {
+        let site = testing::site();
+        let p = testing::hostile();
+        let updates = [Update {
+            id: 1,
+            post: p.id,
+            at: testing::now(),
+            state: Some(PostState::Published),
+            body: "<img src=x onerror=alert(6)>".into(),
+            author: "<b>me</b>".into(),
+        }];
+        let revisions = [Revision {
+            post: p.id,
+            revision: 2,
+            at: testing::now(),
+            note: "<script>alert(7)</script>".into(),
+            author: "x".into(),
+            title: "<i>old</i>".into(),
+            body: "<script>alert(8)</script>".into(),
+            starts: None,
+            ends: None,
+        }];
+        let html = post(&PostView {
+            site: &site,
+            now: testing::now(),
+            post: &p,
+            updates: &updates,
+            revisions: &revisions,
+            components: &[],
+        });
+        assert_page(&html);
+        assert!(html.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt; &amp; more</h1>"), "{html}");
+        assert!(
+            html.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt; &amp; more · Lindenau Hosting status</title>")
+        );
+        assert!(html.contains("&lt;img src=x onerror=alert(6)&gt;"), "{html}");
+        assert!(html.contains(": &lt;script&gt;alert(7)&lt;/script&gt;.</p>"), "{html}");
+        assert!(html.contains("<dd class=\"before-title\">&lt;i&gt;old&lt;/i&gt;</dd>"), "{html}");
+        assert!(html.contains("<dd class=\"before-when\">no time given</dd>"), "{html}");
+    }
+}

@@ -1,0 +1,88 @@
+//! The migration histories, one per backend, embedded in the binary and applied by sqlx's
+//! migrator (its `_sqlx_migrations` table, checksums and, on PostgreSQL, its advisory lock)
+//! at `Store::open`.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+/// A migration file: `NNNN_name.sql` and its text.
+#[derive(Debug)]
+pub(crate) struct Embedded {
+    pub file: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! embed {
+    ($dir:literal: $($file:literal),* $(,)?) => {
+        &[$(Embedded { file: $file, sql: include_str!(concat!("../migrations/", $dir, "/", $file)) }),*]
+    };
+}
+
+/// `migrations/sqlite/`, in order.
+pub(crate) const SQLITE: &[Embedded] = embed!("sqlite": "0001_initial.sql");
+
+/// `migrations/postgres/`, in order.
+pub(crate) const POSTGRES: &[Embedded] = embed!("postgres": "0001_initial.sql");
+
+impl Embedded {
+    fn migration(&self) -> Result<Migration, BoxDynError> {
+        let stem = self.file.strip_suffix(".sql").ok_or_else(|| format!("migration {} is no .sql file", self.file))?;
+        let (version, description) =
+            stem.split_once('_').ok_or_else(|| format!("migration {} is not named NNNN_name.sql", self.file))?;
+        let version: i64 = version.parse().map_err(|_| format!("migration {} has no number", self.file))?;
+        Ok(Migration::new(
+            version,
+            Cow::Owned(description.replace('_', " ")),
+            MigrationType::Simple,
+            Cow::Borrowed(self.sql),
+            false,
+        ))
+    }
+}
+
+#[derive(Debug)]
+struct Source(&'static [Embedded]);
+
+impl MigrationSource<'static> for Source {
+    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
+        Box::pin(async move { self.0.iter().map(Embedded::migration).collect() })
+    }
+}
+
+/// The migrator of one history.
+pub(crate) async fn migrator(history: &'static [Embedded]) -> Result<Migrator, sqlx::migrate::MigrateError> {
+    Migrator::new(Source(history)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &str) -> Vec<(String, String)> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn every_migration_file_is_embedded_in_order_and_both_histories_match() {
+        for (dir, history) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
+            let embedded: Vec<(String, String)> =
+                history.iter().map(|m| (m.file.to_owned(), m.sql.to_owned())).collect();
+            assert_eq!(embedded, files(dir), "migrations/{dir} and the list in migrate.rs differ");
+            let versions: Vec<i64> = history.iter().map(|m| m.migration().unwrap().version).collect();
+            assert_eq!(versions, (1..=history.len() as i64).collect::<Vec<_>>());
+        }
+        let names = |h: &[Embedded]| h.iter().map(|m| m.file).collect::<Vec<_>>();
+        assert_eq!(names(SQLITE), names(POSTGRES), "each change needs a migration on both backends");
+    }
+}

@@ -1,0 +1,57 @@
+//! The SQLite backend: the file is created if missing, in WAL mode, with foreign keys on
+//! and a busy timeout; write transactions begin IMMEDIATE so that writers queue for the
+//! lock up front instead of failing when a read turns into a write. The operations are
+//! `ops.rs`, compiled here for sqlx's SQLite driver.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+use crate::{Error, Result};
+
+pub(crate) type Db = Sqlite;
+
+// The same file is `ops` of postgres.rs too, on purpose: one source, two drivers.
+#[allow(clippy::duplicate_mod)]
+#[path = "ops.rs"]
+pub(crate) mod ops;
+
+/// How long a writer waits for another one before giving up with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) async fn open(url: &str) -> Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| Error::Invalid(format!("cannot use the SQLite database URL: {e}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // With WAL, NORMAL loses no committed transaction when the process dies, only
+        // (possibly) the last ones when the machine loses power.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    // `sqlite::memory:` is one shared in-memory database per URL; it lives as long as one
+    // connection stays open, and shared-cache locking does not wait, so one connection.
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let pool = if in_memory {
+        SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+    } else {
+        let file = options.get_filename();
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(Error::Invalid(format!(
+                    "cannot create the SQLite database {}: the directory {} does not exist",
+                    file.display(),
+                    dir.display()
+                )));
+            }
+        }
+        SqlitePoolOptions::new().max_connections(8)
+    };
+    Ok(pool.connect_with(options).await?)
+}
+
+pub(crate) async fn begin(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}

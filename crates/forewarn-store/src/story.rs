@@ -1,0 +1,649 @@
+//! The story test: a season of maintenance told to each backend, chapter by chapter, each
+//! chapter on a fresh database. SQLite runs in a temporary directory, PostgreSQL in a
+//! throwaway cluster of the system's binaries (see `testing`).
+
+use std::future::Future;
+
+use forewarn_status::{Component, ComponentKind, ComponentStatus, PostKind, PostState};
+use jiff::{Timestamp, ToSpan};
+use serde_json::json;
+use sqlx::Row;
+
+use crate::testing::{TempDir, TestPostgres};
+use crate::types::{CampaignState, Correction, NewCampaign, NewPost};
+use crate::{Backend, Error, Pool, Store};
+
+/// 1 March 2025, 09:00:00.123456 UTC, plus `minutes`.
+fn t(minutes: i64) -> Timestamp {
+    let t0: Timestamp = "2025-03-01T09:00:00.123456Z".parse().unwrap();
+    t0.checked_add(minutes.minutes()).unwrap()
+}
+
+fn summary(machines: i64) -> serde_json::Value {
+    json!({ "machines": machines, "customers": 2 })
+}
+
+fn new_campaign(id: &str, inventory_version: i64) -> NewCampaign {
+    NewCampaign {
+        id: id.into(),
+        title: format!("Campaign {id}"),
+        text: format!("id = \"{id}\"\ntitle = \"Campaign {id}\"\n"),
+        inventory_version,
+    }
+}
+
+fn maintenance(title: &str) -> NewPost {
+    NewPost {
+        kind: PostKind::Maintenance,
+        state: None,
+        title: title.into(),
+        body: "Kernel updates on every VM, one reboot each.".into(),
+        starts: Some(t(3 * 24 * 60)),
+        ends: Some(t(5 * 24 * 60)),
+        components: vec![],
+        campaign: None,
+    }
+}
+
+fn incident(title: &str) -> NewPost {
+    NewPost {
+        kind: PostKind::Incident,
+        state: None,
+        title: title.into(),
+        body: "Some VMs do not answer.".into(),
+        starts: Some(t(0)),
+        ends: None,
+        components: vec![],
+        campaign: None,
+    }
+}
+
+fn component(id: &str, name: &str) -> Component {
+    Component { id: id.into(), name: name.into(), kind: ComponentKind::Service, status: ComponentStatus::Operational }
+}
+
+/// A campaign `id` on a fresh inventory, with plan 1.
+async fn planned(store: &Store, id: &str) {
+    let inventory = store.import_inventory(t(0), "ada", "toml", "[platform]", &summary(3)).await.unwrap();
+    store.create_campaign(t(1), "ada", new_campaign(id, inventory)).await.unwrap();
+    store.add_plan(t(2), "ada", id, inventory, r#"{"campaign":"x","slots":[]}"#, &summary(3)).await.unwrap();
+}
+
+fn actions(audit: &[crate::AuditEntry]) -> Vec<&str> {
+    audit.iter().map(|a| a.action.as_str()).collect()
+}
+
+#[track_caller]
+fn invalid(result: Result<impl std::fmt::Debug, Error>, words: &[&str]) {
+    match result {
+        Err(Error::Invalid(message)) => {
+            for word in words {
+                assert!(message.contains(word), "`{message}` does not say `{word}`");
+            }
+        }
+        other => panic!("expected Invalid naming {words:?}, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn not_found(result: Result<impl std::fmt::Debug, Error>, what: &str) {
+    match result {
+        Err(Error::NotFound(w)) => assert_eq!(w, what),
+        other => panic!("expected NotFound({what}), got {other:?}"),
+    }
+}
+
+async fn inventory_versions(store: &Store) {
+    assert_eq!(store.inventory(None).await.unwrap(), None);
+    assert_eq!(store.import_inventory(t(0), "ada", "toml", "[platform]\n", &summary(3)).await.unwrap(), 1);
+    assert_eq!(store.import_inventory(t(1), "bob", "json", "{}", &summary(4)).await.unwrap(), 2);
+    let latest = store.inventory(None).await.unwrap().unwrap();
+    assert_eq!((latest.version, latest.format.as_str(), latest.actor.as_str()), (2, "json", "bob"));
+    assert_eq!(latest.summary, summary(4));
+    let first = store.inventory(Some(1)).await.unwrap().unwrap();
+    assert_eq!((first.at, first.text.as_str()), (t(0), "[platform]\n"));
+    assert_eq!(store.inventory(Some(3)).await.unwrap(), None);
+
+    invalid(store.import_inventory(t(2), "ada", "yaml", "", &summary(0)).await, &["yaml", "toml or json"]);
+    // The refused import took no number.
+    assert_eq!(store.import_inventory(t(3), "ada", "toml", "", &summary(5)).await.unwrap(), 3);
+
+    let audit = store.audit(10).await.unwrap();
+    assert_eq!(actions(&audit), ["inventory.import"; 3]);
+    let subjects: Vec<&str> = audit.iter().map(|a| a.subject.as_str()).collect();
+    assert_eq!(subjects, ["3", "2", "1"]);
+    assert_eq!((audit[1].actor.as_str(), audit[1].at), ("bob", t(1)));
+    assert_eq!(audit[1].detail["summary"], summary(4));
+}
+
+async fn campaigns(store: &Store) {
+    let v = store.import_inventory(t(0), "ada", "toml", "", &summary(3)).await.unwrap();
+    let created = store.create_campaign(t(1), "ada", new_campaign("os-2025", v)).await.unwrap();
+    assert_eq!(created.state, CampaignState::Draft);
+    assert_eq!((created.created, created.updated, created.published_plan), (t(1), t(1), None));
+    assert_eq!(created.text, "id = \"os-2025\"\ntitle = \"Campaign os-2025\"\n");
+    assert_eq!(store.campaign("os-2025").await.unwrap(), Some(created.clone()));
+
+    let audit_before = store.audit(100).await.unwrap();
+    let again = NewCampaign { title: "Another".into(), ..new_campaign("os-2025", v) };
+    match store.create_campaign(t(2), "bob", again).await {
+        Err(Error::Conflict(m)) => assert_eq!(m, "campaign `os-2025` already exists"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.campaign("os-2025").await.unwrap(), Some(created.clone()));
+    assert_eq!(store.audit(100).await.unwrap(), audit_before);
+
+    not_found(store.create_campaign(t(2), "ada", new_campaign("net", 9)).await, "inventory version 9");
+    invalid(store.create_campaign(t(2), "ada", new_campaign(" ", v)).await, &["id"]);
+    assert_eq!(store.campaign("net").await.unwrap(), None);
+
+    store.create_campaign(t(3), "ada", new_campaign("switches", v)).await.unwrap();
+    let ids: Vec<String> = store.campaigns().await.unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(ids, ["switches", "os-2025"]);
+    let audit = store.audit(100).await.unwrap();
+    assert_eq!(actions(&audit), ["campaign.create", "campaign.create", "inventory.import"]);
+    assert_eq!(audit[1].detail, json!({ "title": "Campaign os-2025", "inventory_version": 1 }));
+}
+
+async fn plans(store: &Store) {
+    let v1 = store.import_inventory(t(0), "ada", "toml", "", &summary(3)).await.unwrap();
+    store.create_campaign(t(1), "ada", new_campaign("os", v1)).await.unwrap();
+    assert_eq!(store.plan("os", None).await.unwrap(), None);
+    assert_eq!(store.add_plan(t(2), "ada", "os", v1, r#"{"slots":[1]}"#, &summary(3)).await.unwrap(), 1);
+    let v2 = store.import_inventory(t(3), "ada", "toml", "", &summary(4)).await.unwrap();
+    assert_eq!(store.add_plan(t(4), "bob", "os", v2, r#"{"slots":[2]}"#, &summary(4)).await.unwrap(), 2);
+
+    let latest = store.plan("os", None).await.unwrap().unwrap();
+    assert_eq!((latest.version, latest.inventory_version, latest.json.as_str()), (2, v2, r#"{"slots":[2]}"#));
+    assert_eq!((latest.created, latest.actor.as_str(), &latest.summary), (t(4), "bob", &summary(4)));
+    let first = store.plan("os", Some(1)).await.unwrap().unwrap();
+    assert_eq!((first.version, first.json.as_str()), (1, r#"{"slots":[1]}"#));
+    assert_eq!(store.plan("os", Some(3)).await.unwrap(), None);
+    let listed: Vec<(i64, i64)> =
+        store.plans("os").await.unwrap().iter().map(|p| (p.version, p.inventory_version)).collect();
+    assert_eq!(listed, [(2, v2), (1, v1)]);
+    assert_eq!(store.campaign("os").await.unwrap().unwrap().updated, t(4));
+
+    let audit_before = store.audit(100).await.unwrap();
+    not_found(store.add_plan(t(5), "ada", "nope", v1, "{}", &summary(0)).await, "campaign `nope`");
+    not_found(store.add_plan(t(5), "ada", "os", 7, "{}", &summary(0)).await, "inventory version 7");
+    store.set_campaign_state(t(6), "ada", "os", CampaignState::Cancelled).await.unwrap();
+    invalid(store.add_plan(t(7), "ada", "os", v1, "{}", &summary(0)).await, &["os", "cancelled"]);
+    assert_eq!(store.plans("os").await.unwrap().len(), 2);
+    assert_eq!(store.campaign("os").await.unwrap().unwrap().updated, t(6));
+    assert_eq!(actions(&store.audit(100).await.unwrap()[..2]), ["campaign.cancel", "plan.add"]);
+    assert_eq!(store.audit(100).await.unwrap()[1..], audit_before[..]);
+    assert_eq!(store.audit(100).await.unwrap()[1].detail["version"], 2);
+}
+
+async fn publishing(store: &Store) {
+    planned(store, "os").await;
+    store.upsert_component(t(3), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
+    let announced = NewPost { components: vec!["vm-hosting".into()], ..maintenance("OS updates in March") };
+    let (campaign, post) = store.publish_campaign(t(10), "ada", "os", 1, announced).await.unwrap();
+    assert_eq!((campaign.state, campaign.published_plan, campaign.updated), (CampaignState::Published, Some(1), t(10)));
+    assert_eq!((post.kind, post.state, post.revision), (PostKind::Maintenance, PostState::Scheduled, 1));
+    assert_eq!((post.campaign.as_deref(), post.created, post.updated), (Some("os"), t(10), t(10)));
+    assert_eq!((post.starts, post.ends), (Some(t(3 * 24 * 60)), Some(t(5 * 24 * 60))));
+    assert_eq!(post.components, ["vm-hosting"]);
+    assert_eq!(store.campaign("os").await.unwrap(), Some(campaign));
+    assert_eq!(store.post(post.id).await.unwrap(), Some(post.clone()));
+    assert_eq!(store.posts_of_campaign("os").await.unwrap(), std::slice::from_ref(&post));
+    assert_eq!(store.posts().await.unwrap(), std::slice::from_ref(&post));
+
+    let audit = store.audit(2).await.unwrap();
+    assert_eq!(actions(&audit), ["campaign.publish", "post.create"]);
+    assert_eq!(audit[0].detail, json!({ "plan": 1, "post": post.id }));
+    assert_eq!((audit[1].subject.clone(), audit[1].detail["campaign"].clone()), (post.id.to_string(), json!("os")));
+
+    invalid(store.publish_campaign(t(11), "ada", "os", 1, maintenance("again")).await, &["os", "published", "draft"]);
+    planned(store, "net").await;
+    let as_incident = NewPost { kind: PostKind::Incident, ..maintenance("switches") };
+    invalid(store.publish_campaign(t(12), "ada", "net", 1, as_incident).await, &["maintenance", "incident"]);
+    let elsewhere = NewPost { campaign: Some("os".into()), ..maintenance("switches") };
+    invalid(store.publish_campaign(t(12), "ada", "net", 1, elsewhere).await, &["net", "os"]);
+    not_found(store.publish_campaign(t(12), "ada", "nope", 1, maintenance("x")).await, "campaign `nope`");
+    assert_eq!(store.campaign("net").await.unwrap().unwrap().state, CampaignState::Draft);
+    assert!(store.posts_of_campaign("net").await.unwrap().is_empty());
+}
+
+/// Whatever fails leaves campaigns, posts and the audit log as they were.
+async fn nothing_half_written(store: &Store) {
+    planned(store, "os").await;
+    store.upsert_component(t(3), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
+    let post = store.create_post(t(4), "ada", maintenance("Rack A1 power work")).await.unwrap();
+    let before = (store.campaigns().await.unwrap(), store.posts().await.unwrap(), store.audit(1000).await.unwrap());
+    let unchanged = async || {
+        let after = (store.campaigns().await.unwrap(), store.posts().await.unwrap(), store.audit(1000).await.unwrap());
+        assert_eq!(after, before);
+        assert!(store.updates(post.id).await.unwrap().is_empty());
+        assert!(store.revisions(post.id).await.unwrap().is_empty());
+    };
+
+    not_found(store.publish_campaign(t(5), "ada", "os", 7, maintenance("x")).await, "plan version 7 of campaign `os`");
+    unchanged().await;
+    // These fail after the campaign has been moved to published, in the same transaction.
+    let unknown_component = NewPost { components: vec!["vm-hosting".into(), "nope".into()], ..maintenance("x") };
+    not_found(store.publish_campaign(t(5), "ada", "os", 1, unknown_component).await, "component `nope`");
+    unchanged().await;
+    let wrong_state = NewPost { state: Some(PostState::Resolved), ..maintenance("x") };
+    invalid(store.publish_campaign(t(5), "ada", "os", 1, wrong_state).await, &["maintenance", "resolved"]);
+    unchanged().await;
+    let twice = NewPost { components: vec!["vm-hosting".into(), "vm-hosting".into()], ..maintenance("x") };
+    invalid(store.create_post(t(5), "ada", twice).await, &["vm-hosting", "twice"]);
+    unchanged().await;
+    let backwards = Correction { ends: Some(t(0)), ..Correction::default() };
+    invalid(store.correct_post(t(5), "ada", post.id, "the end was wrong", backwards).await, &["ends", "before"]);
+    unchanged().await;
+    invalid(store.add_update(t(5), "ada", post.id, Some(PostState::Identified), "x").await, &["identified"]);
+    unchanged().await;
+    assert!(matches!(store.create_campaign(t(5), "ada", new_campaign("os", 1)).await, Err(Error::Conflict(_))));
+    unchanged().await;
+}
+
+async fn campaign_states(store: &Store) {
+    use CampaignState::*;
+    planned(store, "os").await;
+    invalid(store.set_campaign_state(t(3), "ada", "os", Paused).await, &["`os`", "from draft to paused"]);
+    invalid(store.set_campaign_state(t(3), "ada", "os", Published).await, &["draft", "plan"]);
+    invalid(store.set_campaign_state(t(3), "ada", "os", Draft).await, &["already draft"]);
+    not_found(store.set_campaign_state(t(3), "ada", "nope", Cancelled).await, "campaign `nope`");
+
+    store.publish_campaign(t(4), "ada", "os", 1, maintenance("OS updates")).await.unwrap();
+    let paused = store.set_campaign_state(t(5), "bob", "os", Paused).await.unwrap();
+    assert_eq!((paused.state, paused.updated, paused.published_plan), (Paused, t(5), Some(1)));
+    invalid(store.set_campaign_state(t(6), "bob", "os", Completed).await, &["from paused to completed"]);
+    assert_eq!(store.set_campaign_state(t(6), "bob", "os", Published).await.unwrap().state, Published);
+    assert_eq!(store.set_campaign_state(t(7), "bob", "os", Completed).await.unwrap().state, Completed);
+    invalid(
+        store.set_campaign_state(t(8), "bob", "os", Cancelled).await,
+        &["from completed to cancelled", "cannot change any more"],
+    );
+    let audit = store.audit(3).await.unwrap();
+    assert_eq!(actions(&audit), ["campaign.complete", "campaign.resume", "campaign.pause"]);
+    assert_eq!(audit[2].detail, json!({ "from": "published", "to": "paused" }));
+    assert_eq!((audit[2].actor.as_str(), audit[2].at), ("bob", t(5)));
+
+    planned(store, "net").await;
+    assert_eq!(store.set_campaign_state(t(9), "ada", "net", Cancelled).await.unwrap().state, Cancelled);
+    invalid(store.set_campaign_state(t(10), "ada", "net", Published).await, &["from cancelled to published"]);
+    invalid(store.publish_campaign(t(10), "ada", "net", 1, maintenance("x")).await, &["cancelled"]);
+    let states: Vec<(String, CampaignState)> =
+        store.campaigns().await.unwrap().into_iter().map(|c| (c.id, c.state)).collect();
+    assert_eq!(states, [("net".to_owned(), Cancelled), ("os".to_owned(), Completed)]);
+}
+
+async fn posts_and_updates(store: &Store) {
+    store.upsert_component(t(0), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
+    store.upsert_component(t(0), "ada", &component("rack-a1", "Rack A1")).await.unwrap();
+    let new = NewPost { components: vec!["rack-a1".into(), "vm-hosting".into()], ..incident("VMs on rack A1 down") };
+    let post = store.create_post(t(1), "ada", new).await.unwrap();
+    assert_eq!((post.kind, post.state, post.revision), (PostKind::Incident, PostState::Investigating, 1));
+    assert_eq!(post.components, ["rack-a1", "vm-hosting"]);
+
+    let scheduled = NewPost { state: Some(PostState::Scheduled), ..incident("x") };
+    invalid(store.create_post(t(1), "ada", scheduled).await, &["incident", "scheduled", "investigating"]);
+    invalid(store.create_post(t(1), "ada", incident("  ")).await, &["title"]);
+    let backwards = NewPost { ends: Some(t(-1)), ..incident("x") };
+    invalid(store.create_post(t(1), "ada", backwards).await, &["before it starts"]);
+    let lost = NewPost { campaign: Some("nope".into()), ..incident("x") };
+    not_found(store.create_post(t(1), "ada", lost).await, "campaign `nope`");
+
+    let first = store.add_update(t(2), "bob", post.id, Some(PostState::Identified), "A PDU failed.").await.unwrap();
+    assert_eq!(
+        (first.post, first.at, first.state, first.author.as_str()),
+        (post.id, t(2), Some(PostState::Identified), "bob")
+    );
+    let second = store.add_update(t(3), "ada", post.id, None, "Replacement on its way.").await.unwrap();
+    assert_eq!(second.state, None);
+    let now = store.post(post.id).await.unwrap().unwrap();
+    assert_eq!((now.state, now.updated, now.created, now.revision), (PostState::Identified, t(3), t(1), 1));
+    invalid(
+        store.add_update(t(4), "ada", post.id, Some(PostState::Completed), "done").await,
+        &["incident", "completed"],
+    );
+    invalid(store.add_update(t(4), "ada", post.id, None, " ").await, &["text or a new state"]);
+    not_found(store.add_update(t(4), "ada", 999, None, "x").await, "post 999");
+    let resolved = store.add_update(t(5), "ada", post.id, Some(PostState::Resolved), "").await.unwrap();
+    assert_eq!(store.updates(post.id).await.unwrap(), [first, second, resolved.clone()]);
+    assert_eq!(store.post(post.id).await.unwrap().unwrap().state, PostState::Resolved);
+    let audit = store.audit(1).await.unwrap();
+    assert_eq!((audit[0].action.as_str(), audit[0].subject.clone()), ("post.update", post.id.to_string()));
+    assert_eq!(audit[0].detail, json!({ "update": resolved.id, "state": "resolved" }));
+
+    let notice =
+        store.create_post(t(6), "ada", NewPost { kind: PostKind::Notice, ..incident("New dashboard") }).await.unwrap();
+    assert_eq!(notice.state, PostState::Published);
+    let ids: Vec<i64> = store.posts().await.unwrap().iter().map(|p| p.id).collect();
+    assert_eq!(ids, [notice.id, post.id]);
+    assert_eq!(store.posts().await.unwrap()[1].components, ["rack-a1", "vm-hosting"]);
+    assert!(store.updates(notice.id).await.unwrap().is_empty());
+}
+
+async fn corrections(store: &Store) {
+    let post = store.create_post(t(0), "ada", maintenance("Host reboot")).await.unwrap();
+    let right = t(4 * 24 * 60);
+    let nothing = Correction::default();
+    invalid(store.correct_post(t(1), "ada", post.id, "", nothing.clone()).await, &["note"]);
+    invalid(store.correct_post(t(1), "ada", post.id, "typo", nothing).await, &["changes nothing"]);
+    let same = Correction { title: Some("Host reboot".into()), ..Correction::default() };
+    invalid(store.correct_post(t(1), "ada", post.id, "typo", same).await, &["changes nothing"]);
+    not_found(store.correct_post(t(1), "ada", 999, "typo", Correction::default()).await, "post 999");
+
+    let note = "the date of the host reboot was wrong";
+    let fixed = Correction { starts: Some(right), ..Correction::default() };
+    let second = store.correct_post(t(2), "bob", post.id, note, fixed).await.unwrap();
+    assert_eq!((second.revision, second.starts, second.updated), (2, Some(right), t(2)));
+    assert_eq!((second.title.as_str(), second.ends, second.created), ("Host reboot", post.ends, t(0)));
+    let retitled = Correction { title: Some("Host reboot of hv-12".into()), ..Correction::default() };
+    let third = store.correct_post(t(3), "ada", post.id, "name the host", retitled).await.unwrap();
+    assert_eq!((third.revision, third.title.as_str(), third.starts), (3, "Host reboot of hv-12", Some(right)));
+    assert_eq!(store.post(post.id).await.unwrap(), Some(third.clone()));
+
+    let revisions = store.revisions(post.id).await.unwrap();
+    assert_eq!(revisions.len(), 2);
+    let r = &revisions[0];
+    assert_eq!((r.post, r.revision, r.at, r.note.as_str(), r.author.as_str()), (post.id, 2, t(2), note, "bob"));
+    assert_eq!(
+        (r.title.as_str(), r.body.as_str(), r.starts, r.ends),
+        ("Host reboot", post.body.as_str(), post.starts, post.ends)
+    );
+    let r = &revisions[1];
+    assert_eq!((r.revision, r.title.as_str(), r.starts), (3, "Host reboot", Some(right)));
+    let audit = store.audit(2).await.unwrap();
+    assert_eq!(actions(&audit), ["post.correct", "post.correct"]);
+    assert_eq!(audit[1].detail, json!({ "revision": 2, "note": note, "changed": ["starts"] }));
+}
+
+async fn components(store: &Store) {
+    store.upsert_component(t(0), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
+    let rack = Component { kind: ComponentKind::Rack, ..component("rack-a1", "Rack A1") };
+    store.upsert_component(t(1), "ada", &rack).await.unwrap();
+    store.upsert_component(t(2), "ada", &component("vm-hosting", "Virtual machines")).await.unwrap();
+    let listed = store.components().await.unwrap();
+    assert_eq!(listed, [component("vm-hosting", "Virtual machines"), rack.clone()]);
+    let down = store.set_component_status(t(3), "bob", "rack-a1", ComponentStatus::MajorOutage).await.unwrap();
+    assert_eq!(down, Component { status: ComponentStatus::MajorOutage, ..rack });
+    assert_eq!(store.components().await.unwrap()[1], down);
+    not_found(store.set_component_status(t(3), "bob", "nope", ComponentStatus::Degraded).await, "component `nope`");
+    invalid(store.upsert_component(t(3), "bob", &component("", "x")).await, &["id"]);
+    let audit = store.audit(10).await.unwrap();
+    assert_eq!(actions(&audit), ["component.status", "component.upsert", "component.upsert", "component.upsert"]);
+    assert_eq!(audit[0].detail, json!({ "from": "operational", "to": "major_outage" }));
+}
+
+async fn access(store: &Store) {
+    let id = store.create_token(t(0), "cli", "deploy", "hash-of-token-1").await.unwrap();
+    let token = store.token_by_hash("hash-of-token-1").await.unwrap().unwrap();
+    assert_eq!((token.id, token.name.as_str(), token.created), (id, "deploy", t(0)));
+    assert_eq!(store.token_by_hash("hash-of-something-else").await.unwrap(), None);
+    assert!(matches!(store.create_token(t(1), "cli", "other", "hash-of-token-1").await, Err(Error::Conflict(_))));
+    store.create_token(t(2), "cli", "deploy", "hash-of-token-2").await.unwrap();
+    assert_eq!(store.tokens().await.unwrap().iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["deploy"; 2]);
+
+    assert_eq!(store.operator_hash("ada").await.unwrap(), None);
+    store.set_operator(t(3), "cli", "ada", "argon2-hash-1").await.unwrap();
+    store.set_operator(t(4), "cli", "ada", "argon2-hash-2").await.unwrap();
+    assert_eq!(store.operator_hash("ada").await.unwrap().as_deref(), Some("argon2-hash-2"));
+
+    let expires = t(60);
+    store.create_session(t(5), "session-hash-1", "ada", "csrf-1", expires).await.unwrap();
+    let session = store.session("session-hash-1", t(30)).await.unwrap().unwrap();
+    assert_eq!((session.operator.as_str(), session.csrf.as_str(), session.expires), ("ada", "csrf-1", expires));
+    assert_eq!(store.session("session-hash-1", t(60)).await.unwrap(), None, "expired at its expiry");
+    assert_eq!(store.session("session-hash-1", t(61)).await.unwrap(), None);
+    assert_eq!(store.session("session-hash-2", t(30)).await.unwrap(), None);
+    not_found(store.create_session(t(5), "session-hash-2", "bob", "csrf-2", expires).await, "operator `bob`");
+    invalid(store.create_session(t(5), "session-hash-2", "ada", "csrf-2", t(5)).await, &["expire"]);
+    assert!(matches!(
+        store.create_session(t(6), "session-hash-1", "ada", "csrf-3", expires).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(store.delete_session("session-hash-1").await.unwrap());
+    assert!(!store.delete_session("session-hash-1").await.unwrap());
+    assert_eq!(store.session("session-hash-1", t(30)).await.unwrap(), None);
+    store.create_session(t(7), "session-hash-3", "ada", "csrf-3", t(8)).await.unwrap();
+    store.create_session(t(7), "session-hash-4", "ada", "csrf-4", t(80)).await.unwrap();
+    assert_eq!(store.delete_expired_sessions(t(9)).await.unwrap(), 1);
+    assert!(store.session("session-hash-4", t(9)).await.unwrap().is_some());
+
+    let audit = store.audit(100).await.unwrap();
+    assert_eq!(
+        actions(&audit),
+        [
+            "session.create",
+            "session.create",
+            "session.create",
+            "operator.set",
+            "operator.set",
+            "token.create",
+            "token.create"
+        ]
+    );
+    assert_eq!((audit[2].actor.as_str(), audit[2].subject.as_str()), ("ada", "ada"));
+    assert_eq!(audit[4].detail, json!({ "new": true }));
+    let written = format!("{audit:?}");
+    for secret in ["hash-of-token", "argon2-hash", "session-hash", "csrf-"] {
+        assert!(!written.contains(secret), "the audit log shows {secret}");
+    }
+}
+
+async fn timestamps(store: &Store) {
+    let instants: Vec<Timestamp> =
+        ["1969-07-20T20:17:40.000001Z", "2025-03-30T01:59:59.999999Z", "9999-12-30T21:59:59.999999Z"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+    for (i, at) in instants.iter().enumerate() {
+        let new = NewPost { starts: Some(*at), ends: Some(instants[2]), ..incident(&format!("post {i}")) };
+        let post = store.create_post(*at, "ada", new).await.unwrap();
+        let read = store.post(post.id).await.unwrap().unwrap();
+        assert_eq!((read.created, read.starts, read.ends), (*at, Some(*at), Some(instants[2])));
+        let update = store.add_update(*at, "ada", post.id, None, "x").await.unwrap();
+        assert_eq!(store.updates(post.id).await.unwrap()[0].at, update.at);
+        assert_eq!(update.at, *at);
+    }
+    // Finer than microseconds: dropped, towards the past.
+    let nanos: Timestamp = "2025-01-01T00:00:00.123456789Z".parse().unwrap();
+    let post = store.create_post(nanos, "ada", incident("nanos")).await.unwrap();
+    assert_eq!(post.created.to_string(), "2025-01-01T00:00:00.123456Z");
+    // The audit log sorts by time, not by the order things were written in.
+    let ats: Vec<Timestamp> = store.audit(100).await.unwrap().iter().map(|a| a.at).collect();
+    let mut sorted = ats.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ats, sorted);
+    assert_eq!(ats.last(), Some(&instants[0]));
+}
+
+async fn counts(store: &Store) {
+    planned(store, "a").await;
+    planned(store, "b").await;
+    planned(store, "c").await;
+    store.publish_campaign(t(5), "ada", "a", 1, maintenance("a")).await.unwrap();
+    store.publish_campaign(t(5), "ada", "b", 1, maintenance("b")).await.unwrap();
+    store.set_campaign_state(t(6), "ada", "b", CampaignState::Paused).await.unwrap();
+    store.create_post(t(7), "ada", incident("i")).await.unwrap();
+    let counts = store.counts().await.unwrap();
+    use CampaignState::*;
+    assert_eq!(counts.campaigns_by_state, [(Draft, 1), (Published, 1), (Paused, 1), (Cancelled, 0), (Completed, 0)]);
+    assert_eq!(counts.posts, 3);
+}
+
+/// Writers at the same time queue; none fails and numbers have no gaps or twins.
+async fn concurrent_writers(store: &Store) {
+    planned(store, "os").await;
+    let post = store.create_post(t(3), "ada", incident("busy")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let plan = store.add_plan(t(10 + i), "ada", "os", 1, "{}", &summary(i)).await.unwrap();
+            store.add_update(t(10 + i), "ada", post.id, None, &format!("note {i}")).await.unwrap();
+            store.import_inventory(t(10 + i), "ada", "json", "{}", &summary(i)).await.unwrap();
+            plan
+        }));
+    }
+    let mut versions = Vec::new();
+    for task in tasks {
+        versions.push(task.await.unwrap());
+    }
+    versions.sort();
+    assert_eq!(versions, (2..=9).collect::<Vec<i64>>());
+    assert_eq!(store.updates(post.id).await.unwrap().len(), 8);
+    assert_eq!(store.inventory(None).await.unwrap().unwrap().version, 9);
+}
+
+/// The schema enforces its references itself, not only the store's checks.
+async fn references_are_enforced(store: &Store) {
+    let orphan = "INSERT INTO post_components (post, position, component) VALUES (42, 1, 'nope')";
+    let result = match &store.pool {
+        Pool::Sqlite(pool) => sqlx::query(orphan).execute(pool).await.map(|_| ()),
+        Pool::Postgres(pool) => sqlx::query(orphan).execute(pool).await.map(|_| ()),
+    };
+    match result {
+        Err(sqlx::Error::Database(e)) => assert!(e.is_foreign_key_violation(), "{e}"),
+        other => panic!("an orphan row was accepted: {other:?}"),
+    }
+}
+
+/// Opening again finds the schema in place and the data kept.
+async fn reopen(url: &str) {
+    let store = Store::open(url).await.unwrap();
+    store.import_inventory(t(0), "ada", "toml", "kept", &summary(1)).await.unwrap();
+    store.close().await;
+    let store = Store::open(url).await.unwrap();
+    assert_eq!(store.inventory(None).await.unwrap().unwrap().text, "kept");
+    const APPLIED: &str = "SELECT COUNT(*) AS n FROM _sqlx_migrations";
+    let applied: i64 = match &store.pool {
+        Pool::Sqlite(pool) => sqlx::query(APPLIED).fetch_one(pool).await.unwrap().get("n"),
+        Pool::Postgres(pool) => sqlx::query(APPLIED).fetch_one(pool).await.unwrap().get("n"),
+    };
+    assert_eq!(applied, crate::migrate::SQLITE.len() as i64);
+    store.close().await;
+}
+
+/// Tells every chapter, each on the fresh database that `fresh(name)` gives the URL of.
+async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'static str) -> F) {
+    macro_rules! chapters {
+        ($($chapter:ident),* $(,)?) => {$(
+            let store = Store::open(&fresh(stringify!($chapter)).await).await.unwrap();
+            assert_eq!(store.backend(), backend);
+            eprintln!("{backend}: {}", stringify!($chapter));
+            $chapter(&store).await;
+            store.close().await;
+        )*};
+    }
+    chapters!(
+        inventory_versions,
+        campaigns,
+        plans,
+        publishing,
+        nothing_half_written,
+        campaign_states,
+        posts_and_updates,
+        corrections,
+        components,
+        access,
+        timestamps,
+        counts,
+        concurrent_writers,
+        references_are_enforced,
+    );
+    reopen(&fresh("reopen").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_story_on_sqlite() {
+    let dir = TempDir::new("forewarn-store").unwrap();
+    story(Backend::Sqlite, |name| {
+        let url = dir.sqlite_url(&format!("{name}.db"));
+        async move { url }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_story_on_postgres() {
+    let Some(pg) = TestPostgres::start().await else { return };
+    let pg = &pg;
+    story(Backend::Postgres, |name| async move { pg.create_schema(name).await.unwrap() }).await;
+    // And in a database of its own, as in production.
+    reopen(&pg.create_database("reopen").await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn sqlite_creates_its_file_in_wal_mode_with_foreign_keys() {
+    let dir = TempDir::new("forewarn-store").unwrap();
+    let path = dir.path().join("new.db");
+    let store = Store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+    assert!(path.is_file());
+    let Pool::Sqlite(pool) = &store.pool else { panic!("not SQLite") };
+    let mode: String = sqlx::query("PRAGMA journal_mode").fetch_one(pool).await.unwrap().get(0);
+    assert_eq!(mode, "wal");
+    let keys: i64 = sqlx::query("PRAGMA foreign_keys").fetch_one(pool).await.unwrap().get(0);
+    assert_eq!(keys, 1);
+    let timeout: i64 = sqlx::query("PRAGMA busy_timeout").fetch_one(pool).await.unwrap().get(0);
+    assert_eq!(timeout, 10_000);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn urls_it_cannot_use_are_refused_clearly() {
+    let dir = TempDir::new("forewarn-store").unwrap();
+    let missing = dir.path().join("no/such/dir/forewarn.db");
+    invalid(Store::open(&format!("sqlite://{}", missing.display())).await, &["no/such/dir", "does not exist"]);
+    invalid(Store::open("mysql://localhost/forewarn").await, &["`mysql`", "sqlite://", "postgres://"]);
+    invalid(Store::open("forewarn.db").await, &["scheme"]);
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_works_for_quick_tests() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    assert_eq!(store.import_inventory(t(0), "ada", "toml", "", &summary(0)).await.unwrap(), 1);
+    assert_eq!(store.inventory(None).await.unwrap().unwrap().version, 1);
+    store.close().await;
+}
+
+/// The server awaits the store in handlers that must be `Send`: so must every future.
+#[test]
+fn every_operation_can_be_awaited_on_any_thread() {
+    fn send<T: Send>(_: T) {}
+    fn all(s: &Store, at: Timestamp) {
+        let v = &summary(0);
+        send(Store::open("sqlite::memory:"));
+        send(s.close());
+        send(s.import_inventory(at, "a", "toml", "", v));
+        send(s.inventory(None));
+        send(s.create_campaign(at, "a", new_campaign("c", 1)));
+        send(s.campaign("c"));
+        send(s.campaigns());
+        send(s.set_campaign_state(at, "a", "c", CampaignState::Paused));
+        send(s.publish_campaign(at, "a", "c", 1, maintenance("m")));
+        send(s.add_plan(at, "a", "c", 1, "{}", v));
+        send(s.plan("c", None));
+        send(s.plans("c"));
+        send(s.create_post(at, "a", incident("i")));
+        send(s.post(1));
+        send(s.posts());
+        send(s.posts_of_campaign("c"));
+        send(s.add_update(at, "a", 1, None, "u"));
+        send(s.updates(1));
+        send(s.correct_post(at, "a", 1, "n", Correction::default()));
+        send(s.revisions(1));
+        send(s.upsert_component(at, "a", &component("x", "X")));
+        send(s.components());
+        send(s.set_component_status(at, "a", "x", ComponentStatus::Degraded));
+        send(s.audit(10));
+        send(s.create_token(at, "a", "n", "h"));
+        send(s.token_by_hash("h"));
+        send(s.tokens());
+        send(s.set_operator(at, "a", "n", "h"));
+        send(s.operator_hash("n"));
+        send(s.create_session(at, "h", "n", "c", at));
+        send(s.session("h", at));
+        send(s.delete_session("h"));
+        send(s.delete_expired_sessions(at));
+        send(s.counts());
+    }
+    let _ = all as fn(&Store, Timestamp);
+}

@@ -1,0 +1,285 @@
+//! What the store takes and gives back: campaigns and their states, inventory and plan
+//! versions, the audit log, tokens, operators and sessions. Posts and components are
+//! `forewarn_status`'s types.
+
+use std::fmt;
+use std::str::FromStr;
+
+use forewarn_status::{PostKind, PostState};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Which database a [`crate::Store`] talks to, picked by the URL's scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// `sqlite://PATH`: one file, the embedded default.
+    Sqlite,
+    /// `postgres://...` (or `postgresql://...`): for several coordinator instances.
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An imported inventory as it was given, with the summary the importer computed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredInventory {
+    /// 1 for the first import, then 2, 3, ... without gaps.
+    pub version: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    /// `toml` or `json`.
+    pub format: String,
+    pub text: String,
+    pub summary: serde_json::Value,
+}
+
+/// Where a campaign stands. A draft is published with a plan, a published campaign may be
+/// paused and resumed, and completed; anything not yet over may be cancelled
+/// ([`CampaignState::can_move_to`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignState {
+    /// Created, being planned; nobody has been told.
+    Draft,
+    /// A plan is published and its maintenance post is out.
+    Published,
+    /// Published, but no new work starts until it is resumed.
+    Paused,
+    Cancelled,
+    Completed,
+}
+
+impl CampaignState {
+    pub const ALL: [CampaignState; 5] = [
+        CampaignState::Draft,
+        CampaignState::Published,
+        CampaignState::Paused,
+        CampaignState::Cancelled,
+        CampaignState::Completed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignState::Draft => "draft",
+            CampaignState::Published => "published",
+            CampaignState::Paused => "paused",
+            CampaignState::Cancelled => "cancelled",
+            CampaignState::Completed => "completed",
+        }
+    }
+
+    /// Whether a campaign may go from `self` to `to`: draft → published (by publishing a
+    /// plan), published ⇄ paused, draft, published or paused → cancelled, published →
+    /// completed.
+    pub fn can_move_to(self, to: CampaignState) -> bool {
+        use CampaignState::*;
+        matches!(
+            (self, to),
+            (Draft, Published)
+                | (Published, Paused)
+                | (Paused, Published)
+                | (Draft | Published | Paused, Cancelled)
+                | (Published, Completed)
+        )
+    }
+
+    /// Whether the campaign's story is over (cancelled or completed).
+    pub fn is_final(self) -> bool {
+        matches!(self, CampaignState::Cancelled | CampaignState::Completed)
+    }
+}
+
+impl fmt::Display for CampaignState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CampaignState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<CampaignState, String> {
+        CampaignState::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
+            format!("unknown campaign state `{s}`: expected draft, published, paused, cancelled or completed")
+        })
+    }
+}
+
+/// A campaign to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCampaign {
+    pub id: String,
+    pub title: String,
+    /// The campaign file (TOML) as given.
+    pub text: String,
+    /// The inventory version it is planned against.
+    pub inventory_version: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCampaign {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub state: CampaignState,
+    pub inventory_version: i64,
+    pub created: Timestamp,
+    /// When the campaign last changed: a new state, a new plan version.
+    pub updated: Timestamp,
+    /// The plan version contacts were told, once published.
+    pub published_plan: Option<i64>,
+}
+
+/// One plan version of a campaign, with the plan file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPlan {
+    pub campaign: String,
+    /// 1, 2, ... per campaign, without gaps.
+    pub version: i64,
+    pub created: Timestamp,
+    /// Who planned it.
+    pub actor: String,
+    pub inventory_version: i64,
+    /// The plan file (JSON).
+    pub json: String,
+    pub summary: serde_json::Value,
+}
+
+/// A plan version without its plan file, for listings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanSummary {
+    pub campaign: String,
+    pub version: i64,
+    pub created: Timestamp,
+    pub actor: String,
+    pub inventory_version: i64,
+    pub summary: serde_json::Value,
+}
+
+/// A post to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPost {
+    pub kind: PostKind,
+    /// `None`: the kind's first state ([`PostKind::initial_state`]).
+    pub state: Option<PostState>,
+    pub title: String,
+    /// Markdown.
+    pub body: String,
+    pub starts: Option<Timestamp>,
+    pub ends: Option<Timestamp>,
+    /// Ids of affected components; each must exist.
+    pub components: Vec<String>,
+    /// The campaign the post belongs to; it must exist.
+    pub campaign: Option<String>,
+}
+
+/// A correction of a post: each field given replaces the current one, `None` keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Correction {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub starts: Option<Timestamp>,
+    pub ends: Option<Timestamp>,
+}
+
+/// One row of the audit log: who changed what and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    /// `inventory.import`; `campaign.create`, `campaign.publish`, `campaign.pause`,
+    /// `campaign.resume`, `campaign.cancel`, `campaign.complete`; `plan.add`;
+    /// `post.create`, `post.update`, `post.correct`; `component.upsert`,
+    /// `component.status`; `token.create`, `operator.set`, `session.create`.
+    pub action: String,
+    /// What was changed: a campaign id, a post id, an inventory version, ...
+    pub subject: String,
+    pub detail: serde_json::Value,
+}
+
+/// An API token (its hash stays in the database).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub id: i64,
+    pub name: String,
+    pub created: Timestamp,
+}
+
+/// An operator's login session.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    pub operator: String,
+    /// The session's CSRF token, compared with the one a form sends.
+    pub csrf: String,
+    pub expires: Timestamp,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("operator", &self.operator)
+            .field("csrf", &"<redacted>")
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+/// Figures for `/metrics`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counts {
+    /// Every state, in [`CampaignState::ALL`] order, with zeros.
+    pub campaigns_by_state: Vec<(CampaignState, i64)>,
+    pub posts: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn campaign_states_round_trip_and_only_the_listed_moves_are_allowed() {
+        for s in CampaignState::ALL {
+            assert_eq!(s.as_str().parse::<CampaignState>().unwrap(), s);
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
+        }
+        assert!("running".parse::<CampaignState>().unwrap_err().contains("draft, published"));
+        let allowed: Vec<(&str, &str)> = CampaignState::ALL
+            .into_iter()
+            .flat_map(|a| CampaignState::ALL.into_iter().map(move |b| (a, b)))
+            .filter(|(a, b)| a.can_move_to(*b))
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        assert_eq!(
+            allowed,
+            [
+                ("draft", "published"),
+                ("draft", "cancelled"),
+                ("published", "paused"),
+                ("published", "cancelled"),
+                ("published", "completed"),
+                ("paused", "published"),
+                ("paused", "cancelled"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_session_does_not_show_its_csrf_token() {
+        let s = Session { operator: "ada".into(), csrf: "s3cret".into(), expires: Timestamp::UNIX_EPOCH };
+        assert!(!format!("{s:?}").contains("s3cret"));
+    }
+}

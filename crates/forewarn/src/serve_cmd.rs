@@ -1,0 +1,335 @@
+//! `forewarn serve`, `forewarn demo`, `forewarn token create` and `forewarn config example`:
+//! the coordinator service and what it needs around it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use clap::{Args, Subcommand};
+use forewarn_server::{App, Settings};
+use forewarn_store::Store;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::Outcome;
+use crate::clock::SystemClock;
+
+/// Settings that flags can give (each overrides the file and the environment).
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB` [env: FOREWARN_DATABASE]
+    #[arg(long)]
+    database: Option<String>,
+    /// Address and port to listen on [env: FOREWARN_LISTEN]
+    #[arg(long)]
+    listen: Option<String>,
+    /// The address people reach the service at [env: FOREWARN_BASE_URL]
+    #[arg(long)]
+    base_url: Option<String>,
+    /// `smtp://` or `smtps://` URL of the mail relay [env: FOREWARN_SMTP]
+    #[arg(long)]
+    smtp: Option<String>,
+    /// The status page's name [env: FOREWARN_SITE_NAME]
+    #[arg(long)]
+    site_name: Option<String>,
+}
+
+impl SettingsArgs {
+    fn settings(self) -> Settings {
+        Settings {
+            database: self.database,
+            listen: self.listen,
+            base_url: self.base_url,
+            smtp: self.smtp,
+            site_name: self.site_name,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A TOML configuration file (`forewarn config example` prints one).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for the admin API; it is printed once, as the last line.
+    Create {
+        /// Who or what uses the token; it names the token in the audit log.
+        #[arg(long)]
+        name: String,
+        /// `sqlite://PATH` or `postgres://...` [env: FOREWARN_DATABASE]
+        #[arg(long, env = "FOREWARN_DATABASE")]
+        database: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration file.
+    Example,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn init_logs() {
+    // Structured lines: time, level, message and fields as key=value.
+    let _ = tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).try_init();
+}
+
+/// Stops on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = crate::read_text(path, "configuration")?;
+            Settings::from_toml(&path.display().to_string(), &text).map_err(anyhow::Error::msg)?
+        }
+        None => Settings::default(),
+    };
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let env = Settings::from_env(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let config =
+        file.overridden_by(env).overridden_by(args.settings.settings()).resolve().map_err(anyhow::Error::msg)?;
+    init_logs();
+    runtime()?.block_on(async {
+        let store = Store::open(&config.database)
+            .await
+            .with_context(|| format!("cannot open the database `{}`", forewarn_server::config::redact(&config.database)))?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        tracing::info!(listen = %config.listen, base_url = %config.base_url, database = %forewarn_server::config::redact(&config.database), "forewarn serving");
+        let app = App::new(store, Arc::new(SystemClock::new()), config);
+        forewarn_server::serve(listener, app, shutdown_signal()).await.context("the server failed")
+    })?;
+    Ok(Outcome::Ok)
+}
+
+/// 32 random bytes from the operating system.
+fn random_bytes() -> anyhow::Result<[u8; 32]> {
+    use std::io::Read;
+    let mut buf = [0u8; 32];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf)).context("cannot read /dev/urandom")?;
+    Ok(buf)
+}
+
+async fn new_token(store: &Store, actor: &str, name: &str) -> anyhow::Result<String> {
+    let token = forewarn_server::auth::token_from(&random_bytes()?);
+    let now = crate::clock::now();
+    store.create_token(now, actor, name, &forewarn_server::auth::hash_secret(&token)).await?;
+    Ok(token)
+}
+
+pub fn token(cmd: TokenCommand) -> anyhow::Result<Outcome> {
+    let TokenCommand::Create { name, database } = cmd;
+    if name.trim().is_empty() {
+        bail!("--name is empty: name the person or system that uses the token");
+    }
+    let token = runtime()?.block_on(async {
+        let store = Store::open(&database)
+            .await
+            .with_context(|| format!("cannot open the database `{}`", forewarn_server::config::redact(&database)))?;
+        let token = new_token(&store, "cli", &name).await?;
+        store.close().await;
+        anyhow::Ok(token)
+    })?;
+    eprintln!("API token `{name}` created; it is shown only now. Send it as `Authorization: Bearer TOKEN`.");
+    println!("{token}");
+    Ok(Outcome::Ok)
+}
+
+pub fn config(cmd: ConfigCommand) -> anyhow::Result<Outcome> {
+    let ConfigCommand::Example = cmd;
+    print!("{}", forewarn_server::config::EXAMPLE);
+    Ok(Outcome::Ok)
+}
+
+// ---------------------------------------------------------------------------
+// The demo.
+
+const DEMO_INVENTORY: &str = include_str!("../../../examples/inventory.toml");
+const DEMO_CAMPAIGN: &str = include_str!("../../../examples/os-update.toml");
+
+/// Sends one request to the service in-process (the same code path as over HTTP).
+async fn call(
+    router: &axum::Router,
+    token: &str,
+    method: Method,
+    uri: &str,
+    ctype: &str,
+    body: String,
+) -> anyhow::Result<Value> {
+    let request = Request::builder()
+        .method(method.clone())
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", ctype)
+        .body(Body::from(body))?;
+    let response = router.clone().oneshot(request).await?;
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if !(status == StatusCode::OK || status == StatusCode::CREATED) {
+        bail!("demo: {method} {uri} answered {status}: {value}");
+    }
+    Ok(value)
+}
+
+async fn post_json(router: &axum::Router, token: &str, uri: &str, body: Value) -> anyhow::Result<Value> {
+    call(router, token, Method::POST, uri, "application/json", body.to_string()).await
+}
+
+/// The sample platform's story: the OS update planned and published, a switch replacement
+/// cancelled and announced again, and an incident from yesterday, resolved.
+async fn tell_story(router: &axum::Router, token: &str, now: jiff::Timestamp) -> anyhow::Result<()> {
+    use jiff::ToSpan;
+    call(router, token, Method::POST, "/api/v1/inventory", "application/toml", DEMO_INVENTORY.to_owned()).await?;
+    let campaign =
+        call(router, token, Method::POST, "/api/v1/campaigns", "application/toml", DEMO_CAMPAIGN.to_owned()).await?;
+    let id = campaign["id"].as_str().unwrap_or_default().to_owned();
+    call(router, token, Method::POST, &format!("/api/v1/campaigns/{id}/plan"), "application/json", String::new())
+        .await?;
+    call(router, token, Method::POST, &format!("/api/v1/campaigns/{id}/publish"), "application/json", String::new())
+        .await?;
+
+    let at = |days: i64, hour: i8| -> anyhow::Result<jiff::Timestamp> {
+        let zone = jiff::tz::TimeZone::get("Europe/Berlin")?;
+        let day = now.to_zoned_datetime(zone.clone()).date().checked_add(days.days())?;
+        Ok(day.at(hour, 0, 0, 0).to_zoned_datetime(zone)?.timestamp())
+    };
+    let first = post_json(
+        router,
+        token,
+        "/api/v1/posts",
+        json!({
+            "kind": "maintenance",
+            "title": "Replacement of switch sw1 in rack r1",
+            "body": "The access switch **sw1** serving rack r1 is replaced. Machines on kvm01 to kvm03 lose their network for up to 15 minutes within the window.",
+            "starts": at(7, 22)?, "ends": at(7, 23)?,
+            "components": ["sw1", "rack-r1"],
+        }),
+    )
+    .await?;
+    post_json(
+        router,
+        token,
+        &format!("/api/v1/posts/{}/updates", first["id"]),
+        json!({ "state": "cancelled", "body": "Cancelled: the replacement switch was delivered damaged. A new date follows." }),
+    )
+    .await?;
+    post_json(
+        router,
+        token,
+        "/api/v1/posts",
+        json!({
+            "kind": "maintenance",
+            "title": "Replacement of switch sw1 in rack r1 (new date)",
+            "body": "The switch replacement cancelled last week takes place at the new date. Machines on kvm01 to kvm03 lose their network for up to 15 minutes within the window.",
+            "starts": at(14, 22)?, "ends": at(14, 23)?,
+            "components": ["sw1", "rack-r1"],
+        }),
+    )
+    .await?;
+    let incident = post_json(
+        router,
+        token,
+        "/api/v1/posts",
+        json!({
+            "kind": "incident",
+            "title": "Slow disks on host kvm03",
+            "body": "Machines on kvm03 see slow disk access.",
+            "starts": at(-1, 9)?, "ends": at(-1, 11)?,
+            "components": ["rack-r1"],
+        }),
+    )
+    .await?;
+    for (state, text) in [
+        ("identified", "A failing disk in kvm03's storage array slows every write. It is being replaced."),
+        ("monitoring", "The disk is replaced and the array rebuilt; we are watching the latency."),
+        ("resolved", "Latency has been normal for an hour. Sorry for the trouble."),
+    ] {
+        post_json(
+            router,
+            token,
+            &format!("/api/v1/posts/{}/updates", incident["id"]),
+            json!({ "state": state, "body": text }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
+    init_logs();
+    let dir = std::env::temp_dir().join(format!("forewarn-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let database = format!("sqlite://{}", dir.join("forewarn.db").display());
+    runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (try --listen 127.0.0.1:0)", args.listen))?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let config = Settings {
+            database: Some(database.clone()),
+            listen: Some(addr.to_string()),
+            base_url: Some(base_url.clone()),
+            smtp: None,
+            site_name: Some("Demo Hosting".to_owned()),
+        }
+        .resolve()
+        .map_err(anyhow::Error::msg)?;
+        let store = Store::open(&database).await?;
+        let token = new_token(&store, "demo", "demo admin").await?;
+        let app = App::new(store, Arc::new(SystemClock::new()), config);
+        let router = forewarn_server::router(app.clone());
+        tell_story(&router, &token, app.now()).await?;
+        println!("forewarn demo: the sample platform, its OS update published, a switch replacement");
+        println!("cancelled and announced again, and yesterday's incident, resolved.");
+        println!("  status page   {base_url}/");
+        println!("  Atom feed     {base_url}/feed.atom");
+        println!("  calendar      {base_url}/calendar.ics");
+        println!("  API           {base_url}/api/v1/openapi.json");
+        println!("  database      {database}");
+        println!("Stop with Ctrl-C. Admin API token (Authorization: Bearer ...):");
+        println!("{token}");
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        forewarn_server::serve(listener, app, shutdown_signal()).await.context("the server failed")
+    })?;
+    Ok(Outcome::Ok)
+}
