@@ -85,7 +85,7 @@ impl From<forewarn_store::Error> for ApiError {
     fn from(e: forewarn_store::Error) -> ApiError {
         use forewarn_store::Error as E;
         match e {
-            E::NotFound(what) => ApiError::not_found(what),
+            E::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             E::Conflict(what) => ApiError::conflict(what),
             E::Invalid(msg) => ApiError::unprocessable(msg),
             other => ApiError::internal(other),

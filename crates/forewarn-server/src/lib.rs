@@ -1,7 +1,9 @@
 //! forewarn's coordinator service: the JSON API under `/api/v1`, the public status pages
-//! and feeds, `/healthz` and `/metrics` (axum). The binary wires it: it opens the store,
+//! and feeds, the admin pages under `/admin`, `/healthz` and `/metrics` (axum). The binary wires it: it opens the store,
 //! brings the clock and the listener, and says when to stop.
 
+pub mod actions;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -41,10 +43,11 @@ pub struct App {
     pub config: Config,
     pub metrics: metrics::Metrics,
     /// The latest inventory, parsed once per version.
-    inventory: Mutex<Option<(i64, Arc<Inventory>)>>,
+    pub(crate) inventory: Mutex<Option<(i64, Arc<Inventory>)>>,
     /// Bumped by every write that succeeded: rendered pages older than it are stale.
     generation: AtomicU64,
     pages: pages::PageCache,
+    admin: admin::AdminState,
 }
 
 impl std::fmt::Debug for App {
@@ -63,6 +66,7 @@ impl App {
             inventory: Mutex::new(None),
             generation: AtomicU64::new(0),
             pages: pages::PageCache::default(),
+            admin: admin::AdminState::default(),
         })
     }
 
@@ -76,6 +80,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(admin::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .layer(axum::middleware::from_fn_with_state(app.clone(), track))

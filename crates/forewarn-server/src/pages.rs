@@ -55,7 +55,7 @@ pub fn routes() -> Router<Arc<App>> {
 
 impl App {
     /// The site the pages are rendered for: the platform's zone from the latest inventory.
-    async fn site(&self) -> Result<Site, ApiError> {
+    pub(crate) async fn site(&self) -> Result<Site, ApiError> {
         let zone = match self.store.inventory_version().await? {
             Some(_) => self.inventory(None).await?.1.platform.zone.clone(),
             None => forewarn_model::Zone::utc(),

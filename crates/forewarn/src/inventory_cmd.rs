@@ -13,10 +13,16 @@ pub enum InventoryCommand {
         /// The inventory file.
         file: PathBuf,
     },
+    /// Import an inventory into the service (with --server and --token); validated there too.
+    Import {
+        /// The inventory file (TOML or JSON).
+        file: PathBuf,
+    },
 }
 
 pub fn run(cmd: InventoryCommand) -> anyhow::Result<Outcome> {
     match cmd {
+        InventoryCommand::Import { .. } => anyhow::bail!("`inventory import` talks to the service: give --server URL"),
         InventoryCommand::Check { file } => {
             let text = read_text(&file, "inventory")?;
             let name = file.display().to_string();

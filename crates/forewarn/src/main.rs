@@ -1,9 +1,11 @@
 //! The `forewarn` command: subcommands, reading and writing files, wiring.
 //! The only crate that reads the clock or touches the file system.
 
+mod client_cmd;
 mod clock;
 mod fleet_cmd;
 mod inventory_cmd;
+mod operator_cmd;
 mod plan_cmd;
 mod serve_cmd;
 mod windows_cmd;
@@ -18,6 +20,15 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "forewarn", version, about, propagate_version = true)]
 struct Cli {
+    /// The service to talk to, for `campaign`, `post` and `inventory import` (http://HOST:PORT).
+    #[arg(long, global = true, env = "FOREWARN_SERVER")]
+    server: Option<String>,
+    /// An API token (`forewarn token create`).
+    #[arg(long, global = true, env = "FOREWARN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Print the service's answers as JSON.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,9 +54,18 @@ enum Command {
     /// API tokens for the admin API.
     #[command(subcommand)]
     Token(serve_cmd::TokenCommand),
+    /// Operators, who log in to the admin pages.
+    #[command(subcommand)]
+    Operator(operator_cmd::OperatorCommand),
     /// The service's configuration file.
     #[command(subcommand)]
     Config(serve_cmd::ConfigCommand),
+    /// Campaigns on the service (with --server and --token): create, plan, publish, pause, resume, cancel.
+    #[command(subcommand)]
+    Campaign(client_cmd::CampaignCommand),
+    /// Posts on the service's status page (with --server and --token): create, update, correct.
+    #[command(subcommand)]
+    Post(client_cmd::PostCommand),
 }
 
 /// What a subcommand concluded: success, or a finding the user must act on (exit 1).
@@ -56,7 +76,16 @@ enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let server = cli.server.map(|url| client_cmd::Server { url, token: cli.token, json: cli.json });
+    let needs_server = || {
+        server
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("this talks to the service: give --server URL (and --token TOKEN)"))
+    };
     let result = match cli.command {
+        Command::Inventory(inventory_cmd::InventoryCommand::Import { file }) => {
+            needs_server().and_then(|s| client_cmd::import_inventory(s, &file))
+        }
         Command::Inventory(c) => inventory_cmd::run(c),
         Command::Windows(a) => windows_cmd::run(a),
         Command::Fleet(c) => fleet_cmd::run(c),
@@ -65,7 +94,10 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve_cmd::serve(a),
         Command::Demo(a) => serve_cmd::demo(a),
         Command::Token(c) => serve_cmd::token(c),
+        Command::Operator(c) => operator_cmd::run(c),
         Command::Config(c) => serve_cmd::config(c),
+        Command::Campaign(c) => needs_server().and_then(|s| client_cmd::campaign(s, c)),
+        Command::Post(c) => needs_server().and_then(|s| client_cmd::post(s, c)),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
@@ -109,6 +141,12 @@ fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::read_text;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        // clap checks names, flags and conflicts of every subcommand only when it is built.
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 
     #[test]
     fn large_files_read_in_halves_come_back_whole() {

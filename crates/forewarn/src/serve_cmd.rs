@@ -1,5 +1,5 @@
 //! `forewarn serve`, `forewarn demo`, `forewarn token create` and `forewarn config example`:
-//! the coordinator service and what it needs around it.
+//! the coordinator service and what it needs around it (`operator_cmd.rs` adds operators).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,7 +83,7 @@ pub struct DemoArgs {
     listen: String,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
@@ -315,6 +315,14 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         .map_err(anyhow::Error::msg)?;
         let store = Store::open(&database).await?;
         let token = new_token(&store, "demo", "demo admin").await?;
+        let password = crate::operator_cmd::demo_password(&random_bytes()?);
+        let hash = {
+            let password = password.clone();
+            tokio::task::spawn_blocking(move || forewarn_server::auth::hash_password(&password))
+                .await?
+                .map_err(anyhow::Error::msg)?
+        };
+        store.set_operator(crate::clock::now(), "demo", "admin", &hash).await?;
         let app = App::new(store, Arc::new(SystemClock::new()), config);
         let router = forewarn_server::router(app.clone());
         tell_story(&router, &token, app.now()).await?;
@@ -323,8 +331,10 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         println!("  status page   {base_url}/");
         println!("  Atom feed     {base_url}/feed.atom");
         println!("  calendar      {base_url}/calendar.ics");
+        println!("  admin pages   {base_url}/admin");
         println!("  API           {base_url}/api/v1/openapi.json");
         println!("  database      {database}");
+        println!("admin login: admin / {password}");
         println!("Stop with Ctrl-C. Admin API token (Authorization: Bearer ...):");
         println!("{token}");
         use std::io::Write;

@@ -14,7 +14,7 @@ mod post;
 
 pub use history::{HISTORY_PAGE_SIZE, HistoryView, history};
 pub use index::{IndexView, index};
-pub use post::{PostView, post};
+pub use post::{PostView, post, post_article};
 
 use std::fmt::Write as _;
 
@@ -110,14 +110,47 @@ footer p{margin:.2rem 0}
 @media (max-width:32rem){article.post .window{display:block;margin-top:.15rem}}
 ";
 
-/// The whole page around `main` (HTML): head, header with the site's name and links, footer.
+/// What surrounds a page's main part besides the site: its title, where the site's name in
+/// the header leads, the header's links, and style of its own. The public pages use
+/// [`Frame::public`]; the admin pages bring their own links and style.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// The page's own title; `<title>` reads "TITLE · SITE SUFFIX".
+    pub title: &'a str,
+    /// After the site's name in `<title>`: "status", "admin".
+    pub suffix: &'a str,
+    /// The path (below the site's base) the site's name in the header links to.
+    pub home: &'a str,
+    /// The header's links as HTML, every text in it escaped by the caller; `None`: the public
+    /// pages' links (history, feed, calendar).
+    pub nav: Option<&'a str>,
+    /// Style sheet text added after the shared one.
+    pub css: &'a str,
+}
+
+impl<'a> Frame<'a> {
+    /// The frame of the public pages.
+    pub fn public(title: &'a str) -> Frame<'a> {
+        Frame { title, suffix: "status", home: "/", nav: None, css: "" }
+    }
+}
+
+/// The whole page around `main` (HTML) in the public pages' frame.
 pub(crate) fn layout(site: &Site, now: Timestamp, title: &str, main: &str) -> String {
-    let mut out = String::with_capacity(CSS.len() + main.len() + 2048);
+    page(site, now, &Frame::public(title), main)
+}
+
+/// The whole page around `main` (HTML): head with the shared style, header with the site's
+/// name and the frame's links, footer naming the zone times are shown in.
+pub fn page(site: &Site, now: Timestamp, frame: &Frame<'_>, main: &str) -> String {
+    let mut out = String::with_capacity(CSS.len() + frame.css.len() + main.len() + 2048);
     let name = Esc(&site.name);
     out.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    // No icon: browsers then do not ask for /favicon.ico on every page.
+    out.push_str("<link rel=\"icon\" href=\"data:,\">\n");
     out.push_str("<meta name=\"color-scheme\" content=\"light\">\n");
-    let _ = writeln!(out, "<title>{} · {name} status</title>", Esc(title));
+    let _ = writeln!(out, "<title>{} · {name} {}</title>", Esc(frame.title), Esc(frame.suffix));
     let _ = writeln!(
         out,
         "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{name} status\" href=\"{}\">",
@@ -128,16 +161,25 @@ pub(crate) fn layout(site: &Site, now: Timestamp, title: &str, main: &str) -> St
         "<link rel=\"alternate\" type=\"text/calendar\" title=\"{name} maintenance\" href=\"{}\">",
         Esc(&site.path("/calendar.ics"))
     );
-    let _ = writeln!(out, "<style>\n{CSS}</style>\n</head>\n<body>");
-    let _ = writeln!(
+    let _ = writeln!(out, "<style>\n{CSS}{}</style>\n</head>\n<body>", frame.css);
+    let _ = write!(
         out,
-        "<header class=\"site\"><div class=\"wrap\"><a class=\"brand\" href=\"{}\">{name}</a>\n\
-         <nav><a href=\"{}\">History</a><a href=\"{}\">Atom feed</a><a href=\"{}\">Calendar</a></nav></div></header>",
-        Esc(&site.path("/")),
-        Esc(&site.path("/history")),
-        Esc(&site.path("/feed.atom")),
-        Esc(&site.path("/calendar.ics"))
+        "<header class=\"site\"><div class=\"wrap\"><a class=\"brand\" href=\"{}\">{name}</a>\n<nav>",
+        Esc(&site.path(frame.home))
     );
+    match frame.nav {
+        Some(nav) => out.push_str(nav),
+        None => {
+            let _ = write!(
+                out,
+                "<a href=\"{}\">History</a><a href=\"{}\">Atom feed</a><a href=\"{}\">Calendar</a>",
+                Esc(&site.path("/history")),
+                Esc(&site.path("/feed.atom")),
+                Esc(&site.path("/calendar.ics"))
+            );
+        }
+    }
+    out.push_str("</nav></div></header>\n");
     let _ = writeln!(out, "<main class=\"wrap\">\n{main}</main>");
     let _ = writeln!(
         out,
@@ -154,7 +196,7 @@ pub(crate) fn layout(site: &Site, now: Timestamp, title: &str, main: &str) -> St
 
 /// `<span class="window" data-starts=… data-ends=…>Sat 9 Mar 2013 10:00–14:00 CET</span>`, or
 /// nothing when the post has no times.
-pub(crate) fn window_html(out: &mut String, starts: Option<Timestamp>, ends: Option<Timestamp>, site: &Site) {
+pub fn window_html(out: &mut String, starts: Option<Timestamp>, ends: Option<Timestamp>, site: &Site) {
     let Some(words) = when::window(starts, ends, &site.zone) else { return };
     out.push_str("<span class=\"window\"");
     for (name, t) in [("starts", starts), ("ends", ends)] {
@@ -166,12 +208,12 @@ pub(crate) fn window_html(out: &mut String, starts: Option<Timestamp>, ends: Opt
 }
 
 /// `<time datetime=…>Mon 4 Mar 2013 09:12 CET</time>`.
-pub(crate) fn time_html(out: &mut String, t: Timestamp, site: &Site) {
+pub fn time_html(out: &mut String, t: Timestamp, site: &Site) {
     let _ = write!(out, "<time datetime=\"{}\">{}</time>", when::rfc3339(t), Esc(&when::moment(t, &site.zone)));
 }
 
 /// The kind and state of a post as badges.
-pub(crate) fn badges(out: &mut String, p: &Post) {
+pub fn badges(out: &mut String, p: &Post) {
     let _ = write!(out, "<span class=\"badge kind\" data-kind=\"{}\">{}</span>", p.kind.name(), kind_title(p.kind));
     // A notice has one state only: nothing to tell.
     if p.kind != PostKind::Notice {

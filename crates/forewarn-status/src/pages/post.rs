@@ -28,9 +28,17 @@ pub struct PostView<'a> {
 
 /// A post's page.
 pub fn post(v: &PostView<'_>) -> String {
+    let mut main = String::with_capacity(4096 + v.post.body.len() * 2);
+    let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">← Status overview</a></p>", Esc(&v.site.path("/")));
+    main.push_str(&post_article(v));
+    layout(v.site, v.now, &v.post.title, &main)
+}
+
+/// A post as its page shows it, without the page around it: `#post` (title, badges, facts,
+/// body), `#timeline` and `#corrections`. The admin pages show it too.
+pub fn post_article(v: &PostView<'_>) -> String {
     let (site, p) = (v.site, v.post);
     let mut main = String::with_capacity(4096 + p.body.len() * 2);
-    let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">← Status overview</a></p>", Esc(&site.path("/")));
     let _ = writeln!(
         main,
         "<article id=\"post\" data-kind=\"{}\" data-state=\"{}\">\n<h1>{}</h1>\n<p class=\"meta\">",
@@ -111,7 +119,7 @@ pub fn post(v: &PostView<'_>) -> String {
         }
         main.push_str("</section>\n");
     }
-    layout(site, v.now, &p.title, &main)
+    main
 }
 
 type Fields<'a> = (&'a str, &'a str, Option<Timestamp>, Option<Timestamp>);

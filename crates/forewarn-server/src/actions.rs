@@ -1,0 +1,382 @@
+//! What the JSON API and the admin pages both do, written once: every write with all its
+//! checks (dates against the campaign, components that exist, states of the post's kind,
+//! an end after the start). The callers only read their input (JSON, a form) and present
+//! the result; an error here is the same `ApiError` for both, with the same message.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use forewarn_model::{Campaign, Inventory, parse_campaign, parse_inventory};
+use forewarn_status::{Component, ComponentKind, ComponentStatus, Post, PostKind, PostState, Update};
+use forewarn_store::{CampaignState, Correction, NewCampaign, NewPost, StoredCampaign, StoredPlan};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::error::{ApiError, ApiResult};
+
+// ---------------------------------------------------------------------------
+// Inventory.
+
+/// Validates and keeps an inventory file (`format` is `toml` or `json`), adds the components
+/// it names, and gives its version and summary.
+pub async fn import_inventory(app: &App, actor: &str, format: &str, text: String) -> ApiResult<(i64, Value)> {
+    let name = format!("inventory.{format}");
+    let (inv, text) =
+        tokio::task::spawn_blocking(move || (parse_inventory(&name, &text), text)).await.map_err(ApiError::internal)?;
+    let inv = inv.map_err(|d| ApiError::diagnostics("inventory", d))?;
+    let summary = summary_json(&inv);
+    let version = app.store.import_inventory(app.now(), actor, format, &text, &summary).await?;
+    add_components(app, actor, &inv).await?;
+    app.remember_inventory(version, Arc::new(inv));
+    Ok((version, summary))
+}
+
+/// The components an inventory names: the platform, its racks and its network devices. New ones
+/// start operational; known ones keep their status.
+pub fn components_of(inv: &Inventory) -> Vec<Component> {
+    let mut out = vec![Component {
+        id: "platform".to_owned(),
+        name: inv.platform.name.clone(),
+        kind: ComponentKind::Service,
+        status: ComponentStatus::Operational,
+    }];
+    let mut racks: Vec<&str> = inv.hosts.iter().map(|h| h.rack.as_str()).collect();
+    racks.sort_unstable();
+    racks.dedup();
+    out.extend(racks.into_iter().map(|r| Component {
+        id: format!("rack-{r}"),
+        name: format!("Rack {r}"),
+        kind: ComponentKind::Rack,
+        status: ComponentStatus::Operational,
+    }));
+    out.extend(inv.devices.iter().map(|d| Component {
+        id: d.id.clone(),
+        name: format!(
+            "{} {}",
+            if d.kind == forewarn_model::inventory::DeviceKind::Router { "Router" } else { "Switch" },
+            d.id
+        ),
+        kind: ComponentKind::Device,
+        status: ComponentStatus::Operational,
+    }));
+    out
+}
+
+async fn add_components(app: &App, actor: &str, inv: &Inventory) -> ApiResult<()> {
+    let known: HashSet<String> = app.store.components().await?.into_iter().map(|c| c.id).collect();
+    for c in components_of(inv).into_iter().filter(|c| !known.contains(&c.id)) {
+        app.store.upsert_component(app.now(), actor, &c).await?;
+    }
+    Ok(())
+}
+
+fn summary_json(inv: &Inventory) -> Value {
+    let s = inv.summary();
+    json!({
+        "platform": s.platform,
+        "time_zone": s.zone,
+        "customers": s.customers,
+        "contacts": s.contacts,
+        "projects": s.projects,
+        "hosts": s.hosts,
+        "racks": s.racks,
+        "devices": s.devices,
+        "machines": s.machines,
+        "groups": s.groups,
+        "groups_sharing_a_host": s.groups_sharing_a_host,
+    })
+}
+
+pub fn no_inventory() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "no_inventory",
+        "no inventory yet: import one first (POST /api/v1/inventory, or `forewarn inventory import`)",
+    )
+}
+
+impl App {
+    fn remember_inventory(&self, version: i64, inv: Arc<Inventory>) {
+        *self.inventory.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, inv));
+    }
+
+    /// The inventory of `version` (the latest when `None`), parsed once and kept.
+    pub async fn inventory(&self, version: Option<i64>) -> ApiResult<(i64, Arc<Inventory>)> {
+        let cached = self.inventory.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((v, inv)) = cached
+            && version.is_none_or(|want| want == v)
+        {
+            // The cached one is the latest unless a newer one was imported elsewhere.
+            if version.is_some() || self.store.inventory_version().await? == Some(v) {
+                return Ok((v, inv));
+            }
+        }
+        let stored = self.store.inventory(version).await?.ok_or_else(no_inventory)?;
+        let name = format!("inventory-v{}.{}", stored.version, stored.format);
+        let text = stored.text;
+        let inv = tokio::task::spawn_blocking(move || parse_inventory(&name, &text))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|d| ApiError::internal(format!("stored inventory {} no longer validates: {d}", stored.version)))?;
+        let inv = Arc::new(inv);
+        if version.is_none() {
+            self.remember_inventory(stored.version, inv.clone());
+        }
+        Ok((stored.version, inv))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Campaigns.
+
+/// Validates a campaign file against the latest inventory and keeps it as a draft.
+pub async fn create_campaign(app: &App, actor: &str, format: &str, text: &str) -> ApiResult<StoredCampaign> {
+    let (version, inv) = app.inventory(None).await?;
+    let campaign =
+        parse_campaign(&format!("campaign.{format}"), text, &inv).map_err(|d| ApiError::diagnostics("campaign", d))?;
+    let new = NewCampaign {
+        id: campaign.id.clone(),
+        title: campaign.title.clone(),
+        text: text.to_owned(),
+        inventory_version: version,
+    };
+    Ok(app.store.create_campaign(app.now(), actor, new).await?)
+}
+
+pub async fn stored_campaign(app: &App, id: &str) -> ApiResult<StoredCampaign> {
+    app.store.campaign(id).await?.ok_or_else(|| ApiError::not_found(format!("no campaign `{id}`")))
+}
+
+/// The campaign, parsed against the inventory of `version` (the latest when `None`).
+pub async fn parsed_campaign(
+    app: &App,
+    c: &StoredCampaign,
+    version: Option<i64>,
+) -> ApiResult<(i64, Arc<Inventory>, Campaign)> {
+    let (v, inv) = app.inventory(version).await?;
+    let file = format!("campaign-{}.{}", c.id, if c.text.trim_start().starts_with('{') { "json" } else { "toml" });
+    let campaign = parse_campaign(&file, &c.text, &inv).map_err(|d| {
+        let mut e = ApiError::diagnostics("campaign", d);
+        e.message = format!("{} against inventory version {v}: fix the inventory or the campaign", e.message);
+        e
+    })?;
+    Ok((v, inv, campaign))
+}
+
+/// One plan version of a campaign (the latest when `None`).
+pub async fn stored_plan(app: &App, id: &str, version: Option<i64>) -> ApiResult<StoredPlan> {
+    stored_campaign(app, id).await?;
+    app.store.plan(id, version).await?.ok_or_else(|| match version {
+        Some(v) => ApiError::not_found(format!("campaign `{id}` has no plan version {v}")),
+        None => {
+            ApiError::not_found(format!("campaign `{id}` has no plan yet: POST /api/v1/campaigns/{id}/plan makes one"))
+        }
+    })
+}
+
+/// A new plan version.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub version: i64,
+    pub inventory_version: i64,
+    pub summary: Value,
+}
+
+/// Plans the campaign against the latest inventory and keeps the result as a new draft.
+pub async fn plan_campaign(app: &App, actor: &str, id: &str) -> ApiResult<Planned> {
+    let c = stored_campaign(app, id).await?;
+    if c.state.is_final() {
+        return Err(ApiError::conflict(format!("campaign `{id}` is {}: it is not planned any more", c.state.as_str())));
+    }
+    let (version, inv, campaign) = parsed_campaign(app, &c, None).await?;
+    let (json_text, summary) = tokio::task::spawn_blocking(move || -> std::io::Result<(String, Value)> {
+        let plan = forewarn_planner::plan(&inv, &campaign);
+        let mut buf = Vec::new();
+        plan.write_json(&mut buf, &inv, &campaign)?;
+        let summary = json!({
+            "targets": plan.stats.targets,
+            "scheduled": plan.slots.len(),
+            "unscheduled": plan.unscheduled.len(),
+            "completion": plan.stats.completion,
+            "lower_bound": plan.stats.lower_bound,
+            "notes": plan.notes.len(),
+        });
+        Ok((String::from_utf8_lossy(&buf).into_owned(), summary))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let v = app.store.add_plan(app.now(), actor, id, version, &json_text, &summary).await?;
+    Ok(Planned { version: v, inventory_version: version, summary })
+}
+
+/// Publishes a plan version of a draft (the latest when `None`): the campaign becomes
+/// published and its maintenance post, rendered from the plan, appears on the status page,
+/// in one transaction.
+pub async fn publish(app: &App, actor: &str, id: &str, version: Option<i64>) -> ApiResult<(StoredCampaign, Post)> {
+    let c = stored_campaign(app, id).await?;
+    if c.state != CampaignState::Draft {
+        return Err(ApiError::conflict(format!(
+            "campaign `{id}` is {}: only a draft is published (a published plan changes through a new campaign or a reschedule)",
+            c.state.as_str()
+        )));
+    }
+    let stored = stored_plan(app, id, version).await?;
+    let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
+    let announcement = tokio::task::spawn_blocking(move || {
+        let plan = forewarn_planner::plan(&inv, &campaign);
+        forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let post = NewPost {
+        kind: PostKind::Maintenance,
+        state: None,
+        title: announcement.title,
+        body: announcement.body,
+        starts: announcement.starts,
+        ends: announcement.ends,
+        components: Vec::new(),
+        campaign: Some(id.to_owned()),
+    };
+    Ok(app.store.publish_campaign(app.now(), actor, id, stored.version, post).await?)
+}
+
+/// What a campaign's open maintenance posts are told when it moves to a state.
+fn state_words(state: CampaignState) -> &'static str {
+    match state {
+        CampaignState::Paused => "Paused: no new work starts until it is resumed.",
+        CampaignState::Published => "Resumed.",
+        CampaignState::Cancelled => "Cancelled: the remaining slots will not take place.",
+        CampaignState::Completed => "Completed.",
+        CampaignState::Draft => "Back to draft.",
+    }
+}
+
+/// Pauses, resumes (`Published`) or cancels a campaign; its open maintenance posts get an
+/// update saying so (and are cancelled with it).
+pub async fn change_state(app: &App, actor: &str, id: &str, state: CampaignState) -> ApiResult<StoredCampaign> {
+    let c = app.store.set_campaign_state(app.now(), actor, id, state).await?;
+    for post in app.store.posts_of_campaign(id).await? {
+        if post.state.is_final() {
+            continue;
+        }
+        let to = (state == CampaignState::Cancelled).then_some(PostState::Cancelled);
+        app.store.add_update(app.now(), actor, post.id, to, state_words(state)).await?;
+    }
+    Ok(c)
+}
+
+// ---------------------------------------------------------------------------
+// Posts.
+
+/// Posts name only components that exist.
+async fn check_components(app: &App, ids: &[String]) -> ApiResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<String> = app.store.components().await?.into_iter().map(|c| c.id).collect();
+    let unknown: Vec<&str> = ids.iter().filter(|id| !known.contains(id)).map(String::as_str).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::unprocessable(format!(
+        "unknown component{} {}: the components are {}",
+        if unknown.len() == 1 { "" } else { "s" },
+        unknown.join(", "),
+        known.join(", ")
+    )))
+}
+
+fn check_window(starts: Option<Timestamp>, ends: Option<Timestamp>) -> ApiResult<()> {
+    if let (Some(s), Some(e)) = (starts, ends)
+        && e <= s
+    {
+        return Err(ApiError::unprocessable(format!(
+            "`ends` ({e}) is not after `starts` ({s}): swap them or fix the date"
+        )));
+    }
+    Ok(())
+}
+
+fn nonempty(field: &str, value: &str) -> ApiResult<()> {
+    if value.trim().is_empty() {
+        return Err(ApiError::unprocessable(format!("`{field}` is empty: give it a value")));
+    }
+    Ok(())
+}
+
+/// The states of a kind, for messages: "scheduled, in_progress, completed, cancelled".
+pub fn states(kind: PostKind) -> String {
+    kind.states().iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+}
+
+fn check_state(kind: PostKind, state: Option<PostState>) -> ApiResult<()> {
+    match state {
+        Some(state) if !kind.states().contains(&state) => {
+            Err(ApiError::unprocessable(format!("a {kind} post cannot be {state}: it is one of {}", states(kind))))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Hand-written text that belongs to a campaign must not name dates outside its range, nor a
+/// weekday that does not match its date.
+async fn check_dates(app: &App, campaign: Option<&str>, texts: &[&str]) -> ApiResult<()> {
+    let Some(id) = campaign else { return Ok(()) };
+    let c = stored_campaign(app, id).await?;
+    let (_, inv, campaign) = parsed_campaign(app, &c, None).await?;
+    let range = forewarn_status::dates::campaign_range(&campaign, &inv.platform.zone);
+    let problems: Vec<String> =
+        texts.iter().flat_map(|t| forewarn_status::dates::check(t, Some(range))).map(|p| p.to_string()).collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut e = ApiError::unprocessable(format!(
+        "the text contradicts campaign `{id}` ({} to {}): {}",
+        range.0,
+        range.1,
+        problems.join("; ")
+    ));
+    e.code = "date_conflict";
+    Err(e)
+}
+
+pub async fn post(app: &App, id: i64) -> ApiResult<Post> {
+    app.store.post(id).await?.ok_or_else(|| ApiError::not_found(format!("no post {id}")))
+}
+
+/// A new post, after every check.
+pub async fn create_post(app: &App, actor: &str, new: NewPost) -> ApiResult<Post> {
+    nonempty("title", &new.title)?;
+    check_window(new.starts, new.ends)?;
+    check_state(new.kind, new.state)?;
+    check_components(app, &new.components).await?;
+    if let Some(c) = &new.campaign {
+        stored_campaign(app, c).await?;
+    }
+    check_dates(app, new.campaign.as_deref(), &[&new.title, &new.body]).await?;
+    Ok(app.store.create_post(app.now(), actor, new).await?)
+}
+
+/// Appends an update to a post's timeline, moving it to `state` if given.
+pub async fn add_update(app: &App, actor: &str, id: i64, state: Option<PostState>, body: &str) -> ApiResult<Update> {
+    nonempty("body", body)?;
+    let post = post(app, id).await?;
+    check_state(post.kind, state)?;
+    check_dates(app, post.campaign.as_deref(), &[body]).await?;
+    Ok(app.store.add_update(app.now(), actor, id, state, body).await?)
+}
+
+/// A correction: the post changes, its earlier text stays visible with the note.
+pub async fn correct_post(app: &App, actor: &str, id: i64, note: &str, correction: Correction) -> ApiResult<Post> {
+    nonempty("note", note)?;
+    let post = post(app, id).await?;
+    check_window(correction.starts.or(post.starts), correction.ends.or(post.ends))?;
+    let title = correction.title.as_deref().unwrap_or(&post.title);
+    let text = correction.body.as_deref().unwrap_or(&post.body);
+    check_dates(app, post.campaign.as_deref(), &[title, text, note]).await?;
+    Ok(app.store.correct_post(app.now(), actor, id, note, correction).await?)
+}

@@ -1,0 +1,306 @@
+//! The admin pages: server-rendered HTML for operators who log in with a name and password
+//! (`forewarn operator add`). Campaigns with their plan and the buttons that move them,
+//! posts with a form to write one, its timeline and forms to update or correct it, and the
+//! audit log. No JavaScript; the public pages' layout and style, with forms and tables.
+//!
+//! - `session.rs`: login, logout, the session cookie and the CSRF token of every form.
+//! - `campaigns.rs`: `/admin` and `/admin/campaigns/{id}` with its actions.
+//! - `posts.rs`: `/admin/posts` and `/admin/posts/{id}` with their forms.
+//! - `audit.rs`: `/admin/audit`.
+//!
+//! Every write goes through [`crate::actions`], as the JSON API's do, and is recorded with
+//! the actor `operator:NAME`. A form with errors comes back with the input kept and the
+//! message (422); a write that worked redirects (303) to the page that shows it.
+//!
+//! Stable hooks for browser tests: `#login`, `#error`, `#campaigns`, `.campaign[data-id]
+//! [data-state]`, `#campaign[data-state]`, `#actions`, `#plan`, `#plan-svg svg`,
+//! `#unscheduled`, `#plans`, `#posts`, `.post-row[data-id][data-state]`, `#new-post`,
+//! `#post` (as on the public page), `#add-update`, `#correct`, `#audit`, `.audit-row`.
+
+mod audit;
+mod campaigns;
+mod posts;
+mod session;
+
+pub use session::{Operator, SESSION_HOURS};
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use forewarn_status::Site;
+use forewarn_status::escape::Esc;
+use forewarn_status::pages::{Frame, page};
+use jiff::Timestamp;
+
+use crate::App;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/admin/login", get(session::login_form).post(session::login))
+        .route("/admin/logout", post(session::logout))
+        .route("/admin", get(campaigns::index))
+        .route("/admin/", get(campaigns::index))
+        .route("/admin/campaigns/{id}", get(campaigns::show))
+        .route("/admin/campaigns/{id}/plan", post(campaigns::plan))
+        .route("/admin/campaigns/{id}/publish", post(campaigns::publish))
+        .route("/admin/campaigns/{id}/pause", post(campaigns::pause))
+        .route("/admin/campaigns/{id}/resume", post(campaigns::resume))
+        .route("/admin/campaigns/{id}/cancel", post(campaigns::cancel))
+        .route("/admin/posts", get(posts::index).post(posts::create))
+        .route("/admin/posts/{id}", get(posts::show))
+        .route("/admin/posts/{id}/updates", post(posts::add_update))
+        .route("/admin/posts/{id}/correct", post(posts::correct))
+        .route("/admin/audit", get(audit::show))
+        .layer(axum::middleware::map_response(private))
+}
+
+/// Admin answers are never cached, framed, or allowed to load anything from elsewhere.
+async fn private(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(HeaderName::from_static("x-frame-options"), HeaderValue::from_static("DENY"));
+    headers.insert(HeaderName::from_static("referrer-policy"), HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// What the admin pages keep between requests: the pictures of recently shown plans (a plan
+/// is drawn by planning again, which takes seconds for a big fleet).
+#[derive(Debug, Default)]
+pub struct AdminState {
+    pictures: Mutex<Vec<(String, i64, Arc<campaigns::Picture>)>>,
+}
+
+/// What rendering an admin page needs: the site, the time, and who is logged in.
+struct Cx {
+    site: Site,
+    now: Timestamp,
+    op: Option<Operator>,
+}
+
+impl Cx {
+    async fn new(app: &App, op: Option<Operator>) -> Result<Cx, ApiError> {
+        Ok(Cx { site: app.site().await?, now: app.now(), op })
+    }
+
+    /// A path below the site's base: `/admin/posts/3`, or `/status/admin/posts/3`.
+    fn path(&self, path: &str) -> String {
+        self.site.path(path)
+    }
+
+    /// The hidden CSRF field every form of a logged-in page carries.
+    fn csrf(&self) -> String {
+        match &self.op {
+            Some(op) => format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", Esc(&op.csrf)),
+            None => String::new(),
+        }
+    }
+
+    /// A form that posts to `action` with one button (and the CSRF field, and `hidden` fields).
+    fn button(&self, action: &str, label: &str, class: &str, hidden: &[(&str, &str)]) -> String {
+        let mut out = format!("<form method=\"post\" action=\"{}\">{}", Esc(&self.path(action)), self.csrf());
+        for (name, value) in hidden {
+            let _ = write!(out, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", Esc(name), Esc(value));
+        }
+        let _ = write!(out, "<button type=\"submit\" class=\"{}\">{}</button></form>", Esc(class), Esc(label));
+        out
+    }
+
+    /// The whole page around `main`.
+    fn page(&self, title: &str, main: &str) -> String {
+        let mut nav = String::new();
+        if let Some(op) = &self.op {
+            for (path, label) in [
+                ("/admin", "Campaigns"),
+                ("/admin/posts", "Posts"),
+                ("/admin/audit", "Audit log"),
+                ("/", "Status page"),
+            ] {
+                let _ = write!(nav, "<a href=\"{}\">{label}</a>", Esc(&self.path(path)));
+            }
+            let _ = write!(
+                nav,
+                "<form class=\"logout\" method=\"post\" action=\"{}\">{}<button type=\"submit\" class=\"link\" \
+                 title=\"Logged in as {}\">Log out {}</button></form>",
+                Esc(&self.path("/admin/logout")),
+                self.csrf(),
+                Esc(&op.name),
+                Esc(&op.name)
+            );
+        } else {
+            let _ = write!(nav, "<a href=\"{}\">Status page</a>", Esc(&self.path("/")));
+        }
+        let frame = Frame { title, suffix: "admin", home: "/admin", nav: Some(&nav), css: CSS };
+        page(&self.site, self.now, &frame, main)
+    }
+
+    /// `<time>` in the site's zone.
+    fn time(&self, t: Timestamp) -> String {
+        let mut out = String::new();
+        forewarn_status::pages::time_html(&mut out, t, &self.site);
+        out
+    }
+
+    /// The error box at the top of a page that failed to do something.
+    fn error_box(&self, what: &str, e: &ApiError) -> String {
+        let mut out = String::from("<div class=\"error\" id=\"error\" role=\"alert\"><p>");
+        if !what.is_empty() {
+            let _ = write!(out, "<strong>{}</strong> ", Esc(what));
+        }
+        let _ = write!(out, "{}</p>", Esc(&e.message));
+        if !e.errors.is_empty() {
+            out.push_str("<ul>");
+            for d in &e.errors {
+                let _ = write!(out, "<li>{}</li>", Esc(&d.to_string()));
+            }
+            out.push_str("</ul>");
+        }
+        out.push_str("</div>\n");
+        out
+    }
+
+    /// A page that only says what went wrong (an unknown campaign, the database away).
+    fn error_page(&self, e: &ApiError) -> Response {
+        let title = match e.status {
+            StatusCode::NOT_FOUND => "Not found",
+            s if s.is_server_error() => "Something went wrong",
+            _ => "Cannot do that",
+        };
+        let main = format!(
+            "<h1>{title}</h1>\n{}<p><a href=\"{}\">Back to the campaigns</a></p>\n",
+            self.error_box("", e),
+            Esc(&self.path("/admin"))
+        );
+        html(e.status, self.page(title, &main))
+    }
+}
+
+/// A path of the site (below its base URL's path), without asking the store for the zone.
+fn site_path(app: &App, path: &str) -> String {
+    Site::new("", app.config.base_url.clone(), forewarn_model::Zone::utc()).path(path)
+}
+
+/// An HTML answer.
+fn html(status: StatusCode, body: String) -> Response {
+    (status, [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], body).into_response()
+}
+
+fn see_other(location: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    r
+}
+
+/// An error without a page to show it on (the site itself could not be read).
+fn bare_error(e: &ApiError) -> Response {
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error</title></head><body>\
+         <h1>Error</h1><p>{}</p></body></html>\n",
+        Esc(&e.message)
+    );
+    html(e.status, body)
+}
+
+/// The page a handler made, or its error shown in the admin layout.
+async fn respond(app: &App, op: Option<Operator>, result: Result<Response, ApiError>) -> Response {
+    match result {
+        Ok(r) => r,
+        Err(e) => match Cx::new(app, op).await {
+            Ok(cx) => cx.error_page(&e),
+            Err(_) => bare_error(&e),
+        },
+    }
+}
+
+/// A submitted form's fields, in order (a field may repeat: checkboxes).
+#[derive(Debug, Default)]
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The fields of a `application/x-www-form-urlencoded` body; nothing if it is not one.
+    fn parse(body: &Bytes) -> Fields {
+        Fields(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    }
+
+    /// The first value of a field, or "".
+    fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value of a field.
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+    }
+}
+
+/// `<option value=V selected>LABEL</option>`.
+fn option(out: &mut String, value: &str, label: &str, selected: bool) {
+    let _ = write!(
+        out,
+        "<option value=\"{}\"{}>{}</option>",
+        Esc(value),
+        if selected { " selected" } else { "" },
+        Esc(label)
+    );
+}
+
+/// The admin pages' style, after the public pages' (the plan's SVG brings its own, for its
+/// elements; no class here is one it uses).
+const CSS: &str = "\
+.wrap{max-width:76rem}
+nav{display:flex;flex-wrap:wrap;align-items:baseline;gap:.25rem 1rem}nav a{margin-right:0}
+form.logout{display:inline;margin:0}
+button{font:inherit;font-size:.95rem;font-weight:600;padding:.4rem .95rem;border-radius:6px;border:1px solid #0a58ca;\
+background:#0a58ca;color:#fff;cursor:pointer}
+button:hover{filter:brightness(1.1)}
+button.secondary{background:var(--card);color:var(--fg);border-color:#afb8c1}
+button.danger{background:var(--card);color:var(--bad);border-color:var(--bad)}
+button.link{background:none;border:0;padding:0;color:var(--link);font-weight:400;text-decoration:underline}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.9rem 0}.actions form{margin:0}
+table.list{width:100%;border-collapse:separate;border-spacing:0;background:var(--card);border:1px solid var(--line);\
+border-radius:8px;font-size:.95rem}
+table.list th,table.list td{text-align:left;vertical-align:top;padding:.5rem .75rem;border-top:1px solid var(--line)}
+table.list thead th{border-top:0;font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+.scroll{overflow-x:auto}
+td.when,.badge{white-space:nowrap}
+.hint{color:var(--muted);font-size:.88rem;font-weight:400}
+code{font-size:.88em;background:#eef1f4;border-radius:4px;padding:0 .25rem}
+td code.detail{white-space:pre-wrap;overflow-wrap:anywhere;background:none;padding:0}
+form.stack{display:grid;gap:.8rem;background:var(--card);border:1px solid var(--line);border-radius:8px;\
+padding:1rem 1.1rem;margin:0 0 1rem}
+form.stack label,form.stack legend{display:block;font-weight:600;font-size:.92rem;padding:0}
+form.stack fieldset{border:0;padding:0;margin:0;min-width:0}
+input[type=text],input[type=password],input[type=datetime-local],select,textarea{display:block;margin-top:.25rem;\
+font:inherit;font-weight:400;padding:.4rem .55rem;border:1px solid #afb8c1;border-radius:6px;background:#fff;\
+color:var(--fg);width:100%}
+textarea{min-height:9rem;resize:vertical;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem}
+.fields{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.8rem}
+.checks{display:flex;flex-wrap:wrap;gap:.3rem 1.1rem;max-height:12rem;overflow-y:auto;padding:.4rem 0}
+form.stack .checks label{display:inline-flex;gap:.35rem;align-items:baseline;font-weight:400}
+.error{background:#ffebe9;border:1px solid #ff8182;border-radius:8px;padding:.6rem .9rem;margin:0 0 1rem;color:#82071e}
+.error p{margin:0}.error ul{margin:.4rem 0 0;padding-left:1.2rem}
+.badge[data-state=draft]{background:#eaeef2}.badge[data-state=published]{background:#ddf4ff;color:#0a3069}
+.badge[data-state=paused]{background:#fff8c5;color:#4d2d00}
+#plan-svg{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px;padding:.5rem;margin:.8rem 0}
+#plan-svg svg{display:block;max-width:100%;height:auto}
+pre.file{background:#eef1f4;padding:.6rem .8rem;border-radius:6px;overflow-x:auto;font-size:.85rem}
+.login{max-width:24rem}
+";
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,191 @@
+//! Logging in and out, and what every other admin request must carry. A login that works
+//! makes a session: 32 random bytes as the cookie `forewarn_session` (HttpOnly,
+//! SameSite=Strict, Secure behind https), kept in the store only as their SHA-256, with a
+//! CSRF token of 32 more random bytes that every admin form sends back as its hidden `csrf`
+//! field. A request without a live session is sent to the login form (GET) or refused with
+//! 401 (POST); a POST whose `csrf` is missing or wrong gets 403 and changes nothing.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use jiff::SignedDuration;
+
+use super::{Cx, Fields, html, respond, see_other, site_path};
+use crate::App;
+use crate::auth::{self, SESSION_COOKIE, hash_secret, random_hex, same_secret, verify_password};
+use crate::error::{ApiError, ApiResult};
+use forewarn_status::escape::Esc;
+
+/// How long a login lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// The operator a request's session belongs to, with the session's CSRF token.
+#[derive(Clone)]
+pub struct Operator {
+    pub name: String,
+    pub csrf: String,
+    session_hash: String,
+}
+
+impl fmt::Debug for Operator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Operator").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl Operator {
+    /// Who the audit log says acted: `operator:NAME`.
+    pub fn actor(&self) -> String {
+        format!("operator:{}", self.name)
+    }
+
+    /// The fields of a submitted form, if it carries this session's CSRF token (else answer
+    /// [`forbidden`]).
+    pub(super) fn form(&self, body: &Bytes) -> Option<Fields> {
+        let fields = Fields::parse(body);
+        if same_secret(fields.get("csrf"), &self.csrf) {
+            return Some(fields);
+        }
+        tracing::warn!(operator = %self.name, "admin form without its CSRF token refused");
+        None
+    }
+}
+
+/// The answer to a form without its session's CSRF token: 403, nothing done.
+pub(super) fn forbidden() -> Response {
+    html(
+        StatusCode::FORBIDDEN,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Forbidden</title></head>\
+         <body><h1>Forbidden</h1><p>The form did not carry this session's token. Load the page again and send the \
+         form from there.</p></body></html>\n"
+            .to_owned(),
+    )
+}
+
+impl FromRequestParts<Arc<App>> for Operator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Operator, Response> {
+        let reading = parts.method == Method::GET || parts.method == Method::HEAD;
+        let session = match auth::session(app, &parts.headers).await {
+            Ok(s) => s,
+            Err(e) => return Err(respond(app, None, Err(e)).await),
+        };
+        match session {
+            Some(s) => Ok(Operator {
+                name: s.operator,
+                csrf: s.csrf,
+                session_hash: auth::session_cookie(&parts.headers).map(hash_secret).unwrap_or_default(),
+            }),
+            None if reading => Err(see_other(&site_path(app, "/admin/login"))),
+            None => Err(login_page(
+                app,
+                StatusCode::UNAUTHORIZED,
+                "",
+                Some("You are not logged in (or your session has ended): log in, then send the form again."),
+            )
+            .await),
+        }
+    }
+}
+
+/// The login form, with a message above it and the name typed before.
+async fn login_page(app: &App, status: StatusCode, name: &str, message: Option<&str>) -> Response {
+    let cx = match Cx::new(app, None).await {
+        Ok(cx) => cx,
+        Err(e) => return super::bare_error(&e),
+    };
+    let mut main = String::from("<section class=\"login\">\n<h1>Log in</h1>\n");
+    if let Some(m) = message {
+        main.push_str(&format!("<div class=\"error\" id=\"error\" role=\"alert\"><p>{}</p></div>\n", Esc(m)));
+    }
+    main.push_str(&format!(
+        "<form class=\"stack\" id=\"login\" method=\"post\" action=\"{}\">\n\
+         <label>Name <input type=\"text\" name=\"name\" value=\"{}\" autocomplete=\"username\" required autofocus></label>\n\
+         <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\n\
+         <div><button type=\"submit\">Log in</button></div>\n</form>\n\
+         <p class=\"hint\">Operators are added with <code>forewarn operator add --name NAME</code>.</p>\n</section>\n",
+        Esc(&cx.path("/admin/login")),
+        Esc(name)
+    ));
+    html(status, cx.page("Log in", &main))
+}
+
+/// `GET /admin/login`: the form, or the admin pages when the session is live.
+pub async fn login_form(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    match auth::session(&app, &headers).await {
+        Ok(Some(_)) => see_other(&site_path(&app, "/admin")),
+        Ok(None) => login_page(&app, StatusCode::OK, "", None).await,
+        Err(e) => respond(&app, None, Err(e)).await,
+    }
+}
+
+/// `POST /admin/login` (`name`, `password`): a session and the admin pages, or the form again.
+pub async fn login(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let fields = Fields::parse(&body);
+    let name = fields.get("name").trim().to_owned();
+    let password = fields.get("password").to_owned();
+    match start_session(&app, &name, password).await {
+        Ok(Some(cookie)) => {
+            tracing::info!(operator = %name, "operator logged in");
+            let mut r = see_other(&site_path(&app, "/admin"));
+            set_cookie(&mut r, &session_cookie(&app, &cookie, SESSION_HOURS * 3600));
+            r
+        }
+        Ok(None) => {
+            tracing::warn!("failed login");
+            login_page(&app, StatusCode::UNAUTHORIZED, &name, Some("wrong name or password")).await
+        }
+        Err(e) => respond(&app, None, Err(e)).await,
+    }
+}
+
+/// Checks the password and keeps a new session: its cookie's value, or `None` when the name
+/// or the password is wrong (which one is not said).
+async fn start_session(app: &App, name: &str, password: String) -> ApiResult<Option<String>> {
+    let hash = if name.is_empty() { None } else { app.store.operator_hash(name).await? };
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok {
+        return Ok(None);
+    }
+    let (cookie, csrf) = (random_hex()?, random_hex()?);
+    let now = app.now();
+    let expires = now.checked_add(SignedDuration::from_hours(SESSION_HOURS)).map_err(ApiError::internal)?;
+    app.store.delete_expired_sessions(now).await?;
+    app.store.create_session(now, &hash_secret(&cookie), name, &csrf, expires).await?;
+    Ok(Some(cookie))
+}
+
+/// `POST /admin/logout`: the session ends and its cookie is cleared.
+pub async fn logout(State(app): State<Arc<App>>, op: Operator, body: Bytes) -> Response {
+    if op.form(&body).is_none() {
+        return forbidden();
+    }
+    if let Err(e) = app.store.delete_session(&op.session_hash).await {
+        return respond(&app, Some(op), Err(e.into())).await;
+    }
+    tracing::info!(operator = %op.name, "operator logged out");
+    let mut r = see_other(&site_path(&app, "/admin/login"));
+    set_cookie(&mut r, &session_cookie(&app, "", 0));
+    r
+}
+
+/// The `Set-Cookie` value for a session (an empty value and no age clears it).
+fn session_cookie(app: &App, value: &str, max_age: i64) -> String {
+    let secure = if app.config.base_url.to_ascii_lowercase().starts_with("https://") { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
+}
+
+fn set_cookie(r: &mut Response, cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        r.headers_mut().append(SET_COOKIE, v);
+    }
+}

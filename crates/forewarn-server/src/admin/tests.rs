@@ -1,0 +1,453 @@
+//! The admin pages through the real router, on a SQLite store in a temporary directory, with
+//! a fixed clock: login and logout, the session and CSRF checks, and forms that change what
+//! the JSON API changes, with the same checks and an audit row naming the operator.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use forewarn_status::PostState;
+use forewarn_store::testing::TempDir;
+use forewarn_store::{CampaignState, Store};
+use jiff::Timestamp;
+use tower::ServiceExt;
+
+use crate::auth::hash_secret;
+use crate::{App, Clock, Settings, actions, auth};
+
+const INVENTORY: &str = include_str!("../../../../examples/inventory.toml");
+const CAMPAIGN: &str = include_str!("../../../../examples/os-update.toml");
+const CAMPAIGN_ID: &str = "os-update-2027-03";
+const PASSWORD: &str = "correct horse battery";
+
+#[derive(Debug)]
+struct FixedClock(Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+
+    fn monotonic(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+struct Service {
+    app: Arc<App>,
+    router: Router,
+    _dir: TempDir,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    fn cookie(&self) -> &str {
+        self.headers.get(SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+/// A logged-in browser: its session cookie and the CSRF token its pages carry.
+struct Login {
+    cookie: String,
+    csrf: String,
+}
+
+/// The service with the sample inventory, the OS update campaign planned once, and the
+/// operator `ada`.
+async fn service(base_url: &str) -> Service {
+    let dir = TempDir::new("forewarn-admin-test").unwrap();
+    let url = dir.sqlite_url("forewarn.db");
+    let store = Store::open(&url).await.unwrap();
+    let config = Settings {
+        database: Some(url),
+        base_url: Some(base_url.to_owned()),
+        site_name: Some("Test Hosting".into()),
+        ..Settings::default()
+    }
+    .resolve()
+    .unwrap();
+    let clock = FixedClock("2027-02-10T09:00:00Z".parse().unwrap());
+    let app = App::new(store, Arc::new(clock), config);
+    actions::import_inventory(&app, "test", "toml", INVENTORY.to_owned()).await.unwrap();
+    actions::create_campaign(&app, "test", "toml", CAMPAIGN).await.unwrap();
+    actions::plan_campaign(&app, "test", CAMPAIGN_ID).await.unwrap();
+    let hash = auth::hash_password(PASSWORD).unwrap();
+    app.store.set_operator(app.now(), "test", "ada", &hash).await.unwrap();
+    Service { router: crate::router(app.clone()), app, _dir: dir }
+}
+
+impl Service {
+    async fn send(&self, method: Method, uri: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Answer {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(c) = cookie {
+            request = request.header(COOKIE, format!("forewarn_session={c}"));
+        }
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let request =
+            request.header("content-type", "application/x-www-form-urlencoded").body(Body::from(body)).unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        Answer { status, headers, body: String::from_utf8(bytes.to_vec()).unwrap() }
+    }
+
+    async fn get(&self, uri: &str, login: &Login) -> Answer {
+        self.send(Method::GET, uri, Some(&login.cookie), &[]).await
+    }
+
+    /// A form sent with the session and its CSRF token.
+    async fn post(&self, uri: &str, login: &Login, form: &[(&str, &str)]) -> Answer {
+        let mut fields = vec![("csrf", login.csrf.as_str())];
+        fields.extend_from_slice(form);
+        self.send(Method::POST, uri, Some(&login.cookie), &fields).await
+    }
+
+    async fn login(&self) -> Login {
+        let r = self.send(Method::POST, "/admin/login", None, &[("name", "ada"), ("password", PASSWORD)]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let cookie = r.cookie().strip_prefix("forewarn_session=").unwrap().split(';').next().unwrap().to_owned();
+        let page = self.send(Method::GET, "/admin", Some(&cookie), &[]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        Login { cookie, csrf: csrf_of(&page.body) }
+    }
+
+    async fn audit_len(&self) -> usize {
+        self.app.store.audit(10_000).await.unwrap().len()
+    }
+
+    async fn state(&self) -> CampaignState {
+        self.app.store.campaign(CAMPAIGN_ID).await.unwrap().unwrap().state
+    }
+}
+
+/// The CSRF token a page's forms carry (all the same).
+fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let at = html.find(marker).expect("a csrf field") + marker.len();
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn login_works_with_the_right_password_only() {
+    let s = service("http://status.test").await;
+    let form = s.send(Method::GET, "/admin/login", None, &[]).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("<form class=\"stack\" id=\"login\" method=\"post\" action=\"/admin/login\">"));
+
+    for (name, password) in [("ada", "wrong horse battery"), ("bob", PASSWORD), ("", ""), ("ada", "")] {
+        let r = s.send(Method::POST, "/admin/login", None, &[("name", name), ("password", password)]).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{name}");
+        assert!(r.body.contains("wrong name or password"), "{}", r.body);
+        assert!(!r.body.contains(PASSWORD) || password.is_empty(), "the password is not shown back");
+        assert!(r.headers.get(SET_COOKIE).is_none(), "no session for {name}");
+    }
+    // The same words whether the name or the password was wrong.
+    let a = s.send(Method::POST, "/admin/login", None, &[("name", "ada"), ("password", "nope nope nope")]).await;
+    let b = s.send(Method::POST, "/admin/login", None, &[("name", "bob"), ("password", "nope nope nope")]).await;
+    assert_eq!(a.body.replace("value=\"ada\"", ""), b.body.replace("value=\"bob\"", ""));
+
+    let r = s.send(Method::POST, "/admin/login", None, &[("name", "ada"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/admin");
+    let cookie = r.cookie();
+    assert!(cookie.ends_with("; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    let value = cookie.strip_prefix("forewarn_session=").unwrap().split(';').next().unwrap();
+    assert_eq!(value.len(), 64);
+    // Kept only hashed.
+    let now = s.app.now();
+    let session = s.app.store.session(&hash_secret(value), now).await.unwrap().unwrap();
+    assert_eq!(session.operator, "ada");
+    assert_eq!(session.expires, now.checked_add(jiff::SignedDuration::from_hours(12)).unwrap());
+    assert!(s.app.store.session(value, now).await.unwrap().is_none());
+
+    let page = s.send(Method::GET, "/admin", Some(value), &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("data-id=\"os-update-2027-03\" data-state=\"draft\""), "{}", page.body);
+    assert!(page.body.contains("Log out ada"));
+    assert_eq!(page.headers.get("cache-control").unwrap(), "no-store");
+    // Logged in, the form is not needed.
+    let again = s.send(Method::GET, "/admin/login", Some(value), &[]).await;
+    assert_eq!((again.status, again.location()), (StatusCode::SEE_OTHER, "/admin"));
+}
+
+#[tokio::test]
+async fn behind_https_the_cookie_is_secure() {
+    let s = service("https://status.test/ops").await;
+    let r = s.send(Method::POST, "/admin/login", None, &[("name", "ada"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.cookie().ends_with("; Max-Age=43200; Secure"), "{}", r.cookie());
+    // Below a path, redirects keep it.
+    assert_eq!(r.location(), "/ops/admin");
+}
+
+#[tokio::test]
+async fn without_a_session_pages_redirect_and_forms_are_refused() {
+    let s = service("http://status.test").await;
+    let before = s.audit_len().await;
+    for cookie in [None, Some("not-a-session"), Some(&*"0".repeat(64))] {
+        for page in ["/admin", "/admin/campaigns/os-update-2027-03", "/admin/posts", "/admin/posts/1", "/admin/audit"] {
+            let r = s.send(Method::GET, page, cookie, &[]).await;
+            assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/login"), "{page}");
+        }
+        for action in ["/admin/campaigns/os-update-2027-03/cancel", "/admin/posts", "/admin/logout"] {
+            let r = s.send(Method::POST, action, cookie, &[("csrf", "x"), ("title", "t")]).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{action}");
+            assert!(r.body.contains("You are not logged in"), "{}", r.body);
+        }
+    }
+    assert_eq!(s.state().await, CampaignState::Draft);
+    assert_eq!(s.audit_len().await, before);
+}
+
+#[tokio::test]
+async fn forms_need_the_sessions_csrf_token() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    let page = s.get("/admin/campaigns/os-update-2027-03", &login).await;
+    // Every form on the page carries it.
+    assert_eq!(page.body.matches("<form ").count(), page.body.matches(&format!("value=\"{}\"", login.csrf)).count());
+    let before = s.audit_len().await;
+    let uri = "/admin/campaigns/os-update-2027-03/cancel";
+    let other = "f".repeat(64);
+    for form in [vec![], vec![("csrf", "")], vec![("csrf", other.as_str())], vec![("csrf", &login.csrf[..63])]] {
+        let r = s.send(Method::POST, uri, Some(&login.cookie), &form).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{form:?}");
+        assert!(!r.body.contains(&login.csrf));
+    }
+    // Another session's token is no good either.
+    let second = s.login().await;
+    assert_ne!(second.csrf, login.csrf);
+    let r = s.send(Method::POST, uri, Some(&login.cookie), &[("csrf", &second.csrf)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(s.state().await, CampaignState::Draft);
+    assert_eq!(s.audit_len().await, before + 1, "only the second login");
+
+    let r = s.post(uri, &login, &[]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/campaigns/os-update-2027-03"));
+    assert_eq!(s.state().await, CampaignState::Cancelled);
+}
+
+#[tokio::test]
+async fn campaign_buttons_act_as_the_api_does_and_name_the_operator() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    let page = s.get("/admin/campaigns/os-update-2027-03", &login).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<div id=\"plan-svg\">\n<svg xmlns=\"http://www.w3.org/2000/svg\""), "inline SVG");
+    assert!(!page.body.contains("<?xml"));
+    assert!(page.body.contains(">Publish plan version 1</button>"));
+    assert!(!page.body.contains(">Pause</button>"), "a draft is not paused");
+
+    let r = s.post("/admin/campaigns/os-update-2027-03/plan", &login, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(s.app.store.plans(CAMPAIGN_ID).await.unwrap().len(), 2);
+    let r = s.post("/admin/campaigns/os-update-2027-03/publish", &login, &[("version", "2")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let c = s.app.store.campaign(CAMPAIGN_ID).await.unwrap().unwrap();
+    assert_eq!((c.state, c.published_plan), (CampaignState::Published, Some(2)));
+    assert_eq!(s.app.store.posts_of_campaign(CAMPAIGN_ID).await.unwrap().len(), 1, "its maintenance post");
+
+    let r = s.post("/admin/campaigns/os-update-2027-03/pause", &login, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(s.state().await, CampaignState::Paused);
+    let audit = s.app.store.audit(5).await.unwrap();
+    let pause = audit.iter().find(|e| e.action == "campaign.pause").unwrap();
+    assert_eq!((pause.actor.as_str(), pause.subject.as_str()), ("operator:ada", CAMPAIGN_ID));
+    let publish = s.app.store.audit(50).await.unwrap().into_iter().find(|e| e.action == "campaign.publish").unwrap();
+    assert_eq!(publish.actor, "operator:ada");
+
+    // What the state does not allow is refused as the API refuses it, on the page.
+    let before = s.audit_len().await;
+    let r = s.post("/admin/campaigns/os-update-2027-03/publish", &login, &[]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("Not published:</strong> campaign `os-update-2027-03` is paused"), "{}", r.body);
+    assert!(r.body.contains("<section id=\"campaign\""), "the campaign page, with the error");
+    assert_eq!(s.audit_len().await, before);
+    let r = s.post("/admin/campaigns/nope/pause", &login, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    let page = s.get("/admin/campaigns/os-update-2027-03", &login).await;
+    assert!(page.body.contains(">Resume</button>") && page.body.contains(">Cancel the campaign</button>"));
+    assert!(page.body.contains("data-state=\"paused\""));
+    let audit = s.get("/admin/audit", &login).await;
+    assert!(audit.body.contains("<td>operator:ada</td><td>campaign.pause</td>"), "{}", audit.body);
+}
+
+#[tokio::test]
+async fn a_post_form_with_errors_comes_back_with_its_input() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    let before = (s.app.store.posts().await.unwrap().len(), s.audit_len().await);
+    // A date the campaign does not have: the same check as the API's.
+    let r = s
+        .post(
+            "/admin/posts",
+            &login,
+            &[
+                ("kind", "maintenance"),
+                ("title", "Reboots <soon> & \"then\""),
+                ("body", "The hosts reboot on Saturday 2027-02-09.\r\nSorry."),
+                ("starts", "2027-03-02T22:00"),
+                ("ends", "2027-03-02T23:00"),
+                ("components", "rack-r1"),
+                ("components", "sw1"),
+                ("campaign", CAMPAIGN_ID),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("The post was not created:"), "{}", r.body);
+    assert!(r.body.contains("contradicts campaign `os-update-2027-03`"), "{}", r.body);
+    assert!(r.body.contains("value=\"Reboots &lt;soon&gt; &amp; &quot;then&quot;\""), "the title kept, escaped");
+    assert!(r.body.contains(">The hosts reboot on Saturday 2027-02-09.\nSorry.</textarea>"));
+    assert!(r.body.contains("name=\"starts\" value=\"2027-03-02T22:00\""));
+    assert!(r.body.contains("value=\"rack-r1\" checked") && r.body.contains("value=\"sw1\" checked"));
+    assert!(!r.body.contains("value=\"rack-r2\" checked"));
+    assert!(r.body.contains(&format!("<option value=\"{CAMPAIGN_ID}\" selected>")));
+
+    for (field, value, words) in [
+        ("ends", "2027-03-02T21:00", "is not after `starts`"),
+        ("starts", "next tuesday", "`starts`: `next tuesday` is not a date and time"),
+        ("kind", "outage", "`kind`: unknown post kind `outage`"),
+        ("state", "resolved", "a maintenance post cannot be resolved"),
+        ("components", "rack-z9", "unknown component rack-z9"),
+        ("title", " ", "`title` is empty"),
+        ("campaign", "nope", "no campaign `nope`"),
+    ] {
+        let mut form = vec![
+            ("kind", "maintenance"),
+            ("title", "Switch firmware"),
+            ("body", "New firmware."),
+            ("starts", "2027-03-02T22:00"),
+            ("ends", "2027-03-02T23:00"),
+        ];
+        form.retain(|(f, _)| *f != field);
+        form.push((field, value));
+        let r = s.post("/admin/posts", &login, &form).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {}", r.body);
+        assert!(r.body.contains(words), "{field}: {words} in {}", r.body);
+    }
+    assert_eq!((s.app.store.posts().await.unwrap().len(), s.audit_len().await), before, "nothing written");
+}
+
+#[tokio::test]
+async fn posts_are_written_updated_and_corrected_through_the_forms() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    let r = s
+        .post(
+            "/admin/posts",
+            &login,
+            &[
+                ("kind", "incident"),
+                ("title", "Slow disks on kvm03"),
+                ("body", "Writes are slow.\r\n\r\n*Investigating.*"),
+                // Local time in Europe/Berlin (CET, +01:00).
+                ("starts", "2027-02-10T09:30"),
+                ("ends", ""),
+                ("components", "rack-r1"),
+                ("campaign", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id: i64 = r.location().strip_prefix("/admin/posts/").unwrap().parse().unwrap();
+    let p = s.app.store.post(id).await.unwrap().unwrap();
+    assert_eq!(p.starts, Some("2027-02-10T08:30:00Z".parse().unwrap()));
+    assert_eq!(
+        (p.ends, p.state, p.body.as_str()),
+        (None, PostState::Investigating, "Writes are slow.\n\n*Investigating.*")
+    );
+    assert_eq!(p.components, ["rack-r1"]);
+    let created = s.app.store.audit(1).await.unwrap().remove(0);
+    assert_eq!((created.action.as_str(), created.actor.as_str()), ("post.create", "operator:ada"));
+
+    let page = s.get(&format!("/admin/posts/{id}"), &login).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<h1>Slow disks on kvm03</h1>"));
+    assert!(page.body.contains("name=\"starts\" value=\"2027-02-10T09:30\""), "the correction form, filled in");
+    assert!(page.body.contains("<option value=\"resolved\">resolved</option>"), "the incident's states");
+    assert!(!page.body.contains("<option value=\"completed\">"), "not a maintenance's");
+
+    // An update with a state of another kind comes back; a good one is appended.
+    let r = s.post(&format!("/admin/posts/{id}/updates"), &login, &[("state", "completed"), ("body", "Done.")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("an incident post cannot be completed") || r.body.contains("cannot be completed"));
+    assert!(r.body.contains(">Done.</textarea>"));
+    let r = s
+        .post(&format!("/admin/posts/{id}/updates"), &login, &[("state", "resolved"), ("body", "Disk replaced.")])
+        .await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, &*format!("/admin/posts/{id}")));
+    assert_eq!(s.app.store.post(id).await.unwrap().unwrap().state, PostState::Resolved);
+    let updates = s.app.store.updates(id).await.unwrap();
+    assert_eq!(updates.last().unwrap().body, "Disk replaced.");
+
+    // A correction needs a note; only what changed is corrected.
+    let form = |note: &'static str| {
+        vec![
+            ("note", note),
+            ("title", "Slow disks on kvm03"),
+            ("body", "Writes are slow.\r\n\r\n*Investigating.*"),
+            ("starts", "2027-02-10T09:00"),
+            ("ends", ""),
+        ]
+    };
+    let r = s.post(&format!("/admin/posts/{id}/correct"), &login, &form("")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("`note` is empty") && r.body.contains("name=\"starts\" value=\"2027-02-10T09:00\""));
+    let r = s.post(&format!("/admin/posts/{id}/correct"), &login, &form("it began half an hour earlier")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let p = s.app.store.post(id).await.unwrap().unwrap();
+    assert_eq!((p.revision, p.starts), (2, Some("2027-02-10T08:00:00Z".parse().unwrap())));
+    let revisions = s.app.store.revisions(id).await.unwrap();
+    assert_eq!(revisions[0].note, "it began half an hour earlier");
+    assert_eq!(s.app.store.audit(1).await.unwrap()[0].actor, "operator:ada");
+    let page = s.get(&format!("/admin/posts/{id}"), &login).await;
+    assert!(page.body.contains("it began half an hour earlier"));
+}
+
+#[tokio::test]
+async fn data_is_escaped_and_logout_ends_the_session() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    let r = s
+        .post(
+            "/admin/posts",
+            &login,
+            &[("kind", "notice"), ("title", "<script>alert(1)</script>"), ("body", "<img src=x onerror=alert(2)>")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    for page in ["/admin/posts", "/admin/posts/1", "/admin/audit"] {
+        let body = s.get(page, &login).await.body;
+        assert!(!body.contains("<script>") && !body.contains("<img"), "{page}: {body}");
+    }
+    assert!(s.get("/admin/posts", &login).await.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+    // The API reads with the session; it does not write with it (no CSRF token there).
+    let r = s.send(Method::GET, "/api/v1/campaigns", Some(&login.cookie), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = s.send(Method::POST, "/api/v1/campaigns/os-update-2027-03/cancel", Some(&login.cookie), &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    let r = s.post("/admin/logout", &login, &[]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/login"));
+    assert!(r.cookie().starts_with("forewarn_session=; ") && r.cookie().contains("Max-Age=0"), "{}", r.cookie());
+    let r = s.get("/admin", &login).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/login"));
+    assert!(s.app.store.session(&hash_secret(&login.cookie), s.app.now()).await.unwrap().is_none());
+}

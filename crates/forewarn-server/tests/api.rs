@@ -1,0 +1,971 @@
+//! The API story: what an operator does through `/api/v1` in one season, told once to a
+//! service on SQLite and once to one on PostgreSQL, through the real router (every
+//! middleware, extractor and handler) with a clock the test sets. Every refusal is checked
+//! twice: by what the client is told (status, error code, a message naming what is wrong)
+//! and by the database, which must be exactly as it was before.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use forewarn_server::openapi::ENDPOINTS;
+use forewarn_server::{App, Clock, Settings};
+use forewarn_status::{Component, Post, Revision, Update};
+use forewarn_store::testing::{TempDir, TestPostgres};
+use forewarn_store::{AuditEntry, PlanSummary, Store, StoredCampaign, StoredInventory};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const INVENTORY: &str = include_str!("../../../examples/inventory.toml");
+const CAMPAIGN: &str = include_str!("../../../examples/os-update.toml");
+const CAMPAIGN_ID: &str = "os-update-2027-03";
+const TOKEN: &str = "fw_the-story-token";
+
+// ---------------------------------------------------------------------------
+// The service under test.
+
+/// A clock the test moves: every request happens a minute after the one before, so the
+/// audit log, the timelines and the pages have distinct, known times.
+#[derive(Debug)]
+struct TestClock {
+    now: Mutex<Timestamp>,
+    ticks: AtomicU64,
+}
+
+impl TestClock {
+    fn new(start: Timestamp) -> TestClock {
+        TestClock { now: Mutex::new(start), ticks: AtomicU64::new(0) }
+    }
+
+    fn advance(&self, by: SignedDuration) {
+        let mut now = self.now.lock().unwrap();
+        *now = now.checked_add(by).unwrap();
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        *self.now.lock().unwrap()
+    }
+
+    fn monotonic(&self) -> Duration {
+        Duration::from_micros(self.ticks.fetch_add(250, Ordering::Relaxed))
+    }
+}
+
+/// How a request authenticates.
+#[derive(Clone, Copy, Debug)]
+enum Auth<'a> {
+    /// `Authorization: Bearer TOKEN` with the story's token.
+    Token,
+    /// No `Authorization` header.
+    Anonymous,
+    /// This `Authorization` header.
+    Header(&'a str),
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8(self.body.to_vec()).expect("the answer is UTF-8")
+    }
+
+    #[track_caller]
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("the answer ({}) is not JSON: {e}: {}", self.status, self.text()))
+    }
+
+    fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Asserts the status and gives the body as JSON.
+    #[track_caller]
+    fn expect(&self, status: StatusCode) -> Value {
+        assert_eq!(self.status, status, "answer: {}", self.text());
+        self.json()
+    }
+
+    /// Asserts a refusal: its status, its error code, and that its message (with every
+    /// diagnostic) names each of `words`. Gives the whole error text.
+    #[track_caller]
+    fn refused(&self, status: StatusCode, code: &str, words: &[&str]) -> String {
+        let v = self.expect(status);
+        assert_eq!(v["error"], code, "error code of {v}");
+        let text = error_text(&v);
+        for word in words {
+            assert!(text.contains(word), "the error does not say `{word}`: {text}");
+        }
+        text
+    }
+}
+
+/// An error's message and each diagnostic's text, one a line.
+fn error_text(v: &Value) -> String {
+    let mut text = v["message"].as_str().unwrap_or_default().to_owned();
+    for e in v["errors"].as_array().into_iter().flatten() {
+        text.push('\n');
+        text.push_str(e["text"].as_str().unwrap_or_default());
+    }
+    text
+}
+
+#[derive(Debug)]
+struct Api {
+    router: Router,
+    clock: Arc<TestClock>,
+    store: Store,
+}
+
+impl Api {
+    /// The service on `store`, with the story's token created through the store.
+    async fn new(store: Store, start: Timestamp) -> Api {
+        store
+            .create_token(start, "test", "the story", &forewarn_server::auth::hash_secret(TOKEN))
+            .await
+            .expect("create the token");
+        let clock = Arc::new(TestClock::new(start));
+        let config = Settings {
+            database: Some("sqlite://unused.db".into()),
+            listen: Some("127.0.0.1:0".into()),
+            base_url: Some("https://status.example.net".into()),
+            smtp: None,
+            site_name: Some("Story Hosting".into()),
+        }
+        .resolve()
+        .expect("a valid configuration");
+        let app = App::new(store.clone(), clock.clone(), config);
+        Api { router: forewarn_server::router(app), clock, store }
+    }
+
+    async fn send(&self, method: Method, uri: &str, auth: Auth<'_>, ctype: Option<&str>, body: Body) -> Reply {
+        self.clock.advance(SignedDuration::from_mins(1));
+        let mut request = Request::builder().method(method).uri(uri);
+        match auth {
+            Auth::Token => request = request.header("authorization", format!("Bearer {TOKEN}")),
+            Auth::Header(h) => request = request.header("authorization", h),
+            Auth::Anonymous => {}
+        }
+        if let Some(ctype) = ctype {
+            request = request.header("content-type", ctype);
+        }
+        let response = self.router.clone().oneshot(request.body(body).unwrap()).await.expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("read the body");
+        Reply { status, headers, body }
+    }
+
+    async fn get(&self, uri: &str) -> Reply {
+        self.send(Method::GET, uri, Auth::Token, None, Body::empty()).await
+    }
+
+    async fn get_anonymous(&self, uri: &str) -> Reply {
+        self.send(Method::GET, uri, Auth::Anonymous, None, Body::empty()).await
+    }
+
+    async fn post(&self, uri: &str, ctype: &str, body: impl Into<Body>) -> Reply {
+        self.send(Method::POST, uri, Auth::Token, Some(ctype), body.into()).await
+    }
+
+    async fn post_json(&self, uri: &str, body: Value) -> Reply {
+        self.post(uri, "application/json", body.to_string()).await
+    }
+
+    async fn post_toml(&self, uri: &str, body: &str) -> Reply {
+        self.post(uri, "application/toml", body.to_owned()).await
+    }
+
+    async fn patch_json(&self, uri: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, uri, Auth::Token, Some("application/json"), body.to_string().into()).await
+    }
+
+    /// `POST /api/v1/campaigns/{id}/{action}` without a body.
+    async fn campaign_action(&self, id: &str, action: &str) -> Reply {
+        self.post(&format!("/api/v1/campaigns/{id}/{action}"), "application/json", "").await
+    }
+
+    /// Everything the database holds that a request could change.
+    async fn snapshot(&self) -> Snapshot {
+        let s = &self.store;
+        let posts = s.posts().await.unwrap();
+        let campaigns = s.campaigns().await.unwrap();
+        let mut updates = Vec::new();
+        let mut revisions = Vec::new();
+        for p in &posts {
+            updates.push(s.updates(p.id).await.unwrap());
+            revisions.push(s.revisions(p.id).await.unwrap());
+        }
+        let mut plans = Vec::new();
+        for c in &campaigns {
+            plans.push(s.plans(&c.id).await.unwrap());
+        }
+        Snapshot {
+            audit: s.audit(1000).await.unwrap(),
+            posts,
+            campaigns,
+            inventory: s.inventory(None).await.unwrap(),
+            components: s.components().await.unwrap(),
+            updates,
+            revisions,
+            plans,
+        }
+    }
+
+    /// Asserts that the database is as `before`.
+    async fn unchanged(&self, before: &Snapshot, after_what: &str) {
+        let now = self.snapshot().await;
+        assert!(now == *before, "{after_what} changed the database:\nbefore: {before:#?}\nafter: {now:#?}");
+    }
+}
+
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    audit: Vec<AuditEntry>,
+    posts: Vec<Post>,
+    campaigns: Vec<StoredCampaign>,
+    inventory: Option<StoredInventory>,
+    components: Vec<Component>,
+    updates: Vec<Vec<Update>>,
+    revisions: Vec<Vec<Revision>>,
+    plans: Vec<Vec<PlanSummary>>,
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap_or_else(|e| panic!("`{s}` is not an instant: {e}"))
+}
+
+fn berlin() -> TimeZone {
+    TimeZone::get("Europe/Berlin").unwrap()
+}
+
+/// A range of days as people write it, each date named once: `1–5 March 2027`,
+/// `26 February – 5 March 2027`. Written here from the dates alone, to compare with titles.
+fn days_in_words(first: Date, last: Date) -> String {
+    let month = |d: Date| d.strftime("%B").to_string();
+    if first == last {
+        format!("{} {} {}", first.day(), month(first), first.year())
+    } else if (first.year(), first.month()) == (last.year(), last.month()) {
+        format!("{}–{} {} {}", first.day(), last.day(), month(last), last.year())
+    } else if first.year() == last.year() {
+        format!("{} {} – {} {} {}", first.day(), month(first), last.day(), month(last), last.year())
+    } else {
+        format!("{} {} {} – {} {} {}", first.day(), month(first), first.year(), last.day(), month(last), last.year())
+    }
+}
+
+/// `n` bytes from a fixed xorshift sequence: garbage, the same on every run.
+fn garbage(n: usize, printable: bool) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let b = (x >> 24) as u8;
+            if printable { b' ' + b % 95 } else { b }
+        })
+        .collect()
+}
+
+/// `/metrics`' count of responses for one method, route and status (0 when absent).
+fn requests_counted(metrics: &str, method: &str, route: &str, status: u16) -> u64 {
+    let key = format!("forewarn_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} ");
+    metrics.lines().find_map(|l| l.strip_prefix(&key)).map_or(0, |n| n.parse().expect("a count"))
+}
+
+/// The `<section id="ID">` of a page, up to its end.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!("<section id=\"{id}\">")).unwrap_or_else(|| panic!("no section #{id} in {html}"));
+    let end = html[start..].find("</section>").expect("the section ends") + start;
+    &html[start..end]
+}
+
+// ---------------------------------------------------------------------------
+// The story, chapter by chapter; each chapter continues where the one before stopped.
+
+/// Wrong or missing credentials get 401 and change nothing; reading posts needs none.
+async fn access(api: &Api) {
+    let before = api.snapshot().await;
+    let inventory = || Body::from(INVENTORY);
+    for auth in [
+        Auth::Anonymous,
+        Auth::Header("Bearer fw_not-the-token"),
+        Auth::Header(&format!("Basic {TOKEN}")),
+        Auth::Header("Bearer "),
+        Auth::Header(TOKEN),
+    ] {
+        let r = api.send(Method::POST, "/api/v1/inventory", auth, Some("application/toml"), inventory()).await;
+        r.refused(StatusCode::UNAUTHORIZED, "unauthorized", &["Authorization: Bearer"]);
+        let r = api.send(Method::GET, "/api/v1/campaigns", auth, None, Body::empty()).await;
+        r.refused(StatusCode::UNAUTHORIZED, "unauthorized", &[]);
+        let post = json!({ "kind": "notice", "title": "Hello", "body": "Nobody may write this." });
+        let r = api.send(Method::POST, "/api/v1/posts", auth, Some("application/json"), post.to_string().into()).await;
+        r.refused(StatusCode::UNAUTHORIZED, "unauthorized", &[]);
+        let cancel = format!("/api/v1/campaigns/{CAMPAIGN_ID}/cancel");
+        let r = api.send(Method::POST, &cancel, auth, None, Body::empty()).await;
+        r.refused(StatusCode::UNAUTHORIZED, "unauthorized", &[]);
+    }
+    api.unchanged(&before, "requests without a valid token").await;
+    // The posts are public anyway.
+    assert_eq!(api.get_anonymous("/api/v1/posts").await.expect(StatusCode::OK), json!([]));
+    assert_eq!(api.get_anonymous("/api/v1/openapi.json").await.status, StatusCode::OK);
+}
+
+/// Inventories that are not valid are refused with every problem and its line.
+async fn bad_inventories(api: &Api) {
+    let before = api.snapshot().await;
+
+    // Malformed TOML: the message names line 3.
+    let r = api.post_toml("/api/v1/inventory", "[platform]\nname = \"x\"\ntime_zone = \n").await;
+    let v = r.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"], "invalid");
+    let e = &v["errors"][0];
+    assert_eq!(e["line"], 3, "{v}");
+    assert!(e["text"].as_str().unwrap().contains(":3:"), "{v}");
+    assert!(e["message"].as_str().unwrap().contains("TOML"), "{v}");
+
+    // An unknown field in the first machine: named, with its line and field path.
+    let at = INVENTORY.find("[[machines]]\n").expect("the example has machines") + "[[machines]]\n".len();
+    let with_colour = format!("{}colour = \"blue\"\n{}", &INVENTORY[..at], &INVENTORY[at..]);
+    let line = with_colour[..at].lines().count() + 1;
+    let r = api.post_toml("/api/v1/inventory", &with_colour).await;
+    let text = r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["colour", "machines[0]"]);
+    let v = r.json();
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1, "{text}");
+    assert_eq!(v["errors"][0]["line"], line, "{text}");
+    assert_eq!(v["errors"][0]["path"], "machines[0]", "{text}");
+
+    // Several problems at once: every one is reported, not just the first.
+    let two =
+        INVENTORY.replacen("rack = \"r1\"", "rack = 7", 1).replacen("tier = \"staging\"", "tier = \"stagging\"", 1);
+    let v = api.post_toml("/api/v1/inventory", &two).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["errors"].as_array().unwrap().len() >= 2, "every problem is reported: {v}");
+    assert!(v["errors"].as_array().unwrap().iter().all(|e| e["line"].is_u64()), "each with its line: {v}");
+
+    // The same in JSON: an unknown top-level key.
+    let r = api
+        .post_json("/api/v1/inventory", json!({ "platform": { "name": "x", "time_zone": "UTC" }, "rackz": [] }))
+        .await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["rackz"]);
+
+    // 1 MB of random bytes, and 1 MB of printable garbage.
+    let r = api.post("/api/v1/inventory", "application/toml", garbage(1 << 20, false)).await;
+    assert!(r.status.is_client_error(), "1 MB of random bytes: {} {}", r.status, r.text());
+    assert!(r.json()["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.text());
+    let r = api.post("/api/v1/inventory", "application/toml", garbage(1 << 20, true)).await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["TOML"]);
+    let r = api.post("/api/v1/inventory", "application/json", garbage(1 << 20, true)).await;
+    assert!(r.status.is_client_error(), "1 MB of garbage as JSON: {} {}", r.status, r.text());
+
+    // A Content-Type that is no file format; none at all.
+    let r = api.post("/api/v1/inventory", "text/plain", INVENTORY).await;
+    r.refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", &["application/toml"]);
+    let r = api.send(Method::POST, "/api/v1/inventory", Auth::Token, None, INVENTORY.into()).await;
+    r.refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", &[]);
+
+    // Nothing to plan against yet.
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.refused(StatusCode::CONFLICT, "no_inventory", &["import"]);
+    api.get("/api/v1/inventory").await.refused(StatusCode::CONFLICT, "no_inventory", &[]);
+
+    api.unchanged(&before, "refused inventories").await;
+}
+
+async fn import_inventory(api: &Api) {
+    let v = api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["summary"]["machines"], 33, "{v}");
+    assert_eq!(v["summary"]["platform"], "Lindenau Hosting");
+    let shown = api.get("/api/v1/inventory").await.expect(StatusCode::OK);
+    assert_eq!((shown["version"].clone(), shown["format"].clone()), (json!(1), json!("toml")));
+    assert_eq!(shown["by"], "token:the story");
+    // The inventory's platform, racks and network devices became components.
+    let ids: Vec<String> = api.store.components().await.unwrap().into_iter().map(|c| c.id).collect();
+    for id in ["platform", "rack-r1", "rack-r2", "sw1", "sw2", "core1"] {
+        assert!(ids.iter().any(|c| c == id), "component {id} is missing: {ids:?}");
+    }
+    let audit = api.store.audit(1000).await.unwrap();
+    let import = audit.iter().find(|a| a.action == "inventory.import").expect("the import is in the audit log");
+    assert_eq!((import.actor.as_str(), import.subject.as_str()), ("token:the story", "1"));
+}
+
+/// A campaign is created once; a second time is a conflict; invalid ones change nothing.
+async fn create_campaign(api: &Api) {
+    let before = api.snapshot().await;
+    let backwards = CAMPAIGN
+        .replace("id = \"os-update-2027-03\"", "id = \"backwards\"")
+        .replace("starts = \"2027-03-01T00:00:00+01:00\"", "starts = \"2027-03-06T00:00:00+01:00\"")
+        .replace("ends = \"2027-03-06T00:00:00+01:00\"", "ends = \"2027-03-01T00:00:00+01:00\"");
+    assert!(backwards.contains("ends = \"2027-03-01"), "the example changed: fix this test");
+    let text = api.post_toml("/api/v1/campaigns", &backwards).await.refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        &["ends"],
+    );
+    assert!(text.contains("starts"), "the error names both ends of the range: {text}");
+    let unknown = CAMPAIGN.replace("id = \"os-update-2027-03\"", "id = \"unknown\"\nowner = \"ops\"");
+    api.post_toml("/api/v1/campaigns", &unknown).await.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["owner"]);
+    api.post("/api/v1/campaigns", "text/plain", CAMPAIGN).await.refused(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        &[],
+    );
+    api.unchanged(&before, "refused campaigns").await;
+
+    let v = api.post_toml("/api/v1/campaigns", CAMPAIGN).await.expect(StatusCode::CREATED);
+    assert_eq!(v["id"], CAMPAIGN_ID);
+    assert_eq!(v["state"], "draft");
+    assert_eq!(v["inventory_version"], 1);
+    assert_eq!(v["title"], "Operating system update, March 2027");
+
+    let before = api.snapshot().await;
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.refused(StatusCode::CONFLICT, "conflict", &[CAMPAIGN_ID]);
+    api.unchanged(&before, "creating the campaign again").await;
+
+    let listed = api.get("/api/v1/campaigns").await.expect(StatusCode::OK);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["id"], CAMPAIGN_ID);
+}
+
+/// A draft cannot be paused, resumed or published without a plan.
+async fn draft_refusals(api: &Api) {
+    let before = api.snapshot().await;
+    for action in ["pause", "resume"] {
+        let r = api.campaign_action(CAMPAIGN_ID, action).await;
+        assert!(r.status.is_client_error(), "{action} a draft: {} {}", r.status, r.text());
+        assert!(error_text(&r.json()).contains("draft"), "{action}: {}", r.text());
+    }
+    api.campaign_action(CAMPAIGN_ID, "publish").await.refused(StatusCode::NOT_FOUND, "not_found", &["no plan"]);
+    api.get(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/plan")).await.refused(StatusCode::NOT_FOUND, "not_found", &[]);
+    api.campaign_action("no-such-campaign", "plan").await.refused(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &["no-such-campaign"],
+    );
+    api.campaign_action("no-such-campaign", "cancel").await.refused(StatusCode::NOT_FOUND, "not_found", &[]);
+    api.unchanged(&before, "refused state changes of a draft").await;
+}
+
+/// Two plans of the same inputs are the same plan; the plan is a valid plan file.
+async fn plan_twice(api: &Api) -> Value {
+    for version in [1, 2] {
+        let v = api.campaign_action(CAMPAIGN_ID, "plan").await.expect(StatusCode::CREATED);
+        assert_eq!(v["version"], version, "{v}");
+        assert_eq!(v["campaign"], CAMPAIGN_ID);
+        assert_eq!(v["inventory_version"], 1);
+        assert_eq!(v["summary"]["targets"], 33, "{v}");
+    }
+    let r = api.get(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/plan")).await;
+    let plan = r.expect(StatusCode::OK);
+    assert!(r.content_type().starts_with("application/json"), "{}", r.content_type());
+    assert_eq!(plan["campaign"], CAMPAIGN_ID);
+    let slots = plan["slots"].as_array().expect("slots is a list");
+    let unscheduled = plan["unscheduled"].as_array().expect("unscheduled is a list");
+    assert_eq!(slots.len() + unscheduled.len(), 33, "every machine has a slot or a reason");
+    assert!(!slots.is_empty());
+    let (range_start, range_end) = (ts("2027-03-01T00:00:00+01:00"), ts("2027-03-06T00:00:00+01:00"));
+    for s in slots {
+        let machine = s["machine"].as_str().unwrap_or_else(|| panic!("slot without machine: {s}"));
+        assert!(!machine.is_empty());
+        let (start, end) = (ts(s["start"].as_str().expect("start")), ts(s["end"].as_str().expect("end")));
+        assert!(s["reason"].as_str().is_some_and(|r| !r.is_empty()), "slot without reason: {s}");
+        assert_eq!(end.duration_since(start), SignedDuration::from_mins(30), "20m update + 10m reboot: {s}");
+        assert!(range_start <= start && end <= range_end, "slot outside the campaign: {s}");
+        assert!(s["activities"].is_array(), "{s}");
+    }
+    for u in unscheduled {
+        assert!(u["machine"].is_string() && u["reason"].as_str().is_some_and(|r| !r.is_empty()), "{u}");
+    }
+
+    let first = api.get(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/plan?version=1")).await.expect(StatusCode::OK);
+    assert_eq!(first["slots"], plan["slots"], "the planner is deterministic");
+    let diff = api.get(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/plan/diff?from=1&to=2")).await.expect(StatusCode::OK);
+    assert_eq!(
+        diff,
+        json!({ "from": 1, "to": 2, "moved": [], "no_longer_scheduled": [], "newly_scheduled": [] }),
+        "the same inputs plan the same"
+    );
+    let versions = api.get(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/plans")).await.expect(StatusCode::OK);
+    let numbers: Vec<i64> = versions.as_array().unwrap().iter().map(|p| p["version"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, [2, 1], "newest first: {versions}");
+    api.get(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/plan?version=3")).await.refused(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &["version 3"],
+    );
+    plan
+}
+
+/// Publishing makes the campaign's maintenance post, its dates rendered from the plan.
+async fn publish(api: &Api, plan: &Value) -> i64 {
+    let v = api.campaign_action(CAMPAIGN_ID, "publish").await.expect(StatusCode::OK);
+    assert_eq!(v["state"], "published");
+    assert_eq!(v["published_plan"], 2);
+    let post_id = v["post"].as_i64().expect("the answer names the post");
+
+    let post = api.get_anonymous(&format!("/api/v1/posts/{post_id}")).await.expect(StatusCode::OK);
+    assert_eq!(post["campaign"], CAMPAIGN_ID, "{post}");
+    assert_eq!((post["kind"].as_str(), post["state"].as_str()), (Some("maintenance"), Some("scheduled")));
+    let slots = plan["slots"].as_array().unwrap();
+    let first = slots.iter().map(|s| ts(s["start"].as_str().unwrap())).min().unwrap();
+    let last = slots.iter().map(|s| ts(s["end"].as_str().unwrap())).max().unwrap();
+    assert_eq!(ts(post["starts"].as_str().unwrap()), first, "the post starts with the first slot");
+    assert_eq!(ts(post["ends"].as_str().unwrap()), last, "the post ends with the last slot");
+    let first_day = first.to_zoned_datetime(berlin()).date();
+    let last_day = last.checked_sub(SignedDuration::from_nanos(1)).unwrap().to_zoned_datetime(berlin()).date();
+    let title = post["title"].as_str().unwrap();
+    assert_eq!(title, format!("Operating system update {}", days_in_words(first_day, last_day)), "{post}");
+    assert!(first_day >= Date::constant(2027, 3, 1) && last_day <= Date::constant(2027, 3, 5), "{title}");
+
+    let listed = api.get_anonymous("/api/v1/posts").await.expect(StatusCode::OK);
+    let linked: Vec<&Value> = listed.as_array().unwrap().iter().filter(|p| p["campaign"] == CAMPAIGN_ID).collect();
+    assert_eq!(linked.len(), 1, "one post for the campaign: {listed}");
+    assert_eq!(linked[0]["id"], post_id);
+
+    // The public page shows it as upcoming maintenance, with its window from the plan.
+    let html = api.get_anonymous("/").await.text();
+    let upcoming = section(&html, "upcoming");
+    assert!(upcoming.contains(&format!("id=\"post-{post_id}\"")), "{upcoming}");
+    assert!(upcoming.contains(title), "{upcoming}");
+    assert!(upcoming.contains(&format!("data-starts=\"{first}\"")), "{upcoming}");
+
+    let before = api.snapshot().await;
+    api.campaign_action(CAMPAIGN_ID, "publish").await.refused(StatusCode::CONFLICT, "conflict", &["published"]);
+    api.unchanged(&before, "publishing twice").await;
+    post_id
+}
+
+/// Posts that are not right are refused, each with what is wrong, and change nothing.
+async fn bad_posts(api: &Api, campaign_post: i64) {
+    let before = api.snapshot().await;
+
+    // The seed's kind of typo: the campaign runs 1–5 March 2027.
+    let r = api
+        .post_json(
+            "/api/v1/posts",
+            json!({
+                "kind": "maintenance",
+                "campaign": CAMPAIGN_ID,
+                "title": "OS update: the last machines",
+                "body": "The last production machines are updated on Saturday 2027-02-06 at night.",
+            }),
+        )
+        .await;
+    let text = r.refused(StatusCode::UNPROCESSABLE_ENTITY, "date_conflict", &["Saturday 2027-02-06", CAMPAIGN_ID]);
+    assert!(text.contains("outside"), "says what the conflict is: {text}");
+    assert!(text.contains("1–5 March 2027") || text.contains("2027-03-01"), "shows the campaign's dates: {text}");
+
+    // A weekday that is not the date's, in an update and in a correction of the campaign's post.
+    let r = api
+        .post_json(
+            &format!("/api/v1/posts/{campaign_post}/updates"),
+            json!({ "body": "Production follows on Wednesday 2027-03-02." }),
+        )
+        .await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "date_conflict", &["Wednesday 2027-03-02", "Tuesday"]);
+    let r = api
+        .patch_json(
+            &format!("/api/v1/posts/{campaign_post}"),
+            json!({ "note": "the dates were wrong", "body": "Every machine is updated by 2027-04-05." }),
+        )
+        .await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "date_conflict", &["2027-04-05"]);
+
+    let maintenance = |extra: Value| {
+        let mut v = json!({ "kind": "maintenance", "title": "Switch firmware", "body": "sw2 gets new firmware." });
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v
+    };
+    // Dates in the wrong order.
+    let r = api
+        .post_json(
+            "/api/v1/posts",
+            maintenance(json!({ "starts": "2027-04-10T22:00:00Z", "ends": "2027-04-10T21:00:00Z" })),
+        )
+        .await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["`ends`", "`starts`"]);
+    // Unknown fields.
+    let r = api.post_json("/api/v1/posts", maintenance(json!({ "severity": "high" }))).await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["severity"]);
+    let r = api.post_json(&format!("/api/v1/posts/{campaign_post}/updates"), json!({ "body": "x", "mood": 1 })).await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["mood"]);
+    // An unknown component, among known ones.
+    let r = api.post_json("/api/v1/posts", maintenance(json!({ "components": ["sw2", "sw9"] }))).await;
+    let text = r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["sw9"]);
+    assert!(text.contains("sw1"), "lists the components there are: {text}");
+    // A state the kind does not have, an unknown kind, a blank title, not JSON at all.
+    let r = api.post_json("/api/v1/posts", maintenance(json!({ "state": "resolved" }))).await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["resolved", "scheduled"]);
+    let r = api.post_json("/api/v1/posts", json!({ "kind": "outage", "title": "t", "body": "b" })).await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["outage"]);
+    let r = api.post_json("/api/v1/posts", maintenance(json!({ "title": "  " }))).await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["title"]);
+    let r = api.post("/api/v1/posts", "application/json", "{\"kind\": \"notice\",").await;
+    assert!(r.status.is_client_error(), "{} {}", r.status, r.text());
+    let r = api.post("/api/v1/posts", "application/json", garbage(1 << 20, false)).await;
+    assert!(r.status.is_client_error(), "1 MB of random bytes as a post: {} {}", r.status, r.text());
+    // A wrong Content-Type.
+    let r = api.post("/api/v1/posts", "application/x-www-form-urlencoded", "kind=notice&title=t&body=b").await;
+    r.refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", &["application/json"]);
+    let r = api.post("/api/v1/posts", "application/toml", "kind = \"notice\"").await;
+    r.refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", &[]);
+    // Posts and campaigns that do not exist.
+    let r = api.post_json("/api/v1/posts", maintenance(json!({ "campaign": "no-such-campaign" }))).await;
+    r.refused(StatusCode::NOT_FOUND, "not_found", &["no-such-campaign"]);
+    api.post_json("/api/v1/posts/9999/updates", json!({ "body": "x" })).await.refused(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &["9999"],
+    );
+    api.get_anonymous("/api/v1/posts/9999").await.refused(StatusCode::NOT_FOUND, "not_found", &[]);
+    api.get_anonymous("/api/v1/posts/nine").await.refused(StatusCode::NOT_FOUND, "not_found", &[]);
+    // A correction without a note, and one that changes nothing.
+    let r = api.patch_json(&format!("/api/v1/posts/{campaign_post}"), json!({ "body": "New text." })).await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["note"]);
+    let r = api.patch_json(&format!("/api/v1/posts/{campaign_post}"), json!({ "note": "  ", "body": "x" })).await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["note"]);
+    let r = api
+        .patch_json(
+            &format!("/api/v1/posts/{campaign_post}"),
+            json!({ "note": "nothing", "ends": "2027-01-01T00:00:00Z" }),
+        )
+        .await;
+    r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["`ends`"]);
+
+    api.unchanged(&before, "refused posts").await;
+
+    // A right date in the campaign's range passes the same check.
+    let r = api
+        .post_json(
+            &format!("/api/v1/posts/{campaign_post}/updates"),
+            json!({ "body": "Staging machines go first, from Monday 2027-03-01." }),
+        )
+        .await;
+    assert_eq!(r.expect(StatusCode::CREATED)["post"], campaign_post);
+}
+
+/// Posts, their timeline and a correction, as the API and the public page show them.
+async fn posts_and_corrections(api: &Api) {
+    let incident = api
+        .post_json(
+            "/api/v1/posts",
+            json!({
+                "kind": "incident",
+                "title": "Packet loss behind sw2",
+                "body": "Machines in rack r2 lose packets.",
+                "starts": "2027-02-15T08:30:00Z",
+                "components": ["sw2", "rack-r2"],
+            }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let id = incident["id"].as_i64().expect("the new post's id");
+    assert_eq!((incident["state"].as_str(), incident["revision"].as_u64()), (Some("investigating"), Some(1)));
+    assert_eq!(incident["components"], json!(["sw2", "rack-r2"]));
+
+    let steps = [
+        ("identified", "A faulty optic on sw2's uplink."),
+        ("monitoring", "The optic is replaced."),
+        ("resolved", "No loss for an hour."),
+    ];
+    for (state, body) in steps {
+        let u = api
+            .post_json(&format!("/api/v1/posts/{id}/updates"), json!({ "state": state, "body": body }))
+            .await
+            .expect(StatusCode::CREATED);
+        assert_eq!((u["state"].as_str(), u["body"].as_str()), (Some(state), Some(body)));
+        assert_eq!(u["author"], "token:the story");
+    }
+    // An update without a new state; a state the kind does not have.
+    api.post_json(&format!("/api/v1/posts/{id}/updates"), json!({ "body": "Post-mortem follows." }))
+        .await
+        .expect(StatusCode::CREATED);
+    let before = api.snapshot().await;
+    api.post_json(&format!("/api/v1/posts/{id}/updates"), json!({ "state": "completed", "body": "x" })).await.refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        &["completed", "resolved"],
+    );
+    api.unchanged(&before, "an update with another kind's state").await;
+
+    let shown = api.get_anonymous(&format!("/api/v1/posts/{id}")).await.expect(StatusCode::OK);
+    assert_eq!(shown["state"], "resolved");
+    let timeline: Vec<(Value, Value)> =
+        shown["updates"].as_array().unwrap().iter().map(|u| (u["state"].clone(), u["body"].clone())).collect();
+    assert_eq!(
+        timeline,
+        [
+            (json!("identified"), json!(steps[0].1)),
+            (json!("monitoring"), json!(steps[1].1)),
+            (json!("resolved"), json!(steps[2].1)),
+            (Value::Null, json!("Post-mortem follows.")),
+        ],
+        "oldest first, as appended"
+    );
+
+    // A correction: revision 2, the old text kept with the note.
+    let notice = api
+        .post_json(
+            "/api/v1/posts",
+            json!({
+                "kind": "maintenance",
+                "title": "Router core1 software update",
+                "body": "core1 restarts once; expect 2 minutes without routing.",
+                "starts": "2027-04-13T20:00:00Z",
+                "ends": "2027-04-13T21:00:00Z",
+                "components": ["core1"],
+            }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let nid = notice["id"].as_i64().unwrap();
+    let corrected = api
+        .patch_json(
+            &format!("/api/v1/posts/{nid}"),
+            json!({
+                "note": "the outage is 5 minutes, not 2",
+                "body": "core1 restarts once; expect 5 minutes without routing.",
+            }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(corrected["revision"], 2);
+    assert_eq!(corrected["body"], "core1 restarts once; expect 5 minutes without routing.");
+    assert_eq!(corrected["title"], "Router core1 software update", "what the correction leaves stays");
+    let shown = api.get_anonymous(&format!("/api/v1/posts/{nid}")).await.expect(StatusCode::OK);
+    let revisions = shown["revisions"].as_array().unwrap();
+    assert_eq!(revisions.len(), 1, "{shown}");
+    assert_eq!(revisions[0]["revision"], 2);
+    assert_eq!(revisions[0]["note"], "the outage is 5 minutes, not 2");
+    assert_eq!(revisions[0]["body"], "core1 restarts once; expect 2 minutes without routing.");
+    let page = api.get_anonymous(&format!("/posts/{nid}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("Corrected on"), "{html}");
+    assert!(html.contains("the outage is 5 minutes, not 2"), "{html}");
+    assert!(html.contains("expect 2 minutes"), "the old text stays visible: {html}");
+    assert!(html.contains("expect 5 minutes"), "{html}");
+
+    // The incident's page shows its timeline, newest first.
+    let html = api.get_anonymous(&format!("/posts/{id}")).await.text();
+    let timeline = section(&html, "timeline");
+    let at = |s: &str| timeline.find(s).unwrap_or_else(|| panic!("`{s}` is not in the timeline: {timeline}"));
+    assert!(at(steps[2].1) < at(steps[1].1) && at(steps[1].1) < at(steps[0].1), "{timeline}");
+}
+
+/// Script tags are text: accepted, and shown escaped.
+async fn script_tags(api: &Api) {
+    let post = api
+        .post_json(
+            "/api/v1/posts",
+            json!({
+                "kind": "notice",
+                "title": "<script>alert('title')</script> New DNS resolvers",
+                "body": "Use the new resolvers.\n\n<script>alert('body')</script>\n\n<img src=x onerror=alert('img')>\n\n[click](javascript:alert('link'))",
+            }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let id = post["id"].as_i64().unwrap();
+    assert_eq!(post["title"], "<script>alert('title')</script> New DNS resolvers", "stored as written");
+    api.post_json(&format!("/api/v1/posts/{id}/updates"), json!({ "body": "<script>alert('update')</script>" }))
+        .await
+        .expect(StatusCode::CREATED);
+
+    for path in [format!("/posts/{id}"), "/".to_owned(), "/history".to_owned()] {
+        let r = api.get_anonymous(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.content_type().starts_with("text/html"), "{path}: {}", r.content_type());
+        let html = r.text().to_ascii_lowercase();
+        assert!(!html.contains("<script"), "{path} runs a script from the data: {html}");
+        assert!(!html.contains("<img"), "{path} shows an image from the data: {html}");
+        assert!(!html.contains("javascript:"), "{path} links to javascript: {html}");
+        assert!(html.contains("&lt;script&gt;alert("), "{path} shows the tag as text: {html}");
+    }
+    let html = api.get_anonymous(&format!("/posts/{id}")).await.text();
+    assert!(html.contains("&lt;script&gt;alert(&#39;update&#39;)") || html.contains("&lt;script&gt;alert('update')"));
+    for path in ["/feed.atom", "/calendar.ics"] {
+        let text = api.get_anonymous(path).await.text().to_ascii_lowercase();
+        assert!(!text.contains("<script"), "{path} carries a raw script tag: {text}");
+    }
+}
+
+/// Pause, resume, cancel; every move that is not allowed is refused and changes nothing.
+async fn campaign_states(api: &Api, campaign_post: i64) {
+    let state = |v: Value| v["state"].as_str().map(str::to_owned);
+    assert_eq!(
+        state(api.campaign_action(CAMPAIGN_ID, "pause").await.expect(StatusCode::OK)).as_deref(),
+        Some("paused")
+    );
+    let before = api.snapshot().await;
+    let r = api.campaign_action(CAMPAIGN_ID, "pause").await;
+    assert!(r.status.is_client_error(), "pausing twice: {} {}", r.status, r.text());
+    assert!(error_text(&r.json()).contains("paused"), "{}", r.text());
+    api.campaign_action(CAMPAIGN_ID, "publish").await.refused(StatusCode::CONFLICT, "conflict", &["paused"]);
+    api.unchanged(&before, "refused moves of a paused campaign").await;
+
+    let resumed = api.campaign_action(CAMPAIGN_ID, "resume").await.expect(StatusCode::OK);
+    assert_eq!(state(resumed).as_deref(), Some("published"));
+    let r = api.campaign_action(CAMPAIGN_ID, "resume").await;
+    assert!(r.status.is_client_error(), "resuming a running campaign: {} {}", r.status, r.text());
+
+    let cancelled = api.campaign_action(CAMPAIGN_ID, "cancel").await.expect(StatusCode::OK);
+    assert_eq!(state(cancelled).as_deref(), Some("cancelled"));
+    let post = api.get_anonymous(&format!("/api/v1/posts/{campaign_post}")).await.expect(StatusCode::OK);
+    assert_eq!(post["state"], "cancelled", "{post}");
+    let updates = post["updates"].as_array().unwrap();
+    let bodies: Vec<&str> = updates.iter().map(|u| u["body"].as_str().unwrap()).collect();
+    let last = updates.last().unwrap();
+    assert_eq!(last["state"], "cancelled", "the campaign's post says it is cancelled: {post}");
+    assert!(bodies.iter().any(|b| b.starts_with("Paused")), "{bodies:?}");
+    assert!(bodies.iter().any(|b| b.starts_with("Resumed")), "{bodies:?}");
+    assert!(last["body"].as_str().unwrap().contains("Cancelled"), "{last}");
+
+    let before = api.snapshot().await;
+    for action in ["pause", "resume", "cancel"] {
+        let r = api.campaign_action(CAMPAIGN_ID, action).await;
+        assert!(r.status.is_client_error(), "{action} a cancelled campaign: {} {}", r.status, r.text());
+        assert!(error_text(&r.json()).contains("cancelled"), "{action}: {}", r.text());
+    }
+    api.campaign_action(CAMPAIGN_ID, "publish").await.refused(StatusCode::CONFLICT, "conflict", &["cancelled"]);
+    api.campaign_action(CAMPAIGN_ID, "plan").await.refused(StatusCode::CONFLICT, "conflict", &["cancelled"]);
+    api.unchanged(&before, "refused moves of a cancelled campaign").await;
+
+    let shown = api.get(&format!("/api/v1/campaigns/{CAMPAIGN_ID}")).await.expect(StatusCode::OK);
+    assert_eq!(shown["state"], "cancelled");
+    assert_eq!(shown["plans"].as_array().map(Vec::len), Some(2));
+    let actions: Vec<String> = api.store.audit(1000).await.unwrap().into_iter().map(|a| a.action).collect();
+    for a in ["campaign.create", "plan.add", "campaign.publish", "campaign.pause", "campaign.resume", "campaign.cancel"]
+    {
+        assert!(actions.iter().any(|x| x == a), "the audit log has no {a}: {actions:?}");
+    }
+}
+
+/// `/healthz` answers; `/metrics` counts what happened.
+async fn health_and_metrics(api: &Api) {
+    let r = api.get_anonymous("/healthz").await;
+    assert_eq!((r.status, r.text().trim()), (StatusCode::OK, "ok"));
+
+    let r = api.get_anonymous("/metrics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type().starts_with("text/plain"), "{}", r.content_type());
+    let m = r.text();
+    assert_eq!(requests_counted(&m, "POST", "/api/v1/campaigns", 201), 1, "{m}");
+    assert_eq!(requests_counted(&m, "POST", "/api/v1/campaigns", 409), 2, "{m}");
+    assert_eq!(requests_counted(&m, "POST", "/api/v1/campaigns/{id}/plan", 201), 2, "{m}");
+    assert_eq!(requests_counted(&m, "POST", "/api/v1/campaigns/{id}/publish", 200), 1, "{m}");
+    assert_eq!(requests_counted(&m, "POST", "/api/v1/inventory", 201), 1, "{m}");
+    assert_eq!(requests_counted(&m, "POST", "/api/v1/inventory", 401), 5, "{m}");
+    assert_eq!(requests_counted(&m, "GET", "/healthz", 200), 1, "{m}");
+    assert!(m.contains("forewarn_campaigns{state=\"cancelled\"} 1"), "{m}");
+    assert!(m.contains("forewarn_campaigns{state=\"published\"} 0"), "{m}");
+    assert!(m.contains("forewarn_campaigns{state=\"draft\"} 0"), "{m}");
+    let posts = api.store.posts().await.unwrap().len();
+    assert!(m.contains(&format!("forewarn_posts {posts}")), "{m}");
+    assert!(
+        m.contains("forewarn_http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/campaigns\"} 6"),
+        "latencies are counted per route: {m}"
+    );
+}
+
+/// Every documented endpoint is routed: a request reaches a handler (no 404 for want of a
+/// route, no 405), as `/metrics` confirms by its route pattern.
+async fn every_endpoint_is_routed(api: &Api, post_id: i64) {
+    let before = api.snapshot().await;
+    for e in ENDPOINTS {
+        let id = if e.path.starts_with("/api/v1/posts/") { post_id.to_string() } else { CAMPAIGN_ID.to_owned() };
+        let uri = e.path.replace("{id}", &id);
+        let uri = if uri.ends_with("/plan/diff") { format!("{uri}?from=1") } else { uri };
+        let method: Method = e.method.to_ascii_uppercase().parse().unwrap();
+        let ctype = e.body.first().copied();
+        let r = api.send(method.clone(), &uri, Auth::Token, ctype, Body::empty()).await;
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri} is not routed");
+        if r.status == StatusCode::NOT_FOUND {
+            // A handler's 404 says what is missing; the router's has no body.
+            assert_eq!(r.json()["error"], "not_found", "{method} {uri}: {}", r.text());
+        }
+        if r.status.is_success() {
+            assert_eq!(r.status.as_u16(), e.status, "{method} {uri} answers its documented status: {}", r.text());
+        }
+    }
+    // Nothing above wrote: the writes are empty bodies or moves a cancelled campaign refuses.
+    api.unchanged(&before, "one request to every endpoint").await;
+    let m = api.get_anonymous("/metrics").await.text();
+    for e in ENDPOINTS {
+        let method = e.method.to_ascii_uppercase();
+        let prefix = format!("forewarn_http_requests_total{{method=\"{method}\",route=\"{}\",", e.path);
+        assert!(m.lines().any(|l| l.starts_with(&prefix)), "{method} {} is not counted by its route: {m}", e.path);
+    }
+    assert!(!m.contains("route=\"unmatched\""), "a request found no route: {m}");
+    // And an unknown path is a 404 counted as unmatched.
+    assert_eq!(api.get_anonymous("/api/v1/nothing-here").await.status, StatusCode::NOT_FOUND);
+    assert!(api.get_anonymous("/metrics").await.text().contains("route=\"unmatched\""));
+
+    // The document lists exactly these endpoints, as OpenAPI 3.
+    let doc = api.get_anonymous("/api/v1/openapi.json").await.expect(StatusCode::OK);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{doc}");
+    for e in ENDPOINTS {
+        assert!(doc["paths"][e.path][e.method].is_object(), "{} {} is not documented", e.method, e.path);
+    }
+}
+
+/// The public feeds answer with their media types and list the story's posts.
+async fn feeds(api: &Api) {
+    let posts = api.store.posts().await.unwrap();
+    let r = api.get_anonymous("/feed.atom").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type().starts_with("application/atom+xml"), "{}", r.content_type());
+    assert_eq!(r.text().matches("<entry>").count() + r.text().matches("<entry ").count(), posts.len(), "{}", r.text());
+    let r = api.get_anonymous("/calendar.ics").await;
+    assert!(r.content_type().starts_with("text/calendar"), "{}", r.content_type());
+    let ics = r.text();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"), "{ics}");
+    assert!(ics.contains("STATUS:CANCELLED"), "the cancelled campaign stays, cancelled: {ics}");
+}
+
+/// The whole story, on one backend.
+async fn story(store: Store) {
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    access(&api).await;
+    bad_inventories(&api).await;
+    import_inventory(&api).await;
+    create_campaign(&api).await;
+    draft_refusals(&api).await;
+    let plan = plan_twice(&api).await;
+    let campaign_post = publish(&api, &plan).await;
+    bad_posts(&api, campaign_post).await;
+    posts_and_corrections(&api).await;
+    script_tags(&api).await;
+    campaign_states(&api, campaign_post).await;
+    health_and_metrics(&api).await;
+    feeds(&api).await;
+    every_endpoint_is_routed(&api, campaign_post).await;
+    api.store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_story_on_sqlite() {
+    let dir = TempDir::new("forewarn-server-api").unwrap();
+    let store = Store::open(&dir.sqlite_url("story.db")).await.expect("open SQLite");
+    story(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_story_on_postgres() {
+    let Some(pg) = TestPostgres::start().await else { return };
+    let store = Store::open(pg.url()).await.expect("open PostgreSQL");
+    story(store).await;
+}

@@ -1,0 +1,402 @@
+//! forewarn as a client of a running service: `forewarn --server URL --token T campaign ...`,
+//! `post ...`, `inventory import`. Human output by default, the service's JSON with `--json`;
+//! the service's errors (every diagnostic with its line) are printed as they come, exit 1.
+//!
+//! The HTTP client is deliberately small: HTTP/1.1 over a plain TCP connection, one request
+//! per connection. It speaks `http://` only; reach a server behind TLS through its loopback
+//! address or a tunnel.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use crate::Outcome;
+
+/// Where the service is and who is asking.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub url: String,
+    pub token: Option<String>,
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Create a campaign from its file (TOML or JSON), checked against the latest inventory.
+    Create { file: PathBuf },
+    /// Every campaign, newest first.
+    List,
+    /// A campaign and its plan versions.
+    Show { id: String },
+    /// Plan the campaign against the latest inventory (a new draft version).
+    Plan { id: String },
+    /// Publish a plan version (the latest by default) and its maintenance post.
+    Publish {
+        id: String,
+        /// The plan version to publish.
+        #[arg(long)]
+        plan: Option<i64>,
+    },
+    /// Pause a published campaign.
+    Pause { id: String },
+    /// Resume a paused campaign.
+    Resume { id: String },
+    /// Cancel a campaign; its posts say so.
+    Cancel { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct PostText {
+    /// The text (Markdown).
+    #[arg(long, conflicts_with = "body_file")]
+    body: Option<String>,
+    /// Read the text (Markdown) from this file.
+    #[arg(long)]
+    body_file: Option<PathBuf>,
+}
+
+impl PostText {
+    fn text(&self) -> anyhow::Result<Option<String>> {
+        match (&self.body, &self.body_file) {
+            (Some(b), _) => Ok(Some(b.clone())),
+            (None, Some(path)) => Ok(Some(crate::read_text(path, "text")?)),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PostCommand {
+    /// Create a post on the status page.
+    Create {
+        /// maintenance, incident or notice.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        title: String,
+        #[command(flatten)]
+        text: PostText,
+        /// The state to start in (the kind's first by default).
+        #[arg(long)]
+        state: Option<String>,
+        /// RFC 3339, e.g. 2027-03-06T10:00:00+01:00.
+        #[arg(long)]
+        starts: Option<String>,
+        #[arg(long)]
+        ends: Option<String>,
+        /// An affected component's id (repeat for several).
+        #[arg(long = "component")]
+        components: Vec<String>,
+        /// The campaign the post belongs to (its dates are checked against it).
+        #[arg(long)]
+        campaign: Option<String>,
+    },
+    /// Append an update to a post's timeline.
+    Update {
+        id: i64,
+        #[command(flatten)]
+        text: PostText,
+        /// The post's new state, if it changes.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Correct a post; the earlier text stays visible with the note.
+    Correct {
+        id: i64,
+        /// Why: shown with the correction.
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        text: PostText,
+        #[arg(long)]
+        starts: Option<String>,
+        #[arg(long)]
+        ends: Option<String>,
+    },
+}
+
+/// What the service answered.
+struct Answer {
+    status: u16,
+    body: Value,
+}
+
+impl Server {
+    fn call(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> anyhow::Result<Answer> {
+        let rest = self.url.strip_prefix("http://").ok_or_else(|| {
+            anyhow!(
+                "--server `{}`: the client speaks http:// only; use the service's loopback address or a tunnel",
+                self.url
+            )
+        })?;
+        let (authority, base_path) = match rest.find('/') {
+            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+            None => (rest, ""),
+        };
+        let address = if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
+        let mut stream =
+            TcpStream::connect(&address).with_context(|| format!("cannot reach the service at {}", self.url))?;
+        let mut head = format!(
+            "{method} {base_path}{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nAccept: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if !content_type.is_empty() {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+        }
+        if let Some(token) = &self.token {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).context("the service closed the connection")?;
+        let (status, body) = parse_response(&raw)?;
+        let body = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+        };
+        Ok(Answer { status, body })
+    }
+
+    fn send_json(&self, method: &str, path: &str, body: &Value) -> anyhow::Result<Answer> {
+        self.call(method, path, "application/json", body.to_string().as_bytes())
+    }
+
+    fn send_file(&self, path: &str, file: &Path, what: &str) -> anyhow::Result<Answer> {
+        let text = crate::read_text(file, what)?;
+        let json =
+            file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) || text.trim_start().starts_with('{');
+        let ctype = if json { "application/json" } else { "application/toml" };
+        self.call("POST", path, ctype, text.as_bytes())
+    }
+
+    /// Prints the answer: JSON as it came with `--json`, else `human`'s words; errors always
+    /// with every diagnostic.
+    fn report(&self, answer: Answer, human: impl FnOnce(&Value) -> String) -> anyhow::Result<Outcome> {
+        if !(200..300).contains(&answer.status) {
+            if self.json {
+                println!("{}", serde_json::to_string_pretty(&answer.body)?);
+            } else {
+                eprintln!("{}", error_text(answer.status, &answer.body));
+            }
+            return Ok(Outcome::Findings);
+        }
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&answer.body)?);
+        } else {
+            println!("{}", human(&answer.body));
+        }
+        Ok(Outcome::Ok)
+    }
+}
+
+fn error_text(status: u16, body: &Value) -> String {
+    let message = body["message"].as_str().map_or_else(|| body.to_string(), str::to_owned);
+    let mut out = format!("forewarn: the service answered {status}: {message}");
+    for e in body["errors"].as_array().into_iter().flatten() {
+        if let Some(text) = e["text"].as_str() {
+            out.push('\n');
+            out.push_str(text);
+        }
+    }
+    out
+}
+
+/// The status and body of an HTTP/1.1 response read to its end.
+fn parse_response(raw: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| anyhow!("malformed HTTP response"))?;
+    let head = std::str::from_utf8(&raw[..split]).context("malformed HTTP response head")?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("malformed HTTP status line"))?;
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked")
+    });
+    let mut body = raw[split + 4..].to_vec();
+    if chunked {
+        body = dechunk(&body)?;
+    }
+    Ok((status, body))
+}
+
+fn dechunk(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").ok_or_else(|| anyhow!("malformed chunk"))?;
+        let size_text = std::str::from_utf8(&data[..line_end])?.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16).context("malformed chunk size")?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if data.len() < size {
+            bail!("truncated chunk");
+        }
+        out.extend_from_slice(&data[..size]);
+        data = data.get(size + 2..).unwrap_or(&[]);
+    }
+}
+
+fn plan_words(v: &Value) -> String {
+    let s = &v["summary"];
+    format!(
+        "plan version {} of `{}`: {} scheduled, {} unscheduled, completion {}",
+        v["version"],
+        v["campaign"].as_str().unwrap_or("?"),
+        s["scheduled"],
+        s["unscheduled"],
+        s["completion"].as_str().unwrap_or("-")
+    )
+}
+
+fn campaign_words(v: &Value) -> String {
+    format!(
+        "campaign `{}` ({}): {}",
+        v["id"].as_str().unwrap_or("?"),
+        v["state"].as_str().unwrap_or("?"),
+        v["title"].as_str().unwrap_or("")
+    )
+}
+
+pub fn campaign(server: &Server, cmd: CampaignCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        CampaignCommand::Create { file } => server
+            .report(server.send_file("/api/v1/campaigns", &file, "campaign")?, |v| {
+                format!("created {}", campaign_words(v))
+            }),
+        CampaignCommand::List => server.report(server.call("GET", "/api/v1/campaigns", "", b"")?, |v| {
+            let lines: Vec<String> = v.as_array().into_iter().flatten().map(campaign_words).collect();
+            if lines.is_empty() { "no campaigns".to_owned() } else { lines.join("\n") }
+        }),
+        CampaignCommand::Show { id } => {
+            server.report(server.call("GET", &format!("/api/v1/campaigns/{id}"), "", b"")?, |v| {
+                let mut out = campaign_words(v);
+                for p in v["plans"].as_array().into_iter().flatten() {
+                    out.push_str(&format!(
+                        "\n  plan {}: {} scheduled, {} unscheduled",
+                        p["version"], p["summary"]["scheduled"], p["summary"]["unscheduled"]
+                    ));
+                }
+                out
+            })
+        }
+        CampaignCommand::Plan { id } => {
+            server.report(server.call("POST", &format!("/api/v1/campaigns/{id}/plan"), "", b"")?, plan_words)
+        }
+        CampaignCommand::Publish { id, plan } => {
+            let body = match plan {
+                Some(v) => json!({ "version": v }),
+                None => json!({}),
+            };
+            server.report(server.send_json("POST", &format!("/api/v1/campaigns/{id}/publish"), &body)?, |v| {
+                format!("published {}; its post is /posts/{}", campaign_words(v), v["post"])
+            })
+        }
+        CampaignCommand::Pause { id } => state(server, &id, "pause"),
+        CampaignCommand::Resume { id } => state(server, &id, "resume"),
+        CampaignCommand::Cancel { id } => state(server, &id, "cancel"),
+    }
+}
+
+fn state(server: &Server, id: &str, verb: &str) -> anyhow::Result<Outcome> {
+    server.report(server.call("POST", &format!("/api/v1/campaigns/{id}/{verb}"), "", b"")?, campaign_words)
+}
+
+fn post_words(v: &Value) -> String {
+    format!(
+        "post {} ({} {}, revision {}): {}",
+        v["id"],
+        v["kind"].as_str().unwrap_or("?"),
+        v["state"].as_str().unwrap_or("?"),
+        v["revision"],
+        v["title"].as_str().unwrap_or("")
+    )
+}
+
+pub fn post(server: &Server, cmd: PostCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        PostCommand::Create { kind, title, text, state, starts, ends, components, campaign } => {
+            let body = json!({
+                "kind": kind, "title": title, "body": text.text()?.unwrap_or_default(), "state": state,
+                "starts": starts, "ends": ends, "components": components, "campaign": campaign,
+            });
+            server.report(server.send_json("POST", "/api/v1/posts", &body)?, |v| format!("created {}", post_words(v)))
+        }
+        PostCommand::Update { id, text, state } => {
+            let Some(body) = text.text()? else { bail!("give the update's text with --body or --body-file") };
+            let body = json!({ "body": body, "state": state });
+            server.report(server.send_json("POST", &format!("/api/v1/posts/{id}/updates"), &body)?, |v| {
+                format!(
+                    "update {} added to post {id}{}",
+                    v["id"],
+                    v["state"].as_str().map(|s| format!(", now {s}")).unwrap_or_default()
+                )
+            })
+        }
+        PostCommand::Correct { id, note, title, text, starts, ends } => {
+            let mut body = json!({ "note": note });
+            for (k, v) in [("title", title), ("body", text.text()?), ("starts", starts), ("ends", ends)] {
+                if let Some(v) = v {
+                    body[k] = Value::String(v);
+                }
+            }
+            server.report(server.send_json("PATCH", &format!("/api/v1/posts/{id}"), &body)?, |v| {
+                format!("corrected {}", post_words(v))
+            })
+        }
+    }
+}
+
+pub fn import_inventory(server: &Server, file: &Path) -> anyhow::Result<Outcome> {
+    server.report(server.send_file("/api/v1/inventory", file, "inventory")?, |v| {
+        let s = &v["summary"];
+        format!(
+            "inventory version {} imported: {} customers, {} projects, {} hosts, {} machines",
+            v["version"], s["customers"], s["projects"], s["hosts"], s["machines"]
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_plain_and_chunked() {
+        let raw = b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{\"id\":1}";
+        let (status, body) = parse_response(raw).unwrap();
+        assert_eq!((status, body.as_slice()), (201, b"{\"id\":1}".as_slice()));
+        let raw = b"HTTP/1.1 422 Unprocessable Entity\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n";
+        let (status, body) = parse_response(raw).unwrap();
+        assert_eq!((status, body.as_slice()), (422, b"{\"a\":1}".as_slice()));
+        assert!(parse_response(b"garbage").is_err());
+    }
+
+    #[test]
+    fn errors_show_every_diagnostic() {
+        let body = json!({
+            "error": "invalid", "message": "the campaign has 2 problems",
+            "errors": [{ "text": "campaign.toml:3: ends: before starts" }, { "text": "campaign.toml:9: limits.per_hots: unknown limit" }]
+        });
+        let text = error_text(422, &body);
+        assert!(text.starts_with("forewarn: the service answered 422: the campaign has 2 problems"), "{text}");
+        assert!(text.contains("\ncampaign.toml:3: ends: before starts\ncampaign.toml:9:"), "{text}");
+    }
+
+    #[test]
+    fn only_plain_http_is_spoken() {
+        let s = Server { url: "https://status.example.net".into(), token: None, json: false };
+        let err = s.call("GET", "/api/v1/posts", "", b"").err().unwrap().to_string();
+        assert!(err.contains("http:// only"), "{err}");
+    }
+}
