@@ -316,7 +316,11 @@ pub fn states(kind: PostKind) -> String {
 fn check_state(kind: PostKind, state: Option<PostState>) -> ApiResult<()> {
     match state {
         Some(state) if !kind.states().contains(&state) => {
-            Err(ApiError::unprocessable(format!("a {kind} post cannot be {state}: it is one of {}", states(kind))))
+            let article = if kind == PostKind::Incident { "an" } else { "a" };
+            Err(ApiError::unprocessable(format!(
+                "{article} {kind} post cannot be {state}: it is one of {}",
+                states(kind)
+            )))
         }
         _ => Ok(()),
     }

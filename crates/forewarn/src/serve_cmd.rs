@@ -213,13 +213,48 @@ async fn post_json(router: &axum::Router, token: &str, uri: &str, body: Value) -
     call(router, token, Method::POST, uri, "application/json", body.to_string()).await
 }
 
+/// The sample OS update moved by whole weeks (so windows keep their weekdays and local times)
+/// to start on the Monday two to three weeks from `now`: the demo always shows maintenance
+/// ahead. Its id and title follow the new dates; no date in it is left as typed.
+fn demo_campaign(text: &str, now: jiff::Timestamp) -> anyhow::Result<String> {
+    use jiff::ToSpan;
+    let zone = jiff::tz::TimeZone::get("Europe/Berlin")?;
+    let mut table: toml::Table = text.parse().context("examples/os-update.toml")?;
+    let when = |key: &str| -> anyhow::Result<jiff::ZonedDateTime> {
+        let text = table.get(key).and_then(|v| v.as_str()).with_context(|| format!("os-update.toml: no `{key}`"))?;
+        Ok(text.parse::<jiff::Timestamp>()?.to_zoned_datetime(zone.clone()))
+    };
+    let starts = when("starts")?;
+    let today = now.to_zoned_datetime(zone.clone()).date();
+    let target = today.checked_add(14.days())?;
+    let days = target.since((jiff::Unit::Day, starts.date()))?.get_days();
+    // Whole weeks, rounded up: the start stays a Monday, at least 14 days ahead.
+    let weeks = i64::from(days).div_euclid(7) + i64::from(days.rem_euclid(7) != 0);
+    let moved = |z: jiff::ZonedDateTime| -> anyhow::Result<String> {
+        Ok(z.checked_add(weeks.weeks())?.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+    };
+    let new_starts = starts.checked_add(weeks.weeks())?;
+    let values: Vec<(&str, String)> = ["starts", "ends", "publish_at"]
+        .into_iter()
+        .map(|key| Ok((key, moved(when(key)?)?)))
+        .collect::<anyhow::Result<_>>()?;
+    for (key, value) in values {
+        table.insert(key.to_owned(), toml::Value::String(value));
+    }
+    table.insert("id".to_owned(), toml::Value::String("os-update".to_owned()));
+    let month = new_starts.strftime("%B %Y").to_string();
+    table.insert("title".to_owned(), toml::Value::String(format!("Operating system update, {month}")));
+    Ok(toml::to_string(&table)?)
+}
+
 /// The sample platform's story: the OS update planned and published, a switch replacement
 /// cancelled and announced again, and an incident from yesterday, resolved.
 async fn tell_story(router: &axum::Router, token: &str, now: jiff::Timestamp) -> anyhow::Result<()> {
     use jiff::ToSpan;
     call(router, token, Method::POST, "/api/v1/inventory", "application/toml", DEMO_INVENTORY.to_owned()).await?;
     let campaign =
-        call(router, token, Method::POST, "/api/v1/campaigns", "application/toml", DEMO_CAMPAIGN.to_owned()).await?;
+        call(router, token, Method::POST, "/api/v1/campaigns", "application/toml", demo_campaign(DEMO_CAMPAIGN, now)?)
+            .await?;
     let id = campaign["id"].as_str().unwrap_or_default().to_owned();
     call(router, token, Method::POST, &format!("/api/v1/campaigns/{id}/plan"), "application/json", String::new())
         .await?;
@@ -298,7 +333,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
     let dir = std::env::temp_dir().join(format!("forewarn-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let database = format!("sqlite://{}", dir.join("forewarn.db").display());
-    runtime()?.block_on(async {
+    let served = runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {} (try --listen 127.0.0.1:0)", args.listen))?;
@@ -326,8 +361,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         let app = App::new(store, Arc::new(SystemClock::new()), config);
         let router = forewarn_server::router(app.clone());
         tell_story(&router, &token, app.now()).await?;
-        println!("forewarn demo: the sample platform, its OS update published, a switch replacement");
-        println!("cancelled and announced again, and yesterday's incident, resolved.");
+        println!("forewarn demo: the sample platform, its OS update (moved to the weeks ahead) published,");
+        println!("a switch replacement cancelled and announced again, and yesterday's incident, resolved.");
         println!("  status page   {base_url}/");
         println!("  Atom feed     {base_url}/feed.atom");
         println!("  calendar      {base_url}/calendar.ics");
@@ -340,6 +375,9 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         use std::io::Write;
         std::io::stdout().flush()?;
         forewarn_server::serve(listener, app, shutdown_signal()).await.context("the server failed")
-    })?;
+    });
+    // The demo's database goes with it.
+    let _ = std::fs::remove_dir_all(&dir);
+    served?;
     Ok(Outcome::Ok)
 }

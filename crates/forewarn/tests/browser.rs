@@ -319,15 +319,17 @@ fn browser_front_page_shows_the_story_and_a_post_its_timeline() {
     let upcoming = browser.find("#upcoming");
     assert!(browser.displayed(&upcoming));
     let text = browser.text(&upcoming);
-    for words in ["Upcoming maintenance", "Operating system update", SWITCH, SWITCH_AGAIN, "cancelled", "CET"] {
+    for words in ["Upcoming maintenance", "Operating system update", SWITCH, SWITCH_AGAIN, "cancelled"] {
         assert!(text.contains(words), "#upcoming does not show `{words}`:\n{text}");
     }
+    assert!(text.contains(" CET") || text.contains(" CEST"), "times name their zone:\n{text}");
     let cards = browser.cards("#upcoming");
     let titles: Vec<&str> = cards.iter().map(|(t, _, _)| t.as_str()).collect();
     assert_eq!(cards.len(), 3, "{titles:?}");
     let os = cards.iter().find(|(t, _, _)| t.starts_with("Operating system update")).expect("the OS update");
     assert_eq!(os.1, "scheduled");
-    assert!(os.0.ends_with("March 2027"), "{}", os.0);
+    let year = os.0.rsplit(' ').next().unwrap_or("");
+    assert!(year.len() == 4 && year.parse::<u32>().is_ok(), "the title carries the plan's dates: {}", os.0);
     let (_, state, card) = cards.iter().find(|(t, _, _)| t == SWITCH).expect("the cancelled switch replacement");
     assert_eq!(state, "cancelled");
     assert!(browser.text(card).contains("cancelled"), "its badge says so: {}", browser.text(card));
@@ -392,7 +394,7 @@ fn browser_front_page_shows_the_story_and_a_post_its_timeline() {
     browser.click_to_page(&browser.find_in(&os.2, "h3 a"));
     assert!(browser.text(&browser.find("#post h1")).starts_with("Operating system update"));
     let when = browser.text(&browser.find("#when"));
-    assert!(when.contains("Mar 2027") && when.contains("CET"), "{when}");
+    assert!(when.contains(" 20") && (when.contains("CET") || when.contains("CEST")), "{when}");
     let body = browser.text(&browser.find("#body"));
     assert!(body.contains("33 machines"), "the announcement counts the machines: {body}");
 }
@@ -423,7 +425,7 @@ fn browser_pages_fit_a_phone_without_horizontal_scroll() {
     }
 }
 
-const CAMPAIGN: &str = "os-update-2027-03";
+const CAMPAIGN: &str = "os-update";
 
 #[test]
 fn browser_admin_logs_in_and_drives_the_campaign_page() {
@@ -460,7 +462,8 @@ fn browser_admin_logs_in_and_drives_the_campaign_page() {
     assert_eq!(browser.url(), page);
     let campaign = browser.find("#campaign");
     assert_eq!(browser.attr(&campaign, "data-state").as_deref(), Some("published"));
-    assert_eq!(browser.text(&browser.find("#campaign h1")), "Operating system update, March 2027");
+    let title = browser.text(&browser.find("#campaign h1"));
+    assert!(title.starts_with("Operating system update, "), "{title}");
     let svg = browser.find("#plan svg");
     assert!(browser.displayed(&svg), "the plan is drawn");
     let size = browser.execute(

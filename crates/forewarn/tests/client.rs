@@ -33,8 +33,8 @@ fn an_operator_drives_campaigns_and_posts_from_the_shell() {
     let o = forewarn(&demo, t, &["campaign", "list"]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
-    assert!(out.contains("campaign `os-update-2027-03` (published): Operating system update"), "{out}");
-    let o = forewarn(&demo, t, &["--json", "campaign", "show", "os-update-2027-03"]);
+    assert!(out.contains("campaign `os-update` (published): Operating system update"), "{out}");
+    let o = forewarn(&demo, t, &["--json", "campaign", "show", "os-update"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("--json prints JSON");
     assert_eq!(v["state"], "published");
     assert_eq!(v["plans"].as_array().map(Vec::len), Some(1));

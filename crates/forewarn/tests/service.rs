@@ -39,7 +39,9 @@ fn demo_front_page_tells_the_story() {
         .find(|c| c.title.starts_with("Operating system update"))
         .unwrap_or_else(|| panic!("no OS update in #upcoming: {upcoming:#?}"));
     assert_eq!((os.kind.as_str(), os.state.as_str()), ("maintenance", "scheduled"));
-    assert!(os.title.ends_with("March 2027"), "the title carries the plan's dates: {}", os.title);
+    // The demo moves the campaign to the weeks ahead; the title carries the plan's dates.
+    let year = os.title.rsplit(' ').next().unwrap_or("");
+    assert!(year.len() == 4 && year.parse::<u32>().is_ok(), "the title carries the plan's dates: {}", os.title);
     let switch = upcoming.iter().position(|c| c.title == SWITCH).expect("the cancelled switch replacement");
     assert_eq!(upcoming[switch].state, "cancelled");
     let again = upcoming.iter().position(|c| c.title == SWITCH_AGAIN).expect("the new date");
@@ -247,9 +249,9 @@ fn demo_api_needs_the_token_and_documents_itself() {
     let r = demo.admin("GET", "/api/v1/campaigns", "application/json", b"");
     assert_eq!(r.status, 200, "{}", r.text());
     let campaigns = r.json();
-    assert_eq!(campaigns[0]["id"], "os-update-2027-03", "{campaigns}");
+    assert_eq!(campaigns[0]["id"], "os-update", "{campaigns}");
     assert_eq!(campaigns[0]["state"], "published", "{campaigns}");
-    let plan = demo.admin("GET", "/api/v1/campaigns/os-update-2027-03/plan", "application/json", b"");
+    let plan = demo.admin("GET", "/api/v1/campaigns/os-update/plan", "application/json", b"");
     assert_eq!(plan.status, 200);
     assert_eq!(plan.json()["slots"].as_array().map(Vec::len), Some(33), "every machine of the sample has a slot");
 
