@@ -3,7 +3,6 @@
 //! an end after the start). The callers only read their input (JSON, a form) and present
 //! the result; an error here is the same `ApiError` for both, with the same message.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -27,8 +26,10 @@ pub async fn import_inventory(app: &App, actor: &str, format: &str, text: String
         tokio::task::spawn_blocking(move || (parse_inventory(&name, &text), text)).await.map_err(ApiError::internal)?;
     let inv = inv.map_err(|d| ApiError::diagnostics("inventory", d))?;
     let summary = summary_json(&inv);
-    let version = app.store.import_inventory(app.now(), actor, format, &text, &summary).await?;
-    add_components(app, actor, &inv).await?;
+    let version = app
+        .store
+        .import_inventory_with_components(app.now(), actor, format, &text, &summary, &components_of(&inv))
+        .await?;
     app.remember_inventory(version, Arc::new(inv));
     Ok((version, summary))
 }
@@ -62,14 +63,6 @@ pub fn components_of(inv: &Inventory) -> Vec<Component> {
         status: ComponentStatus::Operational,
     }));
     out
-}
-
-async fn add_components(app: &App, actor: &str, inv: &Inventory) -> ApiResult<()> {
-    let known: HashSet<String> = app.store.components().await?.into_iter().map(|c| c.id).collect();
-    for c in components_of(inv).into_iter().filter(|c| !known.contains(&c.id)) {
-        app.store.upsert_component(app.now(), actor, &c).await?;
-    }
-    Ok(())
 }
 
 fn summary_json(inv: &Inventory) -> Value {
@@ -258,15 +251,8 @@ fn state_words(state: CampaignState) -> &'static str {
 /// Pauses, resumes (`Published`) or cancels a campaign; its open maintenance posts get an
 /// update saying so (and are cancelled with it).
 pub async fn change_state(app: &App, actor: &str, id: &str, state: CampaignState) -> ApiResult<StoredCampaign> {
-    let c = app.store.set_campaign_state(app.now(), actor, id, state).await?;
-    for post in app.store.posts_of_campaign(id).await? {
-        if post.state.is_final() {
-            continue;
-        }
-        let to = (state == CampaignState::Cancelled).then_some(PostState::Cancelled);
-        app.store.add_update(app.now(), actor, post.id, to, state_words(state)).await?;
-    }
-    Ok(c)
+    let to = (state == CampaignState::Cancelled).then_some(PostState::Cancelled);
+    Ok(app.store.change_campaign_state(app.now(), actor, id, state, (state_words(state), to)).await?)
 }
 
 // ---------------------------------------------------------------------------

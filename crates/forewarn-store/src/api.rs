@@ -62,6 +62,33 @@ impl Store {
         on_conn!(self, inventory(version))
     }
 
+    /// [`Store::import_inventory`] and [`Store::upsert_component`] for each of `components`
+    /// not known yet, in one transaction.
+    pub async fn import_inventory_with_components(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        format: &str,
+        text: &str,
+        summary: &serde_json::Value,
+        components: &[Component],
+    ) -> Result<i64> {
+        in_tx!(self, import_inventory_with_components(at, actor, format, text, summary, components))
+    }
+
+    /// [`Store::set_campaign_state`] and, on each of the campaign's posts that is still open,
+    /// an update with `update`'s text and state, in one transaction.
+    pub async fn change_campaign_state(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        id: &str,
+        state: CampaignState,
+        update: (&str, Option<PostState>),
+    ) -> Result<StoredCampaign> {
+        in_tx!(self, change_campaign_state(at, actor, id, state, update))
+    }
+
     /// The latest inventory version, if any (cheap: no text).
     pub async fn inventory_version(&self) -> Result<Option<i64>> {
         on_conn!(self, inventory_version())

@@ -251,6 +251,44 @@ fn state_change_refused(id: &str, from: CampaignState, to: CampaignState) -> Err
     Error::Invalid(format!("campaign `{id}` cannot go from {from} to {to}: {hint}"))
 }
 
+/// An inventory version and the components it names that are not known yet, together: a
+/// failure leaves neither.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn import_inventory_with_components(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    format: &str,
+    text: &str,
+    summary: &Value,
+    named: &[Component],
+) -> Result<i64> {
+    let version = import_inventory(c, at, actor, format, text, summary).await?;
+    let known: Vec<String> = components(c).await?.into_iter().map(|k| k.id).collect();
+    for component in named.iter().filter(|k| !known.contains(&k.id)) {
+        upsert_component(c, at, actor, component).await?;
+    }
+    Ok(version)
+}
+
+/// A campaign's new state and an update on each of its posts still open, together.
+pub(crate) async fn change_campaign_state(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    id: &str,
+    state: CampaignState,
+    update: (&str, Option<PostState>),
+) -> Result<StoredCampaign> {
+    let campaign = set_campaign_state(c, at, actor, id, state).await?;
+    for post in posts_of_campaign(c, id).await? {
+        if !post.state.is_final() {
+            add_update(c, at, actor, post.id, update.1, update.0).await?;
+        }
+    }
+    Ok(campaign)
+}
+
 pub(crate) async fn set_campaign_state(
     c: &mut Conn,
     at: Timestamp,

@@ -241,6 +241,50 @@ async fn nothing_half_written(store: &Store) {
     unchanged().await;
 }
 
+/// Writes that span several records go together or not at all.
+async fn combined_writes(store: &Store) {
+    // An inventory version and the components it names.
+    let blank = Component { id: " ".into(), ..component("x", "X") };
+    let result = store
+        .import_inventory_with_components(
+            t(1),
+            "ada",
+            "toml",
+            "x",
+            &summary(1),
+            &[component("rack-a1", "Rack A1"), blank],
+        )
+        .await;
+    assert!(matches!(result, Err(Error::Invalid(_))), "{result:?}");
+    assert!(store.inventory(None).await.unwrap().is_none());
+    assert!(store.components().await.unwrap().is_empty());
+    assert!(store.audit(10).await.unwrap().is_empty());
+    let named = [component("rack-a1", "Rack A1")];
+    assert_eq!(store.import_inventory_with_components(t(2), "ada", "toml", "x", &summary(1), &named).await.unwrap(), 1);
+    store.set_component_status(t(3), "ada", "rack-a1", ComponentStatus::Degraded).await.unwrap();
+    let named = [component("rack-a1", "Rack A1"), component("rack-a2", "Rack A2")];
+    assert_eq!(store.import_inventory_with_components(t(4), "ada", "toml", "x", &summary(2), &named).await.unwrap(), 2);
+    let now: Vec<(String, ComponentStatus)> =
+        store.components().await.unwrap().into_iter().map(|c| (c.id, c.status)).collect();
+    assert_eq!(now, [("rack-a1".into(), ComponentStatus::Degraded), ("rack-a2".into(), ComponentStatus::Operational)]);
+
+    // A campaign's state and the updates on its open posts.
+    let c = store.create_campaign(t(5), "ada", new_campaign("os", 2)).await.unwrap();
+    store.add_plan(t(6), "ada", &c.id, 2, "{}", &summary(2)).await.unwrap();
+    let (_, post) = store.publish_campaign(t(7), "ada", "os", 1, maintenance("OS update")).await.unwrap();
+    let result = store.change_campaign_state(t(8), "ada", "os", CampaignState::Paused, ("", None)).await;
+    assert!(matches!(result, Err(Error::Invalid(_))), "an update with nothing in it: {result:?}");
+    assert_eq!(store.campaign("os").await.unwrap().unwrap().state, CampaignState::Published);
+    assert!(store.updates(post.id).await.unwrap().is_empty());
+    store.change_campaign_state(t(9), "ada", "os", CampaignState::Paused, ("Paused.", None)).await.unwrap();
+    let cancelled = ("Cancelled.", Some(PostState::Cancelled));
+    let c = store.change_campaign_state(t(10), "ada", "os", CampaignState::Cancelled, cancelled).await.unwrap();
+    assert_eq!(c.state, CampaignState::Cancelled);
+    let updates: Vec<String> = store.updates(post.id).await.unwrap().into_iter().map(|u| u.body).collect();
+    assert_eq!(updates, ["Paused.", "Cancelled."]);
+    assert_eq!(store.post(post.id).await.unwrap().unwrap().state, PostState::Cancelled);
+}
+
 async fn campaign_states(store: &Store) {
     use CampaignState::*;
     planned(store, "os").await;
@@ -539,6 +583,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         plans,
         publishing,
         nothing_half_written,
+        combined_writes,
         campaign_states,
         posts_and_updates,
         corrections,
