@@ -48,6 +48,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/v1/posts", post(create_post).get(list_posts))
         .route("/api/v1/posts/{id}", get(show_post).patch(correct_post))
         .route("/api/v1/posts/{id}/updates", post(add_update))
+        .route("/api/v1/components", get(list_components))
+        .route("/api/v1/components/{id}", axum::routing::patch(set_component_status))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
 }
 
@@ -409,4 +411,32 @@ async fn correct_post(
     let correction = Correction { title: b.title, body: b.body, starts: b.starts, ends: b.ends };
     let post = actions::correct_post(&app, &actor, id, &b.note, correction).await?;
     Ok(Json(serde_json::to_value(&post).map_err(ApiError::internal)?))
+}
+
+// ---------------------------------------------------------------------------
+// Components.
+
+async fn list_components(State(app): State<Arc<App>>) -> ApiResult<Json<Value>> {
+    let all = app.store.components().await?;
+    Ok(Json(serde_json::to_value(&all).map_err(ApiError::internal)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComponentStatusBody {
+    status: forewarn_status::ComponentStatus,
+}
+
+/// A component's status on the status page (`operational`, `maintenance`, `degraded`,
+/// `partial_outage`, `major_outage`).
+async fn set_component_status(
+    State(app): State<Arc<App>>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let b: ComponentStatusBody = json_body(&headers, &body)?;
+    let c = app.store.set_component_status(app.now(), &actor, &id, b.status).await?;
+    Ok(Json(serde_json::to_value(&c).map_err(ApiError::internal)?))
 }

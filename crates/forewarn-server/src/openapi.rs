@@ -169,6 +169,22 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "get",
+        path: "/api/v1/components",
+        summary: "The platform's components and their status",
+        auth: false,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "patch",
+        path: "/api/v1/components/{id}",
+        summary: "Set a component's status (`{\"status\": \"degraded\"}`: operational, maintenance, degraded, partial_outage, major_outage)",
+        auth: true,
+        body: JSON,
+        status: 200,
+    },
+    Endpoint {
+        method: "get",
         path: "/api/v1/openapi.json",
         summary: "This document",
         auth: false,

@@ -676,6 +676,41 @@ async fn posts_and_corrections(api: &Api) {
     assert_eq!((incident["state"].as_str(), incident["revision"].as_u64()), (Some("investigating"), Some(1)));
     assert_eq!(incident["components"], json!(["sw2", "rack-r2"]));
 
+    // The switch's status on the status page, set while the incident is open.
+    let sw2 =
+        api.patch_json("/api/v1/components/sw2", json!({ "status": "partial_outage" })).await.expect(StatusCode::OK);
+    assert_eq!((sw2["id"].as_str(), sw2["status"].as_str()), (Some("sw2"), Some("partial_outage")));
+    let listed = api.get_anonymous("/api/v1/components").await.expect(StatusCode::OK);
+    let status_of =
+        |id: &str| listed.as_array().into_iter().flatten().find(|c| c["id"] == id).map(|c| c["status"].clone());
+    assert_eq!(status_of("sw2"), Some(json!("partial_outage")));
+    assert_eq!(status_of("sw1"), Some(json!("operational")));
+    let front = api.get_anonymous("/").await.text();
+    assert!(front.contains("data-status=\"partial_outage\""), "the front page shows the switch's status");
+    let before = api.snapshot().await;
+    api.patch_json("/api/v1/components/sw2", json!({ "status": "broken" })).await.refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        &["broken"],
+    );
+    api.patch_json("/api/v1/components/sw9", json!({ "status": "degraded" })).await.refused(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &["sw9"],
+    );
+    let anonymous = api
+        .send(
+            Method::PATCH,
+            "/api/v1/components/sw2",
+            Auth::Anonymous,
+            Some("application/json"),
+            Body::from("{\"status\":\"operational\"}"),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    api.unchanged(&before, "refused component changes").await;
+    api.patch_json("/api/v1/components/sw2", json!({ "status": "operational" })).await.expect(StatusCode::OK);
+
     let steps = [
         ("identified", "A faulty optic on sw2's uplink."),
         ("monitoring", "The optic is replaced."),
