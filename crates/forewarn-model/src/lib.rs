@@ -6,6 +6,7 @@ pub mod diag;
 pub mod doc;
 pub mod fleet;
 pub mod fxhash;
+pub mod ical;
 pub mod inventory;
 pub mod time;
 pub mod window;

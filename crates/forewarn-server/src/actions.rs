@@ -370,3 +370,8 @@ pub async fn correct_post(app: &App, actor: &str, id: i64, note: &str, correctio
     check_dates(app, post.campaign.as_deref(), &[title, text, note]).await?;
     Ok(app.store.correct_post(app.now(), actor, id, note, correction).await?)
 }
+
+/// A component's status on the status page.
+pub async fn set_component_status(app: &App, actor: &str, id: &str, status: ComponentStatus) -> ApiResult<Component> {
+    Ok(app.store.set_component_status(app.now(), actor, id, status).await?)
+}

@@ -437,6 +437,6 @@ async fn set_component_status(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let b: ComponentStatusBody = json_body(&headers, &body)?;
-    let c = app.store.set_component_status(app.now(), &actor, &id, b.status).await?;
+    let c = actions::set_component_status(&app, &actor, &id, b.status).await?;
     Ok(Json(serde_json::to_value(&c).map_err(ApiError::internal)?))
 }

@@ -3,6 +3,7 @@
 //! rises with each correction, and cancelled posts kept as cancelled events. Bytes depend only
 //! on the posts: DTSTAMP is the post's last change, not the time of the request.
 
+use forewarn_model::ical::{escape_into, fold_into};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::atom::kind_title;
@@ -76,54 +77,19 @@ struct Lines {
     out: String,
 }
 
-/// The most octets a physical line may hold, without its CRLF (RFC 5545 §3.1).
-const LINE_OCTETS: usize = 75;
-
 impl Lines {
     /// `NAME:VALUE` with a value already in its type's syntax (a date-time, a number, a URI).
     /// Line breaks, which no such value may hold, are left out.
     fn raw(&mut self, name: &str, value: &str) {
         let value: String = value.chars().filter(|c| !c.is_control()).collect();
-        self.line(name, &value);
+        fold_into(&mut self.out, &format!("{name}:{value}"));
     }
 
-    /// `NAME:VALUE` with a TEXT value, escaped (§3.3.11): `\`, `;` and `,` behind a backslash,
-    /// each line break (LF, CRLF or CR) as `\n`, other control characters but tab left out.
+    /// `NAME:VALUE` with a TEXT value, escaped (RFC 5545 §3.3.11).
     fn text(&mut self, name: &str, value: &str) {
-        let mut escaped = String::with_capacity(value.len() + 16);
-        let mut chars = value.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' | ';' | ',' => {
-                    escaped.push('\\');
-                    escaped.push(c);
-                }
-                '\r' => {
-                    chars.next_if_eq(&'\n');
-                    escaped.push_str("\\n");
-                }
-                '\n' => escaped.push_str("\\n"),
-                '\t' => escaped.push('\t'),
-                c if c.is_control() => {}
-                c => escaped.push(c),
-            }
-        }
-        self.line(name, &escaped);
-    }
-
-    /// Writes `name:value` folded: a line that would pass 75 octets breaks before the character
-    /// that would cross it, and goes on after CRLF and one space (which counts).
-    fn line(&mut self, name: &str, value: &str) {
-        let mut used = 0;
-        for c in name.chars().chain(std::iter::once(':')).chain(value.chars()) {
-            if used + c.len_utf8() > LINE_OCTETS {
-                self.out.push_str("\r\n ");
-                used = 1;
-            }
-            self.out.push(c);
-            used += c.len_utf8();
-        }
-        self.out.push_str("\r\n");
+        let mut line = format!("{name}:");
+        escape_into(&mut line, value);
+        fold_into(&mut self.out, &line);
     }
 }
 
@@ -159,7 +125,7 @@ mod tests {
     #[test]
     fn calendar_escapes_text() {
         let out = lines_of(|l| l.text("DESCRIPTION", "a\\b;c,d\ne\r\nf\rg\u{7}\th"));
-        assert_eq!(out, "DESCRIPTION:a\\\\b\\;c\\,d\\ne\\nf\\ng\th\r\n");
+        assert_eq!(out, "DESCRIPTION:a\\\\b\\;c\\,d\\ne\\nf\\ng \th\r\n");
     }
 
     #[test]
