@@ -5,6 +5,7 @@
 use forewarn_status::{Component, ComponentStatus, Post, PostState, Revision, Update};
 use jiff::Timestamp;
 
+use crate::outbox::{Message, MessageState, Notifier, OutboxCounts, PlannedSlot, RetryPolicy, SlotNotice, Subscriber};
 use crate::types::{
     AuditEntry, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
     StoredInventory, StoredPlan, Token,
@@ -77,7 +78,13 @@ impl Store {
     }
 
     /// [`Store::set_campaign_state`] and, on each of the campaign's posts that is still open,
-    /// an update with `update`'s text and state, in one transaction.
+    /// an update with `update`'s text and state, in one transaction. On cancellation every
+    /// slot its contacts were told and that was not cancelled yet is cancelled (its
+    /// sequence goes up by one). `notifier` is told [`What::CampaignStateChanged`]
+    /// (the posts with their new updates, the slots, the confirmed subscribers) and its
+    /// messages are written to the outbox in the same transaction.
+    ///
+    /// [`What::CampaignStateChanged`]: crate::What::CampaignStateChanged
     pub async fn change_campaign_state(
         &self,
         at: Timestamp,
@@ -85,8 +92,9 @@ impl Store {
         id: &str,
         state: CampaignState,
         update: (&str, Option<PostState>),
+        notifier: &dyn Notifier,
     ) -> Result<StoredCampaign> {
-        in_tx!(self, change_campaign_state(at, actor, id, state, update))
+        in_tx!(self, change_campaign_state(at, actor, id, state, update, notifier))
     }
 
     /// The latest inventory version, if any (cheap: no text).
@@ -129,7 +137,13 @@ impl Store {
     }
 
     /// Publishes plan version `plan_version` of a draft campaign and creates its
-    /// maintenance post (linked to the campaign), together or not at all.
+    /// maintenance post (linked to the campaign), keeps `slots` (the plan's slots) as told
+    /// to their contacts (sequence 0), and writes the messages `notifier` gives for
+    /// [`What::CampaignPublished`] to the outbox: together or not at all. `Invalid` if a
+    /// target has two slots or a slot ends before it starts.
+    ///
+    /// [`What::CampaignPublished`]: crate::What::CampaignPublished
+    #[allow(clippy::too_many_arguments)]
     pub async fn publish_campaign(
         &self,
         at: Timestamp,
@@ -137,8 +151,60 @@ impl Store {
         campaign: &str,
         plan_version: i64,
         post: NewPost,
+        slots: &[PlannedSlot],
+        notifier: &dyn Notifier,
     ) -> Result<(StoredCampaign, Post)> {
-        in_tx!(self, publish_campaign(at, actor, campaign, plan_version, &post))
+        in_tx!(self, publish_campaign(at, actor, campaign, plan_version, &post, slots, notifier))
+    }
+
+    /// Publishes a newer plan version (`slots` are its slots) of a published or paused
+    /// campaign. Each slot is compared with what its contacts were told: at the same times
+    /// it is unchanged; at other times moved (its sequence goes up by one and it will be
+    /// reminded of again); a target not told before is new (sequence 0; a target whose
+    /// slot was cancelled earlier comes back as new under its next sequence); a slot told
+    /// and missing from `slots` is cancelled (sequence up by one). If anything changed,
+    /// `notifier` is told [`What::SlotsChanged`] with the campaign's newest maintenance
+    /// post and every slot contacts still expect or that this cancels; if nothing did, no
+    /// message is written but the version still becomes the published one.
+    ///
+    /// `NotFound` for an unknown campaign or plan version; `Invalid` for a campaign in
+    /// another state, a version not newer than the published one, or a bad slot.
+    ///
+    /// [`What::SlotsChanged`]: crate::What::SlotsChanged
+    pub async fn republish_campaign(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        campaign: &str,
+        plan_version: i64,
+        slots: &[PlannedSlot],
+        notifier: &dyn Notifier,
+    ) -> Result<StoredCampaign> {
+        in_tx!(self, republish_campaign(at, actor, campaign, plan_version, slots, notifier))
+    }
+
+    /// The slots of a campaign as its contacts were told them, by start, then target:
+    /// `Unchanged`, or `Cancelled` for those cancelled. Empty for a campaign never
+    /// published (or unknown).
+    pub async fn slot_notices(&self, campaign: &str) -> Result<Vec<SlotNotice>> {
+        on_conn!(self, slot_notices(campaign))
+    }
+
+    /// Reminds contacts of the slots starting after `at` and no later than `at + horizon`,
+    /// of campaigns that are published (not paused), not cancelled and not reminded of
+    /// yet: marks them reminded and tells `notifier` one [`What::Reminder`] per campaign
+    /// (actor `forewarn`, with an audit row `campaign.remind`), in one transaction. Gives
+    /// how many slots were reminded of; a slot is reminded of once (again only after it
+    /// moved).
+    ///
+    /// [`What::Reminder`]: crate::What::Reminder
+    pub async fn send_reminders(
+        &self,
+        at: Timestamp,
+        horizon: jiff::SignedDuration,
+        notifier: &dyn Notifier,
+    ) -> Result<usize> {
+        in_tx!(self, send_reminders(at, horizon, notifier))
     }
 
     // Plans.
@@ -171,8 +237,16 @@ impl Store {
 
     /// A new post at revision 1. `Invalid` for a state its kind cannot take, a blank
     /// title or an end before the start; `NotFound` for an unknown campaign or component.
-    pub async fn create_post(&self, at: Timestamp, actor: &str, post: NewPost) -> Result<Post> {
-        in_tx!(self, create_post(at, actor, &post))
+    /// `notifier` is told [`What::PostCreated`](crate::What::PostCreated) with the
+    /// confirmed subscribers, and its messages are written in the same transaction.
+    pub async fn create_post(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        post: NewPost,
+        notifier: &dyn Notifier,
+    ) -> Result<Post> {
+        in_tx!(self, create_post(at, actor, &post, notifier))
     }
 
     pub async fn post(&self, id: i64) -> Result<Option<Post>> {
@@ -190,7 +264,8 @@ impl Store {
     }
 
     /// Appends an update to a post's timeline, moving the post to `state` if given (one
-    /// of its kind's states) and its `updated` to `at`.
+    /// of its kind's states) and its `updated` to `at`. `notifier` is told
+    /// [`What::PostUpdated`](crate::What::PostUpdated) in the same transaction.
     pub async fn add_update(
         &self,
         at: Timestamp,
@@ -198,8 +273,9 @@ impl Store {
         post: i64,
         state: Option<PostState>,
         body: &str,
+        notifier: &dyn Notifier,
     ) -> Result<Update> {
-        in_tx!(self, add_update(at, actor, post, state, body))
+        in_tx!(self, add_update(at, actor, post, state, body, notifier))
     }
 
     /// A post's timeline, oldest first.
@@ -209,7 +285,8 @@ impl Store {
 
     /// Corrects a post: its fields before are kept as a [`Revision`] with `note` (which
     /// must say what was wrong) and its revision goes up by one. `Invalid` if nothing
-    /// changes.
+    /// changes. `notifier` is told [`What::PostCorrected`](crate::What::PostCorrected) in
+    /// the same transaction.
     pub async fn correct_post(
         &self,
         at: Timestamp,
@@ -217,8 +294,9 @@ impl Store {
         post: i64,
         note: &str,
         correction: Correction,
+        notifier: &dyn Notifier,
     ) -> Result<Post> {
-        in_tx!(self, correct_post(at, actor, post, note, &correction))
+        in_tx!(self, correct_post(at, actor, post, note, &correction, notifier))
     }
 
     /// A post's corrections, oldest first.
@@ -307,6 +385,116 @@ impl Store {
     /// Forgets the sessions expired at `now`; how many.
     pub async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
         in_tx!(self, delete_expired_sessions(now))
+    }
+
+    // Subscribers.
+
+    /// Someone asks to be told about posts naming one of `components` (none: every post),
+    /// in `language` (`en` or `de`). The address is trimmed and must look like one
+    /// (`Invalid` naming `email`); unknown components are `NotFound`, named. A new,
+    /// unconfirmed or unsubscribed address becomes (or stays) unconfirmed with these
+    /// choices, and `notifier` is told [`What::SubscriptionRequested`] in the same
+    /// transaction (the confirmation request); a confirmed one only gets its choices
+    /// changed, and nothing is sent. Audit rows name the actor `public`.
+    ///
+    /// [`What::SubscriptionRequested`]: crate::What::SubscriptionRequested
+    pub async fn subscribe(
+        &self,
+        at: Timestamp,
+        email: &str,
+        components: &[String],
+        language: &str,
+        notifier: &dyn Notifier,
+    ) -> Result<Subscriber> {
+        in_tx!(self, subscribe(at, email, components, language, notifier))
+    }
+
+    /// The confirmation link was followed (any spelling of the address). Confirming again
+    /// changes nothing; `NotFound` if the address is not subscribed.
+    pub async fn confirm_subscriber(&self, at: Timestamp, email: &str) -> Result<Subscriber> {
+        in_tx!(self, confirm_subscriber(at, email))
+    }
+
+    /// Ends a subscription (the row is kept, marked); whether there was one.
+    pub async fn unsubscribe(&self, at: Timestamp, email: &str) -> Result<bool> {
+        in_tx!(self, unsubscribe(at, email))
+    }
+
+    /// Every subscriber not unsubscribed, confirmed or not, oldest first.
+    pub async fn subscribers(&self) -> Result<Vec<Subscriber>> {
+        on_conn!(self, subscribers())
+    }
+
+    // The outbox.
+
+    /// Takes up to `limit` pending messages due at `at` that nobody holds (or whose lease
+    /// ended), oldest due first, and holds them until `at + lease`: nobody else takes them
+    /// before, several instances never take the same message at once. With payloads.
+    /// `Invalid` for a lease that is not positive.
+    pub async fn claim_messages(&self, at: Timestamp, lease: jiff::SignedDuration, limit: u32) -> Result<Vec<Message>> {
+        in_tx!(self, claim_messages(at, lease, limit))
+    }
+
+    /// Ends every lease; how many there were. Only for a single process starting up (with
+    /// SQLite): nobody else can be delivering.
+    pub async fn release_claims(&self) -> Result<u64> {
+        in_tx!(self, release_claims())
+    }
+
+    /// A pending message was delivered at `at`: sent, lease ended. `false` if it was not
+    /// pending (someone else marked it first).
+    pub async fn mark_sent(&self, id: i64, at: Timestamp) -> Result<bool> {
+        in_tx!(self, mark_sent(id, at))
+    }
+
+    /// An attempt at a pending message failed at `at` with `error`: one more attempt
+    /// counted, the error kept, the lease ended, and the next attempt due after
+    /// [`RetryPolicy::backoff`]. It is dead when the failure is `permanent` or it failed
+    /// `max_attempts` times. Gives its state; a message that was not pending any more
+    /// (marked by someone else) is left as it is and its state given. `NotFound` for an
+    /// unknown id.
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        at: Timestamp,
+        error: &str,
+        permanent: bool,
+        policy: &RetryPolicy,
+    ) -> Result<MessageState> {
+        in_tx!(self, mark_failed(id, at, error, permanent, policy))
+    }
+
+    /// Sends a dead message again (by hand): pending, no attempts, due at `at`, its last
+    /// error kept until the next attempt. `Invalid` unless it is dead.
+    pub async fn retry_message(&self, at: Timestamp, actor: &str, id: i64) -> Result<Message> {
+        in_tx!(self, retry_message(at, actor, id))
+    }
+
+    /// Up to `limit` messages, in `state` if given, with ids below `before` if given
+    /// (the next page), newest first; without payloads.
+    pub async fn messages(&self, state: Option<MessageState>, limit: u32, before: Option<i64>) -> Result<Vec<Message>> {
+        on_conn!(self, messages(state, limit, before))
+    }
+
+    /// One message, with its payload.
+    pub async fn message(&self, id: i64) -> Result<Option<Message>> {
+        on_conn!(self, message(id))
+    }
+
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
+        on_conn!(self, outbox_counts())
+    }
+
+    /// When the next pending message is due (a claimed one: when its lease ends, if later);
+    /// `None` when nothing is pending. For a delivery loop to sleep until then.
+    pub async fn next_due(&self) -> Result<Option<Timestamp>> {
+        on_conn!(self, next_due())
+    }
+
+    /// The installation's secret (for signing links): `candidate` is kept on the first
+    /// call, and what was kept is given ever after, to every instance.
+    pub async fn secret(&self, candidate: &str) -> Result<String> {
+        in_tx!(self, secret(candidate))
     }
 
     // Metrics.

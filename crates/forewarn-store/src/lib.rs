@@ -12,6 +12,7 @@
 mod api;
 mod codec;
 mod migrate;
+pub mod outbox;
 mod postgres;
 mod sqlite;
 #[cfg(any(test, feature = "testing"))]
@@ -21,6 +22,10 @@ mod types;
 #[cfg(test)]
 mod story;
 
+pub use outbox::{
+    Channel, Event, Message, MessageState, NewMessage, Notifier, OutboxCounts, PlannedSlot, RetryPolicy, Silent,
+    SlotChange, SlotNotice, Subscriber, What,
+};
 pub use types::{
     AuditEntry, Backend, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
     StoredInventory, StoredPlan, Token,

@@ -23,10 +23,10 @@ macro_rules! embed {
 }
 
 /// `migrations/sqlite/`, in order.
-pub(crate) const SQLITE: &[Embedded] = embed!("sqlite": "0001_initial.sql");
+pub(crate) const SQLITE: &[Embedded] = embed!("sqlite": "0001_initial.sql", "0002_outbox.sql");
 
 /// `migrations/postgres/`, in order.
-pub(crate) const POSTGRES: &[Embedded] = embed!("postgres": "0001_initial.sql");
+pub(crate) const POSTGRES: &[Embedded] = embed!("postgres": "0001_initial.sql", "0002_outbox.sql");
 
 impl Embedded {
     fn migration(&self) -> Result<Migration, BoxDynError> {

@@ -5,17 +5,21 @@
 //! in the migrations and the backend modules. A mutating operation runs inside the
 //! caller's transaction and writes its audit row there too.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use forewarn_status::{Component, Post, PostKind, PostState, Revision, Update};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use sqlx::{Database, Row};
 
-use super::Db;
+use super::{Db, SKIP_LOCKED};
 use crate::codec::{
     component_kind, component_kind_name, component_status, component_status_name, conflict_on_unique, corrupt,
     from_micros, json_text, json_value, micros, parse,
+};
+use crate::outbox::{
+    Channel, Event, Message, MessageState, NewMessage, Notifier, OutboxCounts, PlannedSlot, RetryPolicy, SlotChange,
+    SlotNotice, Subscriber, What,
 };
 use crate::types::{
     AuditEntry, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
@@ -271,7 +275,8 @@ pub(crate) async fn import_inventory_with_components(
     Ok(version)
 }
 
-/// A campaign's new state and an update on each of its posts still open, together.
+/// A campaign's new state, an update on each of its posts still open, on cancellation the
+/// cancellation of every slot its contacts were told, and the messages, together.
 pub(crate) async fn change_campaign_state(
     c: &mut Conn,
     at: Timestamp,
@@ -279,13 +284,47 @@ pub(crate) async fn change_campaign_state(
     id: &str,
     state: CampaignState,
     update: (&str, Option<PostState>),
+    notifier: &dyn Notifier,
 ) -> Result<StoredCampaign> {
-    let campaign = set_campaign_state(c, at, actor, id, state).await?;
+    let (from, campaign) = move_campaign_state(c, at, actor, id, state).await?;
+    let mut posts = Vec::new();
     for post in posts_of_campaign(c, id).await? {
         if !post.state.is_final() {
-            add_update(c, at, actor, post.id, update.1, update.0).await?;
+            let update = insert_update(c, at, actor, post.id, update.1, update.0).await?;
+            posts.push((existing_post(c, post.id).await?, update));
         }
     }
+    let cancelled_now: HashSet<String> = if state == CampaignState::Cancelled {
+        let rows = query(
+            "UPDATE slot_notices SET cancelled = TRUE, sequence = sequence + 1 \
+             WHERE campaign = $1 AND NOT cancelled RETURNING target",
+        )
+        .bind(id)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter().map(|r| r.try_get("target")).collect::<Result<_, sqlx::Error>>()?
+    } else {
+        HashSet::new()
+    };
+    // Slots cancelled by an earlier event are left out: their contacts were told then.
+    let slots: Vec<SlotNotice> = notice_rows(c, id)
+        .await?
+        .into_iter()
+        .filter(|n| !n.cancelled || cancelled_now.contains(&n.target))
+        .map(|n| {
+            let change = if n.cancelled { SlotChange::Cancelled } else { SlotChange::Unchanged };
+            n.notice(change)
+        })
+        .collect::<Result<_>>()?;
+    let subscribers = confirmed_subscribers(c).await?;
+    let what = What::CampaignStateChanged {
+        campaign: &campaign,
+        from,
+        posts: &posts,
+        slots: &slots,
+        subscribers: &subscribers,
+    };
+    tell(c, at, actor, notifier, what).await?;
     Ok(campaign)
 }
 
@@ -296,6 +335,17 @@ pub(crate) async fn set_campaign_state(
     id: &str,
     to: CampaignState,
 ) -> Result<StoredCampaign> {
+    Ok(move_campaign_state(c, at, actor, id, to).await?.1)
+}
+
+/// [`set_campaign_state`], also giving the state the campaign was in.
+async fn move_campaign_state(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    id: &str,
+    to: CampaignState,
+) -> Result<(CampaignState, StoredCampaign)> {
     let from = existing_campaign(c, id).await?.state;
     if !from.can_move_to(to) {
         return Err(state_change_refused(id, from, to));
@@ -314,9 +364,10 @@ pub(crate) async fn set_campaign_state(
         CampaignState::Draft => "campaign.state",
     };
     audit(c, at, actor, action, id, json!({ "from": from.as_str(), "to": to.as_str() })).await?;
-    existing_campaign(c, id).await
+    Ok((from, existing_campaign(c, id).await?))
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn publish_campaign(
     c: &mut Conn,
     at: Timestamp,
@@ -324,6 +375,8 @@ pub(crate) async fn publish_campaign(
     id: &str,
     plan_version: i64,
     post: &NewPost,
+    slots: &[PlannedSlot],
+    notifier: &dyn Notifier,
 ) -> Result<(StoredCampaign, Post)> {
     let from = existing_campaign(c, id).await?.state;
     if from != CampaignState::Draft {
@@ -346,11 +399,32 @@ pub(crate) async fn publish_campaign(
     if let Some(other) = post.campaign.as_deref().filter(|other| *other != id) {
         return Err(Error::Invalid(format!("the post of campaign `{id}` names another campaign, `{other}`")));
     }
+    check_slots(slots)?;
     move_campaign(c, at, id, from, CampaignState::Published, Some(plan_version)).await?;
     let post = NewPost { campaign: Some(id.to_owned()), ..post.clone() };
-    let post = create_post(c, at, actor, &post).await?;
-    audit(c, at, actor, "campaign.publish", id, json!({ "plan": plan_version, "post": post.id })).await?;
-    Ok((existing_campaign(c, id).await?, post))
+    let post = insert_post(c, at, actor, &post).await?;
+    insert_notices(c, id, slots).await?;
+    let detail = json!({ "plan": plan_version, "post": post.id, "slots": slots.len() });
+    audit(c, at, actor, "campaign.publish", id, detail).await?;
+    let campaign = existing_campaign(c, id).await?;
+    let mut notices: Vec<SlotNotice> = slots
+        .iter()
+        .map(|s| {
+            Ok(SlotNotice {
+                target: s.target.clone(),
+                start: stored(s.start)?,
+                end: stored(s.end)?,
+                sequence: 0,
+                change: SlotChange::New,
+                reminded: false,
+            })
+        })
+        .collect::<Result<_>>()?;
+    sort_notices(&mut notices);
+    let subscribers = confirmed_subscribers(c).await?;
+    let what = What::CampaignPublished { campaign: &campaign, post: &post, slots: &notices, subscribers: &subscribers };
+    tell(c, at, actor, notifier, what).await?;
+    Ok((campaign, post))
 }
 
 // Plans.
@@ -538,7 +612,21 @@ fn check_fields(title: &str, starts: Option<Timestamp>, ends: Option<Timestamp>)
     Ok(())
 }
 
-pub(crate) async fn create_post(c: &mut Conn, at: Timestamp, actor: &str, new: &NewPost) -> Result<Post> {
+pub(crate) async fn create_post(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    new: &NewPost,
+    notifier: &dyn Notifier,
+) -> Result<Post> {
+    let post = insert_post(c, at, actor, new).await?;
+    let subscribers = confirmed_subscribers(c).await?;
+    tell(c, at, actor, notifier, What::PostCreated { post: &post, subscribers: &subscribers }).await?;
+    Ok(post)
+}
+
+/// A new post with its audit row, telling nobody.
+async fn insert_post(c: &mut Conn, at: Timestamp, actor: &str, new: &NewPost) -> Result<Post> {
     let state = new.state.unwrap_or(new.kind.initial_state());
     check_state(new.kind, state)?;
     check_fields(&new.title, new.starts, new.ends)?;
@@ -606,6 +694,23 @@ pub(crate) async fn add_update(
     post: i64,
     state: Option<PostState>,
     body: &str,
+    notifier: &dyn Notifier,
+) -> Result<Update> {
+    let update = insert_update(c, at, actor, post, state, body).await?;
+    let post = existing_post(c, post).await?;
+    let subscribers = confirmed_subscribers(c).await?;
+    tell(c, at, actor, notifier, What::PostUpdated { post: &post, update: &update, subscribers: &subscribers }).await?;
+    Ok(update)
+}
+
+/// A post's new update with its audit row, telling nobody.
+async fn insert_update(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    post: i64,
+    state: Option<PostState>,
+    body: &str,
 ) -> Result<Update> {
     let kind: PostKind = match query("SELECT kind FROM posts WHERE id = $1").bind(post).fetch_optional(&mut *c).await? {
         Some(r) => parse(r.try_get("kind")?)?,
@@ -655,6 +760,7 @@ pub(crate) async fn correct_post(
     id: i64,
     note: &str,
     correction: &Correction,
+    notifier: &dyn Notifier,
 ) -> Result<Post> {
     if blank(note) {
         return Err(Error::Invalid("a correction needs a note saying what was wrong".into()));
@@ -713,7 +819,10 @@ pub(crate) async fn correct_post(
     }
     let detail = json!({ "revision": revision, "note": note, "changed": changed });
     audit(c, at, actor, "post.correct", &id.to_string(), detail).await?;
-    existing_post(c, id).await
+    let post = existing_post(c, id).await?;
+    let subscribers = confirmed_subscribers(c).await?;
+    tell(c, at, actor, notifier, What::PostCorrected { post: &post, note, subscribers: &subscribers }).await?;
+    Ok(post)
 }
 
 pub(crate) async fn revisions(c: &mut Conn, post: i64) -> Result<Vec<Revision>> {
@@ -932,4 +1041,755 @@ pub(crate) async fn counts(c: &mut Conn) -> Result<Counts> {
     }
     let posts: i64 = query("SELECT COUNT(*) AS n FROM posts").fetch_one(&mut *c).await?.try_get("n")?;
     Ok(Counts { campaigns_by_state: by_state, posts })
+}
+
+// Telling people: events and their messages.
+
+/// Who acts when the service itself does (reminders).
+const SERVICE: &str = "forewarn";
+/// Who acts for someone on the public pages (subscriptions).
+const PUBLIC: &str = "public";
+
+/// `at + d`, clamped to the range of instants.
+fn later(at: Timestamp, d: SignedDuration) -> Timestamp {
+    at.checked_add(d).unwrap_or(if d.is_negative() { Timestamp::MIN } else { Timestamp::MAX })
+}
+
+/// An instant as it reads back from a column (microseconds).
+fn stored(at: Timestamp) -> Result<Timestamp> {
+    from_micros(micros(at))
+}
+
+/// Takes the next event number, hands the event to `notifier` and writes the messages it
+/// gives into the outbox, all in the caller's transaction.
+async fn tell(c: &mut Conn, at: Timestamp, actor: &str, notifier: &dyn Notifier, what: What<'_>) -> Result<i64> {
+    let seq: i64 = query("UPDATE counters SET value = value + 1 WHERE name = 'event' RETURNING value")
+        .fetch_one(&mut *c)
+        .await?
+        .try_get("value")?;
+    let messages = notifier.messages(&Event { seq, at, actor, what });
+    write_messages(c, at, seq, &messages).await?;
+    Ok(seq)
+}
+
+/// Writes an event's messages as pending. A key that is taken is a `Conflict`: keys are
+/// built from the event's number, which no other event has, so only a notifier giving the
+/// same key twice gets there; the whole change is then refused.
+async fn write_messages(c: &mut Conn, at: Timestamp, seq: i64, messages: &[NewMessage]) -> Result<()> {
+    for m in messages {
+        if blank(&m.key) {
+            return Err(Error::Invalid(format!("a message of event {seq} has no key")));
+        }
+        query(
+            "INSERT INTO outbox (key, channel, sender, recipient, subject, cause, payload, created, state, attempts, due) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9)",
+        )
+        .bind(&m.key)
+        .bind(m.channel.as_str())
+        .bind(&m.sender)
+        .bind(&m.recipient)
+        .bind(&m.subject)
+        .bind(&m.cause)
+        .bind(&m.payload)
+        .bind(micros(at))
+        .bind(micros(m.due))
+        .execute(&mut *c)
+        .await
+        .map_err(|e| {
+            conflict_on_unique(e, || {
+                format!(
+                    "message key `{}` of event {seq} is in the outbox already: keys are built from the event's \
+                     number, so the notifier gave the same key twice",
+                    m.key
+                )
+            })
+        })?;
+    }
+    Ok(())
+}
+
+// Slot notices: what contacts were told of each slot of a published campaign.
+
+/// A row of `slot_notices`.
+struct NoticeRow {
+    target: String,
+    starts: i64,
+    ends: i64,
+    sequence: i64,
+    cancelled: bool,
+    reminded: bool,
+}
+
+const NOTICE: &str = "SELECT target, starts, ends, sequence, cancelled, reminded FROM slot_notices";
+
+impl NoticeRow {
+    fn from_row(r: &DbRow) -> Result<NoticeRow> {
+        Ok(NoticeRow {
+            target: r.try_get("target")?,
+            starts: r.try_get("starts")?,
+            ends: r.try_get("ends")?,
+            sequence: r.try_get("sequence")?,
+            cancelled: r.try_get("cancelled")?,
+            reminded: r.try_get("reminded")?,
+        })
+    }
+
+    fn notice(self, change: SlotChange) -> Result<SlotNotice> {
+        let sequence = u32::try_from(self.sequence)
+            .map_err(|_| corrupt(format!("slot sequence {} of `{}` is out of range", self.sequence, self.target)))?;
+        Ok(SlotNotice {
+            target: self.target,
+            start: from_micros(self.starts)?,
+            end: from_micros(self.ends)?,
+            sequence,
+            change,
+            reminded: self.reminded,
+        })
+    }
+}
+
+/// A campaign's slot notices, by start, then target.
+async fn notice_rows(c: &mut Conn, campaign: &str) -> Result<Vec<NoticeRow>> {
+    let rows = query(&format!("{NOTICE} WHERE campaign = $1 ORDER BY starts, target"))
+        .bind(campaign)
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(NoticeRow::from_row).collect()
+}
+
+fn sort_notices(notices: &mut [SlotNotice]) {
+    notices.sort_by(|a, b| (a.start, &a.target).cmp(&(b.start, &b.target)));
+}
+
+/// A plan's slots as the store takes them: one per target, none ending before it starts.
+fn check_slots(slots: &[PlannedSlot]) -> Result<()> {
+    let mut seen = HashSet::new();
+    for slot in slots {
+        if blank(&slot.target) {
+            return Err(Error::Invalid("a slot needs a target".into()));
+        }
+        if !seen.insert(slot.target.as_str()) {
+            return Err(Error::Invalid(format!(
+                "target `{}` has two slots: a plan gives each target at most one",
+                slot.target
+            )));
+        }
+        if slot.end < slot.start {
+            return Err(Error::Invalid(format!(
+                "the slot of `{}` ends ({}) before it starts ({})",
+                slot.target, slot.end, slot.start
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Inserts slots told for the first time (sequence 0), many rows per statement.
+async fn insert_notices(c: &mut Conn, campaign: &str, slots: &[PlannedSlot]) -> Result<()> {
+    // 4 values a row: well below both databases' limits on parameters.
+    for chunk in slots.chunks(1000) {
+        let mut insert =
+            sqlx::QueryBuilder::<Db>::new("INSERT INTO slot_notices (campaign, target, starts, ends, sequence) ");
+        insert.push_values(chunk, |mut row, slot| {
+            row.push_bind(campaign).push_bind(&slot.target).push_bind(micros(slot.start)).push_bind(micros(slot.end));
+            row.push("0");
+        });
+        insert.build().execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Gives slots told before their new times under their next sequence, not cancelled and
+/// not reminded of, many rows per statement.
+async fn retell_notices(c: &mut Conn, campaign: &str, slots: &[&PlannedSlot]) -> Result<()> {
+    for chunk in slots.chunks(1000) {
+        // Both databases name the columns of a VALUES list column1, column2, ...
+        let mut update = sqlx::QueryBuilder::<Db>::new(
+            "UPDATE slot_notices SET starts = v.column2, ends = v.column3, sequence = sequence + 1, \
+             cancelled = FALSE, reminded = FALSE FROM (",
+        );
+        update.push_values(chunk, |mut row, slot| {
+            row.push_bind(&slot.target).push_bind(micros(slot.start)).push_bind(micros(slot.end));
+        });
+        update.push(") AS v WHERE slot_notices.campaign = ");
+        update.push_bind(campaign);
+        update.push(" AND slot_notices.target = v.column1");
+        update.build().execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Cancels slots told before (sequence + 1), many rows per statement.
+async fn cancel_notices(c: &mut Conn, campaign: &str, rows: &[NoticeRow]) -> Result<()> {
+    for chunk in rows.chunks(1000) {
+        let mut update = sqlx::QueryBuilder::<Db>::new(
+            "UPDATE slot_notices SET cancelled = TRUE, sequence = sequence + 1 WHERE campaign = ",
+        );
+        update.push_bind(campaign);
+        update.push(" AND target IN (");
+        let mut targets = update.separated(", ");
+        for row in chunk {
+            targets.push_bind(&row.target);
+        }
+        update.push(")");
+        update.build().execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn slot_notices(c: &mut Conn, campaign: &str) -> Result<Vec<SlotNotice>> {
+    notice_rows(c, campaign)
+        .await?
+        .into_iter()
+        .map(|n| {
+            let change = if n.cancelled { SlotChange::Cancelled } else { SlotChange::Unchanged };
+            n.notice(change)
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn republish_campaign(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    id: &str,
+    plan_version: i64,
+    slots: &[PlannedSlot],
+    notifier: &dyn Notifier,
+) -> Result<StoredCampaign> {
+    let campaign = existing_campaign(c, id).await?;
+    let state = campaign.state;
+    if !matches!(state, CampaignState::Published | CampaignState::Paused) {
+        let hint = if state == CampaignState::Draft { ": a draft is published first" } else { "" };
+        return Err(Error::Invalid(format!(
+            "campaign `{id}` is {state}: only a published or paused campaign takes a newer plan version{hint}"
+        )));
+    }
+    let published = campaign
+        .published_plan
+        .ok_or_else(|| corrupt(format!("campaign `{id}` is {state} without a published plan version")))?;
+    let plan = query("SELECT version FROM plans WHERE campaign = $1 AND version = $2")
+        .bind(id)
+        .bind(plan_version)
+        .fetch_optional(&mut *c)
+        .await?;
+    if plan.is_none() {
+        return Err(Error::NotFound(format!("plan version {plan_version} of campaign `{id}`")));
+    }
+    if plan_version <= published {
+        return Err(Error::Invalid(format!(
+            "plan version {plan_version} of campaign `{id}` is not newer than the published version {published}"
+        )));
+    }
+    check_slots(slots)?;
+    // Guarded by what was read, and taking the campaign's row lock: republications of one
+    // campaign queue here, and the second one finds the first one's slots.
+    let moved = query(
+        "UPDATE campaigns SET published_plan = $1, updated = $2 WHERE id = $3 AND state = $4 AND published_plan = $5",
+    )
+    .bind(plan_version)
+    .bind(micros(at))
+    .bind(id)
+    .bind(state.as_str())
+    .bind(published)
+    .execute(&mut *c)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(Error::Conflict(format!(
+            "campaign `{id}` changed while it was being republished; look again and retry"
+        )));
+    }
+
+    let mut told: HashMap<String, NoticeRow> =
+        notice_rows(c, id).await?.into_iter().map(|n| (n.target.clone(), n)).collect();
+    let mut notices = Vec::with_capacity(slots.len());
+    let mut fresh = Vec::new();
+    let mut retold = Vec::new();
+    let (mut moved, mut new, mut cancelled) = (0_usize, 0_usize, 0_usize);
+    for slot in slots {
+        let (start, end) = (micros(slot.start), micros(slot.end));
+        let Some(old) = told.remove(&slot.target) else {
+            fresh.push(slot.clone());
+            let notice = SlotNotice {
+                target: slot.target.clone(),
+                start: stored(slot.start)?,
+                end: stored(slot.end)?,
+                sequence: 0,
+                change: SlotChange::New,
+                reminded: false,
+            };
+            notices.push(notice);
+            new += 1;
+            continue;
+        };
+        if !old.cancelled && (old.starts, old.ends) == (start, end) {
+            notices.push(old.notice(SlotChange::Unchanged)?);
+            continue;
+        }
+        // Moved, or back after it was cancelled: told anew under a higher sequence (the
+        // same calendar UID), to be reminded of again.
+        retold.push(slot);
+        let change = if old.cancelled {
+            new += 1;
+            SlotChange::New
+        } else {
+            moved += 1;
+            SlotChange::Moved { from_start: from_micros(old.starts)?, from_end: from_micros(old.ends)? }
+        };
+        let row = NoticeRow { starts: start, ends: end, sequence: old.sequence + 1, reminded: false, ..old };
+        notices.push(row.notice(change)?);
+    }
+    insert_notices(c, id, &fresh).await?;
+    retell_notices(c, id, &retold).await?;
+    // What is left was told and is not in this plan: cancelled, unless it was already.
+    let dropped: Vec<NoticeRow> = told.into_values().filter(|n| !n.cancelled).collect();
+    cancel_notices(c, id, &dropped).await?;
+    for old in dropped {
+        cancelled += 1;
+        let row = NoticeRow { sequence: old.sequence + 1, cancelled: true, ..old };
+        notices.push(row.notice(SlotChange::Cancelled)?);
+    }
+    sort_notices(&mut notices);
+    let detail = json!({ "from": published, "plan": plan_version, "new": new, "moved": moved, "cancelled": cancelled });
+    audit(c, at, actor, "campaign.republish", id, detail).await?;
+    let campaign = existing_campaign(c, id).await?;
+    if new + moved + cancelled > 0 {
+        let post = posts_of_campaign(c, id).await?.into_iter().find(|p| p.kind == PostKind::Maintenance);
+        let what = What::SlotsChanged { campaign: &campaign, post: post.as_ref(), slots: &notices };
+        tell(c, at, actor, notifier, what).await?;
+    }
+    Ok(campaign)
+}
+
+pub(crate) async fn send_reminders(
+    c: &mut Conn,
+    at: Timestamp,
+    horizon: SignedDuration,
+    notifier: &dyn Notifier,
+) -> Result<usize> {
+    // The row locks make concurrent senders (PostgreSQL) remind each slot once: the second
+    // one waits, then finds the slot reminded.
+    let rows = query(
+        "UPDATE slot_notices SET reminded = TRUE \
+         WHERE NOT reminded AND NOT cancelled AND starts > $1 AND starts <= $2 \
+         AND campaign IN (SELECT id FROM campaigns WHERE state = 'published') \
+         RETURNING campaign, target, starts, ends, sequence, cancelled, reminded",
+    )
+    .bind(micros(at))
+    .bind(micros(later(at, horizon)))
+    .fetch_all(&mut *c)
+    .await?;
+    let mut by_campaign: BTreeMap<String, Vec<SlotNotice>> = BTreeMap::new();
+    for r in &rows {
+        let campaign: String = r.try_get("campaign")?;
+        by_campaign.entry(campaign).or_default().push(NoticeRow::from_row(r)?.notice(SlotChange::Unchanged)?);
+    }
+    for (id, mut slots) in by_campaign {
+        sort_notices(&mut slots);
+        let campaign = existing_campaign(c, &id).await?;
+        let targets: Vec<&str> = slots.iter().map(|s| s.target.as_str()).collect();
+        audit(c, at, SERVICE, "campaign.remind", &id, json!({ "slots": targets })).await?;
+        tell(c, at, SERVICE, notifier, What::Reminder { campaign: &campaign, slots: &slots }).await?;
+    }
+    Ok(rows.len())
+}
+
+// Subscribers.
+
+const SUBSCRIBER: &str = "SELECT id, email, components, language, created, confirmed FROM subscribers";
+
+fn subscriber_from_row(r: &DbRow) -> Result<Subscriber> {
+    let components: &str = r.try_get("components")?;
+    Ok(Subscriber {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        components: serde_json::from_str(components)
+            .map_err(|e| corrupt(format!("column `components` holds no list of ids: {e}")))?,
+        language: r.try_get("language")?,
+        created: ts(r, "created")?,
+        confirmed: opt_ts(r, "confirmed")?,
+    })
+}
+
+/// Those told about posts: confirmed and still subscribed.
+async fn confirmed_subscribers(c: &mut Conn) -> Result<Vec<Subscriber>> {
+    let rows = query(&format!("{SUBSCRIBER} WHERE confirmed IS NOT NULL AND unsubscribed IS NULL ORDER BY id"))
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(subscriber_from_row).collect()
+}
+
+pub(crate) async fn subscribers(c: &mut Conn) -> Result<Vec<Subscriber>> {
+    let rows = query(&format!("{SUBSCRIBER} WHERE unsubscribed IS NULL ORDER BY id")).fetch_all(&mut *c).await?;
+    rows.iter().map(subscriber_from_row).collect()
+}
+
+async fn existing_subscriber(c: &mut Conn, id: i64) -> Result<Subscriber> {
+    let row = query(&format!("{SUBSCRIBER} WHERE id = $1")).bind(id).fetch_one(&mut *c).await?;
+    subscriber_from_row(&row)
+}
+
+/// Whether `email` (trimmed) looks like an address: one `@` with something before it and
+/// a domain with a dot after it, no spaces or control characters, at most 254 bytes.
+fn check_email(email: &str) -> Result<()> {
+    let problem = if email.is_empty() {
+        "it is empty"
+    } else if email.len() > 254 {
+        "it is longer than 254 bytes"
+    } else if email.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+        "it contains a space or a control character"
+    } else {
+        match email.split_once('@') {
+            None => "it has no @",
+            Some((_, domain)) if domain.contains('@') => "it has more than one @",
+            Some(("", _)) => "it has nothing before the @",
+            Some((_, domain))
+                if !domain.contains('.')
+                    || domain.starts_with('.')
+                    || domain.ends_with('.')
+                    || domain.contains("..") =>
+            {
+                "it needs a domain like example.net after the @"
+            }
+            Some(_) => return Ok(()),
+        }
+    };
+    Err(Error::Invalid(format!("`email` is not an address like name@example.net: {problem}")))
+}
+
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub(crate) async fn subscribe(
+    c: &mut Conn,
+    at: Timestamp,
+    email: &str,
+    components: &[String],
+    language: &str,
+    notifier: &dyn Notifier,
+) -> Result<Subscriber> {
+    let email = email.trim();
+    check_email(email)?;
+    if language != "en" && language != "de" {
+        return Err(Error::Invalid(format!("`language` must be en or de, not {language:?}")));
+    }
+    let mut wanted: Vec<&str> = Vec::new();
+    for id in components {
+        if !wanted.contains(&id.as_str()) {
+            wanted.push(id);
+        }
+    }
+    let known: HashSet<String> = self::components(c).await?.into_iter().map(|k| k.id).collect();
+    let unknown: Vec<String> = wanted.iter().filter(|id| !known.contains(**id)).map(|id| format!("`{id}`")).collect();
+    match unknown.as_slice() {
+        [] => {}
+        [one] => return Err(Error::NotFound(format!("component {one}"))),
+        many => return Err(Error::NotFound(format!("components {}", many.join(", ")))),
+    }
+    let key = email_key(email);
+    let components_text = json_text(&json!(wanted));
+    let row = query("SELECT id, confirmed, unsubscribed FROM subscribers WHERE email_key = $1")
+        .bind(&key)
+        .fetch_optional(&mut *c)
+        .await?;
+    let (id, requested) = match row {
+        None => {
+            let id: i64 = query(
+                "INSERT INTO subscribers (email, email_key, components, language, created) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(email)
+            .bind(&key)
+            .bind(&components_text)
+            .bind(language)
+            .bind(micros(at))
+            .fetch_one(&mut *c)
+            .await
+            .map_err(|e| conflict_on_unique(e, || "this address subscribed at the same time; try again".into()))?
+            .try_get("id")?;
+            (id, true)
+        }
+        Some(r) => {
+            let id: i64 = r.try_get("id")?;
+            let confirmed: Option<i64> = r.try_get("confirmed")?;
+            let unsubscribed: Option<i64> = r.try_get("unsubscribed")?;
+            if confirmed.is_some() && unsubscribed.is_none() {
+                query("UPDATE subscribers SET components = $1, language = $2 WHERE id = $3")
+                    .bind(&components_text)
+                    .bind(language)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                (id, false)
+            } else {
+                // Asked again before confirming, or back after unsubscribing (a new
+                // subscription, from now): unconfirmed until the new link is followed.
+                query(
+                    "UPDATE subscribers SET email = $1, components = $2, language = $3, confirmed = NULL, \
+                     created = CASE WHEN unsubscribed IS NULL THEN created ELSE $4 END, unsubscribed = NULL \
+                     WHERE id = $5",
+                )
+                .bind(email)
+                .bind(&components_text)
+                .bind(language)
+                .bind(micros(at))
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+                (id, true)
+            }
+        }
+    };
+    let action = if requested { "subscriber.request" } else { "subscriber.update" };
+    audit(c, at, PUBLIC, action, &id.to_string(), json!({ "components": wanted, "language": language })).await?;
+    let subscriber = existing_subscriber(c, id).await?;
+    if requested {
+        tell(c, at, PUBLIC, notifier, What::SubscriptionRequested { subscriber: &subscriber }).await?;
+    }
+    Ok(subscriber)
+}
+
+pub(crate) async fn confirm_subscriber(c: &mut Conn, at: Timestamp, email: &str) -> Result<Subscriber> {
+    let row = query("SELECT id, confirmed FROM subscribers WHERE email_key = $1 AND unsubscribed IS NULL")
+        .bind(email_key(email))
+        .fetch_optional(&mut *c)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("subscriber `{}`", email.trim())))?;
+    let id: i64 = row.try_get("id")?;
+    let confirmed: Option<i64> = row.try_get("confirmed")?;
+    if confirmed.is_none() {
+        query("UPDATE subscribers SET confirmed = $1 WHERE id = $2 AND confirmed IS NULL")
+            .bind(micros(at))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        audit(c, at, PUBLIC, "subscriber.confirm", &id.to_string(), json!({})).await?;
+    }
+    existing_subscriber(c, id).await
+}
+
+pub(crate) async fn unsubscribe(c: &mut Conn, at: Timestamp, email: &str) -> Result<bool> {
+    let row =
+        query("UPDATE subscribers SET unsubscribed = $1 WHERE email_key = $2 AND unsubscribed IS NULL RETURNING id")
+            .bind(micros(at))
+            .bind(email_key(email))
+            .fetch_optional(&mut *c)
+            .await?;
+    let Some(row) = row else { return Ok(false) };
+    let id: i64 = row.try_get("id")?;
+    audit(c, at, PUBLIC, "subscriber.unsubscribe", &id.to_string(), json!({})).await?;
+    Ok(true)
+}
+
+// The outbox.
+
+const MESSAGE: &str = "id, key, channel, sender, recipient, subject, cause, created, state, attempts, due, sent, error";
+
+fn message_from_row(r: &DbRow, with_payload: bool) -> Result<Message> {
+    let channel: &str = r.try_get("channel")?;
+    let state: &str = r.try_get("state")?;
+    let attempts: i64 = r.try_get("attempts")?;
+    Ok(Message {
+        id: r.try_get("id")?,
+        key: r.try_get("key")?,
+        channel: Channel::parse(channel).ok_or_else(|| corrupt(format!("unknown channel `{channel}`")))?,
+        sender: r.try_get("sender")?,
+        recipient: r.try_get("recipient")?,
+        subject: r.try_get("subject")?,
+        cause: r.try_get("cause")?,
+        payload: if with_payload { r.try_get("payload")? } else { String::new() },
+        created: ts(r, "created")?,
+        state: MessageState::parse(state).ok_or_else(|| corrupt(format!("unknown message state `{state}`")))?,
+        attempts: u32::try_from(attempts).map_err(|_| corrupt(format!("{attempts} attempts is out of range")))?,
+        due: ts(r, "due")?,
+        sent: opt_ts(r, "sent")?,
+        error: r.try_get("error")?,
+    })
+}
+
+pub(crate) async fn claim_messages(
+    c: &mut Conn,
+    at: Timestamp,
+    lease: SignedDuration,
+    limit: u32,
+) -> Result<Vec<Message>> {
+    if !lease.is_positive() {
+        return Err(Error::Invalid(format!("a lease must be longer than nothing, not {lease}")));
+    }
+    // On PostgreSQL the rows are locked as they are picked, skipping those another instance
+    // is picking right now: no message is claimed twice in one round. The pick is
+    // materialized so that it runs once, whatever plan the update gets.
+    let rows = query(&format!(
+        "WITH picked AS MATERIALIZED (\
+         SELECT id FROM outbox WHERE state = 'pending' AND due <= $2 \
+         AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY due, id LIMIT $3{SKIP_LOCKED}) \
+         UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM picked) \
+         RETURNING {MESSAGE}, payload"
+    ))
+    .bind(micros(later(at, lease)))
+    .bind(micros(at))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *c)
+    .await?;
+    let mut messages = rows.iter().map(|r| message_from_row(r, true)).collect::<Result<Vec<_>>>()?;
+    messages.sort_by_key(|m| (m.due, m.id));
+    Ok(messages)
+}
+
+pub(crate) async fn release_claims(c: &mut Conn) -> Result<u64> {
+    let done = query("UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL").execute(&mut *c).await?;
+    Ok(done.rows_affected())
+}
+
+pub(crate) async fn mark_sent(c: &mut Conn, id: i64, at: Timestamp) -> Result<bool> {
+    let done =
+        query("UPDATE outbox SET state = 'sent', sent = $1, claimed_until = NULL WHERE id = $2 AND state = 'pending'")
+            .bind(micros(at))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn mark_failed(
+    c: &mut Conn,
+    id: i64,
+    at: Timestamp,
+    error: &str,
+    permanent: bool,
+    policy: &RetryPolicy,
+) -> Result<MessageState> {
+    let row = query(
+        "UPDATE outbox SET attempts = attempts + 1, error = $1, claimed_until = NULL \
+         WHERE id = $2 AND state = 'pending' RETURNING attempts",
+    )
+    .bind(error)
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(row) = row else {
+        // Not pending: marked by another worker after this one's lease ran out (or dead and
+        // retried meanwhile); that stands.
+        let row = query("SELECT state FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("message {id}")))?;
+        let state: &str = row.try_get("state")?;
+        return MessageState::parse(state).ok_or_else(|| corrupt(format!("unknown message state `{state}`")));
+    };
+    let attempts: i64 = row.try_get("attempts")?;
+    let failures = u32::try_from(attempts).unwrap_or(u32::MAX);
+    let state = if permanent || failures >= policy.max_attempts { MessageState::Dead } else { MessageState::Pending };
+    query("UPDATE outbox SET state = $1, due = $2 WHERE id = $3")
+        .bind(state.as_str())
+        .bind(micros(later(at, policy.backoff(failures))))
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(state)
+}
+
+pub(crate) async fn retry_message(c: &mut Conn, at: Timestamp, actor: &str, id: i64) -> Result<Message> {
+    let old = message(c, id).await?.ok_or_else(|| Error::NotFound(format!("message {id}")))?;
+    if old.state != MessageState::Dead {
+        return Err(Error::Invalid(format!(
+            "message {id} is {}: only a dead message is retried by hand",
+            old.state.as_str()
+        )));
+    }
+    let done = query(
+        "UPDATE outbox SET state = 'pending', attempts = 0, due = $1, claimed_until = NULL \
+         WHERE id = $2 AND state = 'dead'",
+    )
+    .bind(micros(at))
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(Error::Conflict(format!("message {id} changed while it was being retried; look again")));
+    }
+    let detail = json!({ "key": old.key, "attempts": old.attempts, "error": old.error });
+    audit(c, at, actor, "outbox.retry", &id.to_string(), detail).await?;
+    message(c, id).await?.ok_or_else(|| Error::NotFound(format!("message {id}")))
+}
+
+pub(crate) async fn messages(
+    c: &mut Conn,
+    state: Option<MessageState>,
+    limit: u32,
+    before: Option<i64>,
+) -> Result<Vec<Message>> {
+    let mut conditions = Vec::new();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    if state.is_some() {
+        conditions.push(format!("state = ${}", next()));
+    }
+    if before.is_some() {
+        conditions.push(format!("id < ${}", next()));
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    let sql = format!("SELECT {MESSAGE} FROM outbox{filter} ORDER BY id DESC LIMIT ${}", next());
+    let mut q = query(&sql);
+    if let Some(state) = state {
+        q = q.bind(state.as_str());
+    }
+    if let Some(before) = before {
+        q = q.bind(before);
+    }
+    let rows = q.bind(i64::from(limit)).fetch_all(&mut *c).await?;
+    rows.iter().map(|r| message_from_row(r, false)).collect()
+}
+
+pub(crate) async fn message(c: &mut Conn, id: i64) -> Result<Option<Message>> {
+    let row =
+        query(&format!("SELECT {MESSAGE}, payload FROM outbox WHERE id = $1")).bind(id).fetch_optional(&mut *c).await?;
+    row.map(|r| message_from_row(&r, true)).transpose()
+}
+
+pub(crate) async fn outbox_counts(c: &mut Conn) -> Result<OutboxCounts> {
+    let rows = query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state").fetch_all(&mut *c).await?;
+    let mut counts = OutboxCounts::default();
+    for r in &rows {
+        let state: &str = r.try_get("state")?;
+        let n = u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0);
+        match MessageState::parse(state) {
+            Some(MessageState::Pending) => counts.pending = n,
+            Some(MessageState::Sent) => counts.sent = n,
+            Some(MessageState::Dead) => counts.dead = n,
+            None => return Err(corrupt(format!("unknown message state `{state}`"))),
+        }
+    }
+    Ok(counts)
+}
+
+pub(crate) async fn next_due(c: &mut Conn) -> Result<Option<Timestamp>> {
+    // A claimed message is not due before its lease ends.
+    let row = query(
+        "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > due THEN claimed_until ELSE due END) \
+         AS due FROM outbox WHERE state = 'pending'",
+    )
+    .fetch_one(&mut *c)
+    .await?;
+    opt_ts(&row, "due")
+}
+
+// Secrets.
+
+pub(crate) async fn secret(c: &mut Conn, candidate: &str) -> Result<String> {
+    if blank(candidate) {
+        return Err(Error::Invalid("the installation's secret cannot be blank".into()));
+    }
+    query("INSERT INTO secrets (name, value) VALUES ('installation', $1) ON CONFLICT (name) DO NOTHING")
+        .bind(candidate)
+        .execute(&mut *c)
+        .await?;
+    let row = query("SELECT value FROM secrets WHERE name = 'installation'").fetch_one(&mut *c).await?;
+    Ok(row.try_get("value")?)
 }

@@ -19,6 +19,11 @@ pub(crate) type Db = Postgres;
 #[path = "ops.rs"]
 pub(crate) mod ops;
 
+/// What ends the query that picks rows to claim: each row is locked as it is picked, and
+/// rows another transaction holds are passed over, so concurrent instances claim disjoint
+/// sets.
+pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
 pub(crate) async fn open(url: &str) -> Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| Error::Invalid(format!("cannot use the PostgreSQL database URL: {e}")))?;

@@ -18,6 +18,10 @@ pub(crate) type Db = Sqlite;
 #[path = "ops.rs"]
 pub(crate) mod ops;
 
+/// What ends the query that picks rows to claim: nothing, since one writer at a time
+/// holds the whole database (`BEGIN IMMEDIATE`).
+pub(crate) const SKIP_LOCKED: &str = "";
+
 /// How long a writer waits for another one before giving up with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

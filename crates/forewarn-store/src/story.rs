@@ -11,7 +11,13 @@ use sqlx::Row;
 
 use crate::testing::{TempDir, TestPostgres};
 use crate::types::{CampaignState, Correction, NewCampaign, NewPost};
-use crate::{Backend, Error, Pool, Store};
+use crate::{Backend, Error, Pool, Silent, Store};
+
+mod telling;
+use telling::{
+    a_failed_message_fails_the_change, cancelling, concurrent_claims, delivering, reminders, republishing, subscribing,
+    writes_tell,
+};
 
 /// 1 March 2025, 09:00:00.123456 UTC, plus `minutes`.
 fn t(minutes: i64) -> Timestamp {
@@ -180,7 +186,7 @@ async fn publishing(store: &Store) {
     planned(store, "os").await;
     store.upsert_component(t(3), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
     let announced = NewPost { components: vec!["vm-hosting".into()], ..maintenance("OS updates in March") };
-    let (campaign, post) = store.publish_campaign(t(10), "ada", "os", 1, announced).await.unwrap();
+    let (campaign, post) = store.publish_campaign(t(10), "ada", "os", 1, announced, &[], &Silent).await.unwrap();
     assert_eq!((campaign.state, campaign.published_plan, campaign.updated), (CampaignState::Published, Some(1), t(10)));
     assert_eq!((post.kind, post.state, post.revision), (PostKind::Maintenance, PostState::Scheduled, 1));
     assert_eq!((post.campaign.as_deref(), post.created, post.updated), (Some("os"), t(10), t(10)));
@@ -193,16 +199,22 @@ async fn publishing(store: &Store) {
 
     let audit = store.audit(2).await.unwrap();
     assert_eq!(actions(&audit), ["campaign.publish", "post.create"]);
-    assert_eq!(audit[0].detail, json!({ "plan": 1, "post": post.id }));
+    assert_eq!(audit[0].detail, json!({ "plan": 1, "post": post.id, "slots": 0 }));
     assert_eq!((audit[1].subject.clone(), audit[1].detail["campaign"].clone()), (post.id.to_string(), json!("os")));
 
-    invalid(store.publish_campaign(t(11), "ada", "os", 1, maintenance("again")).await, &["os", "published", "draft"]);
+    invalid(
+        store.publish_campaign(t(11), "ada", "os", 1, maintenance("again"), &[], &Silent).await,
+        &["os", "published", "draft"],
+    );
     planned(store, "net").await;
     let as_incident = NewPost { kind: PostKind::Incident, ..maintenance("switches") };
-    invalid(store.publish_campaign(t(12), "ada", "net", 1, as_incident).await, &["maintenance", "incident"]);
+    invalid(
+        store.publish_campaign(t(12), "ada", "net", 1, as_incident, &[], &Silent).await,
+        &["maintenance", "incident"],
+    );
     let elsewhere = NewPost { campaign: Some("os".into()), ..maintenance("switches") };
-    invalid(store.publish_campaign(t(12), "ada", "net", 1, elsewhere).await, &["net", "os"]);
-    not_found(store.publish_campaign(t(12), "ada", "nope", 1, maintenance("x")).await, "campaign `nope`");
+    invalid(store.publish_campaign(t(12), "ada", "net", 1, elsewhere, &[], &Silent).await, &["net", "os"]);
+    not_found(store.publish_campaign(t(12), "ada", "nope", 1, maintenance("x"), &[], &Silent).await, "campaign `nope`");
     assert_eq!(store.campaign("net").await.unwrap().unwrap().state, CampaignState::Draft);
     assert!(store.posts_of_campaign("net").await.unwrap().is_empty());
 }
@@ -211,7 +223,7 @@ async fn publishing(store: &Store) {
 async fn nothing_half_written(store: &Store) {
     planned(store, "os").await;
     store.upsert_component(t(3), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
-    let post = store.create_post(t(4), "ada", maintenance("Rack A1 power work")).await.unwrap();
+    let post = store.create_post(t(4), "ada", maintenance("Rack A1 power work"), &Silent).await.unwrap();
     let before = (store.campaigns().await.unwrap(), store.posts().await.unwrap(), store.audit(1000).await.unwrap());
     let unchanged = async || {
         let after = (store.campaigns().await.unwrap(), store.posts().await.unwrap(), store.audit(1000).await.unwrap());
@@ -220,22 +232,31 @@ async fn nothing_half_written(store: &Store) {
         assert!(store.revisions(post.id).await.unwrap().is_empty());
     };
 
-    not_found(store.publish_campaign(t(5), "ada", "os", 7, maintenance("x")).await, "plan version 7 of campaign `os`");
+    not_found(
+        store.publish_campaign(t(5), "ada", "os", 7, maintenance("x"), &[], &Silent).await,
+        "plan version 7 of campaign `os`",
+    );
     unchanged().await;
     // These fail after the campaign has been moved to published, in the same transaction.
     let unknown_component = NewPost { components: vec!["vm-hosting".into(), "nope".into()], ..maintenance("x") };
-    not_found(store.publish_campaign(t(5), "ada", "os", 1, unknown_component).await, "component `nope`");
+    not_found(store.publish_campaign(t(5), "ada", "os", 1, unknown_component, &[], &Silent).await, "component `nope`");
     unchanged().await;
     let wrong_state = NewPost { state: Some(PostState::Resolved), ..maintenance("x") };
-    invalid(store.publish_campaign(t(5), "ada", "os", 1, wrong_state).await, &["maintenance", "resolved"]);
+    invalid(
+        store.publish_campaign(t(5), "ada", "os", 1, wrong_state, &[], &Silent).await,
+        &["maintenance", "resolved"],
+    );
     unchanged().await;
     let twice = NewPost { components: vec!["vm-hosting".into(), "vm-hosting".into()], ..maintenance("x") };
-    invalid(store.create_post(t(5), "ada", twice).await, &["vm-hosting", "twice"]);
+    invalid(store.create_post(t(5), "ada", twice, &Silent).await, &["vm-hosting", "twice"]);
     unchanged().await;
     let backwards = Correction { ends: Some(t(0)), ..Correction::default() };
-    invalid(store.correct_post(t(5), "ada", post.id, "the end was wrong", backwards).await, &["ends", "before"]);
+    invalid(
+        store.correct_post(t(5), "ada", post.id, "the end was wrong", backwards, &Silent).await,
+        &["ends", "before"],
+    );
     unchanged().await;
-    invalid(store.add_update(t(5), "ada", post.id, Some(PostState::Identified), "x").await, &["identified"]);
+    invalid(store.add_update(t(5), "ada", post.id, Some(PostState::Identified), "x", &Silent).await, &["identified"]);
     unchanged().await;
     assert!(matches!(store.create_campaign(t(5), "ada", new_campaign("os", 1)).await, Err(Error::Conflict(_))));
     unchanged().await;
@@ -271,14 +292,15 @@ async fn combined_writes(store: &Store) {
     // A campaign's state and the updates on its open posts.
     let c = store.create_campaign(t(5), "ada", new_campaign("os", 2)).await.unwrap();
     store.add_plan(t(6), "ada", &c.id, 2, "{}", &summary(2)).await.unwrap();
-    let (_, post) = store.publish_campaign(t(7), "ada", "os", 1, maintenance("OS update")).await.unwrap();
-    let result = store.change_campaign_state(t(8), "ada", "os", CampaignState::Paused, ("", None)).await;
+    let (_, post) = store.publish_campaign(t(7), "ada", "os", 1, maintenance("OS update"), &[], &Silent).await.unwrap();
+    let result = store.change_campaign_state(t(8), "ada", "os", CampaignState::Paused, ("", None), &Silent).await;
     assert!(matches!(result, Err(Error::Invalid(_))), "an update with nothing in it: {result:?}");
     assert_eq!(store.campaign("os").await.unwrap().unwrap().state, CampaignState::Published);
     assert!(store.updates(post.id).await.unwrap().is_empty());
-    store.change_campaign_state(t(9), "ada", "os", CampaignState::Paused, ("Paused.", None)).await.unwrap();
+    store.change_campaign_state(t(9), "ada", "os", CampaignState::Paused, ("Paused.", None), &Silent).await.unwrap();
     let cancelled = ("Cancelled.", Some(PostState::Cancelled));
-    let c = store.change_campaign_state(t(10), "ada", "os", CampaignState::Cancelled, cancelled).await.unwrap();
+    let c =
+        store.change_campaign_state(t(10), "ada", "os", CampaignState::Cancelled, cancelled, &Silent).await.unwrap();
     assert_eq!(c.state, CampaignState::Cancelled);
     let updates: Vec<String> = store.updates(post.id).await.unwrap().into_iter().map(|u| u.body).collect();
     assert_eq!(updates, ["Paused.", "Cancelled."]);
@@ -293,7 +315,7 @@ async fn campaign_states(store: &Store) {
     invalid(store.set_campaign_state(t(3), "ada", "os", Draft).await, &["already draft"]);
     not_found(store.set_campaign_state(t(3), "ada", "nope", Cancelled).await, "campaign `nope`");
 
-    store.publish_campaign(t(4), "ada", "os", 1, maintenance("OS updates")).await.unwrap();
+    store.publish_campaign(t(4), "ada", "os", 1, maintenance("OS updates"), &[], &Silent).await.unwrap();
     let paused = store.set_campaign_state(t(5), "bob", "os", Paused).await.unwrap();
     assert_eq!((paused.state, paused.updated, paused.published_plan), (Paused, t(5), Some(1)));
     invalid(store.set_campaign_state(t(6), "bob", "os", Completed).await, &["from paused to completed"]);
@@ -311,7 +333,7 @@ async fn campaign_states(store: &Store) {
     planned(store, "net").await;
     assert_eq!(store.set_campaign_state(t(9), "ada", "net", Cancelled).await.unwrap().state, Cancelled);
     invalid(store.set_campaign_state(t(10), "ada", "net", Published).await, &["from cancelled to published"]);
-    invalid(store.publish_campaign(t(10), "ada", "net", 1, maintenance("x")).await, &["cancelled"]);
+    invalid(store.publish_campaign(t(10), "ada", "net", 1, maintenance("x"), &[], &Silent).await, &["cancelled"]);
     let states: Vec<(String, CampaignState)> =
         store.campaigns().await.unwrap().into_iter().map(|c| (c.id, c.state)).collect();
     assert_eq!(states, [("net".to_owned(), Cancelled), ("os".to_owned(), Completed)]);
@@ -321,42 +343,45 @@ async fn posts_and_updates(store: &Store) {
     store.upsert_component(t(0), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
     store.upsert_component(t(0), "ada", &component("rack-a1", "Rack A1")).await.unwrap();
     let new = NewPost { components: vec!["rack-a1".into(), "vm-hosting".into()], ..incident("VMs on rack A1 down") };
-    let post = store.create_post(t(1), "ada", new).await.unwrap();
+    let post = store.create_post(t(1), "ada", new, &Silent).await.unwrap();
     assert_eq!((post.kind, post.state, post.revision), (PostKind::Incident, PostState::Investigating, 1));
     assert_eq!(post.components, ["rack-a1", "vm-hosting"]);
 
     let scheduled = NewPost { state: Some(PostState::Scheduled), ..incident("x") };
-    invalid(store.create_post(t(1), "ada", scheduled).await, &["incident", "scheduled", "investigating"]);
-    invalid(store.create_post(t(1), "ada", incident("  ")).await, &["title"]);
+    invalid(store.create_post(t(1), "ada", scheduled, &Silent).await, &["incident", "scheduled", "investigating"]);
+    invalid(store.create_post(t(1), "ada", incident("  "), &Silent).await, &["title"]);
     let backwards = NewPost { ends: Some(t(-1)), ..incident("x") };
-    invalid(store.create_post(t(1), "ada", backwards).await, &["before it starts"]);
+    invalid(store.create_post(t(1), "ada", backwards, &Silent).await, &["before it starts"]);
     let lost = NewPost { campaign: Some("nope".into()), ..incident("x") };
-    not_found(store.create_post(t(1), "ada", lost).await, "campaign `nope`");
+    not_found(store.create_post(t(1), "ada", lost, &Silent).await, "campaign `nope`");
 
-    let first = store.add_update(t(2), "bob", post.id, Some(PostState::Identified), "A PDU failed.").await.unwrap();
+    let first =
+        store.add_update(t(2), "bob", post.id, Some(PostState::Identified), "A PDU failed.", &Silent).await.unwrap();
     assert_eq!(
         (first.post, first.at, first.state, first.author.as_str()),
         (post.id, t(2), Some(PostState::Identified), "bob")
     );
-    let second = store.add_update(t(3), "ada", post.id, None, "Replacement on its way.").await.unwrap();
+    let second = store.add_update(t(3), "ada", post.id, None, "Replacement on its way.", &Silent).await.unwrap();
     assert_eq!(second.state, None);
     let now = store.post(post.id).await.unwrap().unwrap();
     assert_eq!((now.state, now.updated, now.created, now.revision), (PostState::Identified, t(3), t(1), 1));
     invalid(
-        store.add_update(t(4), "ada", post.id, Some(PostState::Completed), "done").await,
+        store.add_update(t(4), "ada", post.id, Some(PostState::Completed), "done", &Silent).await,
         &["incident", "completed"],
     );
-    invalid(store.add_update(t(4), "ada", post.id, None, " ").await, &["text or a new state"]);
-    not_found(store.add_update(t(4), "ada", 999, None, "x").await, "post 999");
-    let resolved = store.add_update(t(5), "ada", post.id, Some(PostState::Resolved), "").await.unwrap();
+    invalid(store.add_update(t(4), "ada", post.id, None, " ", &Silent).await, &["text or a new state"]);
+    not_found(store.add_update(t(4), "ada", 999, None, "x", &Silent).await, "post 999");
+    let resolved = store.add_update(t(5), "ada", post.id, Some(PostState::Resolved), "", &Silent).await.unwrap();
     assert_eq!(store.updates(post.id).await.unwrap(), [first, second, resolved.clone()]);
     assert_eq!(store.post(post.id).await.unwrap().unwrap().state, PostState::Resolved);
     let audit = store.audit(1).await.unwrap();
     assert_eq!((audit[0].action.as_str(), audit[0].subject.clone()), ("post.update", post.id.to_string()));
     assert_eq!(audit[0].detail, json!({ "update": resolved.id, "state": "resolved" }));
 
-    let notice =
-        store.create_post(t(6), "ada", NewPost { kind: PostKind::Notice, ..incident("New dashboard") }).await.unwrap();
+    let notice = store
+        .create_post(t(6), "ada", NewPost { kind: PostKind::Notice, ..incident("New dashboard") }, &Silent)
+        .await
+        .unwrap();
     assert_eq!(notice.state, PostState::Published);
     let ids: Vec<i64> = store.posts().await.unwrap().iter().map(|p| p.id).collect();
     assert_eq!(ids, [notice.id, post.id]);
@@ -365,22 +390,22 @@ async fn posts_and_updates(store: &Store) {
 }
 
 async fn corrections(store: &Store) {
-    let post = store.create_post(t(0), "ada", maintenance("Host reboot")).await.unwrap();
+    let post = store.create_post(t(0), "ada", maintenance("Host reboot"), &Silent).await.unwrap();
     let right = t(4 * 24 * 60);
     let nothing = Correction::default();
-    invalid(store.correct_post(t(1), "ada", post.id, "", nothing.clone()).await, &["note"]);
-    invalid(store.correct_post(t(1), "ada", post.id, "typo", nothing).await, &["changes nothing"]);
+    invalid(store.correct_post(t(1), "ada", post.id, "", nothing.clone(), &Silent).await, &["note"]);
+    invalid(store.correct_post(t(1), "ada", post.id, "typo", nothing, &Silent).await, &["changes nothing"]);
     let same = Correction { title: Some("Host reboot".into()), ..Correction::default() };
-    invalid(store.correct_post(t(1), "ada", post.id, "typo", same).await, &["changes nothing"]);
-    not_found(store.correct_post(t(1), "ada", 999, "typo", Correction::default()).await, "post 999");
+    invalid(store.correct_post(t(1), "ada", post.id, "typo", same, &Silent).await, &["changes nothing"]);
+    not_found(store.correct_post(t(1), "ada", 999, "typo", Correction::default(), &Silent).await, "post 999");
 
     let note = "the date of the host reboot was wrong";
     let fixed = Correction { starts: Some(right), ..Correction::default() };
-    let second = store.correct_post(t(2), "bob", post.id, note, fixed).await.unwrap();
+    let second = store.correct_post(t(2), "bob", post.id, note, fixed, &Silent).await.unwrap();
     assert_eq!((second.revision, second.starts, second.updated), (2, Some(right), t(2)));
     assert_eq!((second.title.as_str(), second.ends, second.created), ("Host reboot", post.ends, t(0)));
     let retitled = Correction { title: Some("Host reboot of hv-12".into()), ..Correction::default() };
-    let third = store.correct_post(t(3), "ada", post.id, "name the host", retitled).await.unwrap();
+    let third = store.correct_post(t(3), "ada", post.id, "name the host", retitled, &Silent).await.unwrap();
     assert_eq!((third.revision, third.title.as_str(), third.starts), (3, "Host reboot of hv-12", Some(right)));
     assert_eq!(store.post(post.id).await.unwrap(), Some(third.clone()));
 
@@ -480,16 +505,16 @@ async fn timestamps(store: &Store) {
             .collect();
     for (i, at) in instants.iter().enumerate() {
         let new = NewPost { starts: Some(*at), ends: Some(instants[2]), ..incident(&format!("post {i}")) };
-        let post = store.create_post(*at, "ada", new).await.unwrap();
+        let post = store.create_post(*at, "ada", new, &Silent).await.unwrap();
         let read = store.post(post.id).await.unwrap().unwrap();
         assert_eq!((read.created, read.starts, read.ends), (*at, Some(*at), Some(instants[2])));
-        let update = store.add_update(*at, "ada", post.id, None, "x").await.unwrap();
+        let update = store.add_update(*at, "ada", post.id, None, "x", &Silent).await.unwrap();
         assert_eq!(store.updates(post.id).await.unwrap()[0].at, update.at);
         assert_eq!(update.at, *at);
     }
     // Finer than microseconds: dropped, towards the past.
     let nanos: Timestamp = "2025-01-01T00:00:00.123456789Z".parse().unwrap();
-    let post = store.create_post(nanos, "ada", incident("nanos")).await.unwrap();
+    let post = store.create_post(nanos, "ada", incident("nanos"), &Silent).await.unwrap();
     assert_eq!(post.created.to_string(), "2025-01-01T00:00:00.123456Z");
     // The audit log sorts by time, not by the order things were written in.
     let ats: Vec<Timestamp> = store.audit(100).await.unwrap().iter().map(|a| a.at).collect();
@@ -503,10 +528,10 @@ async fn counts(store: &Store) {
     planned(store, "a").await;
     planned(store, "b").await;
     planned(store, "c").await;
-    store.publish_campaign(t(5), "ada", "a", 1, maintenance("a")).await.unwrap();
-    store.publish_campaign(t(5), "ada", "b", 1, maintenance("b")).await.unwrap();
+    store.publish_campaign(t(5), "ada", "a", 1, maintenance("a"), &[], &Silent).await.unwrap();
+    store.publish_campaign(t(5), "ada", "b", 1, maintenance("b"), &[], &Silent).await.unwrap();
     store.set_campaign_state(t(6), "ada", "b", CampaignState::Paused).await.unwrap();
-    store.create_post(t(7), "ada", incident("i")).await.unwrap();
+    store.create_post(t(7), "ada", incident("i"), &Silent).await.unwrap();
     let counts = store.counts().await.unwrap();
     use CampaignState::*;
     assert_eq!(counts.campaigns_by_state, [(Draft, 1), (Published, 1), (Paused, 1), (Cancelled, 0), (Completed, 0)]);
@@ -516,13 +541,13 @@ async fn counts(store: &Store) {
 /// Writers at the same time queue; none fails and numbers have no gaps or twins.
 async fn concurrent_writers(store: &Store) {
     planned(store, "os").await;
-    let post = store.create_post(t(3), "ada", incident("busy")).await.unwrap();
+    let post = store.create_post(t(3), "ada", incident("busy"), &Silent).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..8 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             let plan = store.add_plan(t(10 + i), "ada", "os", 1, "{}", &summary(i)).await.unwrap();
-            store.add_update(t(10 + i), "ada", post.id, None, &format!("note {i}")).await.unwrap();
+            store.add_update(t(10 + i), "ada", post.id, None, &format!("note {i}"), &Silent).await.unwrap();
             store.import_inventory(t(10 + i), "ada", "json", "{}", &summary(i)).await.unwrap();
             plan
         }));
@@ -593,6 +618,14 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         counts,
         concurrent_writers,
         references_are_enforced,
+        writes_tell,
+        a_failed_message_fails_the_change,
+        republishing,
+        cancelling,
+        reminders,
+        subscribing,
+        delivering,
+        concurrent_claims,
     );
     reopen(&fresh("reopen").await).await;
 }
@@ -663,17 +696,17 @@ fn every_operation_can_be_awaited_on_any_thread() {
         send(s.campaign("c"));
         send(s.campaigns());
         send(s.set_campaign_state(at, "a", "c", CampaignState::Paused));
-        send(s.publish_campaign(at, "a", "c", 1, maintenance("m")));
+        send(s.publish_campaign(at, "a", "c", 1, maintenance("m"), &[], &Silent));
         send(s.add_plan(at, "a", "c", 1, "{}", v));
         send(s.plan("c", None));
         send(s.plans("c"));
-        send(s.create_post(at, "a", incident("i")));
+        send(s.create_post(at, "a", incident("i"), &Silent));
         send(s.post(1));
         send(s.posts());
         send(s.posts_of_campaign("c"));
-        send(s.add_update(at, "a", 1, None, "u"));
+        send(s.add_update(at, "a", 1, None, "u", &Silent));
         send(s.updates(1));
-        send(s.correct_post(at, "a", 1, "n", Correction::default()));
+        send(s.correct_post(at, "a", 1, "n", Correction::default(), &Silent));
         send(s.revisions(1));
         send(s.upsert_component(at, "a", &component("x", "X")));
         send(s.components());
@@ -689,6 +722,24 @@ fn every_operation_can_be_awaited_on_any_thread() {
         send(s.delete_session("h"));
         send(s.delete_expired_sessions(at));
         send(s.counts());
+        let slots = &[];
+        send(s.republish_campaign(at, "a", "c", 2, slots, &Silent));
+        send(s.slot_notices("c"));
+        send(s.send_reminders(at, jiff::SignedDuration::ZERO, &Silent));
+        send(s.subscribe(at, "e", &[], "en", &Silent));
+        send(s.confirm_subscriber(at, "e"));
+        send(s.unsubscribe(at, "e"));
+        send(s.subscribers());
+        send(s.claim_messages(at, jiff::SignedDuration::ZERO, 1));
+        send(s.release_claims());
+        send(s.mark_sent(1, at));
+        send(s.mark_failed(1, at, "e", false, &crate::RetryPolicy::default()));
+        send(s.retry_message(at, "a", 1));
+        send(s.messages(None, 10, None));
+        send(s.message(1));
+        send(s.outbox_counts());
+        send(s.next_due());
+        send(s.secret("s"));
     }
     let _ = all as fn(&Store, Timestamp);
 }

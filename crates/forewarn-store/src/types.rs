@@ -201,10 +201,13 @@ pub struct AuditEntry {
     pub id: i64,
     pub at: Timestamp,
     pub actor: String,
-    /// `inventory.import`; `campaign.create`, `campaign.publish`, `campaign.pause`,
-    /// `campaign.resume`, `campaign.cancel`, `campaign.complete`; `plan.add`;
-    /// `post.create`, `post.update`, `post.correct`; `component.upsert`,
-    /// `component.status`; `token.create`, `operator.set`, `session.create`.
+    /// `inventory.import`; `campaign.create`, `campaign.publish`, `campaign.republish`,
+    /// `campaign.pause`, `campaign.resume`, `campaign.cancel`, `campaign.complete`,
+    /// `campaign.remind`; `plan.add`; `post.create`, `post.update`, `post.correct`;
+    /// `component.upsert`, `component.status`; `token.create`, `operator.set`,
+    /// `session.create`; `subscriber.request`, `subscriber.update`, `subscriber.confirm`,
+    /// `subscriber.unsubscribe` (subject: the subscriber's id, actor `public`);
+    /// `outbox.retry`.
     pub action: String,
     /// What was changed: a campaign id, a post id, an inventory version, ...
     pub subject: String,

@@ -1,0 +1,296 @@
+//! The outbox: every message a change causes is written in the change's own transaction,
+//! and delivered later, at least once, under a stable key.
+//!
+//! The store does not know who is told what. A write that tells people takes a
+//! [`Notifier`]; inside the transaction, once the change is written, the store hands it an
+//! [`Event`] (what changed, with everything the transaction read or wrote that the
+//! messages need) and writes the [`NewMessage`]s it returns before committing. Either the
+//! change and its messages are both kept, or neither is.
+//!
+//! Delivery takes due messages under a lease ([`Store::claim_messages`]), then marks each
+//! sent or failed. A process killed between sending and marking sends the message again
+//! after the lease ends, under the same key (the Message-ID), so a recipient's mail client
+//! shows it once.
+
+use forewarn_status::{Post, Update};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::StoredCampaign;
+
+/// How a message travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// `payload` is a whole RFC 5322 message; `recipient` an address.
+    Email,
+    /// `payload` is a JSON body POSTed to `recipient`, a URL.
+    Webhook,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "email" => Some(Channel::Email),
+            "webhook" => Some(Channel::Webhook),
+            _ => None,
+        }
+    }
+}
+
+/// A message to write to the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    /// Unique and stable: the idempotency key, and for email the Message-ID without its
+    /// angle brackets (`"17.3.a81f@status.example.net"`). Built from the [`Event::seq`].
+    pub key: String,
+    pub channel: Channel,
+    /// The envelope sender (email); empty for webhooks.
+    pub sender: String,
+    /// An email address or a URL.
+    pub recipient: String,
+    /// The subject, or the webhook's event type: what lists show.
+    pub subject: String,
+    /// Why it was sent, in words: "campaign `os-update` published".
+    pub cause: String,
+    /// The whole message as it goes out.
+    pub payload: String,
+    /// Not sent before this (reminders are written when due, so usually the event's time).
+    pub due: Timestamp,
+}
+
+/// Where a message stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageState {
+    /// Waiting for (another) attempt.
+    Pending,
+    /// Handed to the mail relay (or the capture mailbox) or accepted by the webhook.
+    Sent,
+    /// Failed too often, or permanently; kept with its error until retried by hand.
+    Dead,
+}
+
+impl MessageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::Sent => "sent",
+            MessageState::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MessageState> {
+        match s {
+            "pending" => Some(MessageState::Pending),
+            "sent" => Some(MessageState::Sent),
+            "dead" => Some(MessageState::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// A message as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub key: String,
+    pub channel: Channel,
+    pub sender: String,
+    pub recipient: String,
+    pub subject: String,
+    pub cause: String,
+    /// Empty in listings ([`Store::messages`]); whole from [`Store::message`] and
+    /// [`Store::claim_messages`].
+    pub payload: String,
+    pub created: Timestamp,
+    pub state: MessageState,
+    /// Attempts that failed so far.
+    pub attempts: u32,
+    /// The next attempt is not before this.
+    pub due: Timestamp,
+    pub sent: Option<Timestamp>,
+    /// The last failure, as the relay or the webhook said it.
+    pub error: Option<String>,
+}
+
+/// How many messages are in each state (for `/metrics` and the admin page).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    pub sent: u64,
+    pub dead: u64,
+}
+
+/// How a failed attempt is handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// After this many failed attempts the message is dead.
+    pub max_attempts: u32,
+    /// The wait after the first failure; doubled after each further one.
+    pub first_backoff: jiff::SignedDuration,
+    /// The wait never grows beyond this.
+    pub max_backoff: jiff::SignedDuration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 8,
+            first_backoff: jiff::SignedDuration::from_secs(30),
+            max_backoff: jiff::SignedDuration::from_secs(3600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before the next attempt after `failures` failed ones (1, 2, ...):
+    /// `first_backoff * 2^(failures-1)`, at most `max_backoff`.
+    pub fn backoff(&self, failures: u32) -> jiff::SignedDuration {
+        let shift = failures.saturating_sub(1).min(30);
+        let secs = self.first_backoff.as_secs().saturating_mul(1i64 << shift);
+        jiff::SignedDuration::from_secs(secs.min(self.max_backoff.as_secs()))
+    }
+}
+
+/// A slot of a published campaign as its target's contacts were told it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PlannedSlot {
+    /// The machine's (or, in host campaigns, the host's) id.
+    pub target: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+/// What happened to a slot in this event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SlotChange {
+    /// As told before.
+    Unchanged,
+    /// Told for the first time (or again after it was cancelled, under its next sequence).
+    New,
+    /// It was at another time before.
+    Moved { from_start: Timestamp, from_end: Timestamp },
+    /// It will not take place (the campaign was cancelled or the target has no slot any more).
+    Cancelled,
+}
+
+/// A slot as contacts know it after the event: its iCalendar `SEQUENCE` is 0 when first
+/// told and rises by one with every change (a move, the cancellation, a return after it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SlotNotice {
+    pub target: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub sequence: u32,
+    pub change: SlotChange,
+    /// A reminder went out for this slot.
+    pub reminded: bool,
+}
+
+/// Someone who asked to be told about the status page's posts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Subscriber {
+    pub id: i64,
+    /// As given, trimmed; unique without regard to case.
+    pub email: String,
+    /// Only posts naming one of these components (or none) are sent; empty: every post.
+    pub components: Vec<String>,
+    /// `en` or `de`.
+    pub language: String,
+    pub created: Timestamp,
+    /// When the confirmation link was followed; until then nothing but the confirmation
+    /// request is sent.
+    pub confirmed: Option<Timestamp>,
+}
+
+/// A change that tells people, as handed to a [`Notifier`] inside its transaction.
+#[derive(Clone, Copy, Debug)]
+pub struct Event<'a> {
+    /// Unique across the store and gap-free (a counter taken in the transaction): keys of
+    /// the event's messages are built from it.
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor: &'a str,
+    pub what: What<'a>,
+}
+
+/// What changed. `subscribers` are the confirmed subscribers, all of them (the notifier
+/// filters by component).
+///
+/// `slots` are ordered by start, then target, and hold every slot contacts still expect
+/// and those this event cancels; a slot cancelled by an earlier event is left out (its
+/// contacts were told then). So a slot is `Cancelled` only in the event that cancels it.
+#[derive(Clone, Copy, Debug)]
+pub enum What<'a> {
+    /// A draft was published: its maintenance post was created and every slot is `New`.
+    CampaignPublished {
+        campaign: &'a StoredCampaign,
+        post: &'a Post,
+        slots: &'a [SlotNotice],
+        subscribers: &'a [Subscriber],
+    },
+    /// A newer plan version of a published campaign was published (slots moved, added or
+    /// dropped); `slots` holds every slot, changed or not. `post` is the campaign's newest
+    /// maintenance post. Not sent when nothing changed.
+    SlotsChanged {
+        campaign: &'a StoredCampaign,
+        post: Option<&'a Post>,
+        slots: &'a [SlotNotice],
+    },
+    /// A campaign was paused, resumed, cancelled or completed. `posts` are its posts with
+    /// the update each got in this change (open posts only); `slots` are every slot, all
+    /// `Cancelled` when it was cancelled (`Unchanged` otherwise).
+    CampaignStateChanged {
+        campaign: &'a StoredCampaign,
+        from: crate::CampaignState,
+        posts: &'a [(Post, Update)],
+        slots: &'a [SlotNotice],
+        subscribers: &'a [Subscriber],
+    },
+    PostCreated {
+        post: &'a Post,
+        subscribers: &'a [Subscriber],
+    },
+    PostUpdated {
+        post: &'a Post,
+        update: &'a Update,
+        subscribers: &'a [Subscriber],
+    },
+    PostCorrected {
+        post: &'a Post,
+        note: &'a str,
+        subscribers: &'a [Subscriber],
+    },
+    /// Someone asked to subscribe (or asked again): the confirmation request.
+    SubscriptionRequested {
+        subscriber: &'a Subscriber,
+    },
+    /// These slots of a published campaign start soon and were not reminded of yet.
+    Reminder {
+        campaign: &'a StoredCampaign,
+        slots: &'a [SlotNotice],
+    },
+}
+
+/// Decides who is told what about an event (pure: no IO, no clock).
+pub trait Notifier: Sync {
+    fn messages(&self, event: &Event<'_>) -> Vec<NewMessage>;
+}
+
+/// A notifier that tells nobody (for tools and tests that only store).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Notifier for Silent {
+    fn messages(&self, _: &Event<'_>) -> Vec<NewMessage> {
+        Vec::new()
+    }
+}

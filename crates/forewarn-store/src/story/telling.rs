@@ -1,0 +1,705 @@
+//! The story's chapters about telling people: events and the outbox, the slots contacts
+//! were told, reminders, subscribers, and delivery under leases.
+
+use std::sync::Mutex;
+
+use forewarn_status::PostState;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+use super::{component, incident, invalid, maintenance, not_found, planned, t};
+use crate::outbox::{
+    Channel, Event, Message, MessageState, NewMessage, Notifier, OutboxCounts, PlannedSlot, RetryPolicy, SlotChange,
+    SlotNotice, What,
+};
+use crate::types::{CampaignState, Correction, NewPost};
+use crate::{Error, Silent, Store};
+
+/// What a [`Recorder`] was told about one event, in short.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Seen {
+    seq: i64,
+    at: Timestamp,
+    actor: String,
+    /// The kind of event and its subject: `published os`, `os published->cancelled`, ...
+    what: String,
+    post: Option<i64>,
+    slots: Vec<SlotNotice>,
+    /// The subscribers' addresses.
+    subscribers: Vec<String>,
+    /// `CampaignStateChanged`: each post's id and state with its update's text.
+    updates: Vec<(i64, PostState, String)>,
+}
+
+/// A notifier that records every event and gives one email per event under the key
+/// `SEQ.0@test`, due at the event's time, and one more under `also` if set.
+#[derive(Debug, Default)]
+struct Recorder {
+    seen: Mutex<Vec<Seen>>,
+    also: Option<&'static str>,
+}
+
+impl Recorder {
+    fn giving_also(key: &'static str) -> Recorder {
+        Recorder { also: Some(key), ..Recorder::default() }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn last(&self) -> Seen {
+        self.seen().pop().expect("an event")
+    }
+}
+
+fn emails(subscribers: &[crate::Subscriber]) -> Vec<String> {
+    subscribers.iter().map(|s| s.email.clone()).collect()
+}
+
+impl Notifier for Recorder {
+    fn messages(&self, e: &Event<'_>) -> Vec<NewMessage> {
+        let mut seen = Seen {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor.to_owned(),
+            what: String::new(),
+            post: None,
+            slots: vec![],
+            subscribers: vec![],
+            updates: vec![],
+        };
+        match e.what {
+            What::CampaignPublished { campaign, post, slots, subscribers } => {
+                seen.what = format!("published {}", campaign.id);
+                (seen.post, seen.slots, seen.subscribers) = (Some(post.id), slots.to_vec(), emails(subscribers));
+            }
+            What::SlotsChanged { campaign, post, slots } => {
+                seen.what = format!("slots {}", campaign.id);
+                (seen.post, seen.slots) = (post.map(|p| p.id), slots.to_vec());
+            }
+            What::CampaignStateChanged { campaign, from, posts, slots, subscribers } => {
+                seen.what = format!("{} {from}->{}", campaign.id, campaign.state);
+                (seen.slots, seen.subscribers) = (slots.to_vec(), emails(subscribers));
+                seen.updates = posts.iter().map(|(p, u)| (p.id, p.state, u.body.clone())).collect();
+            }
+            What::PostCreated { post, subscribers } => {
+                seen.what = "post created".into();
+                (seen.post, seen.subscribers) = (Some(post.id), emails(subscribers));
+            }
+            What::PostUpdated { post, update, subscribers } => {
+                seen.what = format!("post updated: {}", update.body);
+                (seen.post, seen.subscribers) = (Some(post.id), emails(subscribers));
+            }
+            What::PostCorrected { post, note, subscribers } => {
+                seen.what = format!("post corrected: {note}");
+                (seen.post, seen.subscribers) = (Some(post.id), emails(subscribers));
+            }
+            What::SubscriptionRequested { subscriber } => seen.what = format!("subscription {}", subscriber.email),
+            What::Reminder { campaign, slots } => {
+                seen.what = format!("reminder {}", campaign.id);
+                seen.slots = slots.to_vec();
+            }
+        }
+        let mail = |key: String| NewMessage {
+            key,
+            channel: Channel::Email,
+            sender: "status@example.net".into(),
+            recipient: "ops@example.net".into(),
+            subject: seen.what.clone(),
+            cause: format!("event {}", e.seq),
+            payload: format!("Message-ID: <{}.0@test>\r\n\r\n{}\r\n", e.seq, seen.what),
+            due: e.at,
+        };
+        let mut messages = vec![mail(format!("{}.0@test", e.seq))];
+        messages.extend(self.also.map(|key| mail(key.to_owned())));
+        self.seen.lock().unwrap().push(seen);
+        messages
+    }
+}
+
+fn slot(target: &str, from: i64, to: i64) -> PlannedSlot {
+    PlannedSlot { target: target.into(), start: t(from), end: t(to) }
+}
+
+fn notice(target: &str, from: i64, to: i64, sequence: u32, change: SlotChange) -> SlotNotice {
+    SlotNotice { target: target.into(), start: t(from), end: t(to), sequence, change, reminded: false }
+}
+
+fn moved(from: i64, to: i64) -> SlotChange {
+    SlotChange::Moved { from_start: t(from), from_end: t(to) }
+}
+
+/// Every message, oldest first, with payloads.
+async fn outbox(store: &Store) -> Vec<Message> {
+    let mut all = Vec::new();
+    for listed in store.messages(None, 1000, None).await.unwrap().into_iter().rev() {
+        all.push(store.message(listed.id).await.unwrap().unwrap());
+    }
+    all
+}
+
+fn keys(messages: &[Message]) -> Vec<&str> {
+    messages.iter().map(|m| m.key.as_str()).collect()
+}
+
+/// Adds plan versions to a campaign up to `version`.
+async fn plans_up_to(store: &Store, campaign: &str, version: i64) {
+    while store.plan(campaign, None).await.unwrap().map_or(0, |p| p.version) < version {
+        store.add_plan(t(3), "ada", campaign, 1, "{}", &json!({})).await.unwrap();
+    }
+}
+
+/// Each write that tells people hands its event to the notifier in its transaction, and
+/// what the notifier gives is in the outbox, under event numbers that rise by one.
+pub(super) async fn writes_tell(store: &Store) {
+    let recorder = Recorder::default();
+    store.upsert_component(t(0), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
+    store.subscribe(t(0), "ada@example.net", &[], "en", &recorder).await.unwrap();
+    store.confirm_subscriber(t(0), "ada@example.net").await.unwrap();
+    store.subscribe(t(0), "bob@example.net", &[], "de", &recorder).await.unwrap();
+    planned(store, "os").await;
+
+    let slots = [slot("vm-2", 200, 260), slot("vm-1", 100, 160)];
+    let announced = NewPost { components: vec!["vm-hosting".into()], ..maintenance("OS updates") };
+    let (campaign, post) = store.publish_campaign(t(10), "ada", "os", 1, announced, &slots, &recorder).await.unwrap();
+    let published = recorder.last();
+    assert_eq!((published.seq, published.at, published.actor.as_str()), (3, t(10), "ada"));
+    assert_eq!((published.what.as_str(), published.post), ("published os", Some(post.id)));
+    let new = SlotChange::New;
+    assert_eq!(published.slots, [notice("vm-1", 100, 160, 0, new), notice("vm-2", 200, 260, 0, new)]);
+    assert_eq!(published.subscribers, ["ada@example.net"], "confirmed subscribers only");
+    assert_eq!(campaign.published_plan, Some(1));
+    let unchanged = SlotChange::Unchanged;
+    let told = [notice("vm-1", 100, 160, 0, unchanged), notice("vm-2", 200, 260, 0, unchanged)];
+    assert_eq!(store.slot_notices("os").await.unwrap(), told);
+    assert!(store.slot_notices("nope").await.unwrap().is_empty());
+
+    let down = store.create_post(t(11), "bob", incident("VMs down"), &recorder).await.unwrap();
+    store.add_update(t(12), "bob", down.id, Some(PostState::Identified), "A PDU failed.", &recorder).await.unwrap();
+    let fix = Correction { title: Some("VMs on rack A1 down".into()), ..Correction::default() };
+    store.correct_post(t(13), "bob", down.id, "name the rack", fix, &recorder).await.unwrap();
+    let told: Vec<(i64, String, Option<i64>)> =
+        recorder.seen().into_iter().skip(2).map(|s| (s.seq, s.what, s.post)).collect();
+    assert_eq!(
+        told,
+        [
+            (3, "published os".to_owned(), Some(post.id)),
+            (4, "post created".to_owned(), Some(down.id)),
+            (5, "post updated: A PDU failed.".to_owned(), Some(down.id)),
+            (6, "post corrected: name the rack".to_owned(), Some(down.id)),
+        ]
+    );
+
+    // Every message is pending, due when given, whole, with its payload.
+    let messages = outbox(store).await;
+    assert_eq!(keys(&messages), ["1.0@test", "2.0@test", "3.0@test", "4.0@test", "5.0@test", "6.0@test"]);
+    let m = &messages[2];
+    assert_eq!(
+        (m.state, m.attempts, m.created, m.due, m.sent, &m.error),
+        (MessageState::Pending, 0, t(10), t(10), None, &None)
+    );
+    assert_eq!(
+        (m.channel, m.recipient.as_str(), m.subject.as_str()),
+        (Channel::Email, "ops@example.net", "published os")
+    );
+    assert_eq!(m.payload, "Message-ID: <3.0@test>\r\n\r\npublished os\r\n");
+    assert!(
+        store.messages(None, 10, None).await.unwrap().iter().all(|m| m.payload.is_empty()),
+        "listings leave it out"
+    );
+
+    // A silent write tells nobody but still takes its number: numbers stay unique.
+    store.create_post(t(14), "bob", incident("quiet"), &Silent).await.unwrap();
+    store.create_post(t(15), "bob", incident("loud"), &recorder).await.unwrap();
+    assert_eq!(recorder.last().seq, 8);
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 7, sent: 0, dead: 0 });
+}
+
+/// A notifier that gives a key already in the outbox fails the whole write: the change,
+/// its audit row, its slots, its event number and its messages are all gone.
+pub(super) async fn a_failed_message_fails_the_change(store: &Store) {
+    planned(store, "os").await;
+    let duplicating = Recorder::giving_also("dup@test");
+    store.create_post(t(4), "ada", incident("first"), &duplicating).await.unwrap();
+    let before = (store.campaigns().await.unwrap(), store.posts().await.unwrap(), store.audit(100).await.unwrap());
+    let outbox_before = outbox(store).await;
+    assert_eq!(keys(&outbox_before), ["1.0@test", "dup@test"]);
+
+    let slots = [slot("vm-1", 100, 160)];
+    let result = store.publish_campaign(t(5), "ada", "os", 1, maintenance("OS"), &slots, &duplicating).await;
+    match result {
+        Err(Error::Conflict(m)) => assert!(m.contains("`dup@test`") && m.contains("event 2"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.campaign("os").await.unwrap().unwrap().state, CampaignState::Draft);
+    assert!(store.posts_of_campaign("os").await.unwrap().is_empty());
+    assert!(store.slot_notices("os").await.unwrap().is_empty());
+    let after = (store.campaigns().await.unwrap(), store.posts().await.unwrap(), store.audit(100).await.unwrap());
+    assert_eq!(after, before);
+    assert_eq!(outbox(store).await, outbox_before);
+
+    // Twice the same key in one event, too.
+    struct Twice;
+    impl Notifier for Twice {
+        fn messages(&self, e: &Event<'_>) -> Vec<NewMessage> {
+            let m = NewMessage {
+                key: format!("{}.x@test", e.seq),
+                channel: Channel::Webhook,
+                sender: String::new(),
+                recipient: "https://hooks.example.net/forewarn".into(),
+                subject: "post.created".into(),
+                cause: "a post".into(),
+                payload: "{}".into(),
+                due: e.at,
+            };
+            vec![m.clone(), m]
+        }
+    }
+    assert!(matches!(store.create_post(t(6), "ada", incident("x"), &Twice).await, Err(Error::Conflict(_))));
+
+    // Slots the store refuses.
+    let twice = [slot("vm-1", 100, 160), slot("vm-1", 200, 260)];
+    let recorder = Recorder::default();
+    invalid(
+        store.publish_campaign(t(6), "ada", "os", 1, maintenance("OS"), &twice, &recorder).await,
+        &["`vm-1`", "two"],
+    );
+    let backwards = [slot("vm-1", 160, 100)];
+    invalid(store.publish_campaign(t(6), "ada", "os", 1, maintenance("OS"), &backwards, &recorder).await, &["before"]);
+    assert_eq!(store.campaign("os").await.unwrap().unwrap().state, CampaignState::Draft);
+
+    // Nothing taken, nothing skipped: the next event is number 2.
+    store.publish_campaign(t(7), "ada", "os", 1, maintenance("OS"), &slots, &recorder).await.unwrap();
+    assert_eq!(recorder.seen().iter().map(|s| s.seq).collect::<Vec<_>>(), [2]);
+    assert_eq!(keys(&outbox(store).await), ["1.0@test", "dup@test", "2.0@test"]);
+}
+
+/// A newer plan version is compared with what contacts were told.
+pub(super) async fn republishing(store: &Store) {
+    let recorder = Recorder::default();
+    planned(store, "os").await;
+    plans_up_to(store, "os", 6).await;
+    let v1 = [slot("a", 100, 160), slot("b", 200, 260), slot("c", 300, 360)];
+    let (_, post) = store.publish_campaign(t(10), "ada", "os", 1, maintenance("OS"), &v1, &recorder).await.unwrap();
+    // A newer incident post of the campaign is not its announcement.
+    let lost = NewPost { campaign: Some("os".into()), ..incident("a VM did not come back") };
+    store.create_post(t(11), "ada", lost, &Silent).await.unwrap();
+
+    invalid(store.republish_campaign(t(12), "ada", "os", 1, &v1, &recorder).await, &["version 1", "not newer", "1"]);
+    not_found(store.republish_campaign(t(12), "ada", "os", 9, &v1, &recorder).await, "plan version 9 of campaign `os`");
+    not_found(store.republish_campaign(t(12), "ada", "nope", 2, &v1, &recorder).await, "campaign `nope`");
+    planned(store, "net").await;
+    invalid(
+        store.republish_campaign(t(12), "ada", "net", 1, &[], &recorder).await,
+        &["`net`", "draft", "published first"],
+    );
+    let twice = [slot("a", 100, 160), slot("a", 100, 160)];
+    invalid(store.republish_campaign(t(12), "ada", "os", 2, &twice, &recorder).await, &["`a`", "two"]);
+    assert_eq!(recorder.seen().len(), 1);
+    assert_eq!(store.campaign("os").await.unwrap().unwrap().published_plan, Some(1));
+
+    // a stays, b moves, c is dropped, d is new.
+    let v2 = [slot("a", 100, 160), slot("b", 220, 280), slot("d", 400, 460)];
+    let campaign = store.republish_campaign(t(20), "bob", "os", 2, &v2, &recorder).await.unwrap();
+    assert_eq!((campaign.published_plan, campaign.updated, campaign.state), (Some(2), t(20), CampaignState::Published));
+    let changed = recorder.last();
+    assert_eq!((changed.what.as_str(), changed.post, changed.actor.as_str()), ("slots os", Some(post.id), "bob"));
+    assert_eq!(
+        changed.slots,
+        [
+            notice("a", 100, 160, 0, SlotChange::Unchanged),
+            notice("b", 220, 280, 1, moved(200, 260)),
+            notice("c", 300, 360, 1, SlotChange::Cancelled),
+            notice("d", 400, 460, 0, SlotChange::New),
+        ]
+    );
+    let listed = [
+        notice("a", 100, 160, 0, SlotChange::Unchanged),
+        notice("b", 220, 280, 1, SlotChange::Unchanged),
+        notice("c", 300, 360, 1, SlotChange::Cancelled),
+        notice("d", 400, 460, 0, SlotChange::Unchanged),
+    ];
+    assert_eq!(store.slot_notices("os").await.unwrap(), listed);
+    let audit = store.audit(1).await.unwrap();
+    assert_eq!((audit[0].action.as_str(), audit[0].subject.as_str()), ("campaign.republish", "os"));
+    assert_eq!(audit[0].detail, json!({ "from": 1, "plan": 2, "new": 1, "moved": 1, "cancelled": 1 }));
+
+    // The same slots again: nobody is told, but version 3 is the published one.
+    let messages = store.outbox_counts().await.unwrap();
+    let campaign = store.republish_campaign(t(21), "bob", "os", 3, &v2, &recorder).await.unwrap();
+    assert_eq!(campaign.published_plan, Some(3));
+    assert_eq!(recorder.seen().len(), 2);
+    assert_eq!(store.outbox_counts().await.unwrap(), messages);
+    assert_eq!(store.slot_notices("os").await.unwrap(), listed);
+
+    // c comes back: told anew under its next sequence. Slots cancelled before and still
+    // missing are not told again.
+    store.change_campaign_state(t(22), "ada", "os", CampaignState::Paused, ("Paused.", None), &Silent).await.unwrap();
+    let v4 = [slot("a", 100, 160), slot("b", 220, 280), slot("c", 500, 560)];
+    store.republish_campaign(t(23), "bob", "os", 4, &v4, &recorder).await.unwrap();
+    assert_eq!(
+        recorder.last().slots,
+        [
+            notice("a", 100, 160, 0, SlotChange::Unchanged),
+            notice("b", 220, 280, 1, SlotChange::Unchanged),
+            notice("d", 400, 460, 1, SlotChange::Cancelled),
+            notice("c", 500, 560, 2, SlotChange::New),
+        ]
+    );
+    let v5 = [slot("a", 100, 160), slot("b", 220, 280)];
+    store.republish_campaign(t(24), "bob", "os", 5, &v5, &recorder).await.unwrap();
+    assert_eq!(
+        recorder.last().slots,
+        [
+            notice("a", 100, 160, 0, SlotChange::Unchanged),
+            notice("b", 220, 280, 1, SlotChange::Unchanged),
+            notice("c", 500, 560, 3, SlotChange::Cancelled),
+        ]
+    );
+    // Silent writes took numbers too (the post, the pause): the numbers are the store's.
+    assert_eq!(recorder.seen().iter().map(|s| s.seq).collect::<Vec<_>>(), [1, 3, 5, 6]);
+
+    store.change_campaign_state(t(25), "ada", "os", CampaignState::Cancelled, ("Off.", None), &Silent).await.unwrap();
+    invalid(
+        store.republish_campaign(t(26), "ada", "os", 6, &v5, &recorder).await,
+        &["cancelled", "published or paused"],
+    );
+}
+
+/// Pausing tells about every slot still expected; cancelling cancels them (sequence + 1)
+/// and tells about those, with the update each open post got.
+pub(super) async fn cancelling(store: &Store) {
+    let recorder = Recorder::default();
+    store.subscribe(t(0), "ada@example.net", &[], "en", &recorder).await.unwrap();
+    store.confirm_subscriber(t(0), "ada@example.net").await.unwrap();
+    planned(store, "os").await;
+    plans_up_to(store, "os", 2).await;
+    let (_, post) = store
+        .publish_campaign(
+            t(10),
+            "ada",
+            "os",
+            1,
+            maintenance("OS"),
+            &[slot("a", 100, 160), slot("b", 200, 260)],
+            &recorder,
+        )
+        .await
+        .unwrap();
+    store.republish_campaign(t(11), "ada", "os", 2, &[slot("a", 100, 160)], &recorder).await.unwrap();
+    let closed = NewPost { campaign: Some("os".into()), ..incident("done already") };
+    let closed = store.create_post(t(12), "ada", closed, &Silent).await.unwrap();
+    store.add_update(t(13), "ada", closed.id, Some(PostState::Resolved), "Fine.", &Silent).await.unwrap();
+
+    store.change_campaign_state(t(20), "bob", "os", CampaignState::Paused, ("Paused.", None), &recorder).await.unwrap();
+    let paused = recorder.last();
+    assert_eq!((paused.seq, paused.what.as_str(), paused.actor.as_str()), (6, "os published->paused", "bob"));
+    assert_eq!(paused.slots, [notice("a", 100, 160, 0, SlotChange::Unchanged)], "b was cancelled before");
+    assert_eq!(
+        paused.updates,
+        [(post.id, PostState::Scheduled, "Paused.".to_owned())],
+        "only open posts get an update"
+    );
+    assert_eq!(paused.subscribers, ["ada@example.net"]);
+
+    let words = ("Cancelled.", Some(PostState::Cancelled));
+    let campaign =
+        store.change_campaign_state(t(21), "bob", "os", CampaignState::Cancelled, words, &recorder).await.unwrap();
+    assert_eq!(campaign.state, CampaignState::Cancelled);
+    let cancelled = recorder.last();
+    assert_eq!((cancelled.seq, cancelled.what.as_str()), (7, "os paused->cancelled"));
+    assert_eq!(cancelled.slots, [notice("a", 100, 160, 1, SlotChange::Cancelled)]);
+    assert_eq!(cancelled.updates, [(post.id, PostState::Cancelled, "Cancelled.".to_owned())]);
+    let listed = [notice("a", 100, 160, 1, SlotChange::Cancelled), notice("b", 200, 260, 1, SlotChange::Cancelled)];
+    assert_eq!(store.slot_notices("os").await.unwrap(), listed);
+
+    // A draft's cancellation has no slots; a refused change tells nobody.
+    planned(store, "net").await;
+    store.change_campaign_state(t(22), "bob", "net", CampaignState::Cancelled, words, &recorder).await.unwrap();
+    assert_eq!((recorder.last().what.as_str(), recorder.last().slots.len()), ("net draft->cancelled", 0));
+    let refused = store.change_campaign_state(t(23), "bob", "net", CampaignState::Paused, words, &recorder).await;
+    invalid(refused, &["cancelled to paused"]);
+    assert_eq!(recorder.seen().len(), 6);
+    assert_eq!(store.outbox_counts().await.unwrap().pending, 6);
+}
+
+/// Slots of published campaigns starting within the horizon are reminded of, once.
+pub(super) async fn reminders(store: &Store) {
+    let recorder = Recorder::default();
+    let day = 24 * 60;
+    planned(store, "os").await;
+    plans_up_to(store, "os", 3).await;
+    let os = [slot("a", 60, 90), slot("b", 120, 150), slot("c", 90, 100), slot("d", day + 1, day + 30)];
+    store.publish_campaign(t(1), "ada", "os", 1, maintenance("OS"), &os, &recorder).await.unwrap();
+    // c is dropped again: cancelled slots are not reminded of.
+    let os = [slot("a", 60, 90), slot("b", 120, 150), slot("d", day + 1, day + 30)];
+    store.republish_campaign(t(2), "ada", "os", 2, &os, &recorder).await.unwrap();
+    planned(store, "net").await;
+    store.publish_campaign(t(3), "ada", "net", 1, maintenance("Net"), &[slot("x", 60, 90)], &recorder).await.unwrap();
+    store.change_campaign_state(t(4), "ada", "net", CampaignState::Paused, ("Paused.", None), &recorder).await.unwrap();
+    let events = recorder.seen().len();
+
+    assert_eq!(store.send_reminders(t(0), SignedDuration::from_hours(2), &recorder).await.unwrap(), 2);
+    let reminder = recorder.last();
+    assert_eq!((reminder.what.as_str(), reminder.actor.as_str(), reminder.at), ("reminder os", "forewarn", t(0)));
+    let reminded = |n: SlotNotice| SlotNotice { reminded: true, ..n };
+    assert_eq!(
+        reminder.slots,
+        [
+            reminded(notice("a", 60, 90, 0, SlotChange::Unchanged)),
+            reminded(notice("b", 120, 150, 0, SlotChange::Unchanged))
+        ]
+    );
+    assert_eq!(recorder.seen().len(), events + 1, "one event per campaign");
+    // The audit log sorts by time: the reminder at t(0) comes after the writes of t(1)...
+    let audit = store.audit(100).await.unwrap();
+    let remind = audit.iter().find(|a| a.action == "campaign.remind").unwrap();
+    assert_eq!((remind.actor.as_str(), remind.subject.as_str(), remind.at), ("forewarn", "os", t(0)));
+    assert_eq!(remind.detail, json!({ "slots": ["a", "b"] }));
+
+    // Once.
+    assert_eq!(store.send_reminders(t(1), SignedDuration::from_hours(2), &recorder).await.unwrap(), 0);
+    assert_eq!(recorder.seen().len(), events + 1);
+    // The end of the horizon is in.
+    assert_eq!(store.send_reminders(t(1), SignedDuration::from_hours(24), &recorder).await.unwrap(), 1);
+    assert_eq!(recorder.last().slots.iter().map(|s| s.target.as_str()).collect::<Vec<_>>(), ["d"]);
+
+    // A moved slot is reminded of again.
+    let os = [slot("a", 60, 90), slot("b", 130, 160), slot("d", day + 1, day + 30)];
+    store.republish_campaign(t(5), "ada", "os", 3, &os, &recorder).await.unwrap();
+    let b = recorder.last().slots.into_iter().find(|s| s.target == "b").unwrap();
+    assert_eq!((b.sequence, b.reminded), (1, false));
+    assert_eq!(store.send_reminders(t(5), SignedDuration::from_hours(3), &recorder).await.unwrap(), 1);
+    assert_eq!(recorder.last().slots, [reminded(notice("b", 130, 160, 1, SlotChange::Unchanged))]);
+    let flags: Vec<(String, bool)> =
+        store.slot_notices("os").await.unwrap().into_iter().map(|s| (s.target, s.reminded)).collect();
+    let expected = [("a", true), ("c", false), ("b", true), ("d", true)].map(|(t, r)| (t.to_owned(), r));
+    assert_eq!(flags, expected);
+
+    // A paused campaign's slots wait for it to be resumed.
+    store
+        .change_campaign_state(t(6), "ada", "net", CampaignState::Published, ("Resumed.", None), &recorder)
+        .await
+        .unwrap();
+    assert_eq!(store.send_reminders(t(60), SignedDuration::from_hours(2), &recorder).await.unwrap(), 0, "x starts now");
+    assert_eq!(store.send_reminders(t(6), SignedDuration::from_hours(2), &recorder).await.unwrap(), 1);
+    assert_eq!(recorder.last().what, "reminder net");
+    assert_eq!(store.send_reminders(t(7), SignedDuration::from_hours(48), &recorder).await.unwrap(), 0);
+}
+
+/// Subscribing asks for a confirmation; only confirmed subscribers are told about posts.
+pub(super) async fn subscribing(store: &Store) {
+    let recorder = Recorder::default();
+    store.upsert_component(t(0), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
+    let vm = ["vm-hosting".to_owned()];
+    let long = format!("{}@example.net", "a".repeat(243));
+    for bad in [
+        "",
+        "  ",
+        "no-at",
+        "a@b@example.net",
+        "@example.net",
+        "ada@localhost",
+        "ada@.net",
+        "a da@example.net",
+        "ada@example.net\u{7}",
+        long.as_str(),
+    ] {
+        invalid(store.subscribe(t(1), bad, &vm, "en", &recorder).await, &["`email`"]);
+    }
+    invalid(store.subscribe(t(1), "ada@example.net", &vm, "fr", &recorder).await, &["`language`", "en or de"]);
+    let unknown = ["nope".to_owned(), "vm-hosting".to_owned(), "gone".to_owned()];
+    not_found(store.subscribe(t(1), "ada@example.net", &unknown, "en", &recorder).await, "components `nope`, `gone`");
+    not_found(store.subscribe(t(1), "ada@example.net", &unknown[..1], "en", &recorder).await, "component `nope`");
+    assert!(store.subscribers().await.unwrap().is_empty());
+    assert!(recorder.seen().is_empty());
+
+    let ada = store.subscribe(t(2), "  Ada@Example.NET ", &vm, "en", &recorder).await.unwrap();
+    assert_eq!(
+        (ada.email.as_str(), ada.components.as_slice(), ada.language.as_str()),
+        ("Ada@Example.NET", &vm[..], "en")
+    );
+    assert_eq!((ada.created, ada.confirmed), (t(2), None));
+    let asked = recorder.last();
+    assert_eq!((asked.seq, asked.what.as_str(), asked.actor.as_str()), (1, "subscription Ada@Example.NET", "public"));
+    // Asked again before confirming: a new request, the new choices.
+    let again = store.subscribe(t(3), "ada@example.net", &[], "de", &recorder).await.unwrap();
+    assert_eq!(
+        (again.id, again.email.as_str(), again.language.as_str(), again.created),
+        (ada.id, "ada@example.net", "de", t(2))
+    );
+    assert!(again.components.is_empty());
+    assert_eq!(recorder.last().seq, 2);
+
+    not_found(store.confirm_subscriber(t(4), "bob@example.net").await, "subscriber `bob@example.net`");
+    let confirmed = store.confirm_subscriber(t(4), " ADA@example.net").await.unwrap();
+    assert_eq!((confirmed.id, confirmed.confirmed), (ada.id, Some(t(4))));
+    assert_eq!(
+        store.confirm_subscriber(t(5), "ada@example.net").await.unwrap(),
+        confirmed,
+        "confirming again changes nothing"
+    );
+    // A confirmed subscriber changes their choices without being asked again.
+    let changed = store.subscribe(t(6), "ada@example.net", &vm, "en", &recorder).await.unwrap();
+    assert_eq!(
+        (changed.confirmed, changed.components.as_slice(), changed.language.as_str()),
+        (Some(t(4)), &vm[..], "en")
+    );
+    assert_eq!(recorder.seen().len(), 2);
+    let bob = store.subscribe(t(7), "bob@example.net", &[], "de", &recorder).await.unwrap();
+    assert_eq!(store.subscribers().await.unwrap(), [changed.clone(), bob.clone()]);
+
+    store.create_post(t(8), "ada", incident("x"), &recorder).await.unwrap();
+    assert_eq!(recorder.last().subscribers, ["ada@example.net"]);
+
+    assert!(store.unsubscribe(t(9), "ADA@example.net ").await.unwrap());
+    assert!(!store.unsubscribe(t(9), "ada@example.net").await.unwrap());
+    assert!(!store.unsubscribe(t(9), "carol@example.net").await.unwrap());
+    not_found(store.confirm_subscriber(t(10), "ada@example.net").await, "subscriber `ada@example.net`");
+    assert_eq!(store.subscribers().await.unwrap(), [bob]);
+    store.create_post(t(10), "ada", incident("y"), &recorder).await.unwrap();
+    assert!(recorder.last().subscribers.is_empty());
+
+    // Back after unsubscribing: the same row, unconfirmed, subscribed from now.
+    let back = store.subscribe(t(11), "ada@example.net", &[], "de", &recorder).await.unwrap();
+    assert_eq!((back.id, back.confirmed, back.created), (ada.id, None, t(11)));
+    assert_eq!(recorder.last().what, "subscription ada@example.net");
+    assert_eq!(store.confirm_subscriber(t(12), "ada@example.net").await.unwrap().confirmed, Some(t(12)));
+
+    let audit = store.audit(100).await.unwrap();
+    let subscriber_rows: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|a| a.action.starts_with("subscriber."))
+        .map(|a| (a.action.as_str(), a.actor.as_str()))
+        .rev()
+        .collect();
+    let expected = [
+        "subscriber.request",
+        "subscriber.request",
+        "subscriber.confirm",
+        "subscriber.update",
+        "subscriber.request",
+        "subscriber.unsubscribe",
+        "subscriber.request",
+        "subscriber.confirm",
+    ];
+    assert_eq!(subscriber_rows, expected.map(|a| (a, "public")));
+    assert_eq!(audit[audit.len() - 2].detail, json!({ "components": ["vm-hosting"], "language": "en" }));
+    assert!(!format!("{audit:?}").contains("example.net"), "the audit log names subscribers by number");
+}
+
+/// Messages are taken under a lease, then marked sent or failed; failures wait longer
+/// each time and end dead, and a dead message can be retried by hand.
+pub(super) async fn delivering(store: &Store) {
+    let recorder = Recorder::default();
+    assert_eq!(store.next_due().await.unwrap(), None);
+    for (i, title) in ["one", "two", "three"].into_iter().enumerate() {
+        store.create_post(t(i as i64), "ada", incident(title), &recorder).await.unwrap();
+    }
+    let all = outbox(store).await;
+    let [m1, m2, m3] = [all[0].id, all[1].id, all[2].id];
+    assert_eq!(store.next_due().await.unwrap(), Some(t(0)));
+    let lease = SignedDuration::from_mins(5);
+    let ids = |messages: Vec<Message>| messages.iter().map(|m| m.id).collect::<Vec<_>>();
+
+    let claimed = store.claim_messages(t(1), lease, 10).await.unwrap();
+    assert_eq!(claimed, all[..2], "due ones, oldest first, whole");
+    assert_eq!(ids(store.claim_messages(t(2), lease, 10).await.unwrap()), [m3]);
+    assert!(store.claim_messages(t(5), lease, 10).await.unwrap().is_empty(), "leased until t(6) and t(7)");
+    assert_eq!(store.next_due().await.unwrap(), Some(t(6)), "a lease ends");
+    assert_eq!(ids(store.claim_messages(t(6), lease, 10).await.unwrap()), [m1, m2], "the lease ended");
+    assert_eq!(ids(store.claim_messages(t(100), lease, 1).await.unwrap()), [m1], "at most `limit`");
+    invalid(store.claim_messages(t(100), SignedDuration::ZERO, 1).await, &["lease"]);
+
+    assert!(store.mark_sent(m1, t(101)).await.unwrap());
+    assert!(!store.mark_sent(m1, t(102)).await.unwrap(), "only once");
+    let sent = store.message(m1).await.unwrap().unwrap();
+    assert_eq!((sent.state, sent.sent, sent.attempts), (MessageState::Sent, Some(t(101)), 0));
+
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        first_backoff: SignedDuration::from_secs(30),
+        max_backoff: SignedDuration::from_secs(45),
+    };
+    let at = t(110);
+    let plus = |secs: i64| at.checked_add(SignedDuration::from_secs(secs)).unwrap();
+    assert_eq!(store.mark_failed(m2, at, "421 try again later", false, &policy).await.unwrap(), MessageState::Pending);
+    let failed = store.message(m2).await.unwrap().unwrap();
+    assert_eq!((failed.attempts, failed.due, failed.error.as_deref()), (1, plus(30), Some("421 try again later")));
+    assert!(store.claim_messages(plus(29), lease, 10).await.unwrap().iter().all(|m| m.id != m2), "backing off");
+    assert_eq!(store.claim_messages(plus(30), lease, 10).await.unwrap().iter().filter(|m| m.id == m2).count(), 1);
+    assert_eq!(store.mark_failed(m2, plus(30), "421 again", false, &policy).await.unwrap(), MessageState::Pending);
+    let failed = store.message(m2).await.unwrap().unwrap();
+    assert_eq!((failed.attempts, failed.due), (2, plus(30 + 45)), "doubled, at most max_backoff");
+    assert_eq!(store.mark_failed(m2, plus(80), "421 still", false, &policy).await.unwrap(), MessageState::Dead);
+    let dead = store.message(m2).await.unwrap().unwrap();
+    assert_eq!((dead.state, dead.attempts, dead.error.as_deref()), (MessageState::Dead, 3, Some("421 still")));
+    // A message someone else marked stays as it is.
+    assert_eq!(store.mark_failed(m1, at, "late", false, &policy).await.unwrap(), MessageState::Sent);
+    assert_eq!(store.message(m1).await.unwrap().unwrap(), sent);
+    not_found(store.mark_failed(999, at, "x", false, &policy).await, "message 999");
+    // Permanent: dead at once.
+    assert_eq!(store.mark_failed(m3, at, "550 no such user", true, &policy).await.unwrap(), MessageState::Dead);
+    assert_eq!(store.message(m3).await.unwrap().unwrap().attempts, 1);
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 0, sent: 1, dead: 2 });
+    assert_eq!(store.next_due().await.unwrap(), None);
+    assert!(store.claim_messages(t(1000), lease, 10).await.unwrap().is_empty());
+
+    // Listings: newest first, by state, page by page.
+    assert_eq!(ids(store.messages(Some(MessageState::Dead), 10, None).await.unwrap()), [m3, m2]);
+    assert_eq!(ids(store.messages(None, 2, None).await.unwrap()), [m3, m2]);
+    assert_eq!(ids(store.messages(None, 2, Some(m2)).await.unwrap()), [m1]);
+    assert_eq!(ids(store.messages(Some(MessageState::Sent), 10, Some(m1)).await.unwrap()), Vec::<i64>::new());
+    assert_eq!(store.message(999).await.unwrap(), None);
+
+    invalid(store.retry_message(t(200), "ada", m1).await, &["message", "sent", "dead"]);
+    not_found(store.retry_message(t(200), "ada", 999).await, "message 999");
+    let retried = store.retry_message(t(200), "ada", m2).await.unwrap();
+    assert_eq!((retried.state, retried.attempts, retried.due), (MessageState::Pending, 0, t(200)));
+    let audit = store.audit(1).await.unwrap();
+    assert_eq!((audit[0].action.as_str(), audit[0].actor.as_str()), ("outbox.retry", "ada"));
+    assert_eq!(audit[0].detail, json!({ "key": dead.key, "attempts": 3, "error": "421 still" }));
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 1, sent: 1, dead: 1 });
+
+    // A single process starting up takes back what it held when it stopped.
+    assert_eq!(ids(store.claim_messages(t(200), lease, 10).await.unwrap()), [m2]);
+    assert!(store.claim_messages(t(201), lease, 10).await.unwrap().is_empty());
+    assert_eq!(store.release_claims().await.unwrap(), 1);
+    assert_eq!(ids(store.claim_messages(t(201), lease, 10).await.unwrap()), [m2]);
+
+    // The installation's secret is made once.
+    assert_eq!(store.secret("first").await.unwrap(), "first");
+    assert_eq!(store.secret("second").await.unwrap(), "first");
+    invalid(store.secret(" ").await, &["secret"]);
+}
+
+/// Instances claiming at the same time never take the same message.
+pub(super) async fn concurrent_claims(store: &Store) {
+    let recorder = Recorder::default();
+    for i in 0..24 {
+        store.create_post(t(i), "ada", incident(&format!("post {i}")), &recorder).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = store.claim_messages(t(100), SignedDuration::from_mins(5), 3).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|m| m.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all.sort();
+    let total = all.len();
+    all.dedup();
+    assert_eq!((total, all.len()), (24, 24));
+}
