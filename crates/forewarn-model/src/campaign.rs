@@ -39,6 +39,20 @@ pub struct CampaignFile {
     pub granularity: Option<Duration>,
     #[serde(default)]
     pub strategy: Strategy,
+    /// Whether the contacts of the affected customers get their own emails (slots, changes,
+    /// cancellation, reminders, with calendar entries). `true` when not given; `false` for
+    /// work that only the status page, its subscribers and the webhooks are told about. The
+    /// status page's announcement is published either way.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub notify_contacts: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 /// What a campaign's targets are: machines (VMs) or their hosts.
@@ -132,6 +146,9 @@ pub struct Campaign {
     pub limits: Limits,
     pub granularity: Duration,
     pub strategy: Strategy,
+    /// Whether the affected customers' contacts are emailed (`notify_contacts`, default
+    /// `true`); when `false` only the status page, subscribers and webhooks are told.
+    pub notify_contacts: bool,
 }
 
 /// Activities that take a machine down by themselves; a slot holds at most one.
@@ -203,7 +220,7 @@ impl Campaign {
     }
 }
 
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 15] = [
     "id",
     "title",
     "starts",
@@ -218,6 +235,7 @@ const FIELDS: [&str; 14] = [
     "limits",
     "granularity",
     "strategy",
+    "notify_contacts",
 ];
 const TARGET_FIELDS: [&str; 6] = ["tiers", "customers", "projects", "services", "hosts", "machines"];
 const LIMIT_FIELDS: [&str; 5] = ["global", "per_host", "per_rack", "per_customer", "per_group"];
@@ -432,6 +450,7 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
         limits: def.limits,
         granularity,
         strategy: def.strategy,
+        notify_contacts: def.notify_contacts,
     })
 }
 

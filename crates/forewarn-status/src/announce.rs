@@ -41,8 +41,8 @@ pub fn announcement(campaign: &Campaign, plan: &Plan, inv: &Inventory, zone: &Zo
     let (Some(first), Some(last)) = (starts, ends) else {
         let _ = writeln!(
             body,
-            "**{title_md}** has no maintenance slots: none of its {} could be given one. Their contacts hear \
-             from us separately.",
+            "**{title_md}** has no maintenance slots: none of its {} could be given one; the operators look \
+             for another time for them.",
             noun(plan.scope, plan.unscheduled.len())
         );
         return NewAnnouncement { title, body, starts, ends };
@@ -86,11 +86,17 @@ pub fn announcement(campaign: &Campaign, plan: &Plan, inv: &Inventory, zone: &Zo
         let _ = write!(body, "{who} may be unavailable for up to {length}, in its own slot");
     }
     let _ = writeln!(body, ": {}.", join_words(&work, "then"));
-    body.push_str("Technical contacts receive an email listing the slots of their machines, with calendar entries");
-    if campaign.notice.seconds() > 0 {
-        let _ = write!(body, ", at least {} before the first of them", duration_words(campaign.notice.seconds()));
+    if campaign.notify_contacts {
+        body.push_str("Technical contacts receive an email listing the slots of their machines, with calendar entries");
+        if campaign.notice.seconds() > 0 {
+            let _ = write!(body, ", at least {} before the first of them", duration_words(campaign.notice.seconds()));
+        }
+        body.push_str(".\n\n");
+    } else {
+        body.push_str(
+            "No individual emails are sent for this campaign: every affected machine and its slot is listed below.\n\n",
+        );
     }
-    body.push_str(".\n\n");
 
     // Counts.
     body.push_str("## Scope\n\n");
@@ -128,12 +134,52 @@ pub fn announcement(campaign: &Campaign, plan: &Plan, inv: &Inventory, zone: &Zo
         let n = plan.unscheduled.len();
         let _ = write!(
             body,
-            " {n} {} could not be given a slot in this campaign; their contacts hear from us separately.",
+            " {n} {} could not be given a slot in this campaign; the operators look for another time for them.",
             noun(plan.scope, n)
         );
     }
     body.push('\n');
+    if !campaign.notify_contacts {
+        affected(&mut body, plan, inv, zone);
+    }
     NewAnnouncement { title, body, starts, ends }
+}
+
+/// At most this many slots are listed one by one; a campaign this big tells its contacts.
+const LISTED: usize = 2000;
+
+/// Every slot with the machines it takes down, for campaigns whose contacts get no email
+/// (host reboots: a host and its guests), and the targets without a slot.
+fn affected(body: &mut String, plan: &Plan, inv: &Inventory, zone: &Zone) {
+    body.push_str("\n## Affected machines\n\n");
+    for slot in plan.slots.iter().take(LISTED) {
+        let when = when::window(Some(slot.start()), Some(slot.end()), zone).unwrap_or_default();
+        match plan.scope {
+            Scope::Machines => {
+                let _ = writeln!(body, "- {}: {when}", markdown_text(&inv.machines[slot.target as usize].id));
+            }
+            Scope::Hosts => {
+                let guests: Vec<String> = inv
+                    .machines
+                    .iter()
+                    .filter(|m| m.host == slot.target as usize)
+                    .map(|m| markdown_text(&m.id))
+                    .collect();
+                let _ = writeln!(
+                    body,
+                    "- host {}, {when}: {}",
+                    markdown_text(&inv.hosts[slot.target as usize].id),
+                    if guests.is_empty() { "no machines".to_owned() } else { guests.join(", ") }
+                );
+            }
+        }
+    }
+    if plan.slots.len() > LISTED {
+        let _ = writeln!(body, "- and {} more slots", plan.slots.len() - LISTED);
+    }
+    for u in plan.unscheduled.iter().take(LISTED) {
+        let _ = writeln!(body, "- {}: no slot in this campaign", markdown_text(plan.target_id(inv, u.target)));
+    }
 }
 
 fn all_targets(plan: &Plan) -> impl Iterator<Item = usize> + '_ {
@@ -339,6 +385,27 @@ mod tests {
             "{}",
             a.body
         );
+    }
+
+    #[test]
+    fn announce_lists_what_no_email_tells() {
+        let (inv, mut campaign, plan) = planned("host-reboot.toml");
+        campaign.notify_contacts = false;
+        let a = announcement(&campaign, &plan, &inv, &inv.platform.zone);
+        assert!(a.body.contains("No individual emails are sent"), "{}", a.body);
+        assert!(!a.body.contains("Technical contacts receive an email"), "{}", a.body);
+        // Every host with its time and every guest on it.
+        for slot in &plan.slots {
+            let host = &inv.hosts[slot.target as usize].id;
+            let when = when::window(Some(slot.start()), Some(slot.end()), &inv.platform.zone).unwrap();
+            let line = a.body.lines().find(|l| l.starts_with(&format!("- host {}, ", markdown_text(host)))).unwrap();
+            assert!(line.contains(&when), "{line}");
+            for m in inv.machines.iter().filter(|m| m.host == slot.target as usize) {
+                assert!(line.contains(&markdown_text(&m.id)), "{} missing from {line}", m.id);
+            }
+        }
+        let problems = crate::dates::check(&a.body, Some(crate::dates::campaign_range(&campaign, &inv.platform.zone)));
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[test]

@@ -83,6 +83,16 @@ fn a_good_campaign_validates() {
     assert_eq!(c.strategy, Strategy::Spread);
     assert_eq!(c.target_machines(&inv), vec![0, 1]);
     assert_eq!(c.activity_kinds(), vec!["os-update", "reboot"]);
+    assert!(c.notify_contacts, "contacts are told unless the file says otherwise");
+}
+
+#[test]
+fn a_campaign_may_tell_no_contacts() {
+    let inv = inventory();
+    let quiet = GOOD.replace("strategy = \"spread\"", "strategy = \"spread\"\nnotify_contacts = false");
+    assert!(!parse_campaign("c.toml", &quiet, &inv).unwrap().notify_contacts);
+    let wrong = GOOD.replace("strategy = \"spread\"", "strategy = \"spread\"\nnotify_contacts = \"no\"");
+    assert!(errors(&wrong).contains("notify_contacts"), "{}", errors(&wrong));
 }
 
 #[test]
@@ -131,7 +141,7 @@ fn every_unknown_key_is_named_with_its_line() {
         .replace("global = 10", "globl = 10\nper_hots = 1");
     assert_eq!(
         errors(&text),
-        "c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy\n\
+        "c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy, notify_contacts\n\
          c.toml:18: limits.globl: unknown limit `globl`: expected one of global, per_host, per_rack, per_customer, per_group\n\
          c.toml:19: limits.per_hots: unknown limit `per_hots`: expected one of global, per_host, per_rack, per_customer, per_group\n\
          3 errors"
@@ -189,7 +199,7 @@ fn unknown_keys_do_not_hide_other_errors() {
     assert_eq!(
         errors(&text),
         "c.toml:8: tier_order[1]: unknown tier `prod`: the platform's tiers are testing, staging, production\n\
-         c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy\n\
+         c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy, notify_contacts\n\
          2 errors"
     );
 }

@@ -49,7 +49,7 @@ header.site{background:var(--card);border-bottom:1px solid var(--line)}
 header.site .wrap{display:flex;flex-wrap:wrap;align-items:baseline;justify-content:space-between;\
 gap:.25rem 1rem;padding-top:.8rem;padding-bottom:.8rem}
 .brand{font-weight:700;font-size:1.15rem;color:var(--fg);text-decoration:none}
-nav a{margin-right:1rem;white-space:nowrap}nav a:last-child{margin-right:0}
+nav{display:flex;flex-wrap:wrap;gap:0 1rem}nav a{white-space:nowrap}
 main.wrap{padding-top:1.25rem;padding-bottom:2.5rem}
 h1{font-size:1.55rem;line-height:1.25;margin:.25rem 0 .75rem}
 h2{font-size:1.15rem;margin:2rem 0 .6rem}
@@ -172,8 +172,10 @@ pub fn page(site: &Site, now: Timestamp, frame: &Frame<'_>, main: &str) -> Strin
         None => {
             let _ = write!(
                 out,
-                "<a href=\"{}\">History</a><a href=\"{}\">Atom feed</a><a href=\"{}\">Calendar</a>",
+                "<a href=\"{}\">History</a><a href=\"{}\">Email</a><a href=\"{}\">Atom feed</a>\
+                 <a href=\"{}\">Calendar</a>",
                 Esc(&site.path("/history")),
+                Esc(&site.path("/subscribe")),
                 Esc(&site.path("/feed.atom")),
                 Esc(&site.path("/calendar.ics"))
             );
@@ -183,10 +185,12 @@ pub fn page(site: &Site, now: Timestamp, frame: &Frame<'_>, main: &str) -> Strin
     let _ = writeln!(out, "<main class=\"wrap\">\n{main}</main>");
     let _ = writeln!(
         out,
-        "<footer><div class=\"wrap\"><p>Times are shown in {} ({}).</p>\n<p>Follow the \
-         <a href=\"{}\">Atom feed</a> or subscribe to the <a href=\"{}\">maintenance calendar</a>.</p></div></footer>",
+        "<footer><div class=\"wrap\"><p>Times are shown in {} ({}).</p>\n<p>Get <a \
+         href=\"{}\">updates by email</a>, follow the <a href=\"{}\">Atom feed</a> or subscribe to the <a href=\"{}\">\
+         maintenance calendar</a>.</p></div></footer>",
         Esc(&when::abbreviation(now, &site.zone)),
         Esc(site.zone.name()),
+        Esc(&site.path("/subscribe")),
         Esc(&site.path("/feed.atom")),
         Esc(&site.path("/calendar.ics"))
     );

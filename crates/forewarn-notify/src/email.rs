@@ -1,0 +1,101 @@
+//! A whole RFC 5322 message built with lettre: plain text and HTML as alternatives, calendar
+//! parts as attachments, `Date` from the event (never the clock), the key as Message-ID, and
+//! MIME boundaries derived from the content, so that the same input gives the same bytes.
+
+use std::time::SystemTime;
+
+use forewarn_model::inventory::Language;
+use jiff::Timestamp;
+use lettre::Message;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use sha2::{Digest, Sha256};
+
+use crate::Site;
+use crate::calendar::Method;
+use crate::doc::Doc;
+use crate::links::hex;
+
+/// An email to render.
+#[derive(Clone, Debug)]
+pub(crate) struct Email {
+    /// The recipient's name, when known.
+    pub to_name: Option<String>,
+    pub to: String,
+    pub subject: String,
+    pub lang: Language,
+    pub doc: Doc,
+    /// Calendar parts, each a whole calendar object.
+    pub calendars: Vec<(Method, String)>,
+    /// The one-click unsubscribe URL (RFC 8058) of a subscriber's email.
+    pub unsubscribe: Option<String>,
+}
+
+/// Why an email could not be written (a malformed address).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Unsendable(pub String);
+
+fn mailbox(name: Option<&str>, address: &str, what: &str) -> Result<Mailbox, Unsendable> {
+    let email = address
+        .trim()
+        .parse()
+        .map_err(|e| Unsendable(format!("the {what} address `{address}` cannot be used: {e}")))?;
+    let name = name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+    Ok(Mailbox::new(name, email))
+}
+
+fn header(name: &'static str, value: String) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+}
+
+/// The message as it goes out, under `key` (its Message-ID without the angle brackets).
+pub(crate) fn render(site: &Site, key: &str, at: Timestamp, email: &Email) -> Result<String, Unsendable> {
+    let text = email.doc.text();
+    let html = email.doc.html(email.lang, &email.subject);
+
+    // The boundaries hash everything the message holds, so no part can contain them.
+    let mut hash = Sha256::new();
+    for part in [key, &email.subject, &email.to, &text, &html] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    for (method, ics) in &email.calendars {
+        hash.update(method.name().as_bytes());
+        hash.update(ics.as_bytes());
+        hash.update([0]);
+    }
+    let tag = hex(&hash.finalize()[..12]);
+
+    let alternative = MultiPart::alternative()
+        .boundary(format!("=_fw_alt_{tag}"))
+        .singlepart(SinglePart::plain(text))
+        .singlepart(SinglePart::html(html));
+    let body = if email.calendars.is_empty() {
+        alternative
+    } else {
+        let mut mixed = MultiPart::mixed().boundary(format!("=_fw_mixed_{tag}")).multipart(alternative);
+        for (method, ics) in &email.calendars {
+            let content_type = ContentType::parse(&format!("text/calendar; charset=utf-8; method={}", method.name()))
+                .map_err(|e| Unsendable(format!("calendar content type: {e}")))?;
+            mixed = mixed.singlepart(Attachment::new(method.file_name().to_owned()).body(ics.clone(), content_type));
+        }
+        mixed
+    };
+
+    let date = SystemTime::try_from(at).unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut builder = Message::builder()
+        .from(mailbox(Some(&site.from_name), &site.from_address, "sender")?)
+        .to(mailbox(email.to_name.as_deref(), &email.to, "recipient")?)
+        .subject(email.subject.clone())
+        .date(date)
+        .message_id(Some(format!("<{key}>")))
+        .raw_header(header("Content-Language", email.lang.code().to_owned()))
+        .raw_header(header("Auto-Submitted", "auto-generated".to_owned()));
+    if let Some(url) = &email.unsubscribe {
+        builder = builder
+            .raw_header(header("List-Unsubscribe", format!("<{url}>")))
+            .raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()));
+    }
+    let message = builder.multipart(body).map_err(|e| Unsendable(format!("the message cannot be built: {e}")))?;
+    String::from_utf8(message.formatted()).map_err(|_| Unsendable("the message is not UTF-8".to_owned()))
+}
