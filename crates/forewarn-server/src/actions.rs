@@ -8,7 +8,10 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use forewarn_model::{Campaign, Inventory, parse_campaign, parse_inventory};
 use forewarn_status::{Component, ComponentKind, ComponentStatus, Post, PostKind, PostState, Update};
-use forewarn_store::{CampaignState, Correction, NewCampaign, NewPost, StoredCampaign, StoredPlan};
+use forewarn_store::{
+    CampaignState, Correction, Message, NewCampaign, NewPost, PlannedSlot, SlotNotice, StoredCampaign, StoredPlan,
+    Subscriber,
+};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -206,13 +209,21 @@ pub async fn plan_campaign(app: &App, actor: &str, id: &str) -> ApiResult<Planne
 }
 
 /// Publishes a plan version of a draft (the latest when `None`): the campaign becomes
-/// published and its maintenance post, rendered from the plan, appears on the status page,
-/// in one transaction.
+/// published, its maintenance post, rendered from the plan, appears on the status page, and
+/// every contact is told their slots, in one transaction. A published or paused campaign
+/// takes a newer plan version instead ([`republish`]).
 pub async fn publish(app: &App, actor: &str, id: &str, version: Option<i64>) -> ApiResult<(StoredCampaign, Post)> {
     let c = stored_campaign(app, id).await?;
+    if matches!(c.state, CampaignState::Published | CampaignState::Paused) {
+        // A newer plan version replaces the published one; its post stays.
+        let c = republish(app, actor, &c, version).await?;
+        let post = app.store.posts_of_campaign(id).await?.into_iter().find(|p| p.kind == PostKind::Maintenance);
+        let post = post.ok_or_else(|| ApiError::internal(format!("published campaign `{id}` has no post")))?;
+        return Ok((c, post));
+    }
     if c.state != CampaignState::Draft {
         return Err(ApiError::conflict(format!(
-            "campaign `{id}` is {}: only a draft is published (a published plan changes through a new campaign or a reschedule)",
+            "campaign `{id}` is {}: only a draft is published, or a newer plan of a published one",
             c.state.as_str()
         )));
     }
@@ -234,7 +245,9 @@ pub async fn publish(app: &App, actor: &str, id: &str, version: Option<i64>) -> 
         components: Vec::new(),
         campaign: Some(id.to_owned()),
     };
-    Ok(app.store.publish_campaign(app.now(), actor, id, stored.version, post).await?)
+    let slots = planned_slots(&stored.json)?;
+    let teller = app.campaign_teller(&c, Some(stored.version)).await?;
+    Ok(app.store.publish_campaign(app.now(), actor, id, stored.version, post, &slots, &teller).await?)
 }
 
 /// What a campaign's open maintenance posts are told when it moves to a state.
@@ -252,7 +265,9 @@ fn state_words(state: CampaignState) -> &'static str {
 /// update saying so (and are cancelled with it).
 pub async fn change_state(app: &App, actor: &str, id: &str, state: CampaignState) -> ApiResult<StoredCampaign> {
     let to = (state == CampaignState::Cancelled).then_some(PostState::Cancelled);
-    Ok(app.store.change_campaign_state(app.now(), actor, id, state, (state_words(state), to)).await?)
+    let c = stored_campaign(app, id).await?;
+    let teller = app.campaign_teller(&c, None).await?;
+    Ok(app.store.change_campaign_state(app.now(), actor, id, state, (state_words(state), to), &teller).await?)
 }
 
 // ---------------------------------------------------------------------------
@@ -348,7 +363,7 @@ pub async fn create_post(app: &App, actor: &str, new: NewPost) -> ApiResult<Post
         stored_campaign(app, c).await?;
     }
     check_dates(app, new.campaign.as_deref(), &[&new.title, &new.body]).await?;
-    Ok(app.store.create_post(app.now(), actor, new).await?)
+    Ok(app.store.create_post(app.now(), actor, new, &app.teller().await?).await?)
 }
 
 /// Appends an update to a post's timeline, moving it to `state` if given.
@@ -357,7 +372,7 @@ pub async fn add_update(app: &App, actor: &str, id: i64, state: Option<PostState
     let post = post(app, id).await?;
     check_state(post.kind, state)?;
     check_dates(app, post.campaign.as_deref(), &[body]).await?;
-    Ok(app.store.add_update(app.now(), actor, id, state, body).await?)
+    Ok(app.store.add_update(app.now(), actor, id, state, body, &app.teller().await?).await?)
 }
 
 /// A correction: the post changes, its earlier text stays visible with the note.
@@ -368,10 +383,176 @@ pub async fn correct_post(app: &App, actor: &str, id: i64, note: &str, correctio
     let title = correction.title.as_deref().unwrap_or(&post.title);
     let text = correction.body.as_deref().unwrap_or(&post.body);
     check_dates(app, post.campaign.as_deref(), &[title, text, note]).await?;
-    Ok(app.store.correct_post(app.now(), actor, id, note, correction).await?)
+    Ok(app.store.correct_post(app.now(), actor, id, note, correction, &app.teller().await?).await?)
 }
 
 /// A component's status on the status page.
 pub async fn set_component_status(app: &App, actor: &str, id: &str, status: ComponentStatus) -> ApiResult<Component> {
     Ok(app.store.set_component_status(app.now(), actor, id, status).await?)
+}
+
+// ---------------------------------------------------------------------------
+// Telling people: slots, the outbox, subscribers.
+
+/// The slots of a plan file, as its targets' contacts are told them.
+pub fn planned_slots(plan_json: &str) -> ApiResult<Vec<PlannedSlot>> {
+    let plan: forewarn_planner::PlanFile<'_> = serde_json::from_str(plan_json).map_err(ApiError::internal)?;
+    plan.slots
+        .iter()
+        .map(|s| {
+            let target = s.target().ok_or_else(|| ApiError::internal("a stored plan has a slot without a target"))?;
+            let start: Timestamp = s.start.parse().map_err(ApiError::internal)?;
+            let end: Timestamp = s.end.parse().map_err(ApiError::internal)?;
+            Ok(PlannedSlot { target: target.to_owned(), start, end })
+        })
+        .collect()
+}
+
+/// Publishes a newer plan version of a published (or paused) campaign: contacts whose
+/// slots moved, appeared or went are told, each event's SEQUENCE raised.
+pub async fn republish(app: &App, actor: &str, c: &StoredCampaign, version: Option<i64>) -> ApiResult<StoredCampaign> {
+    let stored = stored_plan(app, &c.id, version).await?;
+    let published = c.published_plan.unwrap_or(0);
+    if stored.version <= published {
+        return Err(ApiError::conflict(format!(
+            "campaign `{}` is {} with plan version {published}: only a newer plan version replaces it (plan again first)",
+            c.id,
+            c.state.as_str()
+        )));
+    }
+    let slots = planned_slots(&stored.json)?;
+    let teller = app.campaign_teller(c, Some(stored.version)).await?;
+    Ok(app.store.republish_campaign(app.now(), actor, &c.id, stored.version, &slots, &teller).await?)
+}
+
+/// The slots of a campaign as its contacts were told them.
+pub async fn slots(app: &App, id: &str) -> ApiResult<Vec<SlotNotice>> {
+    stored_campaign(app, id).await?;
+    Ok(app.store.slot_notices(id).await?)
+}
+
+/// A slot moved by hand to `start`: a new plan version with only that slot changed, checked
+/// against every constraint, published at once; the target's contacts are told (their
+/// calendar event keeps its UID, its SEQUENCE rises). Gives the campaign, the slot as told
+/// now and the new plan version.
+pub async fn move_slot(
+    app: &App,
+    actor: &str,
+    id: &str,
+    target: &str,
+    start: Timestamp,
+) -> ApiResult<(StoredCampaign, SlotNotice, i64)> {
+    let c = stored_campaign(app, id).await?;
+    let Some(published) =
+        c.published_plan.filter(|_| matches!(c.state, CampaignState::Published | CampaignState::Paused))
+    else {
+        return Err(ApiError::conflict(format!(
+            "campaign `{id}` is {}: only the slots of a published or paused campaign are moved",
+            c.state.as_str()
+        )));
+    };
+    let stored = stored_plan(app, id, Some(published)).await?;
+    let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
+    let mut plan: Value = serde_json::from_str(&stored.json).map_err(ApiError::internal)?;
+    let end = start + campaign.slot_length().0;
+    let entries =
+        plan.get_mut("slots").and_then(Value::as_array_mut).ok_or_else(|| ApiError::internal("plan without slots"))?;
+    let is_target = |s: &Value| s.get("machine").or_else(|| s.get("host")).and_then(Value::as_str) == Some(target);
+    let Some(entry) = entries.iter_mut().find(|s| is_target(s)) else {
+        return Err(ApiError::not_found(format!("campaign `{id}` has no slot for `{target}` in its published plan")));
+    };
+    let was = entry.get("start").and_then(Value::as_str).unwrap_or("").to_owned();
+    entry["start"] = json!(start.to_string());
+    entry["end"] = json!(end.to_string());
+    entry["reason"] = json!(format!("moved by {actor} from {was}"));
+    entries.sort_by(|a, b| {
+        let key = |s: &Value| {
+            (
+                s.get("start").and_then(Value::as_str).and_then(|t| t.parse::<Timestamp>().ok()),
+                s.get("machine").or_else(|| s.get("host")).and_then(Value::as_str).map(str::to_owned),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    let text = serde_json::to_string_pretty(&plan).map_err(ApiError::internal)?;
+    let checked = text.clone();
+    let violations = tokio::task::spawn_blocking(move || {
+        let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(&checked).map_err(|e| e.to_string())?;
+        Ok::<_, String>(
+            forewarn_planner::check::check(&inv, &campaign, &file)
+                .into_iter()
+                .map(|v| (v.target.clone(), v.to_string()))
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    if !violations.is_empty() {
+        let mut lines: Vec<String> = violations.iter().map(|(_, text)| text.clone()).collect();
+        lines.sort_by_key(|l| !l.contains(target));
+        lines.truncate(10);
+        return Err(ApiError::unprocessable(format!("`{target}` cannot move to {start}: {}", lines.join("; "))));
+    }
+    let mut summary = stored.summary.clone();
+    summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
+    let version = app.store.add_plan(app.now(), actor, id, stored.inventory_version, &text, &summary).await?;
+    let slots = planned_slots(&text)?;
+    let teller = app.campaign_teller(&c, Some(version)).await?;
+    let c = app.store.republish_campaign(app.now(), actor, id, version, &slots, &teller).await?;
+    let notice = app
+        .store
+        .slot_notices(id)
+        .await?
+        .into_iter()
+        .find(|n| n.target == target)
+        .ok_or_else(|| ApiError::internal("the moved slot was not kept"))?;
+    Ok((c, notice, version))
+}
+
+/// Sends a dead message again.
+pub async fn retry_message(app: &App, actor: &str, id: i64) -> ApiResult<Message> {
+    Ok(app.store.retry_message(app.now(), actor, id).await?)
+}
+
+/// Someone asks to be told about the status page's posts: a confirmation request goes out.
+pub async fn subscribe(app: &App, email: &str, components: &[String], language: &str) -> ApiResult<Subscriber> {
+    let teller = app.teller().await?;
+    Ok(app.store.subscribe(app.now(), email, components, language, &teller).await?)
+}
+
+/// The address a signed link was made for, or why the link does not work.
+async fn link_email(app: &App, purpose: &str, token: &str) -> ApiResult<String> {
+    let site = app.mail_site().await?;
+    forewarn_notify::links::verify(&site.secret, purpose, token, app.now())
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_link", format!("{e}")))
+}
+
+/// Follows a confirmation link.
+pub async fn confirm_subscription(app: &App, token: &str) -> ApiResult<Subscriber> {
+    let email = link_email(app, "confirm", token).await?;
+    Ok(app.store.confirm_subscriber(app.now(), &email).await?)
+}
+
+/// Follows an unsubscribe link; `false` when the address was not subscribed (any more).
+pub async fn unsubscribe(app: &App, token: &str) -> ApiResult<(String, bool)> {
+    let email = link_email(app, "unsubscribe", token).await?;
+    let done = app.store.unsubscribe(app.now(), &email).await?;
+    Ok((email, done))
+}
+
+/// Reminds contacts of the slots that start within the configured time (nothing when it
+/// is zero); gives how many slots.
+pub async fn send_reminders(app: &App) -> ApiResult<usize> {
+    if app.config.reminder.is_zero() {
+        return Ok(0);
+    }
+    let mut teller = app.teller().await?;
+    for c in app.store.campaigns().await? {
+        if c.state == CampaignState::Published {
+            let one = app.campaign_teller(&c, None).await?;
+            teller.add_campaign(&c.id, one);
+        }
+    }
+    Ok(app.store.send_reminders(app.now(), app.config.reminder, &teller).await?)
 }

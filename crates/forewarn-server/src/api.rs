@@ -15,7 +15,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use forewarn_planner::PlanFile;
 use forewarn_status::{PostKind, PostState};
-use forewarn_store::{CampaignState, Correction, NewPost, PlanSummary, StoredCampaign};
+use forewarn_store::{
+    CampaignState, Correction, MessageState, NewPost, PlanSummary, SlotChange, SlotNotice, StoredCampaign,
+};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -45,6 +47,12 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/v1/campaigns/{id}/pause", post(pause))
         .route("/api/v1/campaigns/{id}/resume", post(resume))
         .route("/api/v1/campaigns/{id}/cancel", post(cancel))
+        .route("/api/v1/campaigns/{id}/slots", get(list_slots))
+        .route("/api/v1/campaigns/{id}/slots/{target}", post(move_slot))
+        .route("/api/v1/outbox", get(list_outbox))
+        .route("/api/v1/outbox/{id}", get(show_message))
+        .route("/api/v1/outbox/{id}/retry", post(retry_message))
+        .route("/api/v1/subscribers", get(list_subscribers))
         .route("/api/v1/posts", post(create_post).get(list_posts))
         .route("/api/v1/posts/{id}", get(show_post).patch(correct_post))
         .route("/api/v1/posts/{id}/updates", post(add_update))
@@ -439,4 +447,91 @@ async fn set_component_status(
     let b: ComponentStatusBody = json_body(&headers, &body)?;
     let c = actions::set_component_status(&app, &actor, &id, b.status).await?;
     Ok(Json(serde_json::to_value(&c).map_err(ApiError::internal)?))
+}
+
+// ---------------------------------------------------------------------------
+// Slots as contacts know them, and moving one.
+
+fn notice_json(n: &SlotNotice) -> Value {
+    json!({
+        "target": n.target,
+        "start": n.start,
+        "end": n.end,
+        "sequence": n.sequence,
+        "cancelled": n.change == SlotChange::Cancelled,
+        "reminded": n.reminded,
+    })
+}
+
+async fn list_slots(State(app): State<Arc<App>>, _: Actor, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let slots = actions::slots(&app, &id).await?;
+    Ok(Json(json!({ "campaign": id, "slots": slots.iter().map(notice_json).collect::<Vec<_>>() })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveBody {
+    start: Timestamp,
+}
+
+async fn move_slot(
+    State(app): State<Arc<App>>,
+    Actor(actor): Actor,
+    Path((id, target)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let req: MoveBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!("move body: {e}; send {{\"start\": \"2027-03-02T22:00:00Z\"}} (RFC 3339)"))
+    })?;
+    let (c, notice, version) = actions::move_slot(&app, &actor, &id, &target, req.start).await?;
+    let mut v = notice_json(&notice);
+    v["campaign"] = json!(c.id);
+    v["plan_version"] = json!(version);
+    Ok(Json(v))
+}
+
+// ---------------------------------------------------------------------------
+// The outbox.
+
+#[derive(Debug, Deserialize)]
+struct OutboxQuery {
+    state: Option<String>,
+    limit: Option<u32>,
+    before: Option<i64>,
+}
+
+async fn list_outbox(State(app): State<Arc<App>>, _: Actor, Query(q): Query<OutboxQuery>) -> ApiResult<Json<Value>> {
+    let state = match q.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(MessageState::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!("`state`: `{s}` is not a message state (pending, sent or dead)"))
+        })?),
+    };
+    let messages = app.store.messages(state, q.limit.unwrap_or(1000).clamp(1, 100_000), q.before).await?;
+    let counts = app.store.outbox_counts().await?;
+    Ok(Json(json!({
+        "counts": counts,
+        "messages": messages.iter().map(crate::admin::mail::summary).collect::<Vec<_>>(),
+    })))
+}
+
+async fn show_message(State(app): State<Arc<App>>, _: Actor, Path(id): Path<i64>) -> ApiResult<Json<Value>> {
+    let m = app.store.message(id).await?.ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
+    let mut v = crate::admin::mail::summary(&m);
+    v["payload"] = json!(m.payload);
+    Ok(Json(v))
+}
+
+async fn retry_message(
+    State(app): State<Arc<App>>,
+    Actor(actor): Actor,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let m = actions::retry_message(&app, &actor, id).await?;
+    Ok(Json(crate::admin::mail::summary(&m)))
+}
+
+async fn list_subscribers(State(app): State<Arc<App>>, _: Actor) -> ApiResult<Json<Value>> {
+    let all = app.store.subscribers().await?;
+    Ok(Json(json!({ "subscribers": all })))
 }

@@ -22,15 +22,51 @@ pub struct Settings {
     pub smtp: Option<String>,
     /// The name of the status page.
     pub site_name: Option<String>,
+    /// Who mail comes from: `Name <address>` or an address.
+    pub mail_from: Option<String>,
+    /// How long before its slot a contact is reminded (`24h`; `0` sends no reminders).
+    pub reminder: Option<String>,
+    /// Failed deliveries are tried again after this, doubling each time (`30s`).
+    pub delivery_backoff: Option<String>,
+    /// ... up to this wait between attempts (`1h`).
+    pub delivery_backoff_max: Option<String>,
+    /// After this many failed attempts a message is dead (kept, shown, retried by hand).
+    pub delivery_attempts: Option<u32>,
+    /// Where events are POSTed, each signed with its secret (file only).
+    pub webhooks: Option<Vec<Webhook>>,
+    /// Environment variables that could not be read, reported by [`Settings::resolve`].
+    #[serde(skip)]
+    pub invalid: Vec<String>,
+}
+
+/// A webhook receiver.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// `https://...` (or `http://...` on a trusted network).
+    pub url: String,
+    /// The HMAC-SHA256 key of the `X-Forewarn-Signature` header.
+    pub secret: String,
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook").field("url", &self.url).field("secret", &"***").finish()
+    }
 }
 
 /// The environment variables read, each overriding the file's key of the same name.
-pub const ENV: [(&str, &str); 5] = [
+pub const ENV: [(&str, &str); 10] = [
     ("FOREWARN_DATABASE", "database"),
     ("FOREWARN_LISTEN", "listen"),
     ("FOREWARN_BASE_URL", "base_url"),
     ("FOREWARN_SMTP", "smtp"),
     ("FOREWARN_SITE_NAME", "site_name"),
+    ("FOREWARN_MAIL_FROM", "mail_from"),
+    ("FOREWARN_REMINDER", "reminder"),
+    ("FOREWARN_DELIVERY_BACKOFF", "delivery_backoff"),
+    ("FOREWARN_DELIVERY_BACKOFF_MAX", "delivery_backoff_max"),
+    ("FOREWARN_DELIVERY_ATTEMPTS", "delivery_attempts"),
 ];
 
 /// The merged configuration.
@@ -41,6 +77,12 @@ pub struct Config {
     pub base_url: String,
     pub smtp: Option<String>,
     pub site_name: String,
+    /// The display name and address mail comes from.
+    pub mail_from: (String, String),
+    /// Zero: no reminders.
+    pub reminder: jiff::SignedDuration,
+    pub retry: forewarn_store::RetryPolicy,
+    pub webhooks: Vec<Webhook>,
 }
 
 impl fmt::Debug for Config {
@@ -51,6 +93,10 @@ impl fmt::Debug for Config {
             .field("base_url", &self.base_url)
             .field("smtp", &self.smtp.as_deref().map(redact))
             .field("site_name", &self.site_name)
+            .field("mail_from", &self.mail_from)
+            .field("reminder", &self.reminder)
+            .field("retry", &self.retry)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -91,6 +137,25 @@ base_url = "https://status.example.net"
 
 # The name shown on the status page.
 site_name = "Example Hosting"
+
+# Who mail comes from (default: forewarn at the base URL's host).
+mail_from = "Example Hosting status <status@example.net>"
+
+# Contacts are reminded this long before their slot; "0" sends no reminders.
+reminder = "24h"
+
+# A failed delivery is tried again after delivery_backoff, doubling each time up to
+# delivery_backoff_max; after delivery_attempts failures (or at once, when the relay
+# says the address does not exist) the message is dead: kept and shown at /admin/mail
+# with its error and a retry button.
+delivery_backoff = "30s"
+delivery_backoff_max = "1h"
+delivery_attempts = 8
+
+# Webhooks: every event (post created or updated, campaign published, paused,
+# cancelled, slots changed...) is POSTed as JSON, signed in the header
+# X-Forewarn-Signature: sha256=HEX (HMAC-SHA256 of the body with the secret).
+# webhooks = [{ url = "https://hooks.example.net/forewarn", secret = "CHANGE-ME" }]
 "#;
 
 impl Settings {
@@ -115,6 +180,17 @@ impl Settings {
                 Some("base_url") => &mut s.base_url,
                 Some("smtp") => &mut s.smtp,
                 Some("site_name") => &mut s.site_name,
+                Some("mail_from") => &mut s.mail_from,
+                Some("reminder") => &mut s.reminder,
+                Some("delivery_backoff") => &mut s.delivery_backoff,
+                Some("delivery_backoff_max") => &mut s.delivery_backoff_max,
+                Some("delivery_attempts") => {
+                    match value.trim().parse() {
+                        Ok(n) => s.delivery_attempts = Some(n),
+                        Err(_) => s.invalid.push(format!("{name}=`{value}`: expected a whole number such as 8")),
+                    }
+                    continue;
+                }
                 _ => continue,
             };
             *slot = Some(value.to_owned());
@@ -124,12 +200,21 @@ impl Settings {
 
     /// These settings, with `over`'s where it has them.
     pub fn overridden_by(self, over: Settings) -> Settings {
+        let mut invalid = self.invalid;
+        invalid.extend(over.invalid);
         Settings {
             database: over.database.or(self.database),
             listen: over.listen.or(self.listen),
             base_url: over.base_url.or(self.base_url),
             smtp: over.smtp.or(self.smtp),
             site_name: over.site_name.or(self.site_name),
+            mail_from: over.mail_from.or(self.mail_from),
+            reminder: over.reminder.or(self.reminder),
+            delivery_backoff: over.delivery_backoff.or(self.delivery_backoff),
+            delivery_backoff_max: over.delivery_backoff_max.or(self.delivery_backoff_max),
+            delivery_attempts: over.delivery_attempts.or(self.delivery_attempts),
+            webhooks: over.webhooks.or(self.webhooks),
+            invalid,
         }
     }
 
@@ -158,14 +243,79 @@ impl Settings {
         {
             return Err(format!("smtp `{}`: expected an smtp:// or smtps:// URL", redact(smtp)));
         }
+        let host = base_url.split_once("://").map_or("", |(_, rest)| rest);
+        let host = host.split(['/', ':']).next().unwrap_or("").to_owned();
+        let mail_from = match self.mail_from {
+            Some(text) => parse_mailbox(&text).ok_or_else(|| {
+                format!("mail_from `{text}`: expected `Name <address@example.net>` or `address@example.net`")
+            })?,
+            None => {
+                // A domain name, not an IP address, makes a mail domain.
+                let domain = host.contains('.') && host.parse::<std::net::IpAddr>().is_err();
+                ("forewarn".to_owned(), format!("forewarn@{}", if domain { host.as_str() } else { "localhost" }))
+            }
+        };
+        let duration = |key: &str, value: Option<String>, default: &str| -> Result<jiff::SignedDuration, String> {
+            let text = value.unwrap_or_else(|| default.to_owned());
+            let d: forewarn_model::Duration = text.parse().map_err(|e| format!("{key}: {e}"))?;
+            if d.seconds() < 0 {
+                return Err(format!("{key} `{text}` is negative"));
+            }
+            Ok(d.0)
+        };
+        let reminder = duration("reminder", self.reminder, "24h")?;
+        let first_backoff = duration("delivery_backoff", self.delivery_backoff, "30s")?;
+        let max_backoff = duration("delivery_backoff_max", self.delivery_backoff_max, "1h")?;
+        if first_backoff.as_secs() < 1 || max_backoff < first_backoff {
+            return Err(format!(
+                "delivery_backoff ({}s) must be at least 1s and at most delivery_backoff_max ({}s)",
+                first_backoff.as_secs(),
+                max_backoff.as_secs()
+            ));
+        }
+        let max_attempts = self.delivery_attempts.unwrap_or(8);
+        if max_attempts == 0 {
+            return Err("delivery_attempts must be at least 1".to_owned());
+        }
+        let webhooks = self.webhooks.unwrap_or_default();
+        for (i, w) in webhooks.iter().enumerate() {
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                return Err(format!("webhooks[{i}].url `{}`: expected an https:// or http:// URL", w.url));
+            }
+            if w.secret.len() < 8 {
+                return Err(format!("webhooks[{i}].secret: at least 8 characters, so that signatures mean something"));
+            }
+        }
+        if let Some(first) = self.invalid.first() {
+            return Err(first.clone());
+        }
         Ok(Config {
             database,
             listen,
             base_url: base_url.trim_end_matches('/').to_owned(),
             smtp: self.smtp,
             site_name: self.site_name.unwrap_or_else(|| "forewarn".to_owned()),
+            mail_from,
+            reminder,
+            retry: forewarn_store::RetryPolicy { max_attempts, first_backoff, max_backoff },
+            webhooks,
         })
     }
+}
+
+/// `Name <address>` or `address`, as (name, address); the name defaults to the address.
+fn parse_mailbox(text: &str) -> Option<(String, String)> {
+    let text = text.trim();
+    let (name, address) = match text.rsplit_once('<') {
+        Some((name, rest)) => (name.trim().trim_matches('"').to_owned(), rest.strip_suffix('>')?.trim().to_owned()),
+        None => (String::new(), text.to_owned()),
+    };
+    let (local, domain) = address.split_once('@')?;
+    if local.is_empty() || domain.is_empty() || address.chars().any(|c| c.is_whitespace() || c == '<' || c == '>') {
+        return None;
+    }
+    let name = if name.is_empty() { address.clone() } else { name };
+    Some((name, address))
 }
 
 #[cfg(test)]
@@ -196,5 +346,33 @@ mod tests {
         assert!(err.contains("sqlite://PATH"), "{err}");
         let c = Settings::default().resolve().unwrap();
         assert_eq!((c.database.as_str(), c.base_url.as_str()), ("sqlite://forewarn.db", "http://127.0.0.1:8080"));
+        assert_eq!(c.mail_from, ("forewarn".to_owned(), "forewarn@localhost".to_owned()));
+        assert_eq!((c.reminder.as_secs(), c.retry.max_attempts), (86_400, 8));
+    }
+
+    #[test]
+    fn delivery_settings() {
+        let file = Settings::from_toml("f.toml", EXAMPLE).unwrap().resolve().unwrap();
+        assert_eq!(file.mail_from, ("Example Hosting status".to_owned(), "status@example.net".to_owned()));
+        let env = Settings::from_env([
+            ("FOREWARN_DELIVERY_BACKOFF", "1s"),
+            ("FOREWARN_DELIVERY_ATTEMPTS", "3"),
+            ("FOREWARN_MAIL_FROM", "ops@example.org"),
+        ]);
+        let c = env.resolve().unwrap();
+        assert_eq!((c.retry.first_backoff.as_secs(), c.retry.max_attempts), (1, 3));
+        assert_eq!(c.mail_from.1, "ops@example.org");
+        let err = Settings::from_env([("FOREWARN_DELIVERY_ATTEMPTS", "many")]).resolve().unwrap_err();
+        assert!(err.contains("FOREWARN_DELIVERY_ATTEMPTS") && err.contains("whole number"), "{err}");
+        let err = Settings { mail_from: Some("no address".into()), ..Settings::default() }.resolve().unwrap_err();
+        assert!(err.contains("mail_from"), "{err}");
+        let text = "webhooks = [{ url = \"ftp://x\", secret = \"0123456789\" }]\n";
+        let err = Settings::from_toml("f.toml", text).unwrap().resolve().unwrap_err();
+        assert!(err.contains("webhooks[0].url"), "{err}");
+        let shown = format!(
+            "{:?}",
+            Settings::from_toml("f.toml", "webhooks = [{ url = \"https://h/\", secret = \"topsecret1\" }]").unwrap()
+        );
+        assert!(!shown.contains("topsecret1"), "{shown}");
     }
 }

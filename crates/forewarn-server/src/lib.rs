@@ -11,6 +11,8 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod subscribe;
+pub mod tell;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +50,10 @@ pub struct App {
     generation: AtomicU64,
     pages: pages::PageCache,
     admin: admin::AdminState,
+    /// What every notifier shares (the site with its secret, the webhooks), made once.
+    tell: tokio::sync::OnceCell<tell::Shared>,
+    /// Woken after every write, so the delivery worker sends what it queued at once.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for App {
@@ -67,6 +73,8 @@ impl App {
             generation: AtomicU64::new(0),
             pages: pages::PageCache::default(),
             admin: admin::AdminState::default(),
+            tell: tokio::sync::OnceCell::new(),
+            wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -81,6 +89,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(admin::routes())
+        .merge(subscribe::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .layer(axum::middleware::from_fn_with_state(app.clone(), track))
@@ -108,6 +117,7 @@ async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     let status = response.status().as_u16();
     if writes && status < 400 {
         app.generation.fetch_add(1, Ordering::AcqRel);
+        app.wake_delivery();
     }
     app.metrics.record(&method, &route, status, took);
     tracing::info!(method, route, status, micros = took.as_micros() as u64, "request");
@@ -135,6 +145,77 @@ async fn metrics_page(State(app): State<Arc<App>>) -> Response {
         }
         Err(e) => tracing::error!(error = %e, "metrics: cannot count"),
     }
+    match app.store.outbox_counts().await {
+        Ok(c) => {
+            let by_state = [("pending", c.pending), ("sent", c.sent), ("dead", c.dead)]
+                .into_iter()
+                .map(|(state, n)| (format!("state=\"{state}\""), i64::try_from(n).unwrap_or(i64::MAX)))
+                .collect();
+            gauges.push((
+                "forewarn_outbox_messages",
+                "Messages in the outbox by state: pending is the outbox depth, dead the ones that need an operator.",
+                by_state,
+            ));
+        }
+        Err(e) => tracing::error!(error = %e, "metrics: cannot count the outbox"),
+    }
     let text = app.metrics.render(&gauges);
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// The work that runs beside the requests until `stop` turns true: delivering the outbox
+/// (SMTP or the capture mailbox, and webhooks) and, every minute, queueing the reminders
+/// that are due. A SQLite service first takes back the leases a killed predecessor held
+/// (it is the only process on its file), so their messages go out at once.
+pub async fn background(
+    app: Arc<App>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let c = &app.config;
+    let options = forewarn_notify::deliver::Options {
+        smtp: c.smtp.clone(),
+        policy: c.retry,
+        webhooks: c.webhooks.iter().map(|w| (w.url.clone(), w.secret.clone().into_bytes())).collect(),
+        ..forewarn_notify::deliver::Options::default()
+    };
+    let deliverer = forewarn_notify::deliver::Deliverer::new(app.store.clone(), options)?;
+    if app.store.backend() == forewarn_store::Backend::Sqlite {
+        match app.store.release_claims().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(messages = n, "outbox: took back the messages a stopped process had claimed"),
+            Err(e) => return Err(format!("outbox: {e}")),
+        }
+    }
+    tracing::info!(
+        mail = if deliverer.captures() { "captured (no SMTP relay configured; see /admin/mail)" } else { "SMTP" },
+        webhooks = c.webhooks.len(),
+        "delivery started"
+    );
+    Ok(tokio::spawn(async move {
+        let stopped = {
+            let mut stop = stop.clone();
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }
+        };
+        let clock = app.clock.clone();
+        let delivery = deliverer.run(move || clock.now(), app.wake.clone(), Duration::from_secs(5), stopped);
+        let reminders = async {
+            loop {
+                match actions::send_reminders(&app).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(slots = n, "reminders queued");
+                        app.wake_delivery();
+                    }
+                    Err(e) => tracing::error!(error = %e.message, "reminders failed"),
+                }
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => return,
+                    () = tokio::time::sleep(Duration::from_secs(60)) => {}
+                }
+            }
+        };
+        tokio::join!(delivery, reminders);
+    }))
 }

@@ -144,6 +144,7 @@ impl Api {
             base_url: Some("https://status.example.net".into()),
             smtp: None,
             site_name: Some("Story Hosting".into()),
+            ..Settings::default()
         }
         .resolve()
         .expect("a valid configuration");

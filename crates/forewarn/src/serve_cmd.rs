@@ -34,6 +34,9 @@ pub struct SettingsArgs {
     /// The status page's name [env: FOREWARN_SITE_NAME]
     #[arg(long)]
     site_name: Option<String>,
+    /// Who mail comes from: `Name <address>` [env: FOREWARN_MAIL_FROM]
+    #[arg(long)]
+    mail_from: Option<String>,
 }
 
 impl SettingsArgs {
@@ -44,6 +47,8 @@ impl SettingsArgs {
             base_url: self.base_url,
             smtp: self.smtp,
             site_name: self.site_name,
+            mail_from: self.mail_from,
+            ..Settings::default()
         }
     }
 }
@@ -134,9 +139,26 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         tracing::info!(listen = %config.listen, base_url = %config.base_url, database = %forewarn_server::config::redact(&config.database), "forewarn serving");
         let app = App::new(store, Arc::new(SystemClock::new()), config);
-        forewarn_server::serve(listener, app, shutdown_signal()).await.context("the server failed")
+        serve_with_delivery(listener, app).await
     })?;
     Ok(Outcome::Ok)
+}
+
+/// Serves until Ctrl-C or SIGTERM, delivering the outbox beside the requests; on the way
+/// out, the requests in flight finish and the delivery round in flight gets a few seconds
+/// (a message cut off is sent again at the next start, under the same Message-ID).
+async fn serve_with_delivery(listener: tokio::net::TcpListener, app: Arc<App>) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let background = forewarn_server::background(app.clone(), stop_rx).await.map_err(anyhow::Error::msg)?;
+    let stop = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let served = forewarn_server::serve(listener, app, stop).await.context("the server failed");
+    if tokio::time::timeout(std::time::Duration::from_secs(10), background).await.is_err() {
+        tracing::warn!("delivery did not stop within 10 s; its messages in flight go out at the next start");
+    }
+    served
 }
 
 /// 32 random bytes from the operating system.
@@ -345,6 +367,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
             base_url: Some(base_url.clone()),
             smtp: None,
             site_name: Some("Demo Hosting".to_owned()),
+            ..Settings::default()
         }
         .resolve()
         .map_err(anyhow::Error::msg)?;
@@ -367,6 +390,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         println!("  Atom feed     {base_url}/feed.atom");
         println!("  calendar      {base_url}/calendar.ics");
         println!("  admin pages   {base_url}/admin");
+        println!("  mail          {base_url}/admin/mail (captured: the demo sends no mail)");
         println!("  API           {base_url}/api/v1/openapi.json");
         println!("  database      {database}");
         println!("admin login: admin / {password}");
@@ -374,7 +398,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         println!("{token}");
         use std::io::Write;
         std::io::stdout().flush()?;
-        forewarn_server::serve(listener, app, shutdown_signal()).await.context("the server failed")
+        serve_with_delivery(listener, app).await
     });
     // The demo's database goes with it.
     let _ = std::fs::remove_dir_all(&dir);

@@ -7,6 +7,7 @@
 //! - `campaigns.rs`: `/admin` and `/admin/campaigns/{id}` with its actions.
 //! - `posts.rs`: `/admin/posts` and `/admin/posts/{id}` with their forms.
 //! - `audit.rs`: `/admin/audit`.
+//! - `mail.rs`: `/admin/mail`: the outbox as a mailbox (the capture mailbox without SMTP).
 //!
 //! Every write goes through [`crate::actions`], as the JSON API's do, and is recorded with
 //! the actor `operator:NAME`. A form with errors comes back with the input kept and the
@@ -15,10 +16,13 @@
 //! Stable hooks for browser tests: `#login`, `#error`, `#campaigns`, `.campaign[data-id]
 //! [data-state]`, `#campaign[data-state]`, `#actions`, `#plan`, `#plan-svg svg`,
 //! `#unscheduled`, `#plans`, `#posts`, `.post-row[data-id][data-state]`, `#new-post`,
-//! `#post` (as on the public page), `#add-update`, `#correct`, `#audit`, `.audit-row`.
+//! `#post` (as on the public page), `#add-update`, `#correct`, `#audit`, `.audit-row`, `#mail`,
+//! `.mail-row[data-id][data-state][data-channel]`, `#mail-subject`, `#mail-meta[data-state]`,
+//! `#mail-error`, `#mail-actions`, `pre[data-part]`.
 
 mod audit;
 mod campaigns;
+pub mod mail;
 mod posts;
 mod session;
 
@@ -58,6 +62,9 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/posts/{id}/updates", post(posts::add_update))
         .route("/admin/posts/{id}/correct", post(posts::correct))
         .route("/admin/audit", get(audit::show))
+        .route("/admin/mail", get(mail::index))
+        .route("/admin/mail/{id}", get(mail::show))
+        .route("/admin/mail/{id}/retry", post(mail::retry))
         .layer(axum::middleware::map_response(private))
 }
 
@@ -126,6 +133,7 @@ impl Cx {
             for (path, label) in [
                 ("/admin", "Campaigns"),
                 ("/admin/posts", "Posts"),
+                ("/admin/mail", "Mail"),
                 ("/admin/audit", "Audit log"),
                 ("/", "Status page"),
             ] {
@@ -295,7 +303,9 @@ form.stack .checks label{display:inline-flex;gap:.35rem;align-items:baseline;fon
 .error{background:#ffebe9;border:1px solid #ff8182;border-radius:8px;padding:.6rem .9rem;margin:0 0 1rem;color:#82071e}
 .error p{margin:0}.error ul{margin:.4rem 0 0;padding-left:1.2rem}
 .badge[data-state=draft]{background:#eaeef2}.badge[data-state=published]{background:#ddf4ff;color:#0a3069}
-.badge[data-state=paused]{background:#fff8c5;color:#4d2d00}
+.badge[data-state=paused],.badge[data-state=pending]{background:#fff8c5;color:#4d2d00}
+.badge[data-state=dead]{background:#ffebe9;color:#82071e}.badge[data-state=sent]{background:#dafbe1;color:#116329}
+#mail-filter a[aria-current]{font-weight:700}.error-text{color:var(--bad)}
 #plan-svg{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px;padding:.5rem;margin:.8rem 0}
 #plan-svg svg{display:block;max-width:100%;height:auto}
 pre.file{background:#eef1f4;padding:.6rem .8rem;border-radius:6px;overflow-x:auto;font-size:.85rem}

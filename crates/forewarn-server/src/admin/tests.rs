@@ -274,7 +274,13 @@ async fn campaign_buttons_act_as_the_api_does_and_name_the_operator() {
     let before = s.audit_len().await;
     let r = s.post("/admin/campaigns/os-update-2027-03/publish", &login, &[]).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    assert!(r.body.contains("Not published:</strong> campaign `os-update-2027-03` is paused"), "{}", r.body);
+    assert!(
+        r.body.contains(
+            "Not published:</strong> campaign `os-update-2027-03` is paused with plan version 2: only a newer"
+        ),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("<section id=\"campaign\""), "the campaign page, with the error");
     assert_eq!(s.audit_len().await, before);
     let r = s.post("/admin/campaigns/nope/pause", &login, &[]).await;
@@ -450,4 +456,79 @@ async fn data_is_escaped_and_logout_ends_the_session() {
     let r = s.get("/admin", &login).await;
     assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/login"));
     assert!(s.app.store.session(&hash_secret(&login.cookie), s.app.now()).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_mailbox_shows_what_publishing_wrote_and_retries_the_dead() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    let r = s.post("/admin/campaigns/os-update-2027-03/publish", &login, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let counts = s.app.store.outbox_counts().await.unwrap();
+    assert!(counts.pending > 0, "publishing queued the contacts' messages: {counts:?}");
+
+    // Without an SMTP relay, a delivery round captures them.
+    let deliverer =
+        forewarn_notify::deliver::Deliverer::new(s.app.store.clone(), forewarn_notify::deliver::Options::default())
+            .unwrap();
+    assert!(deliverer.captures());
+    let round = deliverer.round(s.app.now()).await.unwrap();
+    assert_eq!((round.sent, round.dead), (counts.pending as usize, 0));
+
+    let page = s.get("/admin/mail", &login).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("mail is captured here"), "{}", page.body);
+    assert_eq!(page.body.matches("class=\"mail-row\"").count(), counts.pending as usize, "{}", page.body);
+    assert_eq!(page.body.matches("data-state=\"sent\" data-channel=\"email\"").count(), counts.pending as usize);
+
+    // One message, readable: its text and its calendar part, decoded.
+    let first = s.app.store.messages(None, 1, None).await.unwrap().remove(0);
+    let page = s.get(&format!("/admin/mail/{}", first.id), &login).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("data-part=\"text/plain\""), "{}", page.body);
+    assert!(page.body.contains("data-part=\"text/calendar (method REQUEST)\""), "{}", page.body);
+    assert!(page.body.contains("BEGIN:VEVENT"), "the calendar part is decoded: {}", page.body);
+    assert!(!page.body.contains("id=\"mail-actions\""), "a sent message has no retry button");
+
+    // A dead one shows its error and comes back with the button.
+    let policy = forewarn_store::RetryPolicy::default();
+    let id = {
+        let m = forewarn_store::NewMessage {
+            key: "test.1@status.test".into(),
+            channel: forewarn_store::Channel::Email,
+            sender: "forewarn@status.test".into(),
+            recipient: "nobody@nowhere.example".into(),
+            subject: "Bounce".into(),
+            cause: "a test".into(),
+            payload: "Subject: Bounce\r\n\r\nhello\r\n".into(),
+            due: s.app.now(),
+        };
+        struct One(forewarn_store::NewMessage);
+        impl forewarn_store::Notifier for One {
+            fn messages(&self, _: &forewarn_store::Event<'_>) -> Vec<forewarn_store::NewMessage> {
+                vec![self.0.clone()]
+            }
+        }
+        s.app.store.subscribe(s.app.now(), "reader@example.net", &[], "en", &One(m)).await.unwrap();
+        let claimed = s.app.store.claim_messages(s.app.now(), jiff::SignedDuration::from_secs(60), 10).await.unwrap();
+        let m = claimed.into_iter().find(|m| m.key == "test.1@status.test").unwrap();
+        let state = s.app.store.mark_failed(m.id, s.app.now(), "550 5.1.1 no such user", true, &policy).await.unwrap();
+        assert_eq!(state, forewarn_store::MessageState::Dead);
+        m.id
+    };
+    let page = s.get("/admin/mail?state=dead", &login).await;
+    assert_eq!(page.body.matches("class=\"mail-row\"").count(), 1, "{}", page.body);
+    assert!(page.body.contains("550 5.1.1 no such user"));
+    let page = s.get(&format!("/admin/mail/{id}"), &login).await;
+    assert!(page.body.contains("id=\"mail-error\">550 5.1.1 no such user"), "{}", page.body);
+    assert!(page.body.contains("id=\"mail-actions\""));
+    let r = s.send(Method::POST, &format!("/admin/mail/{id}/retry"), Some(&login.cookie), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token, no retry");
+    let r = s.post(&format!("/admin/mail/{id}/retry"), &login, &[]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, format!("/admin/mail/{id}").as_str()));
+    let m = s.app.store.message(id).await.unwrap().unwrap();
+    assert_eq!((m.state, m.attempts), (forewarn_store::MessageState::Pending, 0));
+    let r = s.post(&format!("/admin/mail/{id}/retry"), &login, &[]).await;
+    assert!(r.status.is_client_error(), "a pending message is not retried: {}", r.status);
+    assert_eq!(s.get("/admin/mail?state=nonsense", &login).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

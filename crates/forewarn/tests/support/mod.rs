@@ -444,3 +444,533 @@ pub fn cards(html: &str) -> Vec<Card> {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------
+// Notifications: `forewarn serve` as a child process that can be killed and started again on
+// its database, and the sinks that stand for a mail relay (`smtp_sink.py`) and a webhook
+// receiver (`webhook_sink.py`), each killed when dropped. Everything stays on 127.0.0.1.
+
+/// The Python sinks beside this file.
+pub const SMTP_SINK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
+pub const WEBHOOK_SINK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/webhook_sink.py");
+
+/// How long something may take to arrive (mail, a state in the outbox): a cap for polling,
+/// generous, not a limit on the test's speed.
+pub const ARRIVAL: Duration = Duration::from_secs(120);
+
+/// Polls `check` every [`POLL`] until it gives `Ok`, for about `deadline` (counted in polls:
+/// the tests do not read the clock). Then fails with `what` and the last `Err`, which should
+/// say what was there instead.
+#[track_caller]
+pub fn poll_until<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Result<T, String>) -> T {
+    let polls = (deadline.as_millis() / POLL.as_millis()).max(1);
+    for _ in 0..polls {
+        if let Ok(value) = check() {
+            return value;
+        }
+        std::thread::sleep(POLL);
+    }
+    match check() {
+        Ok(value) => value,
+        Err(seen) => panic!("waited {} s for {what}; instead:\n{seen}", deadline.as_secs()),
+    }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago (bound, then let go for a child to take).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("the bound address").port()
+}
+
+/// Appends what a pipe gives, line by line, to `log`.
+fn keep_log(pipe: impl Read + Send + 'static, log: Arc<Mutex<String>>, prefix: &'static str) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            let mut buf = log.lock().unwrap_or_else(|e| e.into_inner());
+            buf.push_str(prefix);
+            buf.push_str(&line);
+            buf.push('\n');
+        }
+    });
+}
+
+fn log_text(log: &Arc<Mutex<String>>) -> String {
+    log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// The last `n` lines of a log.
+pub fn tail(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A file of JSON lines that another process appends to, read as it grows: only complete
+/// lines are taken, each once.
+#[derive(Debug)]
+pub struct JsonLines {
+    path: PathBuf,
+    offset: u64,
+    partial: Vec<u8>,
+    records: Vec<serde_json::Value>,
+}
+
+impl JsonLines {
+    pub fn new(path: PathBuf) -> JsonLines {
+        JsonLines { path, offset: 0, partial: Vec::new(), records: Vec::new() }
+    }
+
+    /// Every record so far (the file not existing yet is no record).
+    #[track_caller]
+    pub fn read(&mut self) -> &[serde_json::Value] {
+        use std::io::{Seek, SeekFrom};
+        if let Ok(mut file) = std::fs::File::open(&self.path) {
+            file.seek(SeekFrom::Start(self.offset)).expect("seek in a sink's file");
+            let mut more = Vec::new();
+            file.read_to_end(&mut more).expect("read a sink's file");
+            self.offset += more.len() as u64;
+            self.partial.extend_from_slice(&more);
+            while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.partial.drain(..=end).collect();
+                let line = &line[..line.len() - 1];
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let value = serde_json::from_slice(line).unwrap_or_else(|e| {
+                    panic!("{}: a line that is not JSON ({e}): {}", self.path.display(), String::from_utf8_lossy(line))
+                });
+                self.records.push(value);
+            }
+        }
+        &self.records
+    }
+}
+
+/// A Python sink as a child process: started with a port file, stopped with SIGKILL.
+#[derive(Debug)]
+struct PySink {
+    script: &'static str,
+    name: String,
+    child: Option<Child>,
+    /// Where it listens, once started (kept across stops).
+    port: u16,
+    port_file: PathBuf,
+    out_file: PathBuf,
+    /// Arguments after PORT_FILE OUT_FILE (and before `--port`).
+    args: Vec<String>,
+    log: Arc<Mutex<String>>,
+}
+
+impl PySink {
+    fn new(script: &'static str, dir: &Path, name: &str, args: &[&str]) -> PySink {
+        PySink {
+            script,
+            name: name.to_owned(),
+            child: None,
+            port: 0,
+            port_file: dir.join(format!("{name}.port")),
+            out_file: dir.join(format!("{name}.jsonl")),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            log: Arc::new(Mutex::new(String::new())),
+        }
+    }
+
+    /// Starts it on `port` (0: a free one) and waits until it wrote its port file.
+    #[track_caller]
+    fn start(&mut self, port: u16) {
+        assert!(self.child.is_none(), "{} is running already", self.name);
+        let _ = std::fs::remove_file(&self.port_file);
+        let mut child = Command::new("python3")
+            .arg(self.script)
+            .arg(&self.port_file)
+            .arg(&self.out_file)
+            .args(&self.args)
+            .args(["--port", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.script));
+        keep_log(child.stdout.take().unwrap(), self.log.clone(), "");
+        keep_log(child.stderr.take().unwrap(), self.log.clone(), "");
+        let mut polls = 0;
+        let chosen = loop {
+            if let Some(port) = std::fs::read_to_string(&self.port_file).ok().and_then(|t| t.trim().parse().ok()) {
+                break port;
+            }
+            if let Some(status) = child.try_wait().expect("wait for a sink") {
+                std::thread::sleep(POLL);
+                panic!("{} ({}) ended ({status}) before listening:\n{}", self.name, self.script, log_text(&self.log));
+            }
+            polls += 1;
+            if polls >= STARTUP_POLLS {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{} wrote no port file within a minute:\n{}", self.name, log_text(&self.log));
+            }
+            std::thread::sleep(POLL);
+        };
+        assert!(port == 0 || chosen == port, "{} listens on {chosen}, not {port}", self.name);
+        self.port = chosen;
+        self.child = Some(child);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PySink {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("{}'s last log lines:\n{}", self.name, tail(&log_text(&self.log), 20));
+        }
+    }
+}
+
+/// `smtp_sink.py`: a mail relay on 127.0.0.1 that records every message it accepts, one JSON
+/// line per recipient (see the script for the fields).
+#[derive(Debug)]
+pub struct SmtpSink {
+    sink: PySink,
+    lines: std::cell::RefCell<JsonLines>,
+}
+
+impl SmtpSink {
+    /// Starts one on a free port; `options` as the script takes them (`--reject ADDR`,
+    /// `--delay SECONDS`, `--brief`). Its files go in `dir`, named after `name`.
+    #[track_caller]
+    pub fn start(dir: &Path, name: &str, options: &[&str]) -> SmtpSink {
+        let mut sink = PySink::new(SMTP_SINK, dir, name, options);
+        sink.start(0);
+        let lines = std::cell::RefCell::new(JsonLines::new(sink.out_file.clone()));
+        SmtpSink { sink, lines }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.sink.port
+    }
+
+    /// `smtp://127.0.0.1:PORT`, for `forewarn serve --smtp`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.sink.port)
+    }
+
+    /// Kills it: the relay is down (connections to its port are refused).
+    pub fn stop(&mut self) {
+        self.sink.stop();
+    }
+
+    /// Starts it again on the same port, appending to the same file, with new options.
+    #[track_caller]
+    pub fn start_again(&mut self, options: &[&str]) {
+        self.sink.args = options.iter().map(|a| (*a).to_owned()).collect();
+        self.sink.start(self.sink.port);
+    }
+
+    /// Everything received so far, in order.
+    pub fn records(&self) -> std::cell::Ref<'_, Vec<serde_json::Value>> {
+        self.lines.borrow_mut().read();
+        std::cell::Ref::map(self.lines.borrow(), |l| &l.records)
+    }
+
+    /// The records for one recipient (compared without regard to case).
+    pub fn to(&self, recipient: &str) -> Vec<serde_json::Value> {
+        self.records()
+            .iter()
+            .filter(|r| r["rcpt_to"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(recipient)))
+            .cloned()
+            .collect()
+    }
+
+    pub fn log(&self) -> String {
+        log_text(&self.sink.log)
+    }
+}
+
+/// `webhook_sink.py`: an HTTP server on 127.0.0.1 that records every POST with whether its
+/// `X-Forewarn-Signature` is right for `secret`.
+#[derive(Debug)]
+pub struct WebhookSink {
+    sink: PySink,
+    lines: std::cell::RefCell<JsonLines>,
+}
+
+impl WebhookSink {
+    #[track_caller]
+    pub fn start(dir: &Path, name: &str, secret: &str) -> WebhookSink {
+        let mut sink = PySink::new(WEBHOOK_SINK, dir, name, &[secret]);
+        sink.start(0);
+        let lines = std::cell::RefCell::new(JsonLines::new(sink.out_file.clone()));
+        WebhookSink { sink, lines }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.sink.port
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.sink.port)
+    }
+
+    pub fn records(&self) -> std::cell::Ref<'_, Vec<serde_json::Value>> {
+        self.lines.borrow_mut().read();
+        std::cell::Ref::map(self.lines.borrow(), |l| &l.records)
+    }
+
+    pub fn log(&self) -> String {
+        log_text(&self.sink.log)
+    }
+}
+
+/// `forewarn token create` on a database: the token it printed as its last line.
+#[track_caller]
+pub fn create_token(database: &str, name: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["token", "create", "--name", name, "--database", database])
+        .env_remove("FOREWARN_DATABASE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run forewarn token create");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "forewarn token create failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = stdout.lines().last().unwrap_or_default().trim().to_owned();
+    assert!(is_token(&token), "the last line of `forewarn token create` is not a token: {stdout}");
+    token
+}
+
+/// A running `forewarn serve` on a SQLite file and a port of its own, with an admin token:
+/// killed when dropped, and it can be killed with SIGKILL and started again on the same
+/// database and port. Its log (stdout and stderr of every start) is kept and its tail shown
+/// if a test fails while it runs.
+#[derive(Debug)]
+pub struct Serve {
+    child: Option<Child>,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// `http://127.0.0.1:PORT`: its `--base-url`, what links in mail start with.
+    pub base_url: String,
+    pub token: String,
+    /// `sqlite://PATH`.
+    pub database: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    log: Arc<Mutex<String>>,
+    /// How often it was started.
+    pub starts: u32,
+}
+
+impl Serve {
+    /// Creates a token on the SQLite file `database` (made if missing), then starts
+    /// `forewarn serve --database sqlite://PATH --listen 127.0.0.1:PORT --base-url
+    /// http://127.0.0.1:PORT` on a free port, with `args` after those and `env` as its only
+    /// `FOREWARN_*` variables (any in the test's own environment are left out); waits until
+    /// `/healthz` answers 200.
+    #[track_caller]
+    pub fn start(database: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
+        let database = format!("sqlite://{}", database.display());
+        let token = create_token(&database, "notify tests");
+        let mut serve = Serve {
+            child: None,
+            addr: String::new(),
+            base_url: String::new(),
+            token,
+            database,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            log: Arc::new(Mutex::new(String::new())),
+            starts: 0,
+        };
+        // The port was free a moment ago; another process may take it in between: then again.
+        for attempt in 1..=5 {
+            let port = free_port();
+            serve.addr = format!("127.0.0.1:{port}");
+            serve.base_url = format!("http://{}", serve.addr);
+            match serve.spawn() {
+                Ok(()) => return serve,
+                Err(e) if attempt < 5 && e.contains("cannot listen") => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        unreachable!()
+    }
+
+    /// Starts the process and waits for `/healthz`; the error holds its log.
+    fn spawn(&mut self) -> Result<(), String> {
+        assert!(self.child.is_none(), "forewarn serve is running already");
+        self.starts += 1;
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_str(&format!("--- forewarn serve, start {} on {} ---\n", self.starts, self.addr));
+        let mut command = Command::new(BIN);
+        command
+            .arg("serve")
+            .args(["--database", &self.database, "--listen", &self.addr, "--base-url", &self.base_url])
+            .args(&self.args);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("FOREWARN_") {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("start forewarn serve: {e}"))?;
+        keep_log(child.stdout.take().unwrap(), self.log.clone(), "");
+        keep_log(child.stderr.take().unwrap(), self.log.clone(), "");
+        for _ in 0..STARTUP_POLLS {
+            if let Ok(r) = http(&self.addr, "GET", "/healthz", &[], b"")
+                && r.status == 200
+            {
+                self.child = Some(child);
+                return Ok(());
+            }
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                std::thread::sleep(POLL);
+                return Err(format!("forewarn serve ended ({status}) before it was ready:\n{}", tail(&self.log(), 60)));
+            }
+            std::thread::sleep(POLL);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(format!("forewarn serve did not answer /healthz within a minute:\n{}", tail(&self.log(), 60)))
+    }
+
+    /// SIGKILL: no shutdown, no cleanup, whatever it was doing.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // std's kill is SIGKILL on Unix.
+            child.kill().expect("SIGKILL forewarn serve");
+            let status = child.wait().expect("wait for forewarn serve");
+            self.log.lock().unwrap_or_else(|e| e.into_inner()).push_str(&format!("--- killed: {status} ---\n"));
+        }
+    }
+
+    /// Starts it again on the same database and port (the port may take a moment to be free).
+    #[track_caller]
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "restart: kill it first");
+        let mut last = String::new();
+        for _ in 0..20 {
+            match self.spawn() {
+                Ok(()) => return,
+                Err(e) if e.contains("cannot listen") => {
+                    last = e;
+                    std::thread::sleep(POLL * 5);
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("forewarn serve could not listen on {} again:\n{last}", self.addr);
+    }
+
+    /// `http://127.0.0.1:PORT` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    #[track_caller]
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
+        http(&self.addr, method, path, headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// A public GET; asserts 200.
+    #[track_caller]
+    pub fn get(&self, path: &str) -> HttpResponse {
+        let r = self.request("GET", path, &[], b"");
+        assert_eq!(r.status, 200, "GET {path}: {}", String::from_utf8_lossy(&r.body));
+        r
+    }
+
+    /// A request with the admin token.
+    #[track_caller]
+    pub fn admin(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> HttpResponse {
+        let auth = format!("Bearer {}", self.token);
+        self.request(method, path, &[("Authorization", &auth), ("Content-Type", content_type)], body)
+    }
+
+    /// A request with the admin token that must succeed (200 or 201); gives its JSON.
+    #[track_caller]
+    pub fn admin_ok(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> serde_json::Value {
+        let r = self.admin(method, path, content_type, body);
+        assert!(
+            matches!(r.status, 200 | 201),
+            "{method} {path} answered {}: {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+        if r.body.is_empty() { serde_json::Value::Null } else { r.json() }
+    }
+
+    /// The outbox's messages in a state (`pending`, `sent`, `dead`), as the API lists them:
+    /// every page (`limit`, and `before` the smallest id of the page before, newest first).
+    #[track_caller]
+    pub fn outbox(&self, state: &str) -> Vec<serde_json::Value> {
+        const PAGE: usize = 1000;
+        let mut all: Vec<serde_json::Value> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut before: Option<i64> = None;
+        loop {
+            let mut path = format!("/api/v1/outbox?state={state}&limit={PAGE}");
+            if let Some(id) = before {
+                path.push_str(&format!("&before={id}"));
+            }
+            let v = self.admin_ok("GET", &path, "application/json", b"");
+            let page = v["messages"].as_array().unwrap_or_else(|| panic!("GET {path}: no `messages` list in {v}"));
+            let fresh: Vec<&serde_json::Value> = page.iter().filter(|m| seen.insert(m["id"].to_string())).collect();
+            all.extend(fresh.iter().map(|m| (*m).clone()));
+            if page.len() < PAGE || fresh.is_empty() {
+                return all;
+            }
+            before = page.iter().filter_map(|m| m["id"].as_i64()).min();
+            if before.is_none() {
+                return all;
+            }
+        }
+    }
+
+    /// A value of `/metrics` by its name with labels, as written there
+    /// (`forewarn_outbox_messages{state="pending"}`).
+    #[track_caller]
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        let text = self.get("/metrics").text();
+        text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
+    /// How many messages of the outbox are in a state, by `/metrics`.
+    #[track_caller]
+    pub fn outbox_count(&self, state: &str) -> u64 {
+        let series = format!("forewarn_outbox_messages{{state=\"{state}\"}}");
+        let value = self.metric(&series).unwrap_or_else(|| panic!("no `{series}` in /metrics"));
+        value as u64
+    }
+
+    pub fn log(&self) -> String {
+        log_text(&self.log)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("forewarn serve's last log lines:\n{}", tail(&self.log(), 60));
+        }
+    }
+}
