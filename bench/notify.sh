@@ -20,6 +20,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 now() { date +%s.%N; }
 secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }  # CPU seconds of a process
 
 "$bin" fleet generate --machines "$machines" --seed 1 --out "$dir" >/dev/null
 python3 crates/forewarn/tests/support/smtp_sink.py "$dir/smtp.port" "$dir/mail.jsonl" --brief 2>"$dir/sink.log" &
@@ -47,11 +48,17 @@ t0=$(now); api POST "/api/v1/campaigns/$id/publish" application/json >/dev/null;
 counts() { curl -sf "$base/metrics" | sed -n 's/^forewarn_outbox_messages{state="\([a-z]*\)"} \([0-9]*\)$/\1 \2/p'; }
 total=$(counts | awk '{s+=$2} END {print s}')
 echo "publish: queue $total messages   $(secs "$t0" "$t1") s   ($(python3 -c "print(round($total / ($t1 - $t0)))") messages/s), outbox $(du -sh "$dir" | cut -f1) on disk with the fleet files"
+cpu0_relay=$(cpu "${pids[0]}"); cpu0_fw=$(cpu "${pids[1]}")
+# Delivery: until the outbox is empty, or for at most DELIVER_SECONDS (default 120).
+limit=${DELIVER_SECONDS:-120}
 while :; do
   pending=$(counts | awk '$1=="pending"{print $2}')
   [ "${pending:-1}" = 0 ] && break
+  python3 -c "import sys,time; sys.exit(time.time() - $t1 < $limit)" && break
   sleep 0.5
 done
 t2=$(now)
 got=$(wc -l <"$dir/mail.jsonl")
-echo "deliver $got messages by SMTP   $(secs "$t1" "$t2") s   ($(python3 -c "print(round($got / ($t2 - $t1)))") messages/s), dead: $(counts | awk '$1=="dead"{print $2}')"
+echo "deliver $got of $total messages by SMTP in $(secs "$t1" "$t2") s: $(python3 -c "print(round($got / ($t2 - $t1)))") messages/s, dead: $(counts | awk '$1=="dead"{print $2}')"
+cpu1_relay=$(cpu "${pids[0]}"); cpu1_fw=$(cpu "${pids[1]}")
+echo "  CPU during delivery: forewarn $(secs "$cpu0_fw" "$cpu1_fw") s ($(python3 -c "print(f'{($cpu1_fw - $cpu0_fw) * 1000 / max($got, 1):.2f}')") ms a message), the relay $(secs "$cpu0_relay" "$cpu1_relay") s"

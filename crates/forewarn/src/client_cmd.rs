@@ -2,9 +2,8 @@
 //! `post ...`, `inventory import`. Human output by default, the service's JSON with `--json`;
 //! the service's errors (every diagnostic with its line) are printed as they come, exit 1.
 //!
-//! The HTTP client is deliberately small: HTTP/1.1 over a plain TCP connection, one request
-//! per connection. It speaks `http://` only; reach a server behind TLS through its loopback
-//! address or a tunnel.
+//! The HTTP client is deliberately small: HTTP/1.1, one request per connection, over TCP
+//! (`http://`) or TLS (`https://`, rustls with the web's root certificates).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -121,6 +120,24 @@ pub enum PostCommand {
     },
 }
 
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// TLS over `tcp`, the server's certificate checked against the web's roots (webpki-roots).
+fn tls_stream(host: &str, tcp: TcpStream) -> anyhow::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .context("TLS set-up")?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_owned())
+        .with_context(|| format!("`{host}` is not a TLS server name"))?;
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).context("TLS set-up")?;
+    Ok(rustls::StreamOwned::new(connection, tcp))
+}
+
 /// What the service answered.
 struct Answer {
     status: u16,
@@ -129,19 +146,24 @@ struct Answer {
 
 impl Server {
     fn call(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> anyhow::Result<Answer> {
-        let rest = self.url.strip_prefix("http://").ok_or_else(|| {
-            anyhow!(
-                "--server `{}`: the client speaks http:// only; use the service's loopback address or a tunnel",
-                self.url
-            )
-        })?;
+        let (tls, rest) = if let Some(rest) = self.url.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = self.url.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            bail!("--server `{}`: expected an https:// or http:// URL", self.url)
+        };
         let (authority, base_path) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
             None => (rest, ""),
         };
-        let address = if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
-        let mut stream =
-            TcpStream::connect(&address).with_context(|| format!("cannot reach the service at {}", self.url))?;
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, port.to_owned()),
+            _ => (authority, if tls { "443" } else { "80" }.to_owned()),
+        };
+        let tcp = TcpStream::connect(format!("{host}:{port}"))
+            .with_context(|| format!("cannot reach the service at {}", self.url))?;
+        let mut stream: Box<dyn ReadWrite> = if tls { Box::new(tls_stream(host, tcp)?) } else { Box::new(tcp) };
         let mut head = format!(
             "{method} {base_path}{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nAccept: application/json\r\nContent-Length: {}\r\n",
             body.len()
@@ -153,10 +175,18 @@ impl Server {
             head.push_str(&format!("Authorization: Bearer {token}\r\n"));
         }
         head.push_str("\r\n");
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
+        let talk =
+            |e: std::io::Error| anyhow::Error::new(e).context(format!("cannot talk to the service at {}", self.url));
+        stream.write_all(head.as_bytes()).map_err(talk)?;
+        stream.write_all(body).map_err(talk)?;
+        stream.flush().map_err(talk)?;
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).context("the service closed the connection")?;
+        match stream.read_to_end(&mut raw) {
+            Ok(_) => {}
+            // A server that closes without TLS's close_notify: the answer is whole (Connection: close).
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
+            Err(e) => return Err(e).with_context(|| format!("no answer from {}", self.url)),
+        }
         let (status, body) = parse_response(&raw)?;
         let body = if body.is_empty() {
             Value::Null
@@ -394,9 +424,23 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_http_is_spoken() {
-        let s = Server { url: "https://status.example.net".into(), token: None, json: false };
+    fn https_speaks_tls_and_other_schemes_are_refused() {
+        let s = Server { url: "ftp://status.example.net".into(), token: None, json: false };
         let err = s.call("GET", "/api/v1/posts", "", b"").err().unwrap().to_string();
-        assert!(err.contains("http:// only"), "{err}");
+        assert!(err.contains("expected an https:// or http:// URL"), "{err}");
+        // A plain HTTP server behind an https:// URL: the client insists on a TLS handshake.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut hello = [0u8; 5];
+            conn.read_exact(&mut hello).unwrap();
+            conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").unwrap();
+            hello
+        });
+        let s = Server { url: format!("https://127.0.0.1:{port}"), token: None, json: false };
+        let err = s.call("GET", "/api/v1/posts", "", b"").err().expect("no TLS, no answer");
+        assert_eq!(server.join().unwrap()[0], 0x16, "the first byte sent is a TLS handshake record");
+        assert!(format!("{err:#}").contains(&format!("https://127.0.0.1:{port}")), "{err:#}");
     }
 }
