@@ -1014,3 +1014,41 @@ fn long_lines_and_hostile_text_are_encoded() {
     let mail = Mail::parse(&list[0].payload);
     assert!(mail.header("Bcc").is_none() && mail.header("X-Injected").is_none(), "{:?}", mail.headers);
 }
+
+#[test]
+fn a_big_campaign_is_written_on_every_core_with_keys_in_order() {
+    use forewarn_model::fleet::{FleetConfig, generate};
+    let fleet = generate(&FleetConfig { machines: 3000, seed: 11, campaign_start: jiff::civil::date(2027, 3, 1) });
+    let inv = parse_inventory("inventory.json", &serde_json::to_string(&fleet.inventory).unwrap()).unwrap();
+    let text = serde_json::to_string(&fleet.campaign).unwrap();
+    let campaign = StoredCampaign { text, ..stored(OS_UPDATE, CampaignState::Published) };
+    let start = ts("2027-03-02T22:00:00Z");
+    let slots: Vec<SlotNotice> = inv
+        .machines
+        .iter()
+        .enumerate()
+        .map(|(i, m)| SlotNotice {
+            target: m.id.clone(),
+            start: start + jiff::SignedDuration::from_mins(15 * (i as i64 % 96)),
+            end: start + jiff::SignedDuration::from_mins(15 * (i as i64 % 96) + 30),
+            sequence: 0,
+            change: SlotChange::New,
+            reminded: false,
+        })
+        .collect();
+    let p = post(3, &[]);
+    let what = || What::CampaignPublished { campaign: &campaign, post: &p, slots: &slots, subscribers: &[] };
+    let first = notify(Some(&inv), &[], what());
+    let contacts: usize = inv.customers.iter().filter(|c| !c.contacts.is_empty()).map(|c| c.contacts.len()).sum();
+    assert!(contacts > 64, "enough contacts to split the work: {contacts}");
+    assert_eq!(first.len(), contacts, "one message per contact");
+    let keys: Vec<String> = first.iter().map(|m| m.key.clone()).collect();
+    let expected: Vec<String> = (0..contacts).map(|n| format!("17.{n}@{DOMAIN}")).collect();
+    assert_eq!(keys, expected, "keys are the messages' positions, in order");
+    // Each contact once, and the same bytes again: rendering on several threads changes nothing.
+    let mut recipients: Vec<&str> = first.iter().map(|m| m.recipient.as_str()).collect();
+    recipients.sort_unstable();
+    recipients.dedup();
+    assert_eq!(recipients.len(), contacts);
+    assert_eq!(notify(Some(&inv), &[], what()), first);
+}
