@@ -11,7 +11,8 @@
 //! - confirmed subscribers: each post, update and correction that concerns a component they
 //!   chose, with an unsubscribe link; and the confirmation request of a new subscription;
 //! - every configured webhook URL: one JSON event per change (not for subscriptions or
-//!   reminders).
+//!   reminders); slots that started or finished (`slot.started`, `slot.finished`, by the
+//!   schedule for now) are told to webhooks only.
 //!
 //! Every message's key is `{seq}.{n}@{domain}`: the event's sequence number, the message's
 //! position in the event's list and the host of the site's URL; for email it is the
@@ -337,6 +338,14 @@ impl Notifier for Messages<'_> {
             What::Reminder { campaign, slots } => {
                 let info = Info::of(campaign, self.inventory);
                 self.tell_contacts(&mut out, &info, Tell::Reminder, &site.url("/"), slots);
+            }
+            What::SlotsStarted { campaign, slots } => {
+                let cause = format!("campaign `{}`: slots started", campaign.id);
+                out.webhooks(self.webhooks, "slot.started", &cause, &webhook::progress(campaign, slots));
+            }
+            What::SlotsFinished { campaign, slots } => {
+                let cause = format!("campaign `{}`: slots finished", campaign.id);
+                out.webhooks(self.webhooks, "slot.finished", &cause, &webhook::progress(campaign, slots));
             }
         }
         out.list

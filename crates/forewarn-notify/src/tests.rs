@@ -988,6 +988,61 @@ fn webhooks_carry_each_event_as_signed_json() {
 }
 
 #[test]
+fn slots_started_and_finished_go_to_webhooks_only() {
+    let inv = inventory();
+    let urls = vec!["https://a.example/hook".to_owned(), "https://b.example/hook".to_owned()];
+    let c = stored(OS_UPDATE, CampaignState::Published);
+    let slots = vec![
+        slot("ana-1", "2027-03-02T13:00:00Z", 30, 0, SlotChange::Unchanged),
+        slot("shop-web-1", "2027-03-02T22:00:00Z", 30, 2, SlotChange::Unchanged),
+    ];
+    let events = [
+        ("slot.started", "started", What::SlotsStarted { campaign: &c, slots: &slots }),
+        ("slot.finished", "finished", What::SlotsFinished { campaign: &c, slots: &slots }),
+    ];
+    for (kind, verb, what) in events {
+        // With the inventory at hand and contacts to reach, still no email.
+        let list = notify(Some(&inv), &urls, what);
+        assert!(emails(&list).is_empty(), "{kind}: no email");
+        assert_eq!(list.len(), 2, "{kind}: one event per URL");
+        for (n, (m, url)) in list.iter().zip(&urls).enumerate() {
+            assert_eq!(m.channel, Channel::Webhook);
+            assert_eq!((m.recipient.as_str(), m.subject.as_str(), m.sender.as_str()), (url.as_str(), kind, ""));
+            assert_eq!(m.key, format!("17.{n}@status.lindenau.example"));
+            assert_eq!(m.cause, format!("campaign `os-update`: slots {verb}"));
+            assert_eq!(m.due, at());
+            let json: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
+            assert_eq!(json["id"], m.key.as_str());
+            assert_eq!(json["type"], kind);
+            assert_eq!(json["at"], "2027-02-22T08:00:00Z");
+            assert_eq!(
+                json["data"],
+                serde_json::json!({
+                    "campaign": "os-update",
+                    "source": "schedule",
+                    "slots": [
+                        {
+                            "target": "ana-1",
+                            "start": "2027-03-02T13:00:00Z",
+                            "end": "2027-03-02T13:30:00Z",
+                            "sequence": 0,
+                        },
+                        {
+                            "target": "shop-web-1",
+                            "start": "2027-03-02T22:00:00Z",
+                            "end": "2027-03-02T22:30:00Z",
+                            "sequence": 2,
+                        },
+                    ],
+                })
+            );
+        }
+        // Without webhooks nobody is told.
+        assert!(notify(Some(&inv), &[], what).is_empty(), "{kind}");
+    }
+}
+
+#[test]
 fn long_lines_and_hostile_text_are_encoded() {
     let mut p = post(7, &[]);
     p.title = format!("Wartung <b>&</b> Störung {}", "sehr lang ".repeat(30));

@@ -101,3 +101,22 @@ pub(crate) fn slots(slots: &[SlotNotice]) -> Value {
             .collect(),
     )
 }
+
+/// The data of `slot.started` and `slot.finished`: the campaign's id and the slots, each
+/// with its planned times. `source` says where the news comes from: `schedule` (the
+/// planned time has passed) until machine agents report real times.
+pub(crate) fn progress(campaign: &StoredCampaign, slots: &[SlotNotice]) -> Value {
+    json!({
+        "campaign": campaign.id,
+        "source": "schedule",
+        "slots": slots
+            .iter()
+            .map(|s| json!({
+                "target": s.target,
+                "start": rfc3339(s.start),
+                "end": rfc3339(s.end),
+                "sequence": s.sequence,
+            }))
+            .collect::<Vec<_>>(),
+    })
+}

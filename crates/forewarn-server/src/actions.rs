@@ -547,6 +547,21 @@ pub async fn send_reminders(app: &App) -> ApiResult<usize> {
     if app.config.reminder.is_zero() {
         return Ok(0);
     }
+    let teller = published_teller(app).await?;
+    Ok(app.store.send_reminders(app.now(), app.config.reminder, &teller).await?)
+}
+
+/// Tells webhooks of the slots of published campaigns that started or finished by the
+/// schedule (their planned start or end has passed); gives how many started and how many
+/// finished.
+pub async fn record_slot_progress(app: &App) -> ApiResult<(usize, usize)> {
+    let teller = published_teller(app).await?;
+    Ok(app.store.slot_progress(app.now(), &teller).await?)
+}
+
+/// A teller that knows every published campaign's inventory: for the writes of the
+/// service itself (reminders, slot progress), which cover all of them at once.
+async fn published_teller(app: &App) -> ApiResult<crate::tell::Teller> {
     let mut teller = app.teller().await?;
     for c in app.store.campaigns().await? {
         if c.state == CampaignState::Published {
@@ -554,5 +569,5 @@ pub async fn send_reminders(app: &App) -> ApiResult<usize> {
             teller.add_campaign(&c.id, one);
         }
     }
-    Ok(app.store.send_reminders(app.now(), app.config.reminder, &teller).await?)
+    Ok(teller)
 }

@@ -165,8 +165,9 @@ async fn metrics_page(State(app): State<Arc<App>>) -> Response {
 
 /// The work that runs beside the requests until `stop` turns true: delivering the outbox
 /// (SMTP or the capture mailbox, and webhooks) and, every minute, queueing the reminders
-/// that are due. A SQLite service first takes back the leases a killed predecessor held
-/// (it is the only process on its file), so their messages go out at once.
+/// that are due and the webhook events of slots that started or finished (by the
+/// schedule). A SQLite service first takes back the leases a killed predecessor held (it
+/// is the only process on its file), so their messages go out at once.
 pub async fn background(
     app: Arc<App>,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -209,6 +210,14 @@ pub async fn background(
                         app.wake_delivery();
                     }
                     Err(e) => tracing::error!(error = %e.message, "reminders failed"),
+                }
+                match actions::record_slot_progress(&app).await {
+                    Ok((0, 0)) => {}
+                    Ok((started, finished)) => {
+                        tracing::info!(started, finished, "slot progress queued");
+                        app.wake_delivery();
+                    }
+                    Err(e) => tracing::error!(error = %e.message, "slot progress failed"),
                 }
                 tokio::select! {
                     _ = stop.wait_for(|s| *s) => return,

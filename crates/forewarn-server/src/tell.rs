@@ -37,7 +37,9 @@ fn campaign_of<'a>(what: &What<'a>) -> Option<&'a StoredCampaign> {
         What::CampaignPublished { campaign, .. }
         | What::SlotsChanged { campaign, .. }
         | What::CampaignStateChanged { campaign, .. }
-        | What::Reminder { campaign, .. } => Some(campaign),
+        | What::Reminder { campaign, .. }
+        | What::SlotsStarted { campaign, .. }
+        | What::SlotsFinished { campaign, .. } => Some(campaign),
         What::PostCreated { .. }
         | What::PostUpdated { .. }
         | What::PostCorrected { .. }

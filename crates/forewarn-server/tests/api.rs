@@ -11,6 +11,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
+use forewarn_server::actions::record_slot_progress;
+use forewarn_server::config::Webhook;
 use forewarn_server::openapi::ENDPOINTS;
 use forewarn_server::{App, Clock, Settings};
 use forewarn_status::{Component, Post, Revision, Update};
@@ -125,6 +127,7 @@ fn error_text(v: &Value) -> String {
 
 #[derive(Debug)]
 struct Api {
+    app: Arc<App>,
     router: Router,
     clock: Arc<TestClock>,
     store: Store,
@@ -133,6 +136,11 @@ struct Api {
 impl Api {
     /// The service on `store`, with the story's token created through the store.
     async fn new(store: Store, start: Timestamp) -> Api {
+        Api::with_webhooks(store, start, Vec::new()).await
+    }
+
+    /// [`Api::new`], telling these webhooks.
+    async fn with_webhooks(store: Store, start: Timestamp, webhooks: Vec<Webhook>) -> Api {
         store
             .create_token(start, "test", "the story", &forewarn_server::auth::hash_secret(TOKEN))
             .await
@@ -144,12 +152,13 @@ impl Api {
             base_url: Some("https://status.example.net".into()),
             smtp: None,
             site_name: Some("Story Hosting".into()),
+            webhooks: Some(webhooks),
             ..Settings::default()
         }
         .resolve()
         .expect("a valid configuration");
         let app = App::new(store.clone(), clock.clone(), config);
-        Api { router: forewarn_server::router(app), clock, store }
+        Api { app: app.clone(), router: forewarn_server::router(app), clock, store }
     }
 
     async fn send(&self, method: Method, uri: &str, auth: Auth<'_>, ctype: Option<&str>, body: Body) -> Reply {
@@ -1004,4 +1013,50 @@ async fn the_api_story_on_postgres() {
     let Some(pg) = TestPostgres::start().await else { return };
     let store = Store::open(pg.url()).await.expect("open PostgreSQL");
     story(store).await;
+}
+
+/// By the schedule, the service tells webhooks (and only them) of the slots of its
+/// published campaign that started and finished, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slots_start_and_finish_by_the_schedule() {
+    let dir = TempDir::new("forewarn-server-progress").unwrap();
+    let store = Store::open(&dir.sqlite_url("progress.db")).await.expect("open SQLite");
+    let url = "https://hooks.example.net/forewarn";
+    let hook = Webhook { url: url.into(), secret: "hook secret".into() };
+    let api = Api::with_webhooks(store, ts("2027-02-15T09:00:00Z"), vec![hook]).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.expect(StatusCode::CREATED);
+    api.campaign_action(CAMPAIGN_ID, "plan").await.expect(StatusCode::CREATED);
+    api.campaign_action(CAMPAIGN_ID, "publish").await.expect(StatusCode::OK);
+    let progress = || async { record_slot_progress(&api.app).await.expect("slot progress") };
+    assert_eq!(progress().await, (0, 0), "nothing started yet");
+
+    let slots = api.store.slot_notices(CAMPAIGN_ID).await.unwrap();
+    assert!(!slots.is_empty());
+    let first = slots.iter().map(|s| s.start).min().unwrap();
+    let last = slots.iter().map(|s| s.end).max().unwrap();
+    let messages = api.store.outbox_counts().await.unwrap();
+    api.clock.advance(first.duration_since(api.clock.now()));
+    let starting = slots.iter().filter(|s| s.start <= first).count();
+    assert_eq!(progress().await, (starting, 0));
+    assert_eq!(progress().await, (0, 0), "once");
+    let counts = api.store.outbox_counts().await.unwrap();
+    assert_eq!(counts.pending, messages.pending + 1, "one webhook event, no email");
+    let listed = api.store.messages(None, 1, None).await.unwrap();
+    let m = api.store.message(listed[0].id).await.unwrap().unwrap();
+    assert_eq!((m.subject.as_str(), m.recipient.as_str()), ("slot.started", url));
+    let body: Value = serde_json::from_str(&m.payload).unwrap();
+    assert_eq!((&body["type"], &body["data"]["campaign"]), (&json!("slot.started"), &json!(CAMPAIGN_ID)));
+    assert_eq!(body["data"]["source"], "schedule");
+    assert_eq!(body["data"]["slots"].as_array().map(Vec::len), Some(starting), "{body}");
+
+    api.clock.advance(last.duration_since(api.clock.now()));
+    assert_eq!(progress().await, (slots.len() - starting, slots.len()));
+    assert_eq!(progress().await, (0, 0));
+    let audit = api.store.audit(1000).await.unwrap();
+    for action in ["campaign.slots_started", "campaign.slots_finished"] {
+        let row = audit.iter().find(|a| a.action == action).unwrap_or_else(|| panic!("no {action}"));
+        assert_eq!((row.actor.as_str(), row.subject.as_str()), ("forewarn", CAMPAIGN_ID));
+    }
+    api.store.close().await;
 }

@@ -207,6 +207,23 @@ impl Store {
         in_tx!(self, send_reminders(at, horizon, notifier))
     }
 
+    /// Tells the progress of slots by the schedule (there are no machine agents yet): of
+    /// campaigns that are published (not paused, cancelled or completed), the slots not
+    /// cancelled whose planned start is at or before `at` and that were not told started
+    /// yet are marked started, and those whose planned end is at or before `at` and that
+    /// were not told finished yet are marked finished. `notifier` is told, per campaign,
+    /// one [`What::SlotsStarted`] and one [`What::SlotsFinished`] (when it has any such
+    /// slots; actor `forewarn`, with audit rows `campaign.slots_started` and
+    /// `campaign.slots_finished`), all in one transaction. Gives how many slots started
+    /// and how many finished; a slot is told started and finished once each (again only
+    /// after it moved).
+    ///
+    /// [`What::SlotsStarted`]: crate::What::SlotsStarted
+    /// [`What::SlotsFinished`]: crate::What::SlotsFinished
+    pub async fn slot_progress(&self, at: Timestamp, notifier: &dyn Notifier) -> Result<(usize, usize)> {
+        in_tx!(self, slot_progress(at, notifier))
+    }
+
     // Plans.
 
     /// Keeps a plan file (JSON, as written by the planner) as the campaign's next plan

@@ -5,7 +5,7 @@
 //! in the migrations and the backend modules. A mutating operation runs inside the
 //! caller's transaction and writes its audit row there too.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use forewarn_status::{Component, Post, PostKind, PostState, Revision, Update};
 use jiff::{SignedDuration, Timestamp};
@@ -1199,14 +1199,14 @@ async fn insert_notices(c: &mut Conn, campaign: &str, slots: &[PlannedSlot]) -> 
     Ok(())
 }
 
-/// Gives slots told before their new times under their next sequence, not cancelled and
-/// not reminded of, many rows per statement.
+/// Gives slots told before their new times under their next sequence, not cancelled, not
+/// reminded of, not started and not finished, many rows per statement.
 async fn retell_notices(c: &mut Conn, campaign: &str, slots: &[&PlannedSlot]) -> Result<()> {
     for chunk in slots.chunks(1000) {
         // Both databases name the columns of a VALUES list column1, column2, ...
         let mut update = sqlx::QueryBuilder::<Db>::new(
             "UPDATE slot_notices SET starts = v.column2, ends = v.column3, sequence = sequence + 1, \
-             cancelled = FALSE, reminded = FALSE FROM (",
+             cancelled = FALSE, reminded = FALSE, started = FALSE, finished = FALSE FROM (",
         );
         update.push_values(chunk, |mut row, slot| {
             row.push_bind(&slot.target).push_bind(micros(slot.start)).push_bind(micros(slot.end));
@@ -1393,6 +1393,58 @@ pub(crate) async fn send_reminders(
         tell(c, at, SERVICE, notifier, What::Reminder { campaign: &campaign, slots: &slots }).await?;
     }
     Ok(rows.len())
+}
+
+/// Marks `flag` (`started` or `finished`) on the slots of published campaigns, not
+/// cancelled and not marked yet, whose `column` (`starts` or `ends`) is at or before `at`;
+/// gives them by campaign, each campaign's by start, then target.
+async fn mark_progress(
+    c: &mut Conn,
+    at: Timestamp,
+    flag: &str,
+    column: &str,
+) -> Result<BTreeMap<String, Vec<SlotNotice>>> {
+    // As with reminders, the row locks make concurrent callers (PostgreSQL) mark each slot
+    // once: the second one waits, then finds it marked.
+    let rows = query(&format!(
+        "UPDATE slot_notices SET {flag} = TRUE \
+         WHERE NOT {flag} AND NOT cancelled AND {column} <= $1 \
+         AND campaign IN (SELECT id FROM campaigns WHERE state = 'published') \
+         RETURNING campaign, target, starts, ends, sequence, cancelled, reminded"
+    ))
+    .bind(micros(at))
+    .fetch_all(&mut *c)
+    .await?;
+    let mut by_campaign: BTreeMap<String, Vec<SlotNotice>> = BTreeMap::new();
+    for r in &rows {
+        let campaign: String = r.try_get("campaign")?;
+        by_campaign.entry(campaign).or_default().push(NoticeRow::from_row(r)?.notice(SlotChange::Unchanged)?);
+    }
+    for slots in by_campaign.values_mut() {
+        sort_notices(slots);
+    }
+    Ok(by_campaign)
+}
+
+pub(crate) async fn slot_progress(c: &mut Conn, at: Timestamp, notifier: &dyn Notifier) -> Result<(usize, usize)> {
+    let mut started = mark_progress(c, at, "started", "starts").await?;
+    let mut finished = mark_progress(c, at, "finished", "ends").await?;
+    let counts = (started.values().map(Vec::len).sum(), finished.values().map(Vec::len).sum());
+    let ids: BTreeSet<String> = started.keys().chain(finished.keys()).cloned().collect();
+    for id in ids {
+        let campaign = existing_campaign(c, &id).await?;
+        if let Some(slots) = started.remove(&id) {
+            let targets: Vec<&str> = slots.iter().map(|s| s.target.as_str()).collect();
+            audit(c, at, SERVICE, "campaign.slots_started", &id, json!({ "slots": targets })).await?;
+            tell(c, at, SERVICE, notifier, What::SlotsStarted { campaign: &campaign, slots: &slots }).await?;
+        }
+        if let Some(slots) = finished.remove(&id) {
+            let targets: Vec<&str> = slots.iter().map(|s| s.target.as_str()).collect();
+            audit(c, at, SERVICE, "campaign.slots_finished", &id, json!({ "slots": targets })).await?;
+            tell(c, at, SERVICE, notifier, What::SlotsFinished { campaign: &campaign, slots: &slots }).await?;
+        }
+    }
+    Ok(counts)
 }
 
 // Subscribers.

@@ -278,6 +278,20 @@ pub enum What<'a> {
         campaign: &'a StoredCampaign,
         slots: &'a [SlotNotice],
     },
+    /// These slots of a published campaign started: by the schedule (no machine agent
+    /// reports yet), their planned start has passed. Each slot is told started once (again
+    /// only after it moved); cancelled slots never are.
+    SlotsStarted {
+        campaign: &'a StoredCampaign,
+        slots: &'a [SlotNotice],
+    },
+    /// These slots of a published campaign finished: by the schedule, their planned end
+    /// has passed. Each slot is told finished once (again only after it moved); cancelled
+    /// slots never are.
+    SlotsFinished {
+        campaign: &'a StoredCampaign,
+        slots: &'a [SlotNotice],
+    },
 }
 
 /// Decides who is told what about an event (pure: no IO, no clock).

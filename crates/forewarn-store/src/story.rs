@@ -15,8 +15,8 @@ use crate::{Backend, Error, Pool, Silent, Store};
 
 mod telling;
 use telling::{
-    a_failed_message_fails_the_change, cancelling, concurrent_claims, delivering, reminders, republishing, subscribing,
-    writes_tell,
+    a_failed_message_fails_the_change, cancelling, concurrent_claims, delivering, reminders, republishing,
+    slots_start_and_finish, subscribing, writes_tell,
 };
 
 /// 1 March 2025, 09:00:00.123456 UTC, plus `minutes`.
@@ -623,6 +623,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         republishing,
         cancelling,
         reminders,
+        slots_start_and_finish,
         subscribing,
         delivering,
         concurrent_claims,

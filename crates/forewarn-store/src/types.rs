@@ -203,8 +203,8 @@ pub struct AuditEntry {
     pub actor: String,
     /// `inventory.import`; `campaign.create`, `campaign.publish`, `campaign.republish`,
     /// `campaign.pause`, `campaign.resume`, `campaign.cancel`, `campaign.complete`,
-    /// `campaign.remind`; `plan.add`; `post.create`, `post.update`, `post.correct`;
-    /// `component.upsert`, `component.status`; `token.create`, `operator.set`,
+    /// `campaign.remind`, `campaign.slots_started`, `campaign.slots_finished`; `plan.add`;
+    /// `post.create`, `post.update`, `post.correct`; `component.upsert`, `component.status`; `token.create`, `operator.set`,
     /// `session.create`; `subscriber.request`, `subscriber.update`, `subscriber.confirm`,
     /// `subscriber.unsubscribe` (subject: the subscriber's id, actor `public`);
     /// `outbox.retry`.

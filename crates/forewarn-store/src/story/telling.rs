@@ -1,5 +1,6 @@
 //! The story's chapters about telling people: events and the outbox, the slots contacts
-//! were told, reminders, subscribers, and delivery under leases.
+//! were told, reminders, slots started and finished, subscribers, and delivery under
+//! leases.
 
 use std::sync::Mutex;
 
@@ -98,6 +99,14 @@ impl Notifier for Recorder {
             What::SubscriptionRequested { subscriber } => seen.what = format!("subscription {}", subscriber.email),
             What::Reminder { campaign, slots } => {
                 seen.what = format!("reminder {}", campaign.id);
+                seen.slots = slots.to_vec();
+            }
+            What::SlotsStarted { campaign, slots } => {
+                seen.what = format!("started {}", campaign.id);
+                seen.slots = slots.to_vec();
+            }
+            What::SlotsFinished { campaign, slots } => {
+                seen.what = format!("finished {}", campaign.id);
                 seen.slots = slots.to_vec();
             }
         }
@@ -486,6 +495,97 @@ pub(super) async fn reminders(store: &Store) {
     assert_eq!(store.send_reminders(t(6), SignedDuration::from_hours(2), &recorder).await.unwrap(), 1);
     assert_eq!(recorder.last().what, "reminder net");
     assert_eq!(store.send_reminders(t(7), SignedDuration::from_hours(48), &recorder).await.unwrap(), 0);
+}
+
+/// By the schedule, a slot of a published campaign starts once its planned start has
+/// passed and finishes once its planned end has passed, each once; again after it moved.
+pub(super) async fn slots_start_and_finish(store: &Store) {
+    let recorder = Recorder::default();
+    planned(store, "os").await;
+    plans_up_to(store, "os", 3).await;
+    let os = [slot("a", 60, 90), slot("b", 120, 150), slot("c", 70, 80)];
+    store.publish_campaign(t(1), "ada", "os", 1, maintenance("OS"), &os, &recorder).await.unwrap();
+    // c is dropped again: cancelled slots neither start nor finish.
+    let os = [slot("a", 60, 90), slot("b", 120, 150)];
+    store.republish_campaign(t(2), "ada", "os", 2, &os, &recorder).await.unwrap();
+    // A paused campaign's slots wait for it to be resumed.
+    planned(store, "net").await;
+    store.publish_campaign(t(3), "ada", "net", 1, maintenance("Net"), &[slot("x", 60, 90)], &recorder).await.unwrap();
+    store.change_campaign_state(t(4), "ada", "net", CampaignState::Paused, ("Paused.", None), &recorder).await.unwrap();
+    let events = recorder.seen().len();
+    let unchanged = SlotChange::Unchanged;
+
+    // Nothing before the start.
+    assert_eq!(store.slot_progress(t(59), &recorder).await.unwrap(), (0, 0));
+    assert_eq!(recorder.seen().len(), events, "nobody told");
+
+    // Started when the start passes (the start itself is in); x of the paused net is not.
+    assert_eq!(store.slot_progress(t(60), &recorder).await.unwrap(), (1, 0));
+    let started = recorder.last();
+    assert_eq!((started.what.as_str(), started.actor.as_str(), started.at), ("started os", "forewarn", t(60)));
+    assert_eq!(started.slots, [notice("a", 60, 90, 0, unchanged)]);
+    assert_eq!(recorder.seen().len(), events + 1, "one event");
+    assert!(keys(&outbox(store).await).contains(&format!("{}.0@test", started.seq).as_str()), "its messages");
+    // Once.
+    assert_eq!(store.slot_progress(t(61), &recorder).await.unwrap(), (0, 0));
+    assert_eq!(recorder.seen().len(), events + 1);
+
+    // Finished once after the end; the cancelled c (70 to 80) never started nor finished.
+    assert_eq!(store.slot_progress(t(95), &recorder).await.unwrap(), (0, 1));
+    let finished = recorder.last();
+    assert_eq!((finished.what.as_str(), finished.actor.as_str(), finished.at), ("finished os", "forewarn", t(95)));
+    assert_eq!(finished.slots, [notice("a", 60, 90, 0, unchanged)]);
+    assert_eq!(store.slot_progress(t(96), &recorder).await.unwrap(), (0, 0));
+    assert_eq!(recorder.seen().len(), events + 2);
+
+    let audit = store.audit(100).await.unwrap();
+    let progress: Vec<(&str, &str, &str, Timestamp, serde_json::Value)> = audit
+        .iter()
+        .filter(|a| a.action.starts_with("campaign.slots_"))
+        .map(|a| (a.action.as_str(), a.actor.as_str(), a.subject.as_str(), a.at, a.detail.clone()))
+        .rev()
+        .collect();
+    assert_eq!(
+        progress,
+        [
+            ("campaign.slots_started", "forewarn", "os", t(60), json!({ "slots": ["a"] })),
+            ("campaign.slots_finished", "forewarn", "os", t(95), json!({ "slots": ["a"] })),
+        ]
+    );
+
+    // a, started and finished, moves to later; b moves before it started.
+    let os = [slot("a", 200, 230), slot("b", 130, 160)];
+    store.republish_campaign(t(100), "ada", "os", 3, &os, &recorder).await.unwrap();
+    // b starts and finishes in one call, started told first; a waits for its new time.
+    assert_eq!(store.slot_progress(t(160), &recorder).await.unwrap(), (1, 1));
+    let told: Vec<(String, Vec<SlotNotice>)> =
+        recorder.seen().into_iter().skip(events + 3).map(|s| (s.what, s.slots)).collect();
+    let b = notice("b", 130, 160, 1, unchanged);
+    assert_eq!(told, [("started os".to_owned(), vec![b.clone()]), ("finished os".to_owned(), vec![b])]);
+    // A moved slot starts again at its new time, and finishes again.
+    assert_eq!(store.slot_progress(t(199), &recorder).await.unwrap(), (0, 0));
+    assert_eq!(store.slot_progress(t(200), &recorder).await.unwrap(), (1, 0));
+    assert_eq!(recorder.last().slots, [notice("a", 200, 230, 1, unchanged)]);
+    assert_eq!(store.slot_progress(t(230), &recorder).await.unwrap(), (0, 1));
+    assert_eq!((recorder.last().what.as_str(), recorder.last().slots.len()), ("finished os", 1));
+    assert_eq!(store.slot_progress(t(500), &recorder).await.unwrap(), (0, 0));
+
+    // Resumed, net's x (long over) starts and finishes at once.
+    let resumed = ("Resumed.", None);
+    store.change_campaign_state(t(240), "ada", "net", CampaignState::Published, resumed, &recorder).await.unwrap();
+    let events = recorder.seen().len();
+    assert_eq!(store.slot_progress(t(240), &recorder).await.unwrap(), (1, 1));
+    let whats: Vec<String> = recorder.seen().into_iter().skip(events).map(|s| s.what).collect();
+    assert_eq!(whats, ["started net", "finished net"]);
+
+    // A cancelled campaign's slots neither start nor finish.
+    planned(store, "db").await;
+    store.publish_campaign(t(250), "ada", "db", 1, maintenance("DB"), &[slot("y", 300, 330)], &recorder).await.unwrap();
+    let words = ("Cancelled.", None);
+    store.change_campaign_state(t(251), "ada", "db", CampaignState::Cancelled, words, &recorder).await.unwrap();
+    let events = recorder.seen().len();
+    assert_eq!(store.slot_progress(t(400), &recorder).await.unwrap(), (0, 0));
+    assert_eq!(recorder.seen().len(), events);
 }
 
 /// Subscribing asks for a confirmation; only confirmed subscribers are told about posts.
