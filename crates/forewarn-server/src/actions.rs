@@ -442,6 +442,10 @@ pub async fn move_slot(
     target: &str,
     start: Timestamp,
 ) -> ApiResult<(StoredCampaign, SlotNotice, i64)> {
+    // Two moves at once would each start from the same published plan, and the second
+    // would undo the first. (Several instances on one PostgreSQL database: see the check
+    // before publishing below.)
+    let _one_at_a_time = app.moves.lock().await;
     let c = stored_campaign(app, id).await?;
     let Some(published) =
         c.published_plan.filter(|_| matches!(c.state, CampaignState::Published | CampaignState::Paused))
@@ -497,6 +501,14 @@ pub async fn move_slot(
     let mut summary = stored.summary.clone();
     summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
     let version = app.store.add_plan(app.now(), actor, id, stored.inventory_version, &text, &summary).await?;
+    let now_published = stored_campaign(app, id).await?.published_plan;
+    if now_published != Some(published) {
+        return Err(ApiError::conflict(format!(
+            "campaign `{id}` changed while `{target}` was being moved (plan version {} is published now, not \
+             {published}): try again",
+            now_published.unwrap_or(0)
+        )));
+    }
     let slots = planned_slots(&text)?;
     let teller = app.campaign_teller(&c, Some(version)).await?;
     let c = app.store.republish_campaign(app.now(), actor, id, version, &slots, &teller).await?;

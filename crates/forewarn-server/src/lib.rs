@@ -54,6 +54,8 @@ pub struct App {
     tell: tokio::sync::OnceCell<tell::Shared>,
     /// Woken after every write, so the delivery worker sends what it queued at once.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Slot moves one at a time: each builds on the published plan the one before made.
+    moves: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for App {
@@ -75,6 +77,7 @@ impl App {
             admin: admin::AdminState::default(),
             tell: tokio::sync::OnceCell::new(),
             wake: Arc::new(tokio::sync::Notify::new()),
+            moves: tokio::sync::Mutex::new(()),
         })
     }
 
