@@ -24,6 +24,7 @@ mod doc;
 mod email;
 pub mod links;
 mod posts;
+pub mod read;
 mod webhook;
 mod words;
 

@@ -9,6 +9,7 @@ use forewarn_store::{
 use jiff::Timestamp;
 
 use super::*;
+use crate::read::{base64, param, quoted_printable};
 
 // ---------------------------------------------------------------------------
 // Fixtures.
@@ -287,8 +288,8 @@ impl Mail {
         } else {
             let encoding = mail.header("Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
             let bytes = match encoding.as_str() {
-                "quoted-printable" => unquote(body),
-                "base64" => unbase64(body),
+                "quoted-printable" => quoted_printable(body),
+                "base64" => base64(body),
                 _ => body.as_bytes().to_vec(),
             };
             mail.body = String::from_utf8(bytes).expect("UTF-8 body").replace("\r\n", "\n");
@@ -331,45 +332,6 @@ impl Mail {
     }
 }
 
-fn param(header: &str, name: &str) -> Option<String> {
-    header.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.trim().split_once('=')?;
-        (k.trim().eq_ignore_ascii_case(name)).then(|| v.trim().trim_matches('"').to_owned())
-    })
-}
-
-fn unquote(body: &str) -> Vec<u8> {
-    let joined = body.replace("=\r\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() + 1 {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-            out.push(u8::from_str_radix(hex, 16).expect("=XX"));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
-fn unbase64(body: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let clean: Vec<u8> = body.bytes().filter(|b| ALPHABET.contains(b)).collect();
-    let mut out = Vec::new();
-    for chunk in clean.chunks(4) {
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            n |= (ALPHABET.iter().position(|a| a == c).unwrap() as u32) << (18 - 6 * i);
-        }
-        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8][..chunk.len() - 1]);
-    }
-    out
-}
-
 /// RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`), as lettre writes them.
 fn decode_words(value: &str) -> String {
     let mut out = String::new();
@@ -386,7 +348,8 @@ fn decode_words(value: &str) -> String {
             let (_charset, enc, tail) = (pieces.next().unwrap(), pieces.next().unwrap(), pieces.next().unwrap());
             let end = tail.find("?=").unwrap();
             let text = &tail[..end];
-            let bytes = if enc.eq_ignore_ascii_case("b") { unbase64(text) } else { unquote(&text.replace('_', " ")) };
+            let bytes =
+                if enc.eq_ignore_ascii_case("b") { base64(text) } else { quoted_printable(&text.replace('_', " ")) };
             out.push_str(&String::from_utf8(bytes).unwrap());
             rest = &tail[end + 2..];
             last_was_word = true;

@@ -367,6 +367,19 @@ async fn move_campaign_state(
     Ok((from, existing_campaign(c, id).await?))
 }
 
+/// `NotFound` unless the campaign has plan version `version`.
+async fn existing_plan(c: &mut Conn, id: &str, version: i64) -> Result<()> {
+    let plan = query("SELECT version FROM plans WHERE campaign = $1 AND version = $2")
+        .bind(id)
+        .bind(version)
+        .fetch_optional(&mut *c)
+        .await?;
+    match plan {
+        Some(_) => Ok(()),
+        None => Err(Error::NotFound(format!("plan version {version} of campaign `{id}`"))),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn publish_campaign(
     c: &mut Conn,
@@ -382,14 +395,7 @@ pub(crate) async fn publish_campaign(
     if from != CampaignState::Draft {
         return Err(Error::Invalid(format!("campaign `{id}` is {from}: only a draft campaign can be published")));
     }
-    let plan = query("SELECT version FROM plans WHERE campaign = $1 AND version = $2")
-        .bind(id)
-        .bind(plan_version)
-        .fetch_optional(&mut *c)
-        .await?;
-    if plan.is_none() {
-        return Err(Error::NotFound(format!("plan version {plan_version} of campaign `{id}`")));
-    }
+    existing_plan(c, id, plan_version).await?;
     if post.kind != PostKind::Maintenance {
         return Err(Error::Invalid(format!(
             "a campaign is announced by a maintenance post, not by a {} post",
@@ -1269,14 +1275,7 @@ pub(crate) async fn republish_campaign(
     let published = campaign
         .published_plan
         .ok_or_else(|| corrupt(format!("campaign `{id}` is {state} without a published plan version")))?;
-    let plan = query("SELECT version FROM plans WHERE campaign = $1 AND version = $2")
-        .bind(id)
-        .bind(plan_version)
-        .fetch_optional(&mut *c)
-        .await?;
-    if plan.is_none() {
-        return Err(Error::NotFound(format!("plan version {plan_version} of campaign `{id}`")));
-    }
+    existing_plan(c, id, plan_version).await?;
     if plan_version <= published {
         return Err(Error::Invalid(format!(
             "plan version {plan_version} of campaign `{id}` is not newer than the published version {published}"
