@@ -60,6 +60,27 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
     #[command(flatten)]
     settings: SettingsArgs,
+    #[command(flatten)]
+    clock: ClockArgs,
+}
+
+/// Where the service's clock starts.
+#[derive(Debug, Args)]
+pub struct ClockArgs {
+    /// Start the clock at this instant (RFC 3339, e.g. `2027-02-20T09:00:00+01:00`) instead of
+    /// the system's time; it runs on from there. For rehearsals and tests. [env: FOREWARN_NOW]
+    #[arg(long, env = "FOREWARN_NOW", value_parser = parse_instant)]
+    now: Option<jiff::Timestamp>,
+}
+
+impl ClockArgs {
+    fn clock(&self) -> SystemClock {
+        SystemClock::starting_at(self.now)
+    }
+}
+
+fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
+    text.trim().parse().map_err(|e| format!("`{text}` is not an RFC 3339 instant such as 2027-02-20T09:00:00+01:00: {e}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +107,8 @@ pub struct DemoArgs {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    #[command(flatten)]
+    clock: ClockArgs,
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -138,7 +161,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         tracing::info!(listen = %config.listen, base_url = %config.base_url, database = %forewarn_server::config::redact(&config.database), "forewarn serving");
-        let app = App::new(store, Arc::new(SystemClock::new()), config);
+        let app = App::new(store, Arc::new(args.clock.clock()), config);
         serve_with_delivery(listener, app).await
     })?;
     Ok(Outcome::Ok)
@@ -169,9 +192,8 @@ fn random_bytes() -> anyhow::Result<[u8; 32]> {
     Ok(buf)
 }
 
-async fn new_token(store: &Store, actor: &str, name: &str) -> anyhow::Result<String> {
+async fn new_token(store: &Store, now: jiff::Timestamp, actor: &str, name: &str) -> anyhow::Result<String> {
     let token = forewarn_server::auth::token_from(&random_bytes()?);
-    let now = crate::clock::now();
     store.create_token(now, actor, name, &forewarn_server::auth::hash_secret(&token)).await?;
     Ok(token)
 }
@@ -185,7 +207,7 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<Outcome> {
         let store = Store::open(&database)
             .await
             .with_context(|| format!("cannot open the database `{}`", forewarn_server::config::redact(&database)))?;
-        let token = new_token(&store, "cli", &name).await?;
+        let token = new_token(&store, crate::clock::now(), "cli", &name).await?;
         store.close().await;
         anyhow::Ok(token)
     })?;
@@ -236,9 +258,11 @@ async fn post_json(router: &axum::Router, token: &str, uri: &str, body: Value) -
 }
 
 /// The sample OS update moved by whole weeks (so windows keep their weekdays and local times)
-/// to start on the Monday two to three weeks from `now`: the demo always shows maintenance
-/// ahead. Its id and title follow the new dates; no date in it is left as typed.
-fn demo_campaign(text: &str, now: jiff::Timestamp) -> anyhow::Result<String> {
+/// to start on the first Monday at least two weeks from `now` whose range is clear of every
+/// blackout of the sample inventory (the year-end freeze, customers' sales days): the demo
+/// always shows maintenance ahead that every machine gets a slot in. Its id and title follow
+/// the new dates; no date in it is left as typed.
+fn demo_campaign(text: &str, inventory: &forewarn_model::Inventory, now: jiff::Timestamp) -> anyhow::Result<String> {
     use jiff::ToSpan;
     let zone = jiff::tz::TimeZone::get("Europe/Berlin")?;
     let mut table: toml::Table = text.parse().context("examples/os-update.toml")?;
@@ -246,12 +270,31 @@ fn demo_campaign(text: &str, now: jiff::Timestamp) -> anyhow::Result<String> {
         let text = table.get(key).and_then(|v| v.as_str()).with_context(|| format!("os-update.toml: no `{key}`"))?;
         Ok(text.parse::<jiff::Timestamp>()?.to_zoned_datetime(zone.clone()))
     };
-    let starts = when("starts")?;
+    let (starts, ends) = (when("starts")?, when("ends")?);
     let today = now.to_zoned_datetime(zone.clone()).date();
     let target = today.checked_add(14.days())?;
     let days = target.since((jiff::Unit::Day, starts.date()))?.get_days();
     // Whole weeks, rounded up: the start stays a Monday, at least 14 days ahead.
-    let weeks = i64::from(days).div_euclid(7) + i64::from(days.rem_euclid(7) != 0);
+    let mut weeks = i64::from(days).div_euclid(7) + i64::from(days.rem_euclid(7) != 0);
+    let blackouts: Vec<&forewarn_model::inventory::Blackout> = inventory
+        .platform
+        .blackouts
+        .iter()
+        .chain(inventory.customers.iter().flat_map(|c| &c.blackouts))
+        .collect();
+    let clear = |weeks: i64| -> anyhow::Result<bool> {
+        let (from, to) =
+            (starts.checked_add(weeks.weeks())?.timestamp(), ends.checked_add(weeks.weeks())?.timestamp());
+        Ok(blackouts.iter().all(|b| b.to <= from || to <= b.from))
+    };
+    let mut tries = 0;
+    while !clear(weeks)? {
+        weeks += 1;
+        tries += 1;
+        if tries > 104 {
+            bail!("the sample inventory's blackouts leave no free week for the demo's OS update in two years");
+        }
+    }
     let moved = |z: jiff::ZonedDateTime| -> anyhow::Result<String> {
         Ok(z.checked_add(weeks.weeks())?.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
     };
@@ -269,25 +312,29 @@ fn demo_campaign(text: &str, now: jiff::Timestamp) -> anyhow::Result<String> {
     Ok(toml::to_string(&table)?)
 }
 
-/// The sample platform's story: the OS update planned and published, a switch replacement
-/// cancelled and announced again, and an incident from yesterday, resolved.
-async fn tell_story(router: &axum::Router, token: &str, now: jiff::Timestamp) -> anyhow::Result<()> {
+/// The sample platform's story, each step stored at the time it happened (the clock is
+/// pinned there while it is told): the inventory imported ten days ago; a switch
+/// replacement announced nine days ago for the day after tomorrow, cancelled two days ago
+/// and announced again for twelve days ahead; an incident yesterday morning with its
+/// updates over two and a half hours; and the OS update planned and published now.
+async fn tell_story(
+    router: &axum::Router,
+    clock: &SystemClock,
+    token: &str,
+    now: jiff::Timestamp,
+) -> anyhow::Result<()> {
     use jiff::ToSpan;
-    call(router, token, Method::POST, "/api/v1/inventory", "application/toml", DEMO_INVENTORY.to_owned()).await?;
-    let campaign =
-        call(router, token, Method::POST, "/api/v1/campaigns", "application/toml", demo_campaign(DEMO_CAMPAIGN, now)?)
-            .await?;
-    let id = campaign["id"].as_str().unwrap_or_default().to_owned();
-    call(router, token, Method::POST, &format!("/api/v1/campaigns/{id}/plan"), "application/json", String::new())
-        .await?;
-    call(router, token, Method::POST, &format!("/api/v1/campaigns/{id}/publish"), "application/json", String::new())
-        .await?;
-
-    let at = |days: i64, hour: i8| -> anyhow::Result<jiff::Timestamp> {
-        let zone = jiff::tz::TimeZone::get("Europe/Berlin")?;
+    let zone = jiff::tz::TimeZone::get("Europe/Berlin")?;
+    // `days` from today at `hour:minute` Berlin time.
+    let at = |days: i64, hour: i8, minute: i8| -> anyhow::Result<jiff::Timestamp> {
         let day = now.to_zoned_datetime(zone.clone()).date().checked_add(days.days())?;
-        Ok(day.at(hour, 0, 0, 0).to_zoned_datetime(zone)?.timestamp())
+        Ok(day.at(hour, minute, 0, 0).to_zoned_datetime(zone.clone())?.timestamp())
     };
+
+    clock.pin(Some(at(-10, 10, 0)?));
+    call(router, token, Method::POST, "/api/v1/inventory", "application/toml", DEMO_INVENTORY.to_owned()).await?;
+
+    clock.pin(Some(at(-9, 11, 0)?));
     let first = post_json(
         router,
         token,
@@ -296,11 +343,12 @@ async fn tell_story(router: &axum::Router, token: &str, now: jiff::Timestamp) ->
             "kind": "maintenance",
             "title": "Replacement of switch sw1 in rack r1",
             "body": "The access switch **sw1** serving rack r1 is replaced. Machines on kvm01 to kvm03 lose their network for up to 15 minutes within the window.",
-            "starts": at(7, 22)?, "ends": at(7, 23)?,
+            "starts": at(2, 22, 0)?, "ends": at(2, 23, 0)?,
             "components": ["sw1", "rack-r1"],
         }),
     )
     .await?;
+    clock.pin(Some(at(-2, 16, 0)?));
     post_json(
         router,
         token,
@@ -308,6 +356,7 @@ async fn tell_story(router: &axum::Router, token: &str, now: jiff::Timestamp) ->
         json!({ "state": "cancelled", "body": "Cancelled: the replacement switch was delivered damaged. A new date follows." }),
     )
     .await?;
+    clock.pin(Some(at(-2, 16, 30)?));
     post_json(
         router,
         token,
@@ -315,12 +364,14 @@ async fn tell_story(router: &axum::Router, token: &str, now: jiff::Timestamp) ->
         json!({
             "kind": "maintenance",
             "title": "Replacement of switch sw1 in rack r1 (new date)",
-            "body": "The switch replacement cancelled last week takes place at the new date. Machines on kvm01 to kvm03 lose their network for up to 15 minutes within the window.",
-            "starts": at(14, 22)?, "ends": at(14, 23)?,
+            "body": "The switch replacement that was cancelled because the new switch arrived damaged takes place at this new date. Machines on kvm01 to kvm03 lose their network for up to 15 minutes within the window.",
+            "starts": at(12, 22, 0)?, "ends": at(12, 23, 0)?,
             "components": ["sw1", "rack-r1"],
         }),
     )
     .await?;
+
+    clock.pin(Some(at(-1, 9, 12)?));
     let incident = post_json(
         router,
         token,
@@ -328,17 +379,18 @@ async fn tell_story(router: &axum::Router, token: &str, now: jiff::Timestamp) ->
         json!({
             "kind": "incident",
             "title": "Slow disks on host kvm03",
-            "body": "Machines on kvm03 see slow disk access.",
-            "starts": at(-1, 9)?, "ends": at(-1, 11)?,
+            "body": "Machines on kvm03 see slow disk access. We are looking into it.",
+            "starts": at(-1, 9, 0)?, "ends": at(-1, 10, 30)?,
             "components": ["rack-r1"],
         }),
     )
     .await?;
-    for (state, text) in [
-        ("identified", "A failing disk in kvm03's storage array slows every write. It is being replaced."),
-        ("monitoring", "The disk is replaced and the array rebuilt; we are watching the latency."),
-        ("resolved", "Latency has been normal for an hour. Sorry for the trouble."),
+    for (hour, minute, state, text) in [
+        (9, 40, "identified", "A failing disk in kvm03's storage array slows every write. It is being replaced."),
+        (10, 35, "monitoring", "The disk is replaced and the array rebuilt; we are watching the latency."),
+        (11, 40, "resolved", "Latency has been normal for an hour. Sorry for the trouble."),
     ] {
+        clock.pin(Some(at(-1, hour, minute)?));
         post_json(
             router,
             token,
@@ -347,6 +399,27 @@ async fn tell_story(router: &axum::Router, token: &str, now: jiff::Timestamp) ->
         )
         .await?;
     }
+
+    // The OS update: written and planned this morning... or an hour ago, whichever is
+    // later, and published now.
+    clock.pin(Some(now.checked_sub(1.hour())?));
+    let inventory = forewarn_model::parse_inventory("examples/inventory.toml", DEMO_INVENTORY)
+        .map_err(|d| anyhow::anyhow!("the sample inventory does not validate: {d}"))?;
+    let campaign = call(
+        router,
+        token,
+        Method::POST,
+        "/api/v1/campaigns",
+        "application/toml",
+        demo_campaign(DEMO_CAMPAIGN, &inventory, now)?,
+    )
+    .await?;
+    let id = campaign["id"].as_str().unwrap_or_default().to_owned();
+    call(router, token, Method::POST, &format!("/api/v1/campaigns/{id}/plan"), "application/json", String::new())
+        .await?;
+    clock.pin(None);
+    call(router, token, Method::POST, &format!("/api/v1/campaigns/{id}/publish"), "application/json", String::new())
+        .await?;
     Ok(())
 }
 
@@ -372,7 +445,9 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         .resolve()
         .map_err(anyhow::Error::msg)?;
         let store = Store::open(&database).await?;
-        let token = new_token(&store, "demo", "demo admin").await?;
+        let clock = Arc::new(args.clock.clock());
+        let now = forewarn_server::Clock::now(&*clock);
+        let token = new_token(&store, now, "demo", "demo admin").await?;
         let password = crate::operator_cmd::demo_password(&random_bytes()?);
         let hash = {
             let password = password.clone();
@@ -380,10 +455,10 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
                 .await?
                 .map_err(anyhow::Error::msg)?
         };
-        store.set_operator(crate::clock::now(), "demo", "admin", &hash).await?;
-        let app = App::new(store, Arc::new(SystemClock::new()), config);
+        store.set_operator(now, "demo", "admin", &hash).await?;
+        let app = App::new(store, clock.clone(), config);
         let router = forewarn_server::router(app.clone());
-        tell_story(&router, &token, app.now()).await?;
+        tell_story(&router, &clock, &token, now).await?;
         println!("forewarn demo: the sample platform, its OS update (moved to the weeks ahead) published,");
         println!("a switch replacement cancelled and announced again, and yesterday's incident, resolved.");
         println!("  status page   {base_url}/");
