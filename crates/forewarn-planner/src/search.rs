@@ -1004,6 +1004,7 @@ impl<'a> Search<'a> {
             stats: Stats::default(),
             windows: Vec::new(),
             rack_names: self.rack_names.clone(),
+            stored_reasons: Vec::new(),
         };
         tmp.resource_words(self.inv, self.campaign, r)
     }
@@ -1027,6 +1028,7 @@ impl<'a> Search<'a> {
             notes: self.notes,
             windows: self.classes.into_iter().map(|c| c.text).collect(),
             rack_names: self.rack_names,
+            stored_reasons: Vec::new(),
         }
     }
 }

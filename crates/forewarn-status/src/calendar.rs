@@ -1,6 +1,7 @@
 //! The status page's maintenance calendar (RFC 5545): one event per maintenance post with a
 //! window, recent or upcoming, with a UID that never changes for the post, a SEQUENCE that
-//! rises with each correction, and cancelled posts kept as cancelled events. Bytes depend only
+//! rises with each correction and with the cancellation, and cancelled posts kept as
+//! cancelled events; every event is transparent (it does not make anyone busy). Bytes depend only
 //! on the posts: DTSTAMP is the post's last change, not the time of the request.
 
 use forewarn_model::ical::{escape_into, fold_into};
@@ -47,8 +48,10 @@ pub fn calendar(posts: &[Post], site: &Site, now: Timestamp) -> String {
         ics.raw("LAST-MODIFIED", &when::ical_utc(post.updated));
         ics.raw("DTSTART", &when::ical_utc(starts));
         ics.raw("DTEND", &when::ical_utc(ends));
-        ics.raw("SEQUENCE", &post.revision.saturating_sub(1).to_string());
+        // Every correction raises SEQUENCE, and so does the cancellation, so that calendars
+        // that hold the event take the change.
         let cancelled = post.state == PostState::Cancelled;
+        ics.raw("SEQUENCE", &(post.revision.saturating_sub(1) + u32::from(cancelled)).to_string());
         ics.raw("STATUS", if cancelled { "CANCELLED" } else { "CONFIRMED" });
         let summary = if cancelled { format!("Cancelled: {}", post.title) } else { post.title.clone() };
         ics.text("SUMMARY", &summary);
@@ -64,7 +67,8 @@ pub fn calendar(posts: &[Post], site: &Site, now: Timestamp) -> String {
         description.push_str(&format!("\n\n{url}"));
         ics.text("DESCRIPTION", &description);
         ics.raw("URL", &url);
-        ics.raw("TRANSP", "OPAQUE");
+        // A maintenance does not make a subscriber busy.
+        ics.raw("TRANSP", "TRANSPARENT");
         ics.raw("END", "VEVENT");
     }
     ics.raw("END", "VCALENDAR");
