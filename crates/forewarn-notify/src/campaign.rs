@@ -163,7 +163,12 @@ pub(crate) fn affected<'i, 'e>(
             } else {
                 fleet.inv.customers.iter().find(|c| c.id == customer.id).unwrap_or(customer)
             };
-            per_customer.push(Affected { customer, targets: Vec::new(), unscheduled: Vec::new(), new_unscheduled: false });
+            per_customer.push(Affected {
+                customer,
+                targets: Vec::new(),
+                unscheduled: Vec::new(),
+                new_unscheduled: false,
+            });
             per_customer.len() - 1
         })
     };
@@ -185,9 +190,9 @@ pub(crate) fn affected<'i, 'e>(
             }
         }
     }
-    let order: HashMap<&str, usize> =
-        fleet.inv.customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-    per_customer.sort_by_key(|a| (order.get(a.customer.id.as_str()).copied().unwrap_or(usize::MAX), a.customer.id.clone()));
+    let order: HashMap<&str, usize> = fleet.inv.customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    per_customer
+        .sort_by_key(|a| (order.get(a.customer.id.as_str()).copied().unwrap_or(usize::MAX), a.customer.id.clone()));
     for a in &mut per_customer {
         a.targets.sort_by(|x, y| (x.slot.start, &x.machine.id).cmp(&(y.slot.start, &y.machine.id)));
         a.unscheduled.sort_by(|x, y| x.machine.id.cmp(&y.machine.id));
@@ -449,8 +454,16 @@ pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, c
             pick(lang, format!("No maintenance slot found: {title}"), format!("Kein Wartungstermin gefunden: {title}")),
             pick(
                 lang,
-                format!("“{title}” concerns {} of {}, but we found no slot for them yet:", count(lang, m), customer.name),
-                format!("„{title}“ betrifft {} von {}, doch wir haben noch keinen Termin für sie gefunden:", count(lang, m), customer.name),
+                format!(
+                    "“{title}” concerns {} of {}, but we found no slot for them yet:",
+                    count(lang, m),
+                    customer.name
+                ),
+                format!(
+                    "„{title}“ betrifft {} von {}, doch wir haben noch keinen Termin für sie gefunden:",
+                    count(lang, m),
+                    customer.name
+                ),
             ),
         )
     } else {
@@ -468,8 +481,14 @@ pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, c
         if !targets.is_empty() {
             doc.para(pick(
                 lang,
-                format!("We found no slot for {} within the agreed maintenance windows:", count(lang, unscheduled.len())),
-                format!("Für {} haben wir innerhalb der vereinbarten Wartungsfenster keinen Termin gefunden:", count(lang, unscheduled.len())),
+                format!(
+                    "We found no slot for {} within the agreed maintenance windows:",
+                    count(lang, unscheduled.len())
+                ),
+                format!(
+                    "Für {} haben wir innerhalb der vereinbarten Wartungsfenster keinen Termin gefunden:",
+                    count(lang, unscheduled.len())
+                ),
             ));
         }
         doc.push(Block::Slots(unscheduled.iter().map(|u| no_slot_row(cx, lang, u)).collect()));

@@ -201,6 +201,14 @@ impl Messages<'_> {
         if !info.notify_contacts {
             return;
         }
+        // A cancellation tells of the slots it cancelled, not of those that took place.
+        let cancelled: Vec<SlotNotice>;
+        let slots = if tell == Tell::Cancelled {
+            cancelled = slots.iter().filter(|s| s.change == forewarn_store::SlotChange::Cancelled).cloned().collect();
+            &cancelled[..]
+        } else {
+            slots
+        };
         let domain = out.domain.clone();
         let cx = Context { site: self.site, inv, info, status_url, at: out.at, domain: &domain };
         let fleet = campaign::Fleet { inv, previous: self.publication.previous, scope: info.scope };

@@ -21,6 +21,8 @@ pub enum Why {
     TierGap,
     /// Spread strategy: the start nearest its share of the range.
     Spread,
+    /// A slot already published, kept when planning again (`plan_keeping`).
+    Kept,
     /// A plan read back from its file ([`Plan::from_file`]): the reason as written there,
     /// by index into [`Plan::stored_reasons`].
     Stored(u32),
@@ -116,6 +118,7 @@ impl Plan {
     fn write_reason(&self, out: &mut String, inv: &Inventory, campaign: &Campaign, slot: &Slot) {
         let windows = self.windows.get(slot.class as usize).map_or("?", String::as_str);
         let _ = match slot.why {
+            Why::Kept => write!(out, "published earlier in its window {windows}, and kept"),
             Why::Stored(i) => write!(out, "{}", self.stored_reasons.get(i as usize).map_or("", String::as_str)),
             Why::First => write!(out, "first start in its window {windows} after the {} notice", campaign.notice),
             Why::Spread => write!(out, "start nearest its turn in the spread roll-out, in its window {windows}"),
@@ -262,7 +265,7 @@ impl Plan {
         let key = target_key(self.scope);
         let mut out = String::with_capacity(1 << 20);
         // Reasons repeat per window class (and per limit): render and escape each once.
-        let mut fixed: Vec<[Option<String>; 3]> = vec![Default::default(); self.windows.len()];
+        let mut fixed: Vec<[Option<String>; 4]> = vec![Default::default(); self.windows.len()];
         let mut words: FxHashMap<Resource, String> = FxHashMap::default();
         for (i, slot) in slots.iter().enumerate() {
             if out.len() > (1 << 20) - 1024 {
@@ -288,6 +291,7 @@ impl Plan {
                 Why::First => 0,
                 Why::Spread => 1,
                 Why::TierGap => 2,
+                Why::Kept => 3,
                 Why::Stored(i) => {
                     push_json_str(&mut out, self.stored_reasons.get(i as usize).map_or("", String::as_str));
                     out.push('}');

@@ -181,8 +181,11 @@ pub struct Planned {
     pub summary: Value,
 }
 
-/// Plans the campaign against the latest inventory and keeps the result as a new draft.
-pub async fn plan_campaign(app: &App, actor: &str, id: &str) -> ApiResult<Planned> {
+/// Plans the campaign against the latest inventory and keeps the result as a new draft
+/// version. A published (or paused) campaign keeps the slots its contacts were told where
+/// they still satisfy every constraint, so that a change moves only what it must; `fresh`
+/// plans every target anew.
+pub async fn plan_campaign(app: &App, actor: &str, id: &str, fresh: bool) -> ApiResult<Planned> {
     let c = stored_campaign(app, id).await?;
     if c.state.is_final() {
         return Err(ApiError::conflict(format!("campaign `{id}` is {}: it is not planned any more", c.state.as_str())));
@@ -192,8 +195,21 @@ pub async fn plan_campaign(app: &App, actor: &str, id: &str) -> ApiResult<Planne
     // time, or now if that has passed.
     let publish_at = campaign.publish_at.max(app.now());
     campaign.publish_at = publish_at;
+    let keep: Vec<forewarn_planner::Keep> =
+        if !fresh && matches!(c.state, CampaignState::Published | CampaignState::Paused) {
+            app.store
+                .slot_notices(id)
+                .await?
+                .into_iter()
+                .filter(|n| n.change != SlotChange::Cancelled)
+                .map(|n| forewarn_planner::Keep { target: n.target, start: n.start.as_second() })
+                .collect()
+        } else {
+            Vec::new()
+        };
     let (json_text, summary) = tokio::task::spawn_blocking(move || -> std::io::Result<(String, Value)> {
-        let plan = forewarn_planner::plan(&inv, &campaign);
+        let plan = forewarn_planner::plan_keeping(&inv, &campaign, &keep);
+        let kept = plan.slots.iter().filter(|s| s.why == forewarn_planner::Why::Kept).count();
         let mut buf = Vec::new();
         plan.write_json(&mut buf, &inv, &campaign)?;
         let summary = json!({
@@ -204,6 +220,7 @@ pub async fn plan_campaign(app: &App, actor: &str, id: &str) -> ApiResult<Planne
             "lower_bound": plan.stats.lower_bound,
             "notes": plan.notes.len(),
             "publish_at": publish_at.to_string(),
+            "kept": kept,
         });
         Ok((String::from_utf8_lossy(&buf).into_owned(), summary))
     })
@@ -560,11 +577,28 @@ pub async fn move_slot(
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
     let mut plan: Value = serde_json::from_str(&stored.json).map_err(ApiError::internal)?;
     let end = start + campaign.slot_length().0;
+    let is_target = |s: &Value| s.get("machine").or_else(|| s.get("host")).and_then(Value::as_str) == Some(target);
+    // A target without a slot is placed by hand: it leaves the unscheduled list for a slot,
+    // checked like any move.
+    let unscheduled = plan.get_mut("unscheduled").and_then(Value::as_array_mut);
+    let placed = match unscheduled {
+        Some(list) => match list.iter().position(is_target) {
+            Some(i) => Some(list.remove(i)),
+            None => None,
+        },
+        None => None,
+    };
     let entries =
         plan.get_mut("slots").and_then(Value::as_array_mut).ok_or_else(|| ApiError::internal("plan without slots"))?;
-    let is_target = |s: &Value| s.get("machine").or_else(|| s.get("host")).and_then(Value::as_str) == Some(target);
+    if placed.is_some() {
+        let key = if campaign.scope == forewarn_model::campaign::Scope::Hosts { "host" } else { "machine" };
+        let kinds: Vec<&str> = campaign.activities.iter().map(|a| a.kind.as_str()).collect();
+        entries.push(json!({ key: target, "activities": kinds, "start": "", "end": "" }));
+    }
     let Some(entry) = entries.iter_mut().find(|s| is_target(s)) else {
-        return Err(ApiError::not_found(format!("campaign `{id}` has no slot for `{target}` in its published plan")));
+        return Err(ApiError::not_found(format!(
+            "campaign `{id}` has neither a slot nor an unscheduled entry for `{target}` in its published plan"
+        )));
     };
     let was = entry.get("start").and_then(Value::as_str).unwrap_or("").to_owned();
     let now = app.now();
@@ -583,7 +617,10 @@ pub async fn move_slot(
     }
     entry["start"] = json!(start.to_string());
     entry["end"] = json!(end.to_string());
-    entry["reason"] = json!(format!("moved by {actor} from {was}"));
+    entry["reason"] = json!(match &placed {
+        Some(_) => format!("placed by {actor}: the planner found no slot"),
+        None => format!("moved by {actor} from {was}"),
+    });
     entries.sort_by(|a, b| {
         let key = |s: &Value| {
             (
@@ -614,7 +651,14 @@ pub async fn move_slot(
         return Err(ApiError::unprocessable(format!("`{target}` cannot move to {start}: {}", lines.join("; "))));
     }
     let mut summary = stored.summary.clone();
-    summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
+    if placed.is_some() {
+        let count = |v: &Value| v.as_i64().unwrap_or(0);
+        summary["scheduled"] = json!(count(&summary["scheduled"]) + 1);
+        summary["unscheduled"] = json!((count(&summary["unscheduled"]) - 1).max(0));
+        summary["placed"] = json!({ "target": target, "to": start.to_string() });
+    } else {
+        summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
+    }
     let version = app.store.add_plan(app.now(), actor, id, stored.inventory_version, &text, &summary).await?;
     let now_published = stored_campaign(app, id).await?.published_plan;
     if now_published != Some(published) {
@@ -626,7 +670,8 @@ pub async fn move_slot(
     }
     let slots = planned_slots(&text)?;
     let post = {
-        let moved = app.store.plan(id, Some(version)).await?.ok_or_else(|| ApiError::internal("the new plan vanished"))?;
+        let moved =
+            app.store.plan(id, Some(version)).await?.ok_or_else(|| ApiError::internal("the new plan vanished"))?;
         let (_, inv, campaign) = parsed_campaign(app, &c, Some(moved.inventory_version)).await?;
         post_text(announce(&moved, inv, campaign).await?)
     };

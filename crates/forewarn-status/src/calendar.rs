@@ -164,6 +164,11 @@ mod tests {
         assert!(text.contains("UID:post-2@status.lindenau.example\r\nDTSTAMP:20130304T081200Z\r\n"), "{text}");
         assert!(text.contains("DTSTART:20130309T090000Z\r\nDTEND:20130309T130000Z\r\nSEQUENCE:1\r\nSTATUS:CONFIRMED"));
         assert!(text.contains("STATUS:CANCELLED\r\nSUMMARY:Cancelled: Core switch replacement\r\n"), "{text}");
+        // Cancelling raises SEQUENCE too, so calendars that hold the event take it; no event
+        // makes its reader busy.
+        assert!(text.contains("SEQUENCE:1\r\nSTATUS:CANCELLED\r\n"), "{text}");
+        assert_eq!(text.matches("TRANSP:TRANSPARENT\r\n").count(), uids.len(), "{text}");
+        assert!(!text.contains("OPAQUE"), "{text}");
         assert!(text.contains("When: Sat 9 Mar 2013 10:00–14:00 CET."), "{text}");
         // The clock does not change the bytes while the same events are in.
         assert_eq!(ics, calendar(&posts, &site, ts("2013-03-05T13:00:00Z")));
@@ -200,8 +205,10 @@ print(json.dumps(out))
             assert_eq!(ev[1], when::rfc3339(p.starts.unwrap()));
             assert_eq!(ev[2], when::rfc3339(p.ends.unwrap()));
             assert_eq!(ev[3], when::rfc3339(p.updated));
-            assert_eq!(ev[4], i64::from(p.revision) - 1);
-            assert_eq!(ev[5], if p.state == PostState::Cancelled { "CANCELLED" } else { "CONFIRMED" });
+            // Each correction and the cancellation raise SEQUENCE.
+            let cancelled = p.state == PostState::Cancelled;
+            assert_eq!(ev[4], i64::from(p.revision) - 1 + i64::from(cancelled));
+            assert_eq!(ev[5], if cancelled { "CANCELLED" } else { "CONFIRMED" });
             assert!(ev[6].as_str().unwrap().ends_with(&p.title), "{ev}");
             assert!(ev[7].as_str().unwrap().contains("\n\nhttps://status.lindenau.example/posts/"), "{ev}");
             assert_eq!(ev[8], format!("https://status.lindenau.example/posts/{id}"));

@@ -297,16 +297,18 @@ pub(crate) async fn change_campaign_state(
     let cancelled_now: HashSet<String> = if state == CampaignState::Cancelled {
         let rows = query(
             "UPDATE slot_notices SET cancelled = TRUE, sequence = sequence + 1 \
-             WHERE campaign = $1 AND NOT cancelled RETURNING target",
+             WHERE campaign = $1 AND NOT cancelled AND starts > $2 RETURNING target",
         )
         .bind(id)
+        .bind(micros(at))
         .fetch_all(&mut *c)
         .await?;
         rows.iter().map(|r| r.try_get("target")).collect::<Result<_, sqlx::Error>>()?
     } else {
         HashSet::new()
     };
-    // Slots cancelled by an earlier event are left out: their contacts were told then.
+    // Slots cancelled by an earlier event are left out: their contacts were told then. Slots
+    // that have begun are not cancelled: that work took place.
     let slots: Vec<SlotNotice> = notice_rows(c, id)
         .await?
         .into_iter()

@@ -97,9 +97,9 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<Outcome> {
         }
         Format::Table => w.write_all(render::table(&plan, &inv, &campaign).as_bytes())?,
         Format::Svg => w.write_all(render::svg(&plan, &inv, &campaign).as_bytes())?,
-        Format::Ics => w.write_all(
-            render::ics::ics_in(&plan, &inv, &campaign, campaign.publish_at, &args.uid_domain).as_bytes(),
-        )?,
+        Format::Ics => {
+            w.write_all(render::ics::ics_in(&plan, &inv, &campaign, campaign.publish_at, &args.uid_domain).as_bytes())?
+        }
     }
     w.flush().context("cannot write the plan")?;
     drop(w);

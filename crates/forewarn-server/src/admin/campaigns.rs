@@ -399,7 +399,7 @@ async fn act(State(app): State<Arc<App>>, op: Operator, Path(id): Path<String>, 
     let Some(fields) = op.form(&body) else { return forbidden() };
     let actor = op.actor();
     let done = match act {
-        Act::Plan => actions::plan_campaign(&app, &actor, &id).await.map(drop),
+        Act::Plan => actions::plan_campaign(&app, &actor, &id, false).await.map(drop),
         Act::Publish => {
             let version = match fields.get("version").trim() {
                 "" => Ok(None),

@@ -82,7 +82,7 @@ async fn service(base_url: &str) -> Service {
     let app = App::new(store, Arc::new(clock), config);
     actions::import_inventory(&app, "test", "toml", INVENTORY.to_owned()).await.unwrap();
     actions::create_campaign(&app, "test", "toml", CAMPAIGN).await.unwrap();
-    actions::plan_campaign(&app, "test", CAMPAIGN_ID).await.unwrap();
+    actions::plan_campaign(&app, "test", CAMPAIGN_ID, false).await.unwrap();
     let hash = auth::hash_password(PASSWORD).unwrap();
     app.store.set_operator(app.now(), "test", "ada", &hash).await.unwrap();
     Service { router: crate::router(app.clone()), app, _dir: dir }
