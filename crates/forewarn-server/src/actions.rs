@@ -19,6 +19,26 @@ use serde_json::{Value, json};
 use crate::App;
 use crate::error::{ApiError, ApiResult};
 
+/// Runs a store write that tells people, for real, or rehearsed (`preview`: rolled back,
+/// its messages kept).
+macro_rules! told {
+    ($app:expr, $preview:expr, $teller:expr, |$store:ident, $notifier:ident| $write:expr) => {{
+        if $preview {
+            let recording = crate::tell::Recording::new(&$teller);
+            {
+                let $store = $app.store.rehearsal();
+                let $notifier: &dyn forewarn_store::Notifier = &recording;
+                $write.await?;
+            }
+            Told::Rehearsed(recording.take())
+        } else {
+            let $store = $app.store.clone();
+            let $notifier: &dyn forewarn_store::Notifier = &$teller;
+            Told::Written($write.await?)
+        }
+    }};
+}
+
 // ---------------------------------------------------------------------------
 // Inventory.
 
@@ -236,13 +256,37 @@ pub async fn plan_campaign(app: &App, actor: &str, id: &str, fresh: bool) -> Api
 /// every contact is told their slots, in one transaction. A published or paused campaign
 /// takes a newer plan version instead ([`republish`]).
 pub async fn publish(app: &App, actor: &str, id: &str, version: Option<i64>) -> ApiResult<(StoredCampaign, Post)> {
+    publish_as(app, actor, id, version, false).await?.written()
+}
+
+/// What [`publish`] would send, each message as it would go out: every check is made and
+/// the whole write rehearsed, then rolled back.
+pub async fn preview_publish(
+    app: &App,
+    actor: &str,
+    id: &str,
+    version: Option<i64>,
+) -> ApiResult<Vec<forewarn_store::NewMessage>> {
+    publish_as(app, actor, id, version, true).await?.rehearsed()
+}
+
+async fn publish_as(
+    app: &App,
+    actor: &str,
+    id: &str,
+    version: Option<i64>,
+    preview: bool,
+) -> ApiResult<Told<(StoredCampaign, Post)>> {
     let c = stored_campaign(app, id).await?;
     if matches!(c.state, CampaignState::Published | CampaignState::Paused) {
         // A newer plan version replaces the published one; its post stays.
-        let c = republish(app, actor, &c, version).await?;
+        let c = match republish(app, actor, &c, version, preview).await? {
+            Told::Written(c) => c,
+            Told::Rehearsed(m) => return Ok(Told::Rehearsed(m)),
+        };
         let post = app.store.posts_of_campaign(id).await?.into_iter().find(|p| p.kind == PostKind::Maintenance);
         let post = post.ok_or_else(|| ApiError::internal(format!("published campaign `{id}` has no post")))?;
-        return Ok((c, post));
+        return Ok(Told::Written((c, post)));
     }
     if c.state != CampaignState::Draft {
         return Err(ApiError::conflict(format!(
@@ -254,7 +298,7 @@ pub async fn publish(app: &App, actor: &str, id: &str, version: Option<i64>) -> 
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
     let slots = planned_slots(&stored.json)?;
     check_notice(app.now(), &campaign, stored.version, slots.iter())?;
-    let announcement = announce(&stored, inv, campaign).await?;
+    let announcement = announce(&stored.json, inv, campaign).await?;
     let post = NewPost {
         kind: PostKind::Maintenance,
         state: None,
@@ -265,8 +309,16 @@ pub async fn publish(app: &App, actor: &str, id: &str, version: Option<i64>) -> 
         components: Vec::new(),
         campaign: Some(id.to_owned()),
     };
-    let teller = app.publication_teller(&c, stored.version).await?;
-    Ok(app.store.publish_campaign(app.now(), actor, id, stored.version, post, &slots, &teller).await?)
+    let teller = app.publication_teller(&c, &stored.json, stored.inventory_version).await?;
+    Ok(told!(app, preview, teller, |store, notifier| store.publish_campaign(
+        app.now(),
+        actor,
+        id,
+        stored.version,
+        post,
+        &slots,
+        notifier
+    )))
 }
 
 /// Contacts are told every slot at least the campaign's notice before it starts, counted
@@ -317,14 +369,43 @@ pub async fn stored_plan_read(stored: &StoredPlan, inv: &Arc<Inventory>, campaig
     .map_err(ApiError::internal)?
 }
 
-/// The maintenance post of a stored plan version, every date in it from that version.
+/// The maintenance post of a plan file (a stored version's), every date in it from that plan.
 async fn announce(
-    stored: &StoredPlan,
+    plan_json: &str,
     inv: Arc<Inventory>,
     campaign: Campaign,
 ) -> ApiResult<forewarn_status::announce::NewAnnouncement> {
-    let plan = stored_plan_read(stored, &inv, &campaign).await?;
-    Ok(forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone))
+    let json = plan_json.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(&json).map_err(ApiError::internal)?;
+        let plan = Plan::from_file(&file, &inv, &campaign).map_err(ApiError::internal)?;
+        Ok(forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone))
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// What a write that tells people did, or, rehearsed, the messages it would have written.
+#[derive(Debug)]
+pub enum Told<T> {
+    Written(T),
+    Rehearsed(Vec<forewarn_store::NewMessage>),
+}
+
+impl<T> Told<T> {
+    fn written(self) -> ApiResult<T> {
+        match self {
+            Told::Written(t) => Ok(t),
+            Told::Rehearsed(_) => Err(ApiError::internal("a rehearsal where a write was asked for")),
+        }
+    }
+
+    fn rehearsed(self) -> ApiResult<Vec<forewarn_store::NewMessage>> {
+        match self {
+            Told::Rehearsed(m) => Ok(m),
+            Told::Written(_) => Err(ApiError::internal("a write where a rehearsal was asked for")),
+        }
+    }
 }
 
 /// What a campaign's open maintenance posts are told when it moves to a state.
@@ -515,7 +596,13 @@ pub fn planned_slots(plan_json: &str) -> ApiResult<Vec<PlannedSlot>> {
 
 /// Publishes a newer plan version of a published (or paused) campaign: contacts whose
 /// slots moved, appeared or went are told, each event's SEQUENCE raised.
-pub async fn republish(app: &App, actor: &str, c: &StoredCampaign, version: Option<i64>) -> ApiResult<StoredCampaign> {
+async fn republish(
+    app: &App,
+    actor: &str,
+    c: &StoredCampaign,
+    version: Option<i64>,
+    preview: bool,
+) -> ApiResult<Told<StoredCampaign>> {
     let stored = stored_plan(app, &c.id, version).await?;
     let published = c.published_plan.unwrap_or(0);
     if stored.version <= published {
@@ -533,9 +620,17 @@ pub async fn republish(app: &App, actor: &str, c: &StoredCampaign, version: Opti
         !told.iter().any(|n| n.target == s.target && n.change != SlotChange::Cancelled && n.start == s.start)
     });
     check_notice(app.now(), &campaign, stored.version, changed)?;
-    let post = post_text(announce(&stored, inv, campaign).await?);
-    let teller = app.publication_teller(c, stored.version).await?;
-    Ok(app.store.republish_campaign_and_post(app.now(), actor, &c.id, stored.version, &slots, &post, &teller).await?)
+    let post = post_text(announce(&stored.json, inv, campaign).await?);
+    let teller = app.publication_teller(c, &stored.json, stored.inventory_version).await?;
+    Ok(told!(app, preview, teller, |store, notifier| store.republish_campaign_and_post(
+        app.now(),
+        actor,
+        &c.id,
+        stored.version,
+        &slots,
+        &post,
+        notifier
+    )))
 }
 
 /// The maintenance post's fields as an announcement gives them.
@@ -560,6 +655,28 @@ pub async fn move_slot(
     target: &str,
     start: Timestamp,
 ) -> ApiResult<(StoredCampaign, SlotNotice, i64)> {
+    move_slot_as(app, actor, id, target, start, false).await?.written()
+}
+
+/// What [`move_slot`] would send, rehearsed and rolled back.
+pub async fn preview_move_slot(
+    app: &App,
+    actor: &str,
+    id: &str,
+    target: &str,
+    start: Timestamp,
+) -> ApiResult<Vec<forewarn_store::NewMessage>> {
+    move_slot_as(app, actor, id, target, start, true).await?.rehearsed()
+}
+
+async fn move_slot_as(
+    app: &App,
+    actor: &str,
+    id: &str,
+    target: &str,
+    start: Timestamp,
+    preview: bool,
+) -> ApiResult<Told<(StoredCampaign, SlotNotice, i64)>> {
     // Two moves at once would each start from the same published plan, and the second
     // would undo the first. (Several instances on one PostgreSQL database: see the check
     // before publishing below.)
@@ -581,13 +698,7 @@ pub async fn move_slot(
     // A target without a slot is placed by hand: it leaves the unscheduled list for a slot,
     // checked like any move.
     let unscheduled = plan.get_mut("unscheduled").and_then(Value::as_array_mut);
-    let placed = match unscheduled {
-        Some(list) => match list.iter().position(is_target) {
-            Some(i) => Some(list.remove(i)),
-            None => None,
-        },
-        None => None,
-    };
+    let placed = unscheduled.and_then(|list| list.iter().position(is_target).map(|i| list.remove(i)));
     let entries =
         plan.get_mut("slots").and_then(Value::as_array_mut).ok_or_else(|| ApiError::internal("plan without slots"))?;
     if placed.is_some() {
@@ -659,24 +770,24 @@ pub async fn move_slot(
     } else {
         summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
     }
-    let version = app.store.add_plan(app.now(), actor, id, stored.inventory_version, &text, &summary).await?;
-    let now_published = stored_campaign(app, id).await?.published_plan;
-    if now_published != Some(published) {
-        return Err(ApiError::conflict(format!(
-            "campaign `{id}` changed while `{target}` was being moved (plan version {} is published now, not \
-             {published}): try again",
-            now_published.unwrap_or(0)
-        )));
-    }
     let slots = planned_slots(&text)?;
-    let post = {
-        let moved =
-            app.store.plan(id, Some(version)).await?.ok_or_else(|| ApiError::internal("the new plan vanished"))?;
-        let (_, inv, campaign) = parsed_campaign(app, &c, Some(moved.inventory_version)).await?;
-        post_text(announce(&moved, inv, campaign).await?)
+    let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
+    let post = post_text(announce(&text, inv, campaign).await?);
+    let teller = app.publication_teller(&c, &text, stored.inventory_version).await?;
+    let plan = (stored.inventory_version, text.as_str(), &summary);
+    let (c, version) = match told!(app, preview, teller, |store, notifier| store.move_slot(
+        app.now(),
+        actor,
+        id,
+        published,
+        plan,
+        &slots,
+        &post,
+        notifier
+    )) {
+        Told::Written(done) => done,
+        Told::Rehearsed(m) => return Ok(Told::Rehearsed(m)),
     };
-    let teller = app.publication_teller(&c, version).await?;
-    let c = app.store.republish_campaign_and_post(app.now(), actor, id, version, &slots, &post, &teller).await?;
     let notice = app
         .store
         .slot_notices(id)
@@ -684,7 +795,7 @@ pub async fn move_slot(
         .into_iter()
         .find(|n| n.target == target)
         .ok_or_else(|| ApiError::internal("the moved slot was not kept"))?;
-    Ok((c, notice, version))
+    Ok(Told::Written((c, notice, version)))
 }
 
 /// Sends a dead message again.

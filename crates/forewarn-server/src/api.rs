@@ -217,7 +217,8 @@ async fn diff_plans(
     Ok(Json(diff(&pa, &pb, a.version, b.version)))
 }
 
-fn diff(a: &PlanFile, b: &PlanFile, from: i64, to: i64) -> Value {
+/// What changes from plan version `from` (`a`) to `to` (`b`): slots moved, no longer scheduled, newly scheduled.
+pub(crate) fn diff(a: &PlanFile, b: &PlanFile, from: i64, to: i64) -> Value {
     let key = |s: &forewarn_planner::plan::SlotEntry<'_>| {
         s.machine.as_ref().or(s.host.as_ref()).map(|t| t.0.to_string()).unwrap_or_default()
     };
@@ -259,10 +260,45 @@ struct PublishBody {
 
 /// Publishes a plan version: the campaign becomes published and its maintenance post, rendered
 /// from the plan, appears on the status page, in one transaction.
+/// `?preview=true`: answer what the write would send, and write nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewQuery {
+    #[serde(default)]
+    preview: bool,
+}
+
+/// The messages a rehearsed write would send, as their readers would get them: recipient,
+/// subject, why, and the text part (webhooks: their JSON body).
+pub fn preview_json(messages: &[forewarn_store::NewMessage]) -> Value {
+    let list: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let text = match m.channel {
+                forewarn_store::Channel::Email => forewarn_notify::read::text_parts(&m.payload)
+                    .into_iter()
+                    .find(|(kind, _)| kind == "text/plain")
+                    .map(|(_, text)| text)
+                    .unwrap_or_default(),
+                forewarn_store::Channel::Webhook => m.payload.clone(),
+            };
+            json!({
+                "channel": m.channel.as_str(),
+                "recipient": m.recipient,
+                "subject": m.subject,
+                "cause": m.cause,
+                "text": text,
+            })
+        })
+        .collect();
+    json!({ "preview": true, "written": false, "count": list.len(), "messages": list })
+}
+
 async fn publish(
     State(app): State<Arc<App>>,
     Actor(actor): Actor,
     Path(id): Path<String>,
+    Query(q): Query<PreviewQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let req: PublishBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -270,6 +306,10 @@ async fn publish(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("publish body: {e}")))?
     };
+    if q.preview {
+        let messages = actions::preview_publish(&app, &actor, &id, req.version).await?;
+        return Ok(Json(preview_json(&messages)).into_response());
+    }
     let (c, post) = actions::publish(&app, &actor, &id, req.version).await?;
     let mut v = campaign_json(&c);
     v["post"] = json!(post.id);
@@ -487,11 +527,15 @@ async fn move_slot(
     State(app): State<Arc<App>>,
     Actor(actor): Actor,
     Path((id, target)): Path<(String, String)>,
+    Query(q): Query<PreviewQuery>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let req: MoveBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!("move body: {e}; send {{\"start\": \"2027-03-02T22:00:00Z\"}} (RFC 3339)"))
     })?;
+    if q.preview {
+        return Ok(Json(preview_json(&actions::preview_move_slot(&app, &actor, &id, &target, req.start).await?)));
+    }
     let (c, notice, version) = actions::move_slot(&app, &actor, &id, &target, req.start).await?;
     let mut v = notice_json(&notice);
     v["campaign"] = json!(c.id);

@@ -98,7 +98,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "post",
         path: "/api/v1/campaigns/{id}/publish",
-        summary: "Publish a plan version (`{\"version\": N}`, the latest by default) and its maintenance post",
+        summary: "Publish a plan version (`{\"version\": N}`, the latest by default) and its maintenance post; `?preview=true` answers the messages it would send (recipient, subject, text) and writes nothing",
         auth: true,
         body: JSON,
         status: 200,
@@ -138,7 +138,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "post",
         path: "/api/v1/campaigns/{id}/slots/{target}",
-        summary: "Move one slot (`{\"start\": RFC 3339}`): checked against every constraint (422 names the broken ones), \
+        summary: "Move one slot, or place a target the planner left without one (`{\"start\": RFC 3339}`; `?preview=true` answers the messages it would send and writes nothing): checked against every constraint (422 names the broken ones), \
                   published as a new plan version, and its contacts told",
         auth: true,
         body: JSON,

@@ -135,24 +135,27 @@ impl App {
         Ok(teller)
     }
 
-    /// The notifier for publishing plan version `plan` of `campaign` (first, or instead of
-    /// the version published now): besides the slots, contacts are told of their machines
-    /// without a slot (those new since the version told before), and targets removed from
-    /// the inventory since are found in the inventory of the version told before.
-    pub async fn publication_teller(&self, campaign: &StoredCampaign, plan: i64) -> ApiResult<Teller> {
-        let mut teller = self.campaign_teller(campaign, Some(plan)).await?;
-        let stored = self.store.plan(&campaign.id, Some(plan)).await?;
-        let told = match campaign.published_plan.filter(|&p| p != plan) {
+    /// The notifier for publishing a plan of `campaign` (`plan_json`, made from inventory
+    /// version `inventory_version`; first, or instead of the version published now):
+    /// besides the slots, contacts are told of their machines without a slot (those new
+    /// since the version told before), and targets removed from the inventory since are
+    /// found in the inventory of the version told before.
+    pub async fn publication_teller(
+        &self,
+        campaign: &StoredCampaign,
+        plan_json: &str,
+        inventory_version: i64,
+    ) -> ApiResult<Teller> {
+        let mut teller = self.teller().await?;
+        let (_, inv) = self.inventory(Some(inventory_version)).await?;
+        teller.inventories.push((campaign.id.clone(), inv));
+        let mut publication = Publication { unscheduled: unscheduled_of(plan_json)?, ..Publication::default() };
+        if let Some(told) = match campaign.published_plan {
             Some(p) => self.store.plan(&campaign.id, Some(p)).await?,
             None => None,
-        };
-        let mut publication = Publication::default();
-        if let Some(stored) = &stored {
-            publication.unscheduled = unscheduled_of(&stored.json)?;
-        }
-        if let Some(told) = told {
+        } {
             publication.told_unscheduled = unscheduled_of(&told.json)?.into_iter().map(|(t, _)| t).collect();
-            if stored.is_some_and(|s| s.inventory_version != told.inventory_version) {
+            if told.inventory_version != inventory_version {
                 publication.previous = Some(self.inventory(Some(told.inventory_version)).await?.1);
             }
         }
@@ -163,6 +166,37 @@ impl App {
     /// Tells the delivery worker that messages may be waiting.
     pub fn wake_delivery(&self) {
         self.wake.notify_one();
+    }
+}
+
+/// A notifier that keeps a copy of every message another one writes: what a rehearsed write
+/// ([`forewarn_store::Store::rehearsal`]) would have sent.
+pub struct Recording<'a> {
+    pub inner: &'a dyn Notifier,
+    pub seen: std::sync::Mutex<Vec<NewMessage>>,
+}
+
+impl<'a> Recording<'a> {
+    pub fn new(inner: &'a dyn Notifier) -> Recording<'a> {
+        Recording { inner, seen: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    pub fn take(self) -> Vec<NewMessage> {
+        self.seen.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::fmt::Debug for Recording<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recording").finish_non_exhaustive()
+    }
+}
+
+impl Notifier for Recording<'_> {
+    fn messages(&self, event: &Event<'_>) -> Vec<NewMessage> {
+        let out = self.inner.messages(event);
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).extend(out.iter().cloned());
+        out
     }
 }
 

@@ -19,13 +19,13 @@ macro_rules! in_tx {
             Pool::Sqlite(pool) => {
                 let mut tx = sqlite::begin(pool).await?;
                 let out = sqlite::ops::$op(&mut tx, $($arg),*).await?;
-                tx.commit().await?;
+                if $store.rehearse { tx.rollback().await? } else { tx.commit().await? }
                 Ok(out)
             }
             Pool::Postgres(pool) => {
                 let mut tx = postgres::begin(pool).await?;
                 let out = postgres::ops::$op(&mut tx, $($arg),*).await?;
-                tx.commit().await?;
+                if $store.rehearse { tx.rollback().await? } else { tx.commit().await? }
                 Ok(out)
             }
         }
@@ -199,6 +199,26 @@ impl Store {
         notifier: &dyn Notifier,
     ) -> Result<StoredCampaign> {
         in_tx!(self, republish_campaign(at, actor, campaign, plan_version, slots, Some(announcement), notifier))
+    }
+
+    /// A slot moved (or placed) by hand, in one transaction: `plan_json` becomes the next
+    /// plan version and is published at once as by [`Store::republish_campaign_and_post`],
+    /// provided the campaign's published version is still `published` (else `Conflict`: a
+    /// newer plan came in between, and the move would undo it). Gives the campaign and the
+    /// new version.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn move_slot(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        campaign: &str,
+        published: i64,
+        plan: (i64, &str, &serde_json::Value),
+        slots: &[PlannedSlot],
+        announcement: &Correction,
+        notifier: &dyn Notifier,
+    ) -> Result<(StoredCampaign, i64)> {
+        in_tx!(self, move_slot(at, actor, campaign, published, plan, slots, announcement, notifier))
     }
 
     /// The slots of a campaign as its contacts were told them, by start, then target:

@@ -65,6 +65,8 @@ enum Pool {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// Every write is rolled back at the end of its transaction ([`Store::rehearsal`]).
+    rehearse: bool,
 }
 
 impl Store {
@@ -89,7 +91,14 @@ impl Store {
                 )));
             }
         };
-        Ok(Store { pool })
+        Ok(Store { pool, rehearse: false })
+    }
+
+    /// The same store, rehearsing: each write runs whole (every check, the messages it
+    /// causes) and is then rolled back, so that nothing of it stays. For previews: what a
+    /// publication or a move would tell, before anything is written.
+    pub fn rehearsal(&self) -> Store {
+        Store { pool: self.pool.clone(), rehearse: true }
     }
 
     pub fn backend(&self) -> Backend {

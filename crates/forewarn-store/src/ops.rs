@@ -1398,6 +1398,31 @@ pub(crate) async fn republish_campaign(
     Ok(campaign)
 }
 
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn move_slot(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    id: &str,
+    published: i64,
+    (inventory_version, plan_json, summary): (i64, &str, &Value),
+    slots: &[PlannedSlot],
+    announcement: &Correction,
+    notifier: &dyn Notifier,
+) -> Result<(StoredCampaign, i64)> {
+    let now_published = existing_campaign(c, id).await?.published_plan;
+    if now_published != Some(published) {
+        return Err(Error::Conflict(format!(
+            "campaign `{id}` changed meanwhile (plan version {} is published now, not {published}): look again and \
+             retry",
+            now_published.unwrap_or(0)
+        )));
+    }
+    let version = add_plan(c, at, actor, id, inventory_version, plan_json, summary).await?;
+    let campaign = republish_campaign(c, at, actor, id, version, slots, Some(announcement), notifier).await?;
+    Ok((campaign, version))
+}
+
 pub(crate) async fn send_reminders(
     c: &mut Conn,
     at: Timestamp,

@@ -39,12 +39,20 @@ pub enum CampaignCommand {
         #[arg(long)]
         fresh: bool,
     },
-    /// Publish a plan version (the latest by default) and its maintenance post.
+    /// Publish a plan version (the latest by default) and its maintenance post. A newer plan
+    /// of a published campaign is shown first (what moves, who is told) and published with
+    /// --yes.
     Publish {
         id: String,
         /// The plan version to publish.
         #[arg(long)]
         plan: Option<i64>,
+        /// Show whom publishing would tell and what, and publish nothing.
+        #[arg(long, conflicts_with = "yes")]
+        preview: bool,
+        /// Publish a newer plan of a published campaign without showing it first.
+        #[arg(long)]
+        yes: bool,
     },
     /// Pause a published campaign.
     Pause { id: String },
@@ -334,12 +342,21 @@ pub fn campaign(server: &Server, cmd: CampaignCommand) -> anyhow::Result<Outcome
             let path = format!("/api/v1/campaigns/{id}/plan{}", if fresh { "?fresh=true" } else { "" });
             server.report(server.call("POST", &path, "", b"")?, plan_words)
         }
-        CampaignCommand::Publish { id, plan } => {
+        CampaignCommand::Publish { id, plan, preview, yes } => {
             let body = match plan {
                 Some(v) => json!({ "version": v }),
                 None => json!({}),
             };
-            server.report(server.send_json("POST", &format!("/api/v1/campaigns/{id}/publish"), &body)?, |v| {
+            let path = format!("/api/v1/campaigns/{id}/publish");
+            if preview {
+                return server.report(server.send_json("POST", &format!("{path}?preview=true"), &body)?, preview_words);
+            }
+            if !yes && let Some(shown) = newer_plan_shown(server, &id, plan, &body)? {
+                println!("{shown}");
+                eprintln!("nothing published yet: run again with --yes to publish it");
+                return Ok(Outcome::Findings);
+            }
+            server.report(server.send_json("POST", &path, &body)?, |v| {
                 format!("published {}; its post is /posts/{}", campaign_words(v), v["post"])
             })
         }
@@ -347,6 +364,65 @@ pub fn campaign(server: &Server, cmd: CampaignCommand) -> anyhow::Result<Outcome
         CampaignCommand::Resume { id } => state(server, &id, "resume"),
         CampaignCommand::Cancel { id } => state(server, &id, "cancel"),
     }
+}
+
+/// The messages a publication would send, a line each.
+fn preview_words(v: &Value) -> String {
+    let messages = v["messages"].as_array().cloned().unwrap_or_default();
+    let mut out = format!("{} message{} would go out:", messages.len(), if messages.len() == 1 { "" } else { "s" });
+    for m in &messages {
+        out.push_str(&format!(
+            "\n  {} to {}: {}",
+            m["channel"].as_str().unwrap_or("?"),
+            m["recipient"].as_str().unwrap_or("?"),
+            m["subject"].as_str().unwrap_or("")
+        ));
+    }
+    out
+}
+
+/// For a published (or paused) campaign with a plan version newer than the published one:
+/// what publishing it changes and whom it tells, in words; `None` otherwise (the service
+/// decides).
+fn newer_plan_shown(server: &Server, id: &str, plan: Option<i64>, body: &Value) -> anyhow::Result<Option<String>> {
+    let c = server.call("GET", &format!("/api/v1/campaigns/{id}"), "", b"")?;
+    let Some(published) = c.body["published_plan"].as_i64().filter(|_| (200..300).contains(&c.status)) else {
+        return Ok(None);
+    };
+    let latest = c.body["plans"].as_array().into_iter().flatten().filter_map(|p| p["version"].as_i64()).max();
+    let Some(to) = plan.or(latest).filter(|&v| v > published) else { return Ok(None) };
+    let diff = server.call("GET", &format!("/api/v1/campaigns/{id}/plan/diff?from={published}&to={to}"), "", b"")?;
+    let preview = server.send_json("POST", &format!("/api/v1/campaigns/{id}/publish?preview=true"), body)?;
+    if !(200..300).contains(&diff.status) || !(200..300).contains(&preview.status) {
+        // The service says why when it is asked to publish.
+        return Ok(None);
+    }
+    let list = |key: &str| diff.body[key].as_array().cloned().unwrap_or_default();
+    let mut out = format!("plan version {to} of `{id}` would replace the published version {published}:");
+    let moved = list("moved");
+    out.push_str(&format!("\n{} moved", moved.len()));
+    for m in &moved {
+        out.push_str(&format!(
+            "\n  {}: {} -> {}",
+            m["target"].as_str().unwrap_or("?"),
+            m["from"]["start"].as_str().unwrap_or("?"),
+            m["to"]["start"].as_str().unwrap_or("?")
+        ));
+    }
+    for (key, words) in [("no_longer_scheduled", "no longer scheduled"), ("newly_scheduled", "newly scheduled")] {
+        let items = list(key);
+        out.push_str(&format!("\n{} {words}", items.len()));
+        for m in &items {
+            out.push_str(&format!(
+                "\n  {}: {}",
+                m["target"].as_str().unwrap_or("?"),
+                m["start"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    out.push('\n');
+    out.push_str(&preview_words(&preview.body));
+    Ok(Some(out))
 }
 
 fn state(server: &Server, id: &str, verb: &str) -> anyhow::Result<Outcome> {

@@ -52,6 +52,43 @@ fn an_operator_drives_campaigns_and_posts_from_the_shell() {
     let o = forewarn(&demo, t, &["campaign", "publish", "fsck-2027-02"]);
     let (out, err) = text(&o);
     assert!(o.status.success() && out.contains("published campaign `fsck-2027-02` (published)"), "{out}{err}");
+
+    // web01 leaves the inventory: planned again, the other slots stay; publishing the new
+    // version shows first what it changes and whom it tells, and waits for --yes.
+    let inventory = std::fs::read_to_string(format!("{root}/inventory.toml")).unwrap();
+    let block = "[[machines]]\nid = \"web01\"\n";
+    let at = inventory.find(block).expect("web01 in the sample");
+    let end = inventory[at + block.len()..].find("[[").map_or(inventory.len(), |i| at + block.len() + i);
+    let dir = std::env::temp_dir().join(format!("forewarn-client-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fewer = dir.join("inventory.toml");
+    std::fs::write(&fewer, format!("{}{}", &inventory[..at], &inventory[end..])).unwrap();
+    let o = forewarn(&demo, t, &["inventory", "import", fewer.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = forewarn(&demo, t, &["campaign", "plan", "fsck-2027-02"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && out.contains("plan version 2") && out.contains("kept as published"), "{out}{err}");
+    let o = forewarn(&demo, t, &["campaign", "publish", "fsck-2027-02"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("plan version 2 of `fsck-2027-02` would replace the published version 1"), "{out}");
+    assert!(out.contains("0 moved") && out.contains("1 no longer scheduled\n  web01: "), "{out}");
+    assert!(
+        out.contains("1 message would go out:\n  email to lena@muehlenbach.example: "),
+        "web01's contact only: {out}"
+    );
+    assert!(err.contains("run again with --yes"), "{err}");
+    let o = forewarn(&demo, t, &["--json", "campaign", "show", "fsck-2027-02"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["published_plan"], 1, "nothing published without --yes");
+    let o = forewarn(&demo, t, &["campaign", "publish", "fsck-2027-02", "--preview"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && out.contains("would go out:"), "{out}{err}");
+    let o = forewarn(&demo, t, &["campaign", "publish", "fsck-2027-02", "--yes"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && out.contains("published campaign `fsck-2027-02` (published)"), "{out}{err}");
+
     let o = forewarn(&demo, t, &["campaign", "pause", "fsck-2027-02"]);
     assert!(text(&o).0.contains("(paused)"));
     let o = forewarn(&demo, t, &["campaign", "publish", "fsck-2027-02"]);

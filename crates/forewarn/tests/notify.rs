@@ -1399,11 +1399,33 @@ fn a_plan_is_published_only_with_its_notice_and_machines_without_a_slot_are_told
     }
     let unscheduled = plan["unscheduled"].as_array().unwrap().clone();
     assert!(!unscheduled.is_empty(), "some machines no longer fit: {plan:#}");
+
+    // A preview says whom the publication tells and what, and writes nothing.
+    let preview =
+        serve.admin_ok("POST", &format!("/api/v1/campaigns/{id}/publish?preview=true"), "application/json", b"");
+    assert_eq!(preview["written"], false, "{preview:#}");
+    let previewed: BTreeSet<(String, String)> = preview["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["recipient"].as_str().unwrap().to_ascii_lowercase(), m["subject"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(!previewed.is_empty(), "{preview:#}");
+    let campaign = serve.admin_ok("GET", &format!("/api/v1/campaigns/{id}"), "application/json", b"");
+    assert_eq!(campaign["state"], "draft", "a preview publishes nothing: {campaign}");
+    assert_eq!(serve.outbox("pending").len() + serve.outbox("sent").len(), 0, "a preview sends nothing");
+
     publish(&serve, &id);
     poll_until("the outbox to empty", ARRIVAL, || match serve.outbox_count("pending") {
         0 => Ok(()),
         n => Err(format!("{n} pending")),
     });
+    let sent: BTreeSet<(String, String)> = sink
+        .records()
+        .iter()
+        .map(|r| (r["rcpt_to"].as_str().unwrap().to_ascii_lowercase(), r["subject"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(sent, previewed, "the preview named exactly the messages that went out");
     for u in &unscheduled {
         let machine = u["machine"].as_str().unwrap();
         let customer = &sample.platform.customer_of[machine];

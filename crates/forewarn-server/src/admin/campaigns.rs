@@ -204,16 +204,18 @@ fn actions_html(out: &mut String, cx: &Cx, c: &StoredCampaign, latest: Option<&S
         let label = if latest.is_some() { "Plan again" } else { "Plan" };
         out.push_str(&cx.button(&format!("{base}/plan"), label, "secondary", &[]));
     }
-    if c.state == CampaignState::Draft
-        && let Some(p) = latest
-    {
-        let version = p.version.to_string();
-        out.push_str(&cx.button(
-            &format!("{base}/publish"),
-            &format!("Publish plan version {version}"),
-            "",
-            &[("version", &version)],
-        ));
+    if let Some(p) = latest {
+        // Publishing shows first what it changes and whom it tells.
+        let newer = matches!(c.state, CampaignState::Published | CampaignState::Paused)
+            && c.published_plan.is_some_and(|v| v < p.version);
+        if c.state == CampaignState::Draft || newer {
+            let _ = write!(
+                out,
+                "<a class=\"button\" href=\"{}\">Review and publish plan version {}</a>",
+                Esc(&cx.path(&format!("{base}/review?version={}", p.version))),
+                p.version
+            );
+        }
     }
     if c.state.can_move_to(CampaignState::Paused) {
         out.push_str(&cx.button(&format!("{base}/pause"), "Pause", "secondary", &[]));

@@ -24,6 +24,7 @@ mod audit;
 mod campaigns;
 pub mod mail;
 mod posts;
+mod review;
 mod session;
 
 pub use session::{Operator, SESSION_HOURS};
@@ -54,6 +55,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/campaigns/{id}", get(campaigns::show))
         .route("/admin/campaigns/{id}/plan", post(campaigns::plan))
         .route("/admin/campaigns/{id}/publish", post(campaigns::publish))
+        .route("/admin/campaigns/{id}/review", get(review::show))
         .route("/admin/campaigns/{id}/pause", post(campaigns::pause))
         .route("/admin/campaigns/{id}/resume", post(campaigns::resume))
         .route("/admin/campaigns/{id}/cancel", post(campaigns::cancel))

@@ -249,8 +249,18 @@ async fn campaign_buttons_act_as_the_api_does_and_name_the_operator() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("<div id=\"plan-svg\">\n<svg xmlns=\"http://www.w3.org/2000/svg\""), "inline SVG");
     assert!(!page.body.contains("<?xml"));
-    assert!(page.body.contains(">Publish plan version 1</button>"));
+    // Publishing goes through a review of whom it tells.
+    assert!(page.body.contains(">Review and publish plan version 1</a>"), "{}", page.body);
     assert!(!page.body.contains(">Pause</button>"), "a draft is not paused");
+    let review = s.get("/admin/campaigns/os-update-2027-03/review?version=1", &login).await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    assert!(review.body.contains("<h1>Publish plan version 1?</h1>"), "{}", review.body);
+    assert!(review.body.contains("messages go out:"), "{}", review.body);
+    assert!(review.body.contains("Planned maintenance: "), "the contacts' subjects: {}", review.body);
+    assert!(review.body.contains(">Publish plan version 1</button>"));
+    assert!(!review.body.contains("What changes against"), "nothing was published before");
+    assert_eq!(s.state().await, CampaignState::Draft, "a review writes nothing");
+    assert!(s.app.store.messages(None, 10, None).await.unwrap().is_empty(), "a review sends nothing");
 
     let r = s.post("/admin/campaigns/os-update-2027-03/plan", &login, &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -283,6 +293,16 @@ async fn campaign_buttons_act_as_the_api_does_and_name_the_operator() {
     );
     assert!(r.body.contains("<section id=\"campaign\""), "the campaign page, with the error");
     assert_eq!(s.audit_len().await, before);
+
+    // Planned again, the published slots are kept: the review shows no change and nobody told.
+    let r = s.post("/admin/campaigns/os-update-2027-03/plan", &login, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = s.get("/admin/campaigns/os-update-2027-03", &login).await;
+    assert!(page.body.contains(">Review and publish plan version 3</a>"), "{}", page.body);
+    let review = s.get("/admin/campaigns/os-update-2027-03/review?version=3", &login).await;
+    assert!(review.body.contains("What changes against version 2"), "{}", review.body);
+    assert!(review.body.contains("No slot changes."), "{}", review.body);
+    assert!(review.body.contains("Nobody: publishing this version sends no message."), "{}", review.body);
     let r = s.post("/admin/campaigns/nope/pause", &login, &[]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
