@@ -330,6 +330,30 @@ fn inventory_check_reports_every_error_with_file_line_field() {
 }
 
 #[test]
+fn inventory_check_reports_a_broken_machine_whole() {
+    // A machine with an unknown field still has its project, tier and host checked: the
+    // user fixes everything in one round, in TOML (with lines) and in JSON (without).
+    for (file, lines) in
+        [("broken-machine.toml", [":22: ", ":23: ", ":24: ", ":25: "]), ("broken-machine.json", [": "; 4])]
+    {
+        let run = run_in(BIN, &["inventory", "check", file], Some(Path::new(FIXTURES)));
+        run.assert_code(1);
+        let expected = [
+            "machines[0].project: unknown project `wbe` (machine `web01`): define it under [[projects]] or fix the id",
+            "machines[0].tier: unknown tier `prod` (machine `web01`): the platform's tiers are testing, staging, production",
+            "machines[0].host: unknown host `kvm09` (machine `web01`): define it under [[hosts]] or fix the id",
+            "machines[0]: unknown field `colour`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`",
+        ];
+        let got: BTreeSet<&str> = run.stderr.lines().collect();
+        for (line, says) in lines.iter().zip(expected) {
+            let want = format!("{file}{line}{says}");
+            assert!(got.contains(want.as_str()), "no line `{want}` in:\n{}", run.stderr);
+        }
+        assert_eq!(run.stderr.lines().last(), Some("4 errors"), "{}", run.stderr);
+    }
+}
+
+#[test]
 fn inventory_check_missing_file_names_it() {
     let dir = TempDir::new("inventory_check_missing_file_names_it");
     let missing = dir.path("no-such-inventory.toml");
