@@ -266,7 +266,7 @@ async fn post_json(router: &axum::Router, token: &str, uri: &str, body: Value) -
 /// the new dates; no date in it is left as typed.
 fn demo_campaign(text: &str, inventory: &forewarn_model::Inventory, now: jiff::Timestamp) -> anyhow::Result<String> {
     use jiff::ToSpan;
-    let zone = jiff::tz::TimeZone::get("Europe/Berlin")?;
+    let zone = forewarn_model::Zone::get("Europe/Berlin")?.tz().clone();
     let mut table: toml::Table = text.parse().context("examples/os-update.toml")?;
     let when = |key: &str| -> anyhow::Result<jiff::ZonedDateTime> {
         let text = table.get(key).and_then(|v| v.as_str()).with_context(|| format!("os-update.toml: no `{key}`"))?;
@@ -321,7 +321,7 @@ async fn tell_story(
     now: jiff::Timestamp,
 ) -> anyhow::Result<()> {
     use jiff::ToSpan;
-    let zone = jiff::tz::TimeZone::get("Europe/Berlin")?;
+    let zone = forewarn_model::Zone::get("Europe/Berlin")?.tz().clone();
     // `days` from today at `hour:minute` Berlin time.
     let at = |days: i64, hour: i8, minute: i8| -> anyhow::Result<jiff::Timestamp> {
         let day = now.to_zoned_datetime(zone.clone()).date().checked_add(days.days())?;
