@@ -284,6 +284,12 @@ impl Zone {
         Ok(Zone { name: canonical, tz })
     }
 
+    /// A zone from rules at hand rather than the database in use: e.g. to see what a
+    /// campaign looks like under another database's rules.
+    pub fn from_tz(name: &str, tz: TimeZone) -> Zone {
+        Zone { name: name.to_owned(), tz }
+    }
+
     /// Coordinated Universal Time.
     pub fn utc() -> Zone {
         Zone { name: "UTC".to_owned(), tz: TimeZone::UTC }
