@@ -256,6 +256,53 @@ impl<'a> Document<'a> {
         out
     }
 
+    /// Like [`Document::array`], for elements that are checked even when they are malformed:
+    /// an element that does not fit `T` (its error reported) is read again as `L`, a lenient
+    /// form of `T` that ignores unknown fields, so that the rest of it can still be checked.
+    /// Each element comes with its index in the array (an element that fits neither is left
+    /// out, and the indices of those after it stay true).
+    pub fn array_lenient<T, L>(&self, key: &str, errors: &mut Vec<Diagnostic>) -> Vec<(usize, T)>
+    where
+        T: DeserializeOwned,
+        L: DeserializeOwned + Into<T>,
+    {
+        let path = FieldPath::root().key(key);
+        let mut out = Vec::new();
+        let mut ignored = Vec::new();
+        match &self.tree {
+            Tree::Toml { root, lines } => {
+                let Some((_, v)) = root.get_ref().iter().find(|(k, _)| k.get_ref() == key) else {
+                    return out;
+                };
+                let DeValue::Array(items) = v.get_ref() else {
+                    errors.push(self.diag(&path, format!("expected a list of tables, written [[{key}]]")));
+                    return out;
+                };
+                for (i, item) in items.iter().enumerate() {
+                    let at = path.index(i);
+                    let read = self
+                        .decode_toml::<T>(item.clone(), lines, &at, errors)
+                        .or_else(|| self.decode_toml::<L>(item.clone(), lines, &at, &mut ignored).map(Into::into));
+                    out.extend(read.map(|t| (i, t)));
+                }
+            }
+            Tree::Json(json) => match json.get(key) {
+                None => {}
+                Some(serde_json::Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let at = path.index(i);
+                        let read = self
+                            .decode_json::<T>(item, &at, errors)
+                            .or_else(|| self.decode_json::<L>(item, &at, &mut ignored).map(Into::into));
+                        out.extend(read.map(|t| (i, t)));
+                    }
+                }
+                Some(_) => errors.push(self.diag(&path, "expected a list of objects")),
+            },
+        }
+        out
+    }
+
     fn decode_toml<T: DeserializeOwned>(
         &self,
         v: Spanned<DeValue<'a>>,

@@ -156,6 +156,29 @@ pub struct MachineDef {
     pub windows: Vec<String>,
 }
 
+/// A machine entry read leniently, unknown fields ignored: once an unknown field has been
+/// reported, the rest of the entry (its project, tier, host...) is still checked.
+#[derive(Deserialize)]
+struct MachineLoose {
+    id: String,
+    project: String,
+    tier: String,
+    host: String,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    services: Vec<String>,
+    #[serde(default)]
+    windows: Vec<String>,
+}
+
+impl From<MachineLoose> for MachineDef {
+    fn from(m: MachineLoose) -> MachineDef {
+        let MachineLoose { id, project, tier, host, groups, services, windows } = m;
+        MachineDef { id, project, tier, host, groups, services, windows }
+    }
+}
+
 /// What validation reads of a machine entry, owned ([`MachineDef`]) or borrowed from JSON text.
 trait MachineFields {
     type S: AsRef<str>;
@@ -791,10 +814,17 @@ pub fn parse_inventory(file: &str, text: &str) -> Result<Inventory, Diagnostics>
         projects: read!("projects"),
         hosts: read!("hosts"),
         devices: read!("devices"),
-        machines: read!("machines"),
+        machines: Vec::new(),
     };
+    // A machine with an unknown field is still checked: read again without it.
+    let machines = doc.array_lenient::<MachineDef, MachineLoose>("machines", &mut errors);
     let sections = sections!(def);
-    match validate(&sections, &rep, &broken) {
+    let head = Head::new(&sections, &rep, &broken);
+    let mut part = Part::new(&rep, 0, machines.len());
+    for (i, d) in &machines {
+        part.add(&head, *i, d);
+    }
+    match head.finish(&rep, vec![part]) {
         Ok(inv) if errors.is_empty() => Ok(inv),
         Ok(_) => Err(sorted(errors)),
         Err(Diagnostics(more)) => {
@@ -1173,13 +1203,15 @@ impl<'d> Head<'d> {
         let mut errors = self.errors;
         let mut parts = parts.into_iter();
         // The first part's names and machines are kept as they are; later parts are renumbered.
-        let (mut machines, mut ids, mut groups, mut services) = match parts.next() {
+        let (mut machines, mut ids, mut groups, mut services, positions) = match parts.next() {
             Some(first) => {
                 errors.extend(first.c.errors);
-                (first.machines, first.ids, first.groups, first.services)
+                (first.machines, first.ids, first.groups, first.services, first.positions)
             }
             None => Default::default(),
         };
+        // Where a machine is among the file's entries (only one part has gaps: the general path's).
+        let position = |j: usize| positions.get(j).map_or(j, |&p| p as usize);
         for part in parts {
             let group_ids = groups.absorb(part.groups);
             let service_ids = services.absorb(part.services);
@@ -1198,7 +1230,8 @@ impl<'d> Head<'d> {
             for (k, &(_, j)) in run.iter().enumerate() {
                 let id = &machines[j as usize].id;
                 if let Some(&(_, first)) = run[..k].iter().find(|&&(_, i)| machines[i as usize].id == *id) {
-                    let path = FieldPath::root().key("machines").index(j as usize).key("id");
+                    let path = FieldPath::root().key("machines").index(position(j as usize)).key("id");
+                    let first = position(first as usize);
                     errors
                         .push(rep.diag(&path, format!("duplicate machine id `{id}`: also used by machines[{first}]")));
                 }
@@ -1231,6 +1264,9 @@ struct Part<'r> {
     services: Names,
     /// Per machine: the hash of its id, and its index in the part.
     ids: Vec<(u32, u32)>,
+    /// Per machine, its index among the file's entries, once an entry could not be read and
+    /// they differ (empty while they are the same: always on the fast path).
+    positions: Vec<u32>,
 }
 
 impl<'r> Part<'r> {
@@ -1242,6 +1278,7 @@ impl<'r> Part<'r> {
             groups: Names::default(),
             services: Names::default(),
             ids: Vec::with_capacity(capacity),
+            positions: Vec::new(),
         }
     }
 
@@ -1304,6 +1341,12 @@ impl<'r> Part<'r> {
         c.list(&p, "groups", d.groups());
         c.list(&p, "services", d.services());
         let windows = if d.windows().is_empty() { Vec::new() } else { c.windows(&p, d.windows()) };
+        if i != self.machines.len() || !self.positions.is_empty() {
+            if self.positions.is_empty() {
+                self.positions.extend(0..self.machines.len() as u32);
+            }
+            self.positions.push(index as u32);
+        }
         self.ids.push((hash32(d.id()), self.machines.len() as u32));
         self.machines.push(Machine {
             id: d.id().to_owned(),

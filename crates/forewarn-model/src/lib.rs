@@ -9,6 +9,7 @@ pub mod fxhash;
 pub mod ical;
 pub mod inventory;
 pub mod time;
+pub mod tz;
 pub mod window;
 
 pub use campaign::{Campaign, CampaignFile, parse_campaign};

@@ -16,7 +16,8 @@
 //! * an occurrence whose end is not after its start does not occur.
 //!
 //! Nothing is approximated with fixed offsets: every resolution goes through
-//! the zone's rules in the bundled time zone database.
+//! the zone's rules in the time zone database in use (`tz.rs`: jiff's bundled one, or
+//! a TZif directory the binary installed).
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -271,16 +272,22 @@ pub struct Zone {
 }
 
 impl Zone {
-    /// Looks a zone up in the bundled database, any case (`europe/berlin`
-    /// gives `Europe/Berlin`).
+    /// Looks a zone up in the database in use ([`crate::tz::db`]: the bundled one unless the
+    /// binary installed another), any case (`europe/berlin` gives `Europe/Berlin`).
     pub fn get(name: &str) -> Result<Zone, WindowError> {
         let unknown = || WindowError::UnknownZone { name: name.to_owned() };
         if name.is_empty() || name.chars().any(char::is_whitespace) {
             return Err(unknown());
         }
-        let tz = TimeZone::get(name).map_err(|_| unknown())?;
+        let tz = crate::tz::db().get(name).ok_or_else(unknown)?;
         let canonical = tz.iana_name().unwrap_or(name).to_owned();
         Ok(Zone { name: canonical, tz })
+    }
+
+    /// A zone from rules at hand rather than the database in use: e.g. to see what a
+    /// campaign looks like under another database's rules.
+    pub fn from_tz(name: &str, tz: TimeZone) -> Zone {
+        Zone { name: name.to_owned(), tz }
     }
 
     /// Coordinated Universal Time.

@@ -34,6 +34,11 @@ pub struct Settings {
     pub delivery_attempts: Option<u32>,
     /// Where events are POSTed, each signed with its secret (file only).
     pub webhooks: Option<Vec<Webhook>>,
+    /// A TZif directory (`/usr/share/zoneinfo`, the PyPI tzdata package's `tzdata/zoneinfo`)
+    /// to resolve zones in instead of the bundled tzdb.
+    pub tzdir: Option<String>,
+    /// Use `tzdir` even when its release is older than the bundled one, or unknown.
+    pub tzdir_force: Option<bool>,
     /// Environment variables that could not be read, reported by [`Settings::resolve`].
     #[serde(skip)]
     pub invalid: Vec<String>,
@@ -56,7 +61,7 @@ impl fmt::Debug for Webhook {
 }
 
 /// The environment variables read, each overriding the file's key of the same name.
-pub const ENV: [(&str, &str); 10] = [
+pub const ENV: [(&str, &str); 12] = [
     ("FOREWARN_DATABASE", "database"),
     ("FOREWARN_LISTEN", "listen"),
     ("FOREWARN_BASE_URL", "base_url"),
@@ -67,6 +72,8 @@ pub const ENV: [(&str, &str); 10] = [
     ("FOREWARN_DELIVERY_BACKOFF", "delivery_backoff"),
     ("FOREWARN_DELIVERY_BACKOFF_MAX", "delivery_backoff_max"),
     ("FOREWARN_DELIVERY_ATTEMPTS", "delivery_attempts"),
+    ("FOREWARN_TZDIR", "tzdir"),
+    ("FOREWARN_TZDIR_FORCE", "tzdir_force"),
 ];
 
 /// The merged configuration.
@@ -83,6 +90,10 @@ pub struct Config {
     pub reminder: jiff::SignedDuration,
     pub retry: forewarn_store::RetryPolicy,
     pub webhooks: Vec<Webhook>,
+    /// The TZif directory the binary loads as the time zone database; `None`: the bundled one.
+    pub tzdir: Option<String>,
+    /// Load `tzdir` even when its release is older than the bundled one, or unknown.
+    pub tzdir_force: bool,
 }
 
 impl fmt::Debug for Config {
@@ -97,6 +108,8 @@ impl fmt::Debug for Config {
             .field("reminder", &self.reminder)
             .field("retry", &self.retry)
             .field("webhooks", &self.webhooks)
+            .field("tzdir", &self.tzdir)
+            .field("tzdir_force", &self.tzdir_force)
             .finish()
     }
 }
@@ -156,6 +169,18 @@ delivery_attempts = 8
 # cancelled, slots changed...) is POSTed as JSON, signed in the header
 # X-Forewarn-Signature: sha256=HEX (HMAC-SHA256 of the body with the secret).
 # webhooks = [{ url = "https://hooks.example.net/forewarn", secret = "CHANGE-ME" }]
+
+# The time zone database windows are read with. forewarn bundles a copy of the IANA
+# tzdb (`forewarn --version` names its release); to take a newer release without a
+# new forewarn, name a TZif directory: the system's, or the PyPI tzdata package's
+# (`pip install --target DIR tzdata`, then DIR/tzdata/zoneinfo). Its release is read
+# from its tzdata.zi or +VERSION; one older than the bundled release, or without
+# one, is refused unless tzdir_force = true. When the database changes, published
+# campaigns are checked again at start and slots now outside their windows are
+# reported (audit log, admin campaigns page). Also FOREWARN_TZDIR,
+# FOREWARN_TZDIR_FORCE=1, --tzdir, --tzdir-force.
+# tzdir = "/usr/share/zoneinfo"
+# tzdir_force = false
 "#;
 
 impl Settings {
@@ -184,6 +209,15 @@ impl Settings {
                 Some("reminder") => &mut s.reminder,
                 Some("delivery_backoff") => &mut s.delivery_backoff,
                 Some("delivery_backoff_max") => &mut s.delivery_backoff_max,
+                Some("tzdir_force") => {
+                    match value.trim().to_ascii_lowercase().as_str() {
+                        "1" | "true" | "yes" | "on" => s.tzdir_force = Some(true),
+                        "" | "0" | "false" | "no" | "off" => s.tzdir_force = Some(false),
+                        _ => s.invalid.push(format!("{name}=`{value}`: expected 1 or 0 (true or false)")),
+                    }
+                    continue;
+                }
+                Some("tzdir") => &mut s.tzdir,
                 Some("delivery_attempts") => {
                     match value.trim().parse() {
                         Ok(n) => s.delivery_attempts = Some(n),
@@ -214,6 +248,8 @@ impl Settings {
             delivery_backoff_max: over.delivery_backoff_max.or(self.delivery_backoff_max),
             delivery_attempts: over.delivery_attempts.or(self.delivery_attempts),
             webhooks: over.webhooks.or(self.webhooks),
+            tzdir: over.tzdir.or(self.tzdir),
+            tzdir_force: over.tzdir_force.or(self.tzdir_force),
             invalid,
         }
     }
@@ -289,6 +325,7 @@ impl Settings {
         if let Some(first) = self.invalid.first() {
             return Err(first.clone());
         }
+        let tzdir = self.tzdir.filter(|d| !d.trim().is_empty());
         Ok(Config {
             database,
             listen,
@@ -299,6 +336,8 @@ impl Settings {
             reminder,
             retry: forewarn_store::RetryPolicy { max_attempts, first_backoff, max_backoff },
             webhooks,
+            tzdir,
+            tzdir_force: self.tzdir_force.unwrap_or(false),
         })
     }
 }
@@ -348,6 +387,24 @@ mod tests {
         assert_eq!((c.database.as_str(), c.base_url.as_str()), ("sqlite://forewarn.db", "http://127.0.0.1:8080"));
         assert_eq!(c.mail_from, ("forewarn".to_owned(), "forewarn@localhost".to_owned()));
         assert_eq!((c.reminder.as_secs(), c.retry.max_attempts), (86_400, 8));
+    }
+
+    #[test]
+    fn the_time_zone_directory_comes_from_file_environment_or_flag() {
+        let file = Settings::from_toml("f.toml", "tzdir = \"/usr/share/zoneinfo\"\n").unwrap();
+        let c = file.clone().resolve().unwrap();
+        assert_eq!((c.tzdir.as_deref(), c.tzdir_force), (Some("/usr/share/zoneinfo"), false));
+        let env = Settings::from_env([("FOREWARN_TZDIR", "/opt/tzdata/zoneinfo"), ("FOREWARN_TZDIR_FORCE", "1")]);
+        let c = file.clone().overridden_by(env).resolve().unwrap();
+        assert_eq!((c.tzdir.as_deref(), c.tzdir_force), (Some("/opt/tzdata/zoneinfo"), true));
+        let flags = Settings { tzdir: Some("/srv/zoneinfo".into()), ..Settings::default() };
+        assert_eq!(file.overridden_by(flags).resolve().unwrap().tzdir.as_deref(), Some("/srv/zoneinfo"));
+        assert_eq!(Settings::default().resolve().unwrap().tzdir, None, "the bundled database by default");
+        let err = Settings::from_env([("FOREWARN_TZDIR_FORCE", "please")]).resolve().unwrap_err();
+        assert!(err.contains("FOREWARN_TZDIR_FORCE=`please`"), "{err}");
+        let example = Settings::from_toml("forewarn.toml", EXAMPLE).unwrap();
+        assert_eq!(example.tzdir, None, "the example names the setting, commented out");
+        assert!(EXAMPLE.contains("# tzdir = \"/usr/share/zoneinfo\""));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod pages;
 pub mod subscribe;
 pub mod tell;
+pub mod tzdb;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -161,6 +162,26 @@ async fn metrics_page(State(app): State<Arc<App>>) -> Response {
             ));
         }
         Err(e) => tracing::error!(error = %e, "metrics: cannot count the outbox"),
+    }
+    let (release, source) = tzdb::in_use();
+    let labels = match forewarn_model::tz::db().source() {
+        forewarn_model::tz::Source::Bundled => format!("release=\"{}\",source=\"bundled\"", metrics::escape(&release)),
+        forewarn_model::tz::Source::Dir(_) => {
+            format!("release=\"{}\",source=\"tzdir\",dir=\"{}\"", metrics::escape(&release), metrics::escape(&source))
+        }
+    };
+    gauges.push((
+        "forewarn_tzdb_info",
+        "The time zone database windows are read with: its tzdb release, and whether it is the bundled one or a TZif directory.",
+        vec![(labels, 1)],
+    ));
+    match tzdb::standing(&app).await {
+        Ok(found) => gauges.push((
+            "forewarn_tzdb_slots_outside_window",
+            "Published slots outside their window since the time zone database changed (move them by hand).",
+            vec![(String::new(), i64::try_from(found.len()).unwrap_or(i64::MAX))],
+        )),
+        Err(e) => tracing::error!(error = %e, "metrics: cannot read the slots outside their window"),
     }
     let text = app.metrics.render(&gauges);
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()

@@ -85,7 +85,8 @@ impl Metrics {
     }
 }
 
-fn escape(s: &str) -> String {
+/// A label value as Prometheus text needs it.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 

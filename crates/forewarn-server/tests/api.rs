@@ -259,7 +259,7 @@ fn ts(s: &str) -> Timestamp {
 }
 
 fn berlin() -> TimeZone {
-    TimeZone::get("Europe/Berlin").unwrap()
+    forewarn_model::Zone::get("Europe/Berlin").unwrap().tz().clone()
 }
 
 /// A range of days as people write it, each date named once: `1–5 March 2027`,

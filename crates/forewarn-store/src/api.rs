@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use crate::outbox::{Message, MessageState, Notifier, OutboxCounts, PlannedSlot, RetryPolicy, SlotNotice, Subscriber};
 use crate::types::{
     AuditEntry, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
-    StoredInventory, StoredPlan, Token,
+    StoredInventory, StoredPlan, Token, TzdbFinding, TzdbRecord,
 };
 use crate::{Pool, Result, Store, postgres, sqlite};
 
@@ -386,6 +386,32 @@ impl Store {
     /// The latest `limit` entries of the audit log, newest first.
     pub async fn audit(&self, limit: u32) -> Result<Vec<AuditEntry>> {
         on_conn!(self, audit_log(limit))
+    }
+
+    /// The latest `limit` entries of one action (`tzdb.slot_outside_window`), newest first.
+    pub async fn audit_of(&self, action: &str, limit: u32) -> Result<Vec<AuditEntry>> {
+        on_conn!(self, audit_of(action, limit))
+    }
+
+    // The time zone database.
+
+    /// The time zone database the service last started with, if any start recorded one.
+    pub async fn tzdb_last(&self) -> Result<Option<TzdbRecord>> {
+        on_conn!(self, tzdb_last())
+    }
+
+    /// Records the time zone database in use (release and source) and what checking the
+    /// published campaigns under it found, in one transaction with its audit rows
+    /// (`tzdb.change`, and one `tzdb.slot_outside_window` per finding).
+    pub async fn record_tzdb(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        release: &str,
+        source: &str,
+        findings: &[TzdbFinding],
+    ) -> Result<()> {
+        in_tx!(self, record_tzdb(at, actor, release, source, findings))
     }
 
     // Tokens.

@@ -28,7 +28,7 @@ pub use outbox::{
 };
 pub use types::{
     AuditEntry, Backend, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
-    StoredInventory, StoredPlan, Token,
+    StoredInventory, StoredPlan, Token, TzdbFinding, TzdbRecord,
 };
 
 /// What went wrong.

@@ -23,7 +23,7 @@ use crate::outbox::{
 };
 use crate::types::{
     AuditEntry, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
-    StoredInventory, StoredPlan, Token,
+    StoredInventory, StoredPlan, Token, TzdbFinding, TzdbRecord,
 };
 use crate::{Error, Result};
 
@@ -70,18 +70,75 @@ pub(crate) async fn audit_log(c: &mut Conn, limit: u32) -> Result<Vec<AuditEntry
         .bind(i64::from(limit))
         .fetch_all(&mut *c)
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                id: r.try_get("id")?,
-                at: ts(r, "at")?,
-                actor: r.try_get("actor")?,
-                action: r.try_get("action")?,
-                subject: r.try_get("subject")?,
-                detail: json_col(r, "detail")?,
-            })
-        })
-        .collect()
+    rows.iter().map(audit_entry).collect()
+}
+
+pub(crate) async fn audit_of(c: &mut Conn, action: &str, limit: u32) -> Result<Vec<AuditEntry>> {
+    let rows = query(
+        "SELECT id, at, actor, action, subject, detail FROM audit WHERE action = $1 ORDER BY at DESC, id DESC LIMIT $2",
+    )
+    .bind(action)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(audit_entry).collect()
+}
+
+fn audit_entry(r: &DbRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.try_get("id")?,
+        at: ts(r, "at")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        subject: r.try_get("subject")?,
+        detail: json_col(r, "detail")?,
+    })
+}
+
+// The time zone database.
+
+pub(crate) async fn tzdb_last(c: &mut Conn) -> Result<Option<TzdbRecord>> {
+    let row =
+        query("SELECT at, release, source FROM tzdb_history ORDER BY id DESC LIMIT 1").fetch_optional(&mut *c).await?;
+    row.map(|r| Ok(TzdbRecord { at: ts(&r, "at")?, release: r.try_get("release")?, source: r.try_get("source")? }))
+        .transpose()
+}
+
+pub(crate) async fn record_tzdb(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    release: &str,
+    source: &str,
+    findings: &[TzdbFinding],
+) -> Result<()> {
+    if blank(release) || blank(source) {
+        return Err(Error::Invalid("a time zone database needs a release and a source".into()));
+    }
+    let previous = tzdb_last(c).await?;
+    query("INSERT INTO tzdb_history (at, release, source) VALUES ($1, $2, $3)")
+        .bind(micros(at))
+        .bind(release)
+        .bind(source)
+        .execute(&mut *c)
+        .await?;
+    let detail = json!({
+        "release": release,
+        "source": source,
+        "previous": previous.map(|p| json!({ "release": p.release, "source": p.source })),
+        "slots_outside_window": findings.len(),
+    });
+    audit(c, at, actor, "tzdb.change", release, detail).await?;
+    for f in findings {
+        let detail = json!({
+            "plan_version": f.plan_version,
+            "target": f.target,
+            "message": f.message,
+            "release": release,
+        });
+        audit(c, at, actor, "tzdb.slot_outside_window", &f.campaign, detail).await?;
+    }
+    Ok(())
 }
 
 // Inventory.

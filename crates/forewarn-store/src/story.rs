@@ -538,6 +538,35 @@ async fn counts(store: &Store) {
     assert_eq!(counts.posts, 3);
 }
 
+/// Each start's time zone database is kept; a change is recorded with what checking the
+/// published campaigns found, in one transaction with its audit rows.
+async fn time_zone_databases(store: &Store) {
+    assert_eq!(store.tzdb_last().await.unwrap(), None);
+    store.record_tzdb(t(0), "forewarn", "2026f", "bundled", &[]).await.unwrap();
+    let finding = crate::TzdbFinding {
+        campaign: "os".into(),
+        plan_version: 3,
+        target: Some("web01".into()),
+        message: "2027-03-01T02:00:00Z-2027-03-01T03:00:00Z is outside every window occurrence".into(),
+    };
+    store.record_tzdb(t(5), "forewarn", "2099a", "/srv/zoneinfo", std::slice::from_ref(&finding)).await.unwrap();
+    let last = store.tzdb_last().await.unwrap().unwrap();
+    assert_eq!((last.at, last.release.as_str(), last.source.as_str()), (t(5), "2099a", "/srv/zoneinfo"));
+    let found = store.audit_of("tzdb.slot_outside_window", 10).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].subject.as_str(), found[0].actor.as_str()), ("os", "forewarn"));
+    assert_eq!(found[0].detail["target"], "web01");
+    assert_eq!(found[0].detail["plan_version"], 3);
+    assert_eq!(found[0].detail["release"], "2099a");
+    let changes = store.audit_of("tzdb.change", 10).await.unwrap();
+    assert_eq!(changes.iter().map(|a| a.subject.as_str()).collect::<Vec<_>>(), ["2099a", "2026f"]);
+    assert_eq!(changes[0].detail["previous"]["release"], "2026f");
+    assert_eq!(changes[0].detail["slots_outside_window"], 1);
+    assert_eq!(changes[1].detail["previous"], serde_json::Value::Null);
+    let err = store.record_tzdb(t(6), "forewarn", " ", "bundled", &[]).await.unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)), "{err}");
+}
+
 /// Writers at the same time queue; none fails and numbers have no gaps or twins.
 async fn concurrent_writers(store: &Store) {
     planned(store, "os").await;
@@ -616,6 +645,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         access,
         timestamps,
         counts,
+        time_zone_databases,
         concurrent_writers,
         references_are_enforced,
         writes_tell,

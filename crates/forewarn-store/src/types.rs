@@ -207,7 +207,8 @@ pub struct AuditEntry {
     /// `post.create`, `post.update`, `post.correct`; `component.upsert`, `component.status`; `token.create`, `operator.set`,
     /// `session.create`; `subscriber.request`, `subscriber.update`, `subscriber.confirm`,
     /// `subscriber.unsubscribe` (subject: the subscriber's id, actor `public`);
-    /// `outbox.retry`.
+    /// `outbox.retry`; `tzdb.change` (subject: the release), `tzdb.slot_outside_window`
+    /// (subject: the campaign; actor `forewarn`).
     pub action: String,
     /// What was changed: a campaign id, a post id, an inventory version, ...
     pub subject: String,
@@ -285,4 +286,25 @@ mod tests {
         let s = Session { operator: "ada".into(), csrf: "s3cret".into(), expires: Timestamp::UNIX_EPOCH };
         assert!(!format!("{s:?}").contains("s3cret"));
     }
+}
+
+/// The time zone database a start of the service resolved zones in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TzdbRecord {
+    pub at: Timestamp,
+    /// `2026f`; `unknown` for a forced directory that names none.
+    pub release: String,
+    /// `bundled`, or the TZif directory.
+    pub source: String,
+}
+
+/// A slot of a published plan that lies outside its target's window under the time zone
+/// database now in use (or a campaign that no longer reads at all).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TzdbFinding {
+    pub campaign: String,
+    pub plan_version: i64,
+    /// The machine or host whose slot it is; `None` when the whole campaign is concerned.
+    pub target: Option<String>,
+    pub message: String,
 }

@@ -8,13 +8,14 @@ mod inventory_cmd;
 mod operator_cmd;
 mod plan_cmd;
 mod serve_cmd;
+mod tzdir;
 mod windows_cmd;
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Plan, announce and drive planned maintenance on a hosting platform.
 #[derive(Debug, Parser)]
@@ -75,7 +76,27 @@ enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `--version` names the time zone database too: `forewarn 0.1.0 (tzdb 2026f, bundled)`.
+    let version = format!("{} ({})", env!("CARGO_PKG_VERSION"), tzdir::version_note());
+    let matches = Cli::command().version(&*Box::leak(version.into_boxed_str())).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // Every command that reads windows resolves zones in FOREWARN_TZDIR when it is set
+    // (`serve` reads it with its configuration).
+    if matches!(
+        cli.command,
+        Command::Inventory(inventory_cmd::InventoryCommand::Check { .. })
+            | Command::Windows(_)
+            | Command::Plan(_)
+            | Command::Check(_)
+            | Command::Demo(_)
+    ) && let Err(e) = tzdir::install_from_env()
+    {
+        eprintln!("forewarn: {e:#}");
+        return ExitCode::from(1);
+    }
     let server = cli.server.map(|url| client_cmd::Server { url, token: cli.token, json: cli.json });
     let needs_server = || {
         server

@@ -37,6 +37,12 @@ pub struct SettingsArgs {
     /// Who mail comes from: `Name <address>` [env: FOREWARN_MAIL_FROM]
     #[arg(long)]
     mail_from: Option<String>,
+    /// A TZif directory to read windows with instead of the bundled tzdb [env: FOREWARN_TZDIR]
+    #[arg(long)]
+    tzdir: Option<String>,
+    /// Use --tzdir even when its release is older than the bundled one [env: FOREWARN_TZDIR_FORCE]
+    #[arg(long)]
+    tzdir_force: bool,
 }
 
 impl SettingsArgs {
@@ -48,6 +54,8 @@ impl SettingsArgs {
             smtp: self.smtp,
             site_name: self.site_name,
             mail_from: self.mail_from,
+            tzdir: self.tzdir,
+            tzdir_force: self.tzdir_force.then_some(true),
             ..Settings::default()
         }
     }
@@ -154,6 +162,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     let env = Settings::from_env(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let config =
         file.overridden_by(env).overridden_by(args.settings.settings()).resolve().map_err(anyhow::Error::msg)?;
+    if let Some(dir) = &config.tzdir {
+        crate::tzdir::install(
+            std::path::Path::new(dir),
+            config.tzdir_force,
+            "the `tzdir` setting",
+            "set `tzdir_force = true`, --tzdir-force or FOREWARN_TZDIR_FORCE=1",
+        )?;
+    }
     init_logs();
     runtime()?.block_on(async {
         let store = Store::open(&config.database)
@@ -162,8 +178,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        tracing::info!(listen = %config.listen, base_url = %config.base_url, database = %forewarn_server::config::redact(&config.database), "forewarn serving");
+        tracing::info!(listen = %config.listen, base_url = %config.base_url, database = %forewarn_server::config::redact(&config.database), tzdb = %forewarn_model::tz::db().describe(), "forewarn serving");
         let app = App::new(store, Arc::new(args.clock.clock()), config);
+        // A new time zone database may have moved published slots out of their windows.
+        forewarn_server::tzdb::check_on_start(&app).await.map_err(anyhow::Error::msg)?;
         serve_with_delivery(listener, app).await
     })?;
     Ok(Outcome::Ok)
@@ -266,7 +284,7 @@ async fn post_json(router: &axum::Router, token: &str, uri: &str, body: Value) -
 /// the new dates; no date in it is left as typed.
 fn demo_campaign(text: &str, inventory: &forewarn_model::Inventory, now: jiff::Timestamp) -> anyhow::Result<String> {
     use jiff::ToSpan;
-    let zone = jiff::tz::TimeZone::get("Europe/Berlin")?;
+    let zone = forewarn_model::Zone::get("Europe/Berlin")?.tz().clone();
     let mut table: toml::Table = text.parse().context("examples/os-update.toml")?;
     let when = |key: &str| -> anyhow::Result<jiff::ZonedDateTime> {
         let text = table.get(key).and_then(|v| v.as_str()).with_context(|| format!("os-update.toml: no `{key}`"))?;
@@ -321,7 +339,7 @@ async fn tell_story(
     now: jiff::Timestamp,
 ) -> anyhow::Result<()> {
     use jiff::ToSpan;
-    let zone = jiff::tz::TimeZone::get("Europe/Berlin")?;
+    let zone = forewarn_model::Zone::get("Europe/Berlin")?.tz().clone();
     // `days` from today at `hour:minute` Berlin time.
     let at = |days: i64, hour: i8, minute: i8| -> anyhow::Result<jiff::Timestamp> {
         let day = now.to_zoned_datetime(zone.clone()).date().checked_add(days.days())?;

@@ -280,6 +280,107 @@ fn windows_to_before_from_is_refused() {
 }
 
 // ---------------------------------------------------------------------------
+// FOREWARN_TZDIR: a TZif directory instead of the bundled time zone database
+
+/// `forewarn ARGS` with extra environment variables.
+fn forewarn_with(env: &[(&str, &str)], args: &[&str]) -> Run {
+    let out = Command::new(BIN).args(args).envs(env.iter().copied()).output().expect("run forewarn");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// A zoneinfo directory of one release in which Berlin keeps +03:00 all year (rules no
+/// bundled release has), built from TZif bytes made here: no system files needed.
+fn berlin_at_plus_three(dir: &TempDir, release: Option<&str>) -> String {
+    let root = dir.path("zoneinfo");
+    std::fs::create_dir_all(root.join("Europe")).unwrap();
+    std::fs::write(root.join("Europe/Berlin"), forewarn_model::tz::fixed_tzif(3 * 3600, "+03", "<+03>-3")).unwrap();
+    let zi = root.join("tzdata.zi");
+    match release {
+        Some(r) => std::fs::write(&zi, format!("# version {r}\n# ddeps\n")).unwrap(),
+        None => {
+            let _ = std::fs::remove_file(&zi);
+        }
+    }
+    s(&root).to_owned()
+}
+
+#[test]
+fn windows_follow_the_rules_of_a_newer_tzdir() {
+    let dir = TempDir::new("windows_follow_the_rules_of_a_newer_tzdir");
+    let tzdir = berlin_at_plus_three(&dir, Some("2099a"));
+    let env = [("FOREWARN_TZDIR", tzdir.as_str())];
+    let args = ["windows", "Mon 02:00-03:00 Europe/Berlin", "--from", "2027-03-01", "--to", "2027-04-06"];
+    // Bundled: +01:00 in winter, +02:00 from the end of March.
+    let bundled = forewarn(&args);
+    bundled.assert_code(0);
+    assert_eq!(bundled.lines().first(), Some(&"2027-03-01T02:00:00+01:00 2027-03-01T03:00:00+01:00"));
+    assert_eq!(bundled.last_line(), "2027-04-05T02:00:00+02:00 2027-04-05T03:00:00+02:00");
+    // The directory's rules: +03:00 all along, the same local times.
+    let run = forewarn_with(&env, &args);
+    run.assert_code(0);
+    assert_eq!(run.lines().len(), 6, "{}", run.stdout);
+    assert!(
+        run.lines().iter().all(|l| l.ends_with("T03:00:00+03:00") && l.contains("T02:00:00+03:00 ")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stderr, "");
+    // Every command resolves zones there: a zone the directory lacks is unknown.
+    let ny = forewarn_with(
+        &env,
+        &["windows", "Mon 02:00-03:00 America/New_York", "--from", "2027-03-01", "--to", "2027-03-02"],
+    );
+    ny.assert_code(1);
+    assert!(ny.stderr.contains("unknown time zone `America/New_York`"), "{}", ny.stderr);
+    // And --version names the release in use.
+    let version = forewarn_with(&env, &["--version"]);
+    assert_eq!(version.stdout, format!("forewarn {} (tzdb 2099a, {tzdir})\n", env!("CARGO_PKG_VERSION")));
+    let plain = forewarn(&["--version"]);
+    assert!(plain.stdout.starts_with(&format!("forewarn {} (tzdb 20", env!("CARGO_PKG_VERSION"))), "{}", plain.stdout);
+    assert!(plain.stdout.ends_with(", bundled)\n"), "{}", plain.stdout);
+}
+
+#[test]
+fn an_older_tzdir_or_one_without_a_release_is_refused_unless_forced() {
+    let dir = TempDir::new("an_older_tzdir_or_one_without_a_release_is_refused_unless_forced");
+    let args = ["windows", "Mon 02:00-03:00 Europe/Berlin", "--from", "2027-03-01", "--to", "2027-03-02"];
+    let tzdir = berlin_at_plus_three(&dir, Some("2001a"));
+    let run = forewarn_with(&[("FOREWARN_TZDIR", &tzdir)], &args);
+    run.assert_code(1);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "forewarn: the time zone database `{tzdir}` (FOREWARN_TZDIR) is refused: its tzdb release 2001a is older than the"
+        )) && run.stderr.contains("set FOREWARN_TZDIR_FORCE=1"),
+        "{}",
+        run.stderr
+    );
+    let version = forewarn_with(&[("FOREWARN_TZDIR", &tzdir)], &["--version"]);
+    assert!(version.stdout.contains(&format!("bundled; FOREWARN_TZDIR `{tzdir}` refused)")), "{}", version.stdout);
+    // Forced: used, with a warning.
+    let forced = forewarn_with(&[("FOREWARN_TZDIR", &tzdir), ("FOREWARN_TZDIR_FORCE", "1")], &args);
+    forced.assert_code(0);
+    assert_eq!(forced.stdout, "2027-03-01T02:00:00+03:00 2027-03-01T03:00:00+03:00\n");
+    assert!(forced.stderr.contains("warning") && forced.stderr.contains("forced"), "{}", forced.stderr);
+    // No release to read: refused too, and forcing is suggested.
+    let tzdir = berlin_at_plus_three(&dir, None);
+    let run = forewarn_with(&[("FOREWARN_TZDIR", &tzdir)], &args);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("it names no tzdb release") && run.stderr.contains("FOREWARN_TZDIR_FORCE=1"),
+        "{}",
+        run.stderr
+    );
+    let run = forewarn_with(&[("FOREWARN_TZDIR", &tzdir), ("FOREWARN_TZDIR_FORCE", "maybe")], &args);
+    run.assert_code(1);
+    assert!(run.stderr.contains("FOREWARN_TZDIR_FORCE=`maybe`: expected 1 or 0"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------------------
 // forewarn inventory check
 
 #[test]
@@ -327,6 +428,30 @@ fn inventory_check_reports_every_error_with_file_line_field() {
     }
     assert_eq!(lines.len(), expected.len() + 1, "one line per error, then the count:\n{}", run.stderr);
     assert_eq!(lines.last(), Some(&"6 errors"));
+}
+
+#[test]
+fn inventory_check_reports_a_broken_machine_whole() {
+    // A machine with an unknown field still has its project, tier and host checked: the
+    // user fixes everything in one round, in TOML (with lines) and in JSON (without).
+    for (file, lines) in
+        [("broken-machine.toml", [":22: ", ":23: ", ":24: ", ":25: "]), ("broken-machine.json", [": "; 4])]
+    {
+        let run = run_in(BIN, &["inventory", "check", file], Some(Path::new(FIXTURES)));
+        run.assert_code(1);
+        let expected = [
+            "machines[0].project: unknown project `wbe` (machine `web01`): define it under [[projects]] or fix the id",
+            "machines[0].tier: unknown tier `prod` (machine `web01`): the platform's tiers are testing, staging, production",
+            "machines[0].host: unknown host `kvm09` (machine `web01`): define it under [[hosts]] or fix the id",
+            "machines[0]: unknown field `colour`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`",
+        ];
+        let got: BTreeSet<&str> = run.stderr.lines().collect();
+        for (line, says) in lines.iter().zip(expected) {
+            let want = format!("{file}{line}{says}");
+            assert!(got.contains(want.as_str()), "no line `{want}` in:\n{}", run.stderr);
+        }
+        assert_eq!(run.stderr.lines().last(), Some("4 errors"), "{}", run.stderr);
+    }
 }
 
 #[test]

@@ -68,7 +68,10 @@ fn check_story(demo: &Demo, now: Timestamp) {
     let os = titled("Operating system update…");
     assert_eq!((instant(&os["starts"]), instant(&os["ends"])), (first, last), "{}", at(&os.to_string()));
     assert_eq!(os["state"], "scheduled", "{}", at(&os.to_string()));
-    let month = first.to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Berlin").unwrap()).strftime("%B").to_string();
+    let month = first
+        .to_zoned_datetime(forewarn_model::Zone::get("Europe/Berlin").unwrap().tz().clone())
+        .strftime("%B")
+        .to_string();
     assert!(os["title"].as_str().unwrap().contains(&month), "{}", at(&format!("{} names {month}", os["title"])));
 
     // The incident: yesterday morning, its updates in order between its start and now.

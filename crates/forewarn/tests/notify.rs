@@ -14,7 +14,6 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Duration;
 
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ZonedDateTime};
 use serde_json::{Value, json};
 use support::{ARRIVAL, POLL, Serve, SmtpSink, TempDir, WebhookSink, cannot_run, poll_until, python_can};
@@ -436,7 +435,7 @@ fn has_form(text: &str, form: &str) -> bool {
 
 /// Whether `text` names the instant in `zone`: its date in some usual form and its time of day.
 fn names_instant(text: &str, at: Timestamp, zone: &str) -> Result<(), String> {
-    let z = at.to_zoned_datetime(TimeZone::get(zone).expect("a time zone"));
+    let z = at.to_zoned_datetime(forewarn_model::Zone::get(zone).expect("a time zone").tz().clone());
     let dates = date_forms(&z);
     let clocks = clock_forms(&z);
     if dates.iter().any(|f| has_form(text, f)) && clocks.iter().any(|f| has_form(text, f)) {

@@ -8,7 +8,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use support::{Demo, cannot_run, cards, python_can, python_json, section};
+use support::{Demo, Serve, TempDir, cannot_run, cards, python_can, python_json, section};
 
 /// The demo's posts, as the public API lists them.
 fn posts(demo: &Demo) -> Vec<Value> {
@@ -287,4 +287,104 @@ fn demo_api_needs_the_token_and_documents_itself() {
     );
     assert!(demo.terminate(), "forewarn demo exits 0 on SIGTERM\nstderr:\n{}", demo.stderr());
     assert!(demo.stderr().contains("shutting down"), "it says it stops: {}", demo.stderr());
+}
+
+// ---------------------------------------------------------------------------
+// Zone rules that change under a published campaign.
+
+const BERLIN_INVENTORY: &str = r#"
+[platform]
+name = "Tz Hosting"
+time_zone = "Europe/Berlin"
+windows = ["Mon 02:00-03:00"]
+
+[[customers]]
+id = "acme"
+name = "ACME"
+
+[[customers.contacts]]
+name = "Ana"
+email = "ana@acme.example"
+
+[[projects]]
+id = "web"
+customer = "acme"
+
+[[hosts]]
+id = "kvm01"
+rack = "r1"
+
+[[machines]]
+id = "web01"
+project = "web"
+tier = "production"
+host = "kvm01"
+"#;
+
+const BERLIN_CAMPAIGN: &str = r#"
+id = "reboot-2027-03"
+title = "Reboots, March 2027"
+starts = "2027-03-01T00:00:00+01:00"
+ends = "2027-03-06T00:00:00+01:00"
+publish_at = "2027-02-15T09:00:00+01:00"
+notice = "72h"
+activities = [{ kind = "reboot", duration = "30m" }]
+granularity = "15m"
+"#;
+
+/// A zoneinfo directory of `release` in which Berlin keeps +03:00 all year.
+fn berlin_at_plus_three(dir: &std::path::Path, release: &str) -> String {
+    std::fs::create_dir_all(dir.join("Europe")).unwrap();
+    std::fs::write(dir.join("Europe/Berlin"), forewarn_model::tz::fixed_tzif(3 * 3600, "+03", "<+03>-3")).unwrap();
+    std::fs::write(dir.join("tzdata.zi"), format!("# version {release}\n")).unwrap();
+    dir.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_new_time_zone_database_under_a_published_campaign_is_checked_at_start() {
+    let tmp = TempDir::new("forewarn-tzdb-test");
+    let db = tmp.path().join("forewarn.db");
+    let now = ["--now", "2027-02-10T09:00:00Z"];
+    let mut serve = Serve::start(&db, &now, &[]);
+    serve.admin_ok("POST", "/api/v1/inventory", "application/toml", BERLIN_INVENTORY.as_bytes());
+    serve.admin_ok("POST", "/api/v1/campaigns", "application/toml", BERLIN_CAMPAIGN.as_bytes());
+    serve.admin_ok("POST", "/api/v1/campaigns/reboot-2027-03/plan", "application/json", b"");
+    serve.admin_ok("POST", "/api/v1/campaigns/reboot-2027-03/publish", "application/json", b"");
+    let plan = serve.admin_ok("GET", "/api/v1/campaigns/reboot-2027-03/plan", "application/json", b"");
+    assert_eq!(plan["slots"][0]["start"], "2027-03-01T01:00:00Z", "Monday 02:00 in Berlin at +01:00: {plan}");
+    let bundled = forewarn_model::tz::bundled_release();
+    let info = format!("forewarn_tzdb_info{{release=\"{bundled}\",source=\"bundled\"}}");
+    assert_eq!(serve.metric(&info), Some(1.0), "{}", serve.get("/metrics").text());
+    assert_eq!(serve.metric("forewarn_tzdb_slots_outside_window"), Some(0.0));
+    serve.kill9();
+
+    // An older directory is refused, naming the setting and how to force it.
+    let old = berlin_at_plus_three(&tmp.path().join("old"), "2001a");
+    let url = format!("sqlite://{}", db.display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_forewarn"))
+        .args(["serve", "--database", &url, "--listen", "127.0.0.1:0", "--tzdir", &old])
+        .env_remove("FOREWARN_TZDIR")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the time zone database `{old}` (the `tzdir` setting) is refused: its tzdb release 2001a"
+        )) && stderr.contains("--tzdir-force"),
+        "{stderr}"
+    );
+
+    // A newer one in which Berlin keeps +03:00: the published slot (01:00 UTC, 04:00 there
+    // now) lies outside its window, and the start says so.
+    let new = berlin_at_plus_three(&tmp.path().join("new"), "2099a");
+    let serve = Serve::start(&db, &now, &[("FOREWARN_TZDIR", &new)]);
+    let info = format!("forewarn_tzdb_info{{release=\"2099a\",source=\"tzdir\",dir=\"{new}\"}}");
+    assert_eq!(serve.metric(&info), Some(1.0), "{}", serve.get("/metrics").text());
+    assert_eq!(serve.metric("forewarn_tzdb_slots_outside_window"), Some(1.0), "{}", serve.log());
+    assert!(serve.log().contains("reboot-2027-03") && serve.log().contains("web01: window: "), "{}", serve.log());
+    // Planning again follows the new rules: Monday 02:00 at +03:00.
+    serve.admin_ok("POST", "/api/v1/campaigns/reboot-2027-03/plan", "application/json", b"");
+    let plan = serve.admin_ok("GET", "/api/v1/campaigns/reboot-2027-03/plan", "application/json", b"");
+    assert_eq!(plan["slots"][0]["start"], "2027-02-28T23:00:00Z", "{plan}");
 }

@@ -272,3 +272,104 @@ fn long_lists_survive_the_fast_path() {
     assert_eq!(inv.service_names(&inv.machines[0]).collect::<Vec<_>>(), ["a", "b", "c", "d", "e"]);
     assert!(inv.machines[0].groups.is_empty());
 }
+
+#[test]
+fn a_machine_with_an_unknown_field_is_still_checked() {
+    let text = r#"[platform]
+name = "p"
+
+[[customers]]
+id = "c"
+name = "C"
+
+[[projects]]
+id = "shop"
+customer = "c"
+
+[[hosts]]
+id = "kvm01"
+rack = "r1"
+
+[[machines]]
+id = "web1"
+project = "shpo"
+tier = "prod"
+host = "kvm09"
+colour = "red"
+windows = ["Mon 25:00-26:00"]
+"#;
+    assert_eq!(
+        errors("typo.toml", text),
+        "typo.toml:18: machines[0].project: unknown project `shpo` (machine `web1`): define it under [[projects]] or fix the id\n\
+         typo.toml:19: machines[0].tier: unknown tier `prod` (machine `web1`): the platform's tiers are testing, staging, production\n\
+         typo.toml:20: machines[0].host: unknown host `kvm09` (machine `web1`): define it under [[hosts]] or fix the id\n\
+         typo.toml:21: machines[0]: unknown field `colour`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`\n\
+         typo.toml:22: machines[0].windows[0]: window `Mon 25:00-26:00`: time `25:00` is out of range: expected HH:MM from 00:00 to 23:59 (24:00 only as an end)\n\
+         5 errors"
+    );
+}
+
+#[test]
+fn a_machine_with_an_unknown_field_is_still_checked_in_json() {
+    // Not the fast path's kind of file: it gives up on the first error, and the general path
+    // reads the whole file again and explains everything.
+    let text = r#"{"platform": {"name": "p"},
+      "customers": [{"id": "c", "name": "C"}],
+      "projects": [{"id": "p1", "customer": "c"}],
+      "hosts": [{"id": "h", "rack": "r"}],
+      "machines": [{"id": "m0", "project": "p1", "tier": "staging", "host": "h"},
+                   {"id": "m1", "project": "p2", "tier": "prod", "host": "h2", "color": "red"}]}"#;
+    assert_eq!(
+        errors("inv.json", text),
+        "inv.json: machines[1]: unknown field `color`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`\n\
+         inv.json: machines[1].project: unknown project `p2` (machine `m1`): define it under [[projects]] or fix the id\n\
+         inv.json: machines[1].tier: unknown tier `prod` (machine `m1`): the platform's tiers are testing, staging, production\n\
+         inv.json: machines[1].host: unknown host `h2` (machine `m1`): define it under [[hosts]] or fix the id\n\
+         4 errors"
+    );
+}
+
+#[test]
+fn machines_after_an_unreadable_one_keep_their_place() {
+    // machines[0] lacks its host: it cannot be read at all, but the errors of the machines
+    // after it still name their own entries and lines.
+    let text = r#"[platform]
+name = "p"
+
+[[customers]]
+id = "c"
+name = "C"
+
+[[projects]]
+id = "shop"
+customer = "c"
+
+[[hosts]]
+id = "kvm01"
+rack = "r1"
+
+[[machines]]
+id = "web1"
+project = "shop"
+tier = "staging"
+
+[[machines]]
+id = "web2"
+project = "shop"
+tier = "prod"
+host = "kvm01"
+
+[[machines]]
+id = "web2"
+project = "shop"
+tier = "staging"
+host = "kvm01"
+"#;
+    assert_eq!(
+        errors("gap.toml", text),
+        "gap.toml:16: machines[0]: missing field `host`\n\
+         gap.toml:24: machines[1].tier: unknown tier `prod` (machine `web2`): the platform's tiers are testing, staging, production\n\
+         gap.toml:28: machines[2].id: duplicate machine id `web2`: also used by machines[1]\n\
+         3 errors"
+    );
+}

@@ -52,6 +52,7 @@ async fn index_page(app: &App, op: &Operator) -> ApiResult<Response> {
             "<p class=\"empty\">No campaigns yet. Create one with <code>forewarn campaign create</code> or \
              <code>POST /api/v1/campaigns</code>.</p>\n",
         );
+        main.push_str(&tzdb_section(app, &cx).await?);
         return Ok(html(StatusCode::OK, cx.page("Campaigns", &main)));
     }
     main.push_str(
@@ -82,7 +83,55 @@ async fn index_page(app: &App, op: &Operator) -> ApiResult<Response> {
         let _ = writeln!(main, "</td><td>{}</td></tr>", cx.time(c.updated));
     }
     main.push_str("</tbody>\n</table></div>\n");
+    main.push_str(&tzdb_section(app, &cx).await?);
     Ok(html(StatusCode::OK, cx.page("Campaigns", &main)))
+}
+
+/// The time zone database in use, and the published slots that lie outside their window
+/// since it changed.
+async fn tzdb_section(app: &App, cx: &Cx) -> ApiResult<String> {
+    let db = forewarn_model::tz::db();
+    let mut out = String::from("<section id=\"tzdb\">\n<h2>Time zone database</h2>\n");
+    let _ = writeln!(
+        out,
+        "<p>Windows are read with tzdb <strong class=\"tzdb-release\">{}</strong> ({}).</p>",
+        Esc(db.release().unwrap_or("of unknown release")),
+        match db.source() {
+            forewarn_model::tz::Source::Bundled => "bundled with forewarn".to_owned(),
+            forewarn_model::tz::Source::Dir(dir) => format!("from <code>{}</code>", Esc(dir)),
+        }
+    );
+    let found = crate::tzdb::standing(app).await?;
+    if !found.is_empty() {
+        let _ = writeln!(
+            out,
+            "<div class=\"error\" role=\"alert\"><p><strong>{} published slot{} lie{} outside {} window under these \
+             zone rules.</strong> forewarn does not move them on its own yet: move each by hand (the API's \
+             <code>POST /api/v1/campaigns/ID/slots/TARGET</code>), and its contacts are told.</p>\n\
+             <table class=\"list\" id=\"tzdb-outside\">\n<thead><tr><th>Campaign</th><th>Target</th><th>What</th>\
+             <th>Found</th></tr></thead>\n<tbody>",
+            found.len(),
+            if found.len() == 1 { "" } else { "s" },
+            if found.len() == 1 { "s" } else { "" },
+            if found.len() == 1 { "its" } else { "their" },
+        );
+        for a in &found {
+            let _ = writeln!(
+                out,
+                "<tr class=\"outside\" data-campaign=\"{id}\"><td><a href=\"{href}\">{id}</a> <span class=\"hint\">plan \
+                 version {v}</span></td><td>{target}</td><td>{what}</td><td>{at}</td></tr>",
+                id = Esc(&a.subject),
+                href = Esc(&cx.path(&format!("/admin/campaigns/{}", a.subject))),
+                v = a.detail["plan_version"],
+                target = Esc(a.detail["target"].as_str().unwrap_or("the whole campaign")),
+                what = Esc(a.detail["message"].as_str().unwrap_or("")),
+                at = cx.time(a.at),
+            );
+        }
+        out.push_str("</tbody>\n</table></div>\n");
+    }
+    out.push_str("</section>\n");
+    Ok(out)
 }
 
 fn state_badge(state: CampaignState) -> String {

@@ -552,3 +552,52 @@ async fn the_mailbox_shows_what_publishing_wrote_and_retries_the_dead() {
     assert!(r.status.is_client_error(), "a pending message is not retried: {}", r.status);
     assert_eq!(s.get("/admin/mail?state=nonsense", &login).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_campaigns_page_names_the_time_zone_database_and_the_slots_outside_their_window() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    let r = s.post("/admin/campaigns/os-update-2027-03/publish", &login, &[("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let bundled = forewarn_model::tz::bundled_release();
+
+    // The first start records the database, having checked the published plan under it.
+    assert_eq!(crate::tzdb::check_on_start(&s.app).await.unwrap(), []);
+    let recorded = s.app.store.tzdb_last().await.unwrap().unwrap();
+    assert_eq!((recorded.release.as_str(), recorded.source.as_str()), (bundled, "bundled"));
+    // The same database again: nothing to check, nothing written.
+    let before = s.audit_len().await;
+    assert_eq!(crate::tzdb::check_on_start(&s.app).await.unwrap(), []);
+    assert_eq!(s.audit_len().await, before);
+
+    let page = s.get("/admin", &login).await;
+    assert!(
+        page.body.contains(&format!(
+            "Windows are read with tzdb <strong class=\"tzdb-release\">{bundled}</strong> (bundled with forewarn)."
+        )),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("tzdb-outside"));
+
+    // A start under other rules found a slot outside its window: operators see it, until
+    // a newer plan is published.
+    let finding = forewarn_store::TzdbFinding {
+        campaign: CAMPAIGN_ID.into(),
+        plan_version: 1,
+        target: Some("web01".into()),
+        message: "web01: window: the slot <lies> outside every occurrence".into(),
+    };
+    s.app.store.record_tzdb(s.app.now(), "forewarn", bundled, "bundled", &[finding]).await.unwrap();
+    let page = s.get("/admin", &login).await;
+    assert!(page.body.contains("1 published slot lies outside its window under these zone rules."), "{}", page.body);
+    assert!(page.body.contains("<table class=\"list\" id=\"tzdb-outside\">"));
+    assert!(page.body.contains("<td>web01</td><td>web01: window: the slot &lt;lies&gt; outside every occurrence</td>"));
+    assert!(page.body.contains("plan version 1"));
+    let r = s.post("/admin/campaigns/os-update-2027-03/plan", &login, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = s.post("/admin/campaigns/os-update-2027-03/publish", &login, &[("version", "2")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = s.get("/admin", &login).await;
+    assert!(!page.body.contains("tzdb-outside"), "plan version 2 is published now");
+}
