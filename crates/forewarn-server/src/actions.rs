@@ -229,6 +229,7 @@ pub async fn publish(app: &App, actor: &str, id: &str, version: Option<i64>) -> 
     }
     let stored = stored_plan(app, id, version).await?;
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
+    let components = campaign_components(app, &inv, &campaign).await?;
     let announcement = tokio::task::spawn_blocking(move || {
         let plan = forewarn_planner::plan(&inv, &campaign);
         forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone)
@@ -242,12 +243,32 @@ pub async fn publish(app: &App, actor: &str, id: &str, version: Option<i64>) -> 
         body: announcement.body,
         starts: announcement.starts,
         ends: announcement.ends,
-        components: Vec::new(),
+        components,
         campaign: Some(id.to_owned()),
+        impact: None,
+        replaces: None,
     };
     let slots = planned_slots(&stored.json)?;
     let teller = app.campaign_teller(&c, Some(stored.version)).await?;
     Ok(app.store.publish_campaign(app.now(), actor, id, stored.version, post, &slots, &teller).await?)
+}
+
+/// The components a campaign's maintenance affects: the racks its targets sit on (as the
+/// inventory names them, `rack-R`), those the status page lists. While the maintenance is in
+/// progress they show "under maintenance".
+async fn campaign_components(app: &App, inv: &Inventory, campaign: &Campaign) -> ApiResult<Vec<String>> {
+    let hosts: Vec<usize> = match campaign.scope {
+        forewarn_model::campaign::Scope::Machines => {
+            campaign.target_machines(inv).into_iter().map(|m| inv.machines[m].host).collect()
+        }
+        forewarn_model::campaign::Scope::Hosts => campaign.target_hosts(inv),
+    };
+    let mut racks: Vec<String> = hosts.into_iter().map(|h| format!("rack-{}", inv.hosts[h].rack)).collect();
+    racks.sort_unstable();
+    racks.dedup();
+    let known: std::collections::HashSet<String> = app.store.components().await?.into_iter().map(|c| c.id).collect();
+    racks.retain(|r| known.contains(r));
+    Ok(racks)
 }
 
 /// What a campaign's open maintenance posts are told when it moves to a state.
@@ -569,6 +590,14 @@ pub async fn send_reminders(app: &App) -> ApiResult<usize> {
 pub async fn record_slot_progress(app: &App) -> ApiResult<(usize, usize)> {
     let teller = published_teller(app).await?;
     Ok(app.store.slot_progress(app.now(), &teller).await?)
+}
+
+/// Moves maintenance posts by the schedule (in progress when the first slot or the window
+/// starts, completed when the last one ends) and completes campaigns whose last slot ended;
+/// gives how many posts and campaigns moved.
+pub async fn advance_posts(app: &App) -> ApiResult<usize> {
+    let teller = published_teller(app).await?;
+    Ok(app.store.advance_posts(app.now(), &teller).await?)
 }
 
 /// A teller that knows every published campaign's inventory: for the writes of the

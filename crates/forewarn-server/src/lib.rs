@@ -95,6 +95,8 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(subscribe::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
+        .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)
 }
@@ -169,7 +171,8 @@ async fn metrics_page(State(app): State<Arc<App>>) -> Response {
 /// The work that runs beside the requests until `stop` turns true: delivering the outbox
 /// (SMTP or the capture mailbox, and webhooks) and, every minute, queueing the reminders
 /// that are due and the webhook events of slots that started or finished (by the
-/// schedule). A SQLite service first takes back the leases a killed predecessor held (it
+/// schedule), and moving maintenance posts (and campaigns) to in progress and completed
+/// by the schedule. A SQLite service first takes back the leases a killed predecessor held (it
 /// is the only process on its file), so their messages go out at once.
 pub async fn background(
     app: Arc<App>,
@@ -221,6 +224,17 @@ pub async fn background(
                         app.wake_delivery();
                     }
                     Err(e) => tracing::error!(error = %e.message, "slot progress failed"),
+                }
+                // After the slots: a campaign completes once its last slot was told finished.
+                match actions::advance_posts(&app).await {
+                    Ok(0) => {}
+                    Ok(moves) => {
+                        tracing::info!(moves, "maintenance posts moved by the schedule");
+                        // The pages show the new states at once.
+                        app.generation.fetch_add(1, Ordering::AcqRel);
+                        app.wake_delivery();
+                    }
+                    Err(e) => tracing::error!(error = %e.message, "moving maintenance posts failed"),
                 }
                 tokio::select! {
                     _ = stop.wait_for(|s| *s) => return,
