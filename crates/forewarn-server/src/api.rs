@@ -309,9 +309,10 @@ struct PostBody {
     components: Vec<String>,
     #[serde(default)]
     campaign: Option<String>,
-    /// An incident's impact: none, minor (the default), major, critical.
+    /// An incident's impact: none, minor (the default), major, critical (read as text, so
+    /// that a wrong one is named with its field).
     #[serde(default)]
-    impact: Option<forewarn_status::Impact>,
+    impact: Option<String>,
     /// The cancelled maintenance post this one replaces.
     #[serde(default)]
     replaces: Option<i64>,
@@ -340,6 +341,10 @@ async fn create_post(
     body: Bytes,
 ) -> ApiResult<Response> {
     let b: PostBody = json_body(&headers, &body)?;
+    let impact = b
+        .impact
+        .map(|i| i.parse::<forewarn_status::Impact>().map_err(|e| ApiError::unprocessable(format!("`impact`: {e}"))))
+        .transpose()?;
     let post = actions::create_post(
         &app,
         &actor,
@@ -352,7 +357,7 @@ async fn create_post(
             ends: b.ends,
             components: b.components,
             campaign: b.campaign,
-            impact: b.impact,
+            impact,
             replaces: b.replaces,
         },
     )
@@ -465,7 +470,8 @@ async fn list_components(State(app): State<Arc<App>>) -> ApiResult<Json<Value>> 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ComponentStatusBody {
-    status: forewarn_status::ComponentStatus,
+    /// Read as text, so that a wrong one is named with its field.
+    status: String,
 }
 
 /// A component's status on the status page (`operational`, `maintenance`, `degraded`,
@@ -478,7 +484,8 @@ async fn set_component_status(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let b: ComponentStatusBody = json_body(&headers, &body)?;
-    let c = actions::set_component_status(&app, &actor, &id, b.status).await?;
+    let status: ComponentStatus = b.status.parse().map_err(|e| ApiError::unprocessable(format!("`status`: {e}")))?;
+    let c = actions::set_component_status(&app, &actor, &id, status).await?;
     let all = components_json(&app).await?;
     all.into_iter()
         .find(|v| v["id"] == c.id.as_str())
