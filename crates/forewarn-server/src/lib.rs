@@ -56,6 +56,9 @@ pub struct App {
     pub wake: Arc<tokio::sync::Notify>,
     /// Slot moves one at a time: each builds on the published plan the one before made.
     moves: tokio::sync::Mutex<()>,
+    /// Woken after every write, so the background round (reminders, slot progress, posts by
+    /// the schedule) runs at once: a post whose window has begun is in progress right away.
+    rounds: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for App {
@@ -78,6 +81,7 @@ impl App {
             tell: tokio::sync::OnceCell::new(),
             wake: Arc::new(tokio::sync::Notify::new()),
             moves: tokio::sync::Mutex::new(()),
+            rounds: tokio::sync::Notify::new(),
         })
     }
 
@@ -123,6 +127,7 @@ async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     if writes && status < 400 {
         app.generation.fetch_add(1, Ordering::AcqRel);
         app.wake_delivery();
+        app.rounds.notify_one();
     }
     app.metrics.record(&method, &route, status, took);
     tracing::info!(method, route, status, micros = took.as_micros() as u64, "request");
@@ -172,7 +177,7 @@ async fn metrics_page(State(app): State<Arc<App>>) -> Response {
 /// (SMTP or the capture mailbox, and webhooks) and, every minute, queueing the reminders
 /// that are due and the webhook events of slots that started or finished (by the
 /// schedule), and moving maintenance posts (and campaigns) to in progress and completed
-/// by the schedule. A SQLite service first takes back the leases a killed predecessor held (it
+/// by the schedule. A write that succeeded starts a round at once. A SQLite service first takes back the leases a killed predecessor held (it
 /// is the only process on its file), so their messages go out at once.
 pub async fn background(
     app: Arc<App>,
@@ -239,6 +244,7 @@ pub async fn background(
                 tokio::select! {
                     _ = stop.wait_for(|s| *s) => return,
                     () = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    () = app.rounds.notified() => {}
                 }
             }
         };

@@ -59,7 +59,7 @@ pub fn effective(components: &[Component], posts: &[Post], now: Timestamp) -> Ve
         .map(|c| {
             let derived = active
                 .iter()
-                .filter(|p| p.components.iter().any(|id| *id == c.id))
+                .filter(|p| p.components.contains(&c.id))
                 .map(|p| post_status(p, now))
                 .max()
                 .unwrap_or(ComponentStatus::Operational);
