@@ -75,7 +75,7 @@ async fn page(app: &App, op: &Operator, failed: Option<ApiError>) -> ApiResult<R
     let code = match &failed {
         Some(e) => {
             main.push_str(&cx.error_box("The status was not set:", e));
-            StatusCode::UNPROCESSABLE_ENTITY
+            e.status
         }
         None => StatusCode::OK,
     };
