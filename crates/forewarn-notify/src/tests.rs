@@ -216,6 +216,8 @@ fn post(id: i64, components: &[&str]) -> Post {
         ends: Some(ts("2027-03-03T22:30:00Z")),
         components: components.iter().map(|c| c.to_string()).collect(),
         campaign: Some("os-update".into()),
+        impact: forewarn_status::Impact::None,
+        replaces: None,
         created: at(),
         updated: at(),
         revision: 1,

@@ -298,6 +298,7 @@ async fn publish_as(
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
     let slots = planned_slots(&stored.json)?;
     check_notice(app.now(), &campaign, stored.version, slots.iter())?;
+    let components = campaign_components(app, &inv, &campaign).await?;
     let announcement = announce(&stored.json, inv, campaign).await?;
     let post = NewPost {
         kind: PostKind::Maintenance,
@@ -306,8 +307,10 @@ async fn publish_as(
         body: announcement.body,
         starts: announcement.starts,
         ends: announcement.ends,
-        components: Vec::new(),
+        components,
         campaign: Some(id.to_owned()),
+        impact: None,
+        replaces: None,
     };
     let teller = app.publication_teller(&c, &stored.json, stored.inventory_version).await?;
     Ok(told!(app, preview, teller, |store, notifier| store.publish_campaign(
@@ -406,6 +409,24 @@ impl<T> Told<T> {
             Told::Written(_) => Err(ApiError::internal("a write where a rehearsal was asked for")),
         }
     }
+}
+
+/// The components a campaign's maintenance affects: the racks its targets sit on (as the
+/// inventory names them, `rack-R`), those the status page lists. While the maintenance is in
+/// progress they show "under maintenance".
+async fn campaign_components(app: &App, inv: &Inventory, campaign: &Campaign) -> ApiResult<Vec<String>> {
+    let hosts: Vec<usize> = match campaign.scope {
+        forewarn_model::campaign::Scope::Machines => {
+            campaign.target_machines(inv).into_iter().map(|m| inv.machines[m].host).collect()
+        }
+        forewarn_model::campaign::Scope::Hosts => campaign.target_hosts(inv),
+    };
+    let mut racks: Vec<String> = hosts.into_iter().map(|h| format!("rack-{}", inv.hosts[h].rack)).collect();
+    racks.sort_unstable();
+    racks.dedup();
+    let known: std::collections::HashSet<String> = app.store.components().await?.into_iter().map(|c| c.id).collect();
+    racks.retain(|r| known.contains(r));
+    Ok(racks)
 }
 
 /// What a campaign's open maintenance posts are told when it moves to a state.
@@ -845,6 +866,14 @@ pub async fn send_reminders(app: &App) -> ApiResult<usize> {
 pub async fn record_slot_progress(app: &App) -> ApiResult<(usize, usize)> {
     let teller = published_teller(app).await?;
     Ok(app.store.slot_progress(app.now(), &teller).await?)
+}
+
+/// Moves maintenance posts by the schedule (in progress when the first slot or the window
+/// starts, completed when the last one ends) and completes campaigns whose last slot ended;
+/// gives how many posts and campaigns moved.
+pub async fn advance_posts(app: &App) -> ApiResult<usize> {
+    let teller = published_teller(app).await?;
+    Ok(app.store.advance_posts(app.now(), &teller).await?)
 }
 
 /// A teller that knows every published campaign's inventory: for the writes of the

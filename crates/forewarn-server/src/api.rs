@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use forewarn_planner::PlanFile;
-use forewarn_status::{PostKind, PostState};
+use forewarn_status::{Component, ComponentStatus, PostKind, PostState};
 use forewarn_store::{
     CampaignState, Correction, MessageState, NewPost, PlanSummary, SlotChange, SlotNotice, StoredCampaign,
 };
@@ -358,6 +358,13 @@ struct PostBody {
     components: Vec<String>,
     #[serde(default)]
     campaign: Option<String>,
+    /// An incident's impact: none, minor (the default), major, critical (read as text, so
+    /// that a wrong one is named with its field).
+    #[serde(default)]
+    impact: Option<String>,
+    /// The cancelled maintenance post this one replaces.
+    #[serde(default)]
+    replaces: Option<i64>,
 }
 
 /// JSON bodies with errors that say which field and what was expected.
@@ -383,6 +390,10 @@ async fn create_post(
     body: Bytes,
 ) -> ApiResult<Response> {
     let b: PostBody = json_body(&headers, &body)?;
+    let impact = b
+        .impact
+        .map(|i| i.parse::<forewarn_status::Impact>().map_err(|e| ApiError::unprocessable(format!("`impact`: {e}"))))
+        .transpose()?;
     let post = actions::create_post(
         &app,
         &actor,
@@ -395,6 +406,8 @@ async fn create_post(
             ends: b.ends,
             components: b.components,
             campaign: b.campaign,
+            impact,
+            replaces: b.replaces,
         },
     )
     .await?;
@@ -473,15 +486,41 @@ async fn correct_post(
 // ---------------------------------------------------------------------------
 // Components.
 
+/// A component as the API shows it: `status` as the page shows it now, the worse of
+/// `manual_status` (set by hand, stored) and `derived_status` (what open incidents and
+/// maintenance in progress make of it).
+fn component_json(manual: &Component, shown: &Component, derived: ComponentStatus) -> Value {
+    json!({
+        "id": manual.id,
+        "name": manual.name,
+        "kind": manual.kind,
+        "status": shown.status,
+        "manual_status": manual.status,
+        "derived_status": derived,
+    })
+}
+
+/// Every component with its status at this moment.
+async fn components_json(app: &App) -> ApiResult<Vec<Value>> {
+    let (components, posts) = (app.store.components().await?, app.store.posts().await?);
+    let now = app.now();
+    let shown = forewarn_status::status::effective(&components, &posts, now);
+    Ok(components
+        .iter()
+        .zip(&shown)
+        .map(|(m, s)| component_json(m, s, forewarn_status::status::derived(&m.id, &posts, now)))
+        .collect())
+}
+
 async fn list_components(State(app): State<Arc<App>>) -> ApiResult<Json<Value>> {
-    let all = app.store.components().await?;
-    Ok(Json(serde_json::to_value(&all).map_err(ApiError::internal)?))
+    Ok(Json(Value::Array(components_json(&app).await?)))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ComponentStatusBody {
-    status: forewarn_status::ComponentStatus,
+    /// Read as text, so that a wrong one is named with its field.
+    status: String,
 }
 
 /// A component's status on the status page (`operational`, `maintenance`, `degraded`,
@@ -494,8 +533,13 @@ async fn set_component_status(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let b: ComponentStatusBody = json_body(&headers, &body)?;
-    let c = actions::set_component_status(&app, &actor, &id, b.status).await?;
-    Ok(Json(serde_json::to_value(&c).map_err(ApiError::internal)?))
+    let status: ComponentStatus = b.status.parse().map_err(|e| ApiError::unprocessable(format!("`status`: {e}")))?;
+    let c = actions::set_component_status(&app, &actor, &id, status).await?;
+    let all = components_json(&app).await?;
+    all.into_iter()
+        .find(|v| v["id"] == c.id.as_str())
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no component `{id}`")))
 }
 
 // ---------------------------------------------------------------------------

@@ -57,6 +57,9 @@ pub struct App {
     pub wake: Arc<tokio::sync::Notify>,
     /// Slot moves one at a time: each builds on the published plan the one before made.
     moves: tokio::sync::Mutex<()>,
+    /// Woken after every write, so the background round (reminders, slot progress, posts by
+    /// the schedule) runs at once: a post whose window has begun is in progress right away.
+    rounds: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for App {
@@ -79,6 +82,7 @@ impl App {
             tell: tokio::sync::OnceCell::new(),
             wake: Arc::new(tokio::sync::Notify::new()),
             moves: tokio::sync::Mutex::new(()),
+            rounds: tokio::sync::Notify::new(),
         })
     }
 
@@ -96,6 +100,8 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(subscribe::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
+        .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)
 }
@@ -122,6 +128,7 @@ async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     if writes && status < 400 {
         app.generation.fetch_add(1, Ordering::AcqRel);
         app.wake_delivery();
+        app.rounds.notify_one();
     }
     app.metrics.record(&method, &route, status, took);
     tracing::info!(method, route, status, micros = took.as_micros() as u64, "request");
@@ -190,7 +197,8 @@ async fn metrics_page(State(app): State<Arc<App>>) -> Response {
 /// The work that runs beside the requests until `stop` turns true: delivering the outbox
 /// (SMTP or the capture mailbox, and webhooks) and, every minute, queueing the reminders
 /// that are due and the webhook events of slots that started or finished (by the
-/// schedule). A SQLite service first takes back the leases a killed predecessor held (it
+/// schedule), and moving maintenance posts (and campaigns) to in progress and completed
+/// by the schedule. A write that succeeded starts a round at once. A SQLite service first takes back the leases a killed predecessor held (it
 /// is the only process on its file), so their messages go out at once.
 pub async fn background(
     app: Arc<App>,
@@ -243,9 +251,21 @@ pub async fn background(
                     }
                     Err(e) => tracing::error!(error = %e.message, "slot progress failed"),
                 }
+                // After the slots: a campaign completes once its last slot was told finished.
+                match actions::advance_posts(&app).await {
+                    Ok(0) => {}
+                    Ok(moves) => {
+                        tracing::info!(moves, "maintenance posts moved by the schedule");
+                        // The pages show the new states at once.
+                        app.generation.fetch_add(1, Ordering::AcqRel);
+                        app.wake_delivery();
+                    }
+                    Err(e) => tracing::error!(error = %e.message, "moving maintenance posts failed"),
+                }
                 tokio::select! {
                     _ = stop.wait_for(|s| *s) => return,
                     () = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    () = app.rounds.notified() => {}
                 }
             }
         };

@@ -180,7 +180,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "post",
         path: "/api/v1/posts",
-        summary: "Create a post (`kind`, `title`, `body`, optional `state`, `starts`, `ends`, `components`, `campaign`)",
+        summary: "Create a post (`kind`, `title`, `body`, optional `state`, `starts`, `ends`, `components`, `campaign`, \
+                  `impact` of an incident: none, minor (its default), major, critical; `replaces`: the id of the \
+                  cancelled maintenance post a maintenance post replaces)",
         auth: true,
         body: JSON,
         status: 201,
@@ -220,7 +222,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "get",
         path: "/api/v1/components",
-        summary: "The platform's components and their status",
+        summary: "The platform's components: `status` as the status page shows it, the worse of `manual_status` \
+                  (set by hand) and `derived_status` (from open incidents by their impact and maintenance in progress)",
         auth: false,
         body: &[],
         status: 200,
@@ -228,7 +231,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "patch",
         path: "/api/v1/components/{id}",
-        summary: "Set a component's status (`{\"status\": \"degraded\"}`: operational, maintenance, degraded, partial_outage, major_outage)",
+        summary: "Set a component's status by hand (`{\"status\": \"degraded\"}`: operational, maintenance, degraded, \
+                  partial_outage, major_outage); the page shows the worse of it and what posts make of the component",
         auth: true,
         body: JSON,
         status: 200,
@@ -248,7 +252,10 @@ fn error_schema() -> Value {
         "type": "object",
         "required": ["error", "message"],
         "properties": {
-            "error": { "type": "string", "description": "A short code: invalid, not_found, conflict, unauthorized, ..." },
+            "error": {
+                "type": "string",
+                "description": "A short code: invalid, not_found, method_not_allowed, conflict, unauthorized, ..."
+            },
             "message": { "type": "string" },
             "errors": {
                 "type": "array",

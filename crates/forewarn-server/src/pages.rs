@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use forewarn_status::pages::{HistoryView, IndexView, PostView};
@@ -93,6 +93,48 @@ impl App {
     }
 }
 
+/// What answers a path no route has: the site's "not found" page, or under `/api/` the JSON
+/// error document. Never cached (any path could be asked for).
+pub(crate) async fn not_found(State(app): State<Arc<App>>, uri: Uri) -> Response {
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") {
+        return ApiError::not_found(format!(
+            "no endpoint `{path}`: the API's endpoints are listed in /api/v1/openapi.json"
+        ))
+        .into_response();
+    }
+    let site = match app.site().await {
+        Ok(site) => site,
+        Err(e) => return e.into_response(),
+    };
+    let mut response = (StatusCode::NOT_FOUND, pages::not_found(&site, app.now())).into_response();
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(HTML));
+    response
+}
+
+/// What answers a method a route does not take: under `/api/` the JSON error document
+/// (naming the methods it takes), elsewhere a page saying so.
+pub(crate) async fn method_not_allowed(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    let message = format!("`{path}` does not take {method}");
+    if path == "/api" || path.starts_with("/api/") {
+        return ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{message}: the methods each endpoint takes are listed in /api/v1/openapi.json"),
+        )
+        .into_response();
+    }
+    let site = match app.site().await {
+        Ok(site) => site,
+        Err(e) => return e.into_response(),
+    };
+    let html = pages::error_page(&site, app.now(), "Method not allowed", &format!("{message}."));
+    let mut response = (StatusCode::METHOD_NOT_ALLOWED, html).into_response();
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(HTML));
+    response
+}
+
 async fn index(State(app): State<Arc<App>>) -> Response {
     let a = app.clone();
     app.cached("/", HTML, || async move {
@@ -117,10 +159,22 @@ async fn post(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
         let Some(p) = found else {
             return Ok((StatusCode::NOT_FOUND, pages::not_found(&site, now)));
         };
-        let (updates, revisions, components) =
-            (a.store.updates(p.id).await?, a.store.revisions(p.id).await?, a.store.components().await?);
-        let view =
-            PostView { site: &site, now, post: &p, updates: &updates, revisions: &revisions, components: &components };
+        let (updates, revisions, components, posts) = (
+            a.store.updates(p.id).await?,
+            a.store.revisions(p.id).await?,
+            a.store.components().await?,
+            a.store.posts().await?,
+        );
+        let view = PostView {
+            site: &site,
+            now,
+            post: &p,
+            updates: &updates,
+            revisions: &revisions,
+            components: &components,
+            replaces: p.replaces.and_then(|r| posts.iter().find(|o| o.id == r)),
+            replaced_by: pages::replaced_by(&p, &posts),
+        };
         Ok((StatusCode::OK, pages::post(&view)))
     })
     .await
@@ -147,8 +201,8 @@ async fn feed(State(app): State<Arc<App>>) -> Response {
     let a = app.clone();
     app.cached("/feed.atom", ATOM, || async move {
         let site = a.site().await?;
-        let posts = a.store.posts().await?;
-        Ok((StatusCode::OK, forewarn_status::feed(&posts, &site, a.now())))
+        let (posts, updates) = (a.store.posts().await?, a.store.all_updates().await?);
+        Ok((StatusCode::OK, forewarn_status::feed(&posts, &updates, &site, a.now())))
     })
     .await
 }

@@ -719,7 +719,15 @@ async fn posts_and_corrections(api: &Api) {
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     api.unchanged(&before, "refused component changes").await;
-    api.patch_json("/api/v1/components/sw2", json!({ "status": "operational" })).await.expect(StatusCode::OK);
+    // Set back by hand, the switch still shows what the open incident (minor, by default)
+    // makes of it; the worse of the two is shown.
+    let sw2 = api.patch_json("/api/v1/components/sw2", json!({ "status": "operational" })).await.expect(StatusCode::OK);
+    assert_eq!(
+        (&sw2["status"], &sw2["manual_status"], &sw2["derived_status"]),
+        (&json!("degraded"), &json!("operational"), &json!("degraded")),
+        "{sw2}"
+    );
+    assert_eq!(incident["impact"], "minor", "an incident's default impact");
 
     let steps = [
         ("identified", "A faulty optic on sw2's uplink."),
@@ -745,6 +753,11 @@ async fn posts_and_corrections(api: &Api) {
         &["completed", "resolved"],
     );
     api.unchanged(&before, "an update with another kind's state").await;
+
+    // Resolved, the switch is back to what was set by hand.
+    let listed = api.get_anonymous("/api/v1/components").await.expect(StatusCode::OK);
+    let sw2 = listed.as_array().into_iter().flatten().find(|c| c["id"] == "sw2").unwrap();
+    assert_eq!((&sw2["status"], &sw2["derived_status"]), (&json!("operational"), &json!("operational")), "{sw2}");
 
     let shown = api.get_anonymous(&format!("/api/v1/posts/{id}")).await.expect(StatusCode::OK);
     assert_eq!(shown["state"], "resolved");

@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod pages;
 pub mod post;
 pub mod site;
+pub mod status;
 pub mod when;
 
 #[cfg(test)]
@@ -22,5 +23,5 @@ pub use announce::{NewAnnouncement, announcement};
 pub use atom::feed;
 pub use calendar::calendar;
 pub use dates::DateProblem;
-pub use post::{Component, ComponentKind, ComponentStatus, Post, PostKind, PostState, Revision, Update};
+pub use post::{Component, ComponentKind, ComponentStatus, Impact, Post, PostKind, PostState, Revision, Update};
 pub use site::Site;

@@ -105,6 +105,64 @@ impl PostState {
     }
 }
 
+/// How badly an incident hurts what it affects: its components show degraded (minor),
+/// partial outage (major) or major outage (critical) until it is resolved; `none` changes
+/// no component. Only incidents have an impact other than `none`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Impact {
+    #[default]
+    None,
+    Minor,
+    Major,
+    Critical,
+}
+
+impl Impact {
+    pub const ALL: [Impact; 4] = [Impact::None, Impact::Minor, Impact::Major, Impact::Critical];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Impact::None => "none",
+            Impact::Minor => "minor",
+            Impact::Major => "major",
+            Impact::Critical => "critical",
+        }
+    }
+
+    /// What an open incident of this impact makes of its components.
+    pub fn status(self) -> ComponentStatus {
+        match self {
+            Impact::None => ComponentStatus::Operational,
+            Impact::Minor => ComponentStatus::Degraded,
+            Impact::Major => ComponentStatus::PartialOutage,
+            Impact::Critical => ComponentStatus::MajorOutage,
+        }
+    }
+
+    /// The impact a new post of `kind` has when none is given: an incident is something
+    /// broken, so `minor`; anything else `none`.
+    pub fn default_for(kind: PostKind) -> Impact {
+        if kind == PostKind::Incident { Impact::Minor } else { Impact::None }
+    }
+}
+
+impl fmt::Display for Impact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Impact {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Impact, String> {
+        Impact::ALL
+            .into_iter()
+            .find(|i| i.name() == s)
+            .ok_or_else(|| format!("unknown impact `{s}`: expected none, minor, major or critical"))
+    }
+}
+
 impl fmt::Display for PostKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -153,6 +211,12 @@ pub struct Post {
     pub components: Vec<String>,
     /// The campaign this post announces, if any.
     pub campaign: Option<String>,
+    /// An incident's impact on its components (`none` for other kinds).
+    #[serde(default)]
+    pub impact: Impact,
+    /// The (cancelled) maintenance post this one replaces, if any.
+    #[serde(default)]
+    pub replaces: Option<i64>,
     pub created: Timestamp,
     /// When the post last changed (a new update, a correction, a new state).
     pub updated: Timestamp,
@@ -213,6 +277,25 @@ pub enum ComponentStatus {
 }
 
 impl ComponentStatus {
+    pub const ALL: [ComponentStatus; 5] = [
+        ComponentStatus::Operational,
+        ComponentStatus::Maintenance,
+        ComponentStatus::Degraded,
+        ComponentStatus::PartialOutage,
+        ComponentStatus::MajorOutage,
+    ];
+
+    /// As written in the API and data attributes: `operational`, `partial_outage`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational => "operational",
+            ComponentStatus::Maintenance => "maintenance",
+            ComponentStatus::Degraded => "degraded",
+            ComponentStatus::PartialOutage => "partial_outage",
+            ComponentStatus::MajorOutage => "major_outage",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             ComponentStatus::Operational => "operational",
@@ -224,12 +307,33 @@ impl ComponentStatus {
     }
 }
 
+impl fmt::Display for ComponentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ComponentStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ComponentStatus, String> {
+        ComponentStatus::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| {
+            format!(
+                "unknown component status `{s}`: expected operational, maintenance, degraded, partial_outage or \
+                 major_outage"
+            )
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Component {
     /// Stable id, used in posts and URLs: `vm-hosting`, `rack-a1`, `sw-core-1`.
     pub id: String,
     pub name: String,
     pub kind: ComponentKind,
+    /// As stored: set by an operator (by hand). What the status page shows combines it with
+    /// what open incidents and running maintenance make of the component
+    /// ([`crate::status::effective`]).
     pub status: ComponentStatus,
 }
 
@@ -250,5 +354,17 @@ mod tests {
         assert!("outage".parse::<PostKind>().unwrap_err().contains("maintenance, incident or notice"));
         assert!("done".parse::<PostState>().unwrap_err().contains("in_progress"));
         assert!(PostKind::Incident.states().iter().all(|s| !PostKind::Maintenance.states().contains(s)));
+        for i in Impact::ALL {
+            assert_eq!(i.name().parse::<Impact>().unwrap(), i);
+            assert_eq!(serde_json::to_string(&i).unwrap(), format!("\"{}\"", i.name()));
+        }
+        assert!("high".parse::<Impact>().unwrap_err().contains("none, minor, major or critical"));
+        for c in ComponentStatus::ALL {
+            assert_eq!(c.name().parse::<ComponentStatus>().unwrap(), c);
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{}\"", c.name()));
+        }
+        assert!("down".parse::<ComponentStatus>().unwrap_err().contains("partial_outage"));
+        assert_eq!(Impact::default_for(PostKind::Incident), Impact::Minor);
+        assert_eq!(Impact::default_for(PostKind::Maintenance), Impact::None);
     }
 }

@@ -5,7 +5,7 @@ use forewarn_model::{Campaign, Inventory, Zone, parse_campaign, parse_inventory}
 use forewarn_planner::Plan;
 use jiff::Timestamp;
 
-use crate::post::{Component, ComponentKind, ComponentStatus, Post, PostKind, PostState, Revision, Update};
+use crate::post::{Component, ComponentKind, ComponentStatus, Impact, Post, PostKind, PostState, Revision, Update};
 use crate::site::Site;
 
 pub fn ts(s: &str) -> Timestamp {
@@ -44,13 +44,24 @@ fn post(
         ends: window.1.map(ts),
         components: components.iter().map(|c| c.to_string()).collect(),
         campaign: None,
+        impact: Impact::default_for(kind),
+        replaces: None,
         created: ts(created),
         updated: ts(updated),
         revision,
     }
 }
 
+/// The sample's posts: the object storage incident (6) has a major impact, and the new date
+/// of the switch replacement (5) replaces the cancelled one (4).
 pub fn posts() -> Vec<Post> {
+    let mut posts = sample_posts();
+    posts[4].replaces = Some(4);
+    posts[5].impact = Impact::Major;
+    posts
+}
+
+fn sample_posts() -> Vec<Post> {
     use PostKind::*;
     use PostState::*;
     vec![
@@ -213,6 +224,11 @@ pub fn updates(post: i64) -> Vec<Update> {
         )],
         _ => vec![],
     }
+}
+
+/// The updates of every sample post.
+pub fn all_updates() -> Vec<Update> {
+    (1..=9).flat_map(updates).collect()
 }
 
 pub fn revisions(post: i64) -> Vec<Revision> {

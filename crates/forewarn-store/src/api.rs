@@ -262,6 +262,27 @@ impl Store {
         in_tx!(self, slot_progress(at, notifier))
     }
 
+    /// Moves maintenance posts by the schedule (until machine agents report real times),
+    /// each move an update on the post's timeline at the time it happened (actor
+    /// `forewarn`, with its audit row `post.update`), its subscribers told
+    /// ([`What::PostUpdated`]):
+    /// - a post of no campaign goes from scheduled to in progress once its `starts` is at or
+    ///   before `at`, and to completed once its `ends` is;
+    /// - the open maintenance posts of a published campaign go to in progress once one of
+    ///   its slots was told started ([`Store::slot_progress`]; the update at the first such
+    ///   slot's start), and to completed once every slot not cancelled was told finished
+    ///   (at the last slot's end); the campaign then becomes completed (audit row
+    ///   `campaign.complete`, [`What::CampaignStateChanged`] with the posts' updates).
+    ///
+    /// Paused campaigns wait. All in one transaction; a post moved meanwhile by someone
+    /// else is left as it is. Gives how many posts and campaigns moved.
+    ///
+    /// [`What::PostUpdated`]: crate::What::PostUpdated
+    /// [`What::CampaignStateChanged`]: crate::What::CampaignStateChanged
+    pub async fn advance_posts(&self, at: Timestamp, notifier: &dyn Notifier) -> Result<usize> {
+        in_tx!(self, advance_posts(at, notifier))
+    }
+
     // Plans.
 
     /// Keeps a plan file (JSON, as written by the planner) as the campaign's next plan
@@ -291,7 +312,9 @@ impl Store {
     // Posts.
 
     /// A new post at revision 1. `Invalid` for a state its kind cannot take, a blank
-    /// title or an end before the start; `NotFound` for an unknown campaign or component.
+    /// title, an end before the start, an impact on a post that is no incident, or a
+    /// `replaces` that names no cancelled maintenance post not replaced yet (or is given on
+    /// a post that is no maintenance); `NotFound` for an unknown campaign or component.
     /// `notifier` is told [`What::PostCreated`](crate::What::PostCreated) with the
     /// confirmed subscribers, and its messages are written in the same transaction.
     pub async fn create_post(
@@ -331,6 +354,11 @@ impl Store {
         notifier: &dyn Notifier,
     ) -> Result<Update> {
         in_tx!(self, add_update(at, actor, post, state, body, notifier))
+    }
+
+    /// The timelines of every post: by post, then oldest first (for the feed).
+    pub async fn all_updates(&self) -> Result<Vec<Update>> {
+        on_conn!(self, all_updates())
     }
 
     /// A post's timeline, oldest first.

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use forewarn_status::{Component, Post, PostKind, PostState, Revision, Update};
+use forewarn_status::{Component, Impact, Post, PostKind, PostState, Revision, Update};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use sqlx::{Database, Row};
@@ -583,7 +583,7 @@ pub(crate) async fn plans(c: &mut Conn, campaign: &str) -> Result<Vec<PlanSummar
 
 // Posts.
 
-const POST: &str = "SELECT id, kind, state, title, body, starts, ends, campaign, created, updated, revision FROM posts";
+const POST: &str = "SELECT id, kind, state, title, body, starts, ends, campaign, impact, replaces, created, updated, revision FROM posts";
 
 fn post_from_row(r: &DbRow, components: Vec<String>) -> Result<Post> {
     let revision: i64 = r.try_get("revision")?;
@@ -597,6 +597,8 @@ fn post_from_row(r: &DbRow, components: Vec<String>) -> Result<Post> {
         ends: opt_ts(r, "ends")?,
         components,
         campaign: r.try_get("campaign")?,
+        impact: parse(r.try_get("impact")?)?,
+        replaces: r.try_get("replaces")?,
         created: ts(r, "created")?,
         updated: ts(r, "updated")?,
         revision: u32::try_from(revision).map_err(|_| corrupt(format!("post revision {revision} is out of range")))?,
@@ -690,14 +692,73 @@ pub(crate) async fn create_post(
     Ok(post)
 }
 
+/// The impact a new post takes: the one given, or its kind's default; only incidents have
+/// one other than `none`.
+fn post_impact(new: &NewPost) -> Result<Impact> {
+    let impact = new.impact.unwrap_or(Impact::default_for(new.kind));
+    if new.kind != PostKind::Incident && impact != Impact::None {
+        return Err(Error::Invalid(format!(
+            "`impact`: a {} post has no impact, only an incident has one (none, minor, major or critical); leave \
+             `impact` out{}",
+            new.kind,
+            if new.kind == PostKind::Maintenance {
+                ": its components show under maintenance while it is in progress"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(impact)
+}
+
+/// `NotFound`-free checks of `replaces`: the post exists, both are maintenance, the old one
+/// is cancelled and not replaced yet.
+async fn check_replaces(c: &mut Conn, new: &NewPost) -> Result<()> {
+    let Some(old_id) = new.replaces else { return Ok(()) };
+    if new.kind != PostKind::Maintenance {
+        return Err(Error::Invalid(format!(
+            "`replaces`: only a maintenance post replaces a cancelled one; this is a {} post",
+            new.kind
+        )));
+    }
+    let Some(old) = post(c, old_id).await? else {
+        return Err(Error::Invalid(format!(
+            "`replaces`: there is no post {old_id}; give the id of the cancelled maintenance post this one replaces"
+        )));
+    };
+    if old.kind != PostKind::Maintenance {
+        return Err(Error::Invalid(format!(
+            "`replaces`: post {old_id} is a {} post; only a cancelled maintenance post is replaced",
+            old.kind
+        )));
+    }
+    if old.state != PostState::Cancelled {
+        return Err(Error::Invalid(format!(
+            "`replaces`: post {old_id} is {}, not cancelled: cancel it first (an update with state `cancelled`), \
+             then post its replacement",
+            old.state
+        )));
+    }
+    let taken = query("SELECT id FROM posts WHERE replaces = $1").bind(old_id).fetch_optional(&mut *c).await?;
+    if let Some(row) = taken {
+        let other: i64 = row.try_get("id")?;
+        return Err(Error::Invalid(format!(
+            "`replaces`: post {old_id} is already replaced by post {other}; correct post {other} instead"
+        )));
+    }
+    Ok(())
+}
+
 /// A new post with its audit row, telling nobody.
 async fn insert_post(c: &mut Conn, at: Timestamp, actor: &str, new: &NewPost) -> Result<Post> {
     let state = new.state.unwrap_or(new.kind.initial_state());
     check_state(new.kind, state)?;
     check_fields(&new.title, new.starts, new.ends)?;
+    let impact = post_impact(new)?;
     if let Some(campaign) = &new.campaign {
         existing_campaign(c, campaign).await?;
     }
+    check_replaces(c, new).await?;
     for (i, component) in new.components.iter().enumerate() {
         if new.components[..i].contains(component) {
             return Err(Error::Invalid(format!("the post names component `{component}` twice")));
@@ -708,8 +769,8 @@ async fn insert_post(c: &mut Conn, at: Timestamp, actor: &str, new: &NewPost) ->
         }
     }
     let id: i64 = query(
-        "INSERT INTO posts (kind, state, title, body, starts, ends, campaign, created, updated, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1) RETURNING id",
+        "INSERT INTO posts (kind, state, title, body, starts, ends, campaign, impact, replaces, created, updated, \
+         revision) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1) RETURNING id",
     )
     .bind(new.kind.name())
     .bind(state.name())
@@ -718,9 +779,16 @@ async fn insert_post(c: &mut Conn, at: Timestamp, actor: &str, new: &NewPost) ->
     .bind(new.starts.map(micros))
     .bind(new.ends.map(micros))
     .bind(new.campaign.as_deref())
+    .bind(impact.name())
+    .bind(new.replaces)
     .bind(micros(at))
     .fetch_one(&mut *c)
-    .await?
+    .await
+    .map_err(|e| {
+        conflict_on_unique(e, || {
+            format!("`replaces`: post {} was replaced meanwhile; look again", new.replaces.unwrap_or_default())
+        })
+    })?
     .try_get("id")?;
     for (position, component) in (1_i64..).zip(&new.components) {
         query("INSERT INTO post_components (post, position, component) VALUES ($1, $2, $3)")
@@ -736,6 +804,8 @@ async fn insert_post(c: &mut Conn, at: Timestamp, actor: &str, new: &NewPost) ->
         "title": new.title,
         "campaign": new.campaign,
         "components": new.components,
+        "impact": impact.name(),
+        "replaces": new.replaces,
     });
     audit(c, at, actor, "post.create", &id.to_string(), detail).await?;
     existing_post(c, id).await
@@ -808,6 +878,14 @@ async fn insert_update(
     let detail = json!({ "update": update.id, "state": state.map(PostState::name) });
     audit(c, at, actor, "post.update", &post.to_string(), detail).await?;
     Ok(update)
+}
+
+/// Every update of every post, by post, then oldest first.
+pub(crate) async fn all_updates(c: &mut Conn) -> Result<Vec<Update>> {
+    let rows = query("SELECT id, post, at, state, body, author FROM post_updates ORDER BY post, at, id")
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(update_from_row).collect()
 }
 
 pub(crate) async fn updates(c: &mut Conn, post: i64) -> Result<Vec<Update>> {
@@ -1563,6 +1641,170 @@ pub(crate) async fn slot_progress(c: &mut Conn, at: Timestamp, notifier: &dyn No
         }
     }
     Ok(counts)
+}
+
+// Maintenance posts by the schedule.
+
+/// What a maintenance post's update says when the schedule moves it.
+fn progress_words(to: PostState, campaign: bool) -> &'static str {
+    match (to, campaign) {
+        (PostState::InProgress, true) => "In progress: the first slot has begun.",
+        (PostState::InProgress, false) => "In progress: the maintenance window has begun.",
+        (_, true) => "Completed: the last slot has ended.",
+        (_, false) => "Completed: the maintenance window has ended.",
+    }
+}
+
+/// Moves post `id` from one of `from` to `to` with an update at `happened` (by the service),
+/// unless someone moved it first (then `None`). The post's `updated` becomes `at`, when the
+/// change was made (so feed readers see it), unless it is later already.
+async fn move_post(
+    c: &mut Conn,
+    at: Timestamp,
+    id: i64,
+    from: &[PostState],
+    to: PostState,
+    happened: Timestamp,
+    campaign: bool,
+) -> Result<Option<(Post, Update)>> {
+    let mut states = String::new();
+    for (i, s) in from.iter().enumerate() {
+        states.push_str(if i == 0 { "'" } else { ", '" });
+        states.push_str(s.name());
+        states.push('\'');
+    }
+    let moved = query(&format!(
+        "UPDATE posts SET state = $1, updated = CASE WHEN updated > $2 THEN updated ELSE $2 END \
+         WHERE id = $3 AND state IN ({states})"
+    ))
+    .bind(to.name())
+    .bind(micros(at))
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let body = progress_words(to, campaign);
+    let row = query(
+        "INSERT INTO post_updates (post, at, state, body, author) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id, post, at, state, body, author",
+    )
+    .bind(id)
+    .bind(micros(happened))
+    .bind(to.name())
+    .bind(body)
+    .bind(SERVICE)
+    .fetch_one(&mut *c)
+    .await?;
+    let update = update_from_row(&row)?;
+    let detail = json!({ "update": update.id, "state": to.name(), "by": "schedule", "happened": micros(happened) });
+    audit(c, at, SERVICE, "post.update", &id.to_string(), detail).await?;
+    Ok(Some((existing_post(c, id).await?, update)))
+}
+
+/// A post moved by the schedule: its update, and the subscribers told.
+async fn tell_moved(c: &mut Conn, at: Timestamp, notifier: &dyn Notifier, post: &Post, update: &Update) -> Result<()> {
+    let subscribers = confirmed_subscribers(c).await?;
+    tell(c, at, SERVICE, notifier, What::PostUpdated { post, update, subscribers: &subscribers }).await?;
+    Ok(())
+}
+
+pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn Notifier) -> Result<usize> {
+    const OPEN: [PostState; 2] = [PostState::Scheduled, PostState::InProgress];
+    let mut moves = 0;
+
+    // Posts of no campaign: by their own window.
+    let rows = query(&format!(
+        "{POST} WHERE kind = 'maintenance' AND campaign IS NULL AND state IN ('scheduled', 'in_progress') \
+         AND starts IS NOT NULL AND starts <= $1 ORDER BY starts, id"
+    ))
+    .bind(micros(at))
+    .fetch_all(&mut *c)
+    .await?;
+    for row in &rows {
+        let p = post_from_row(row, Vec::new())?;
+        let Some(starts) = p.starts else { continue };
+        if p.state == PostState::Scheduled
+            && let Some((post, update)) =
+                move_post(c, at, p.id, &[PostState::Scheduled], PostState::InProgress, starts, false).await?
+        {
+            tell_moved(c, at, notifier, &post, &update).await?;
+            moves += 1;
+        }
+        if let Some(ends) = p.ends.filter(|e| *e <= at)
+            && let Some((post, update)) = move_post(c, at, p.id, &OPEN, PostState::Completed, ends, false).await?
+        {
+            tell_moved(c, at, notifier, &post, &update).await?;
+            moves += 1;
+        }
+    }
+
+    // Published campaigns: their posts by the slots, as told started and finished
+    // (`slot_progress`); the campaign completes with its last slot.
+    let rows = query(
+        "SELECT campaign, \
+         MIN(CASE WHEN started THEN starts END) AS first_start, \
+         MAX(ends) AS last_end, \
+         SUM(CASE WHEN finished THEN 0 ELSE 1 END) AS unfinished \
+         FROM slot_notices WHERE NOT cancelled \
+         AND campaign IN (SELECT id FROM campaigns WHERE state = 'published') \
+         GROUP BY campaign ORDER BY campaign",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    for row in &rows {
+        let id: String = row.try_get("campaign")?;
+        let first_start = opt_ts(row, "first_start")?;
+        let last_end = ts(row, "last_end")?;
+        let unfinished: i64 = row.try_get::<Option<i64>, _>("unfinished")?.unwrap_or(0);
+        let Some(first_start) = first_start else { continue };
+        let open: Vec<Post> = posts_of_campaign(c, &id)
+            .await?
+            .into_iter()
+            .filter(|p| p.kind == PostKind::Maintenance && OPEN.contains(&p.state))
+            .collect();
+        for p in open.iter().filter(|p| p.state == PostState::Scheduled) {
+            if let Some((post, update)) =
+                move_post(c, at, p.id, &[PostState::Scheduled], PostState::InProgress, first_start, true).await?
+            {
+                tell_moved(c, at, notifier, &post, &update).await?;
+                moves += 1;
+            }
+        }
+        if unfinished > 0 {
+            continue;
+        }
+        let mut done = Vec::new();
+        for p in &open {
+            if let Some(moved) = move_post(c, at, p.id, &OPEN, PostState::Completed, last_end, true).await? {
+                done.push(moved);
+            }
+        }
+        let from = existing_campaign(c, &id).await?.state;
+        move_campaign(c, at, &id, from, CampaignState::Completed, None).await?;
+        let detail =
+            json!({ "from": from.as_str(), "to": "completed", "by": "schedule", "last_end": micros(last_end) });
+        audit(c, at, SERVICE, "campaign.complete", &id, detail).await?;
+        let campaign = existing_campaign(c, &id).await?;
+        let slots: Vec<SlotNotice> = notice_rows(c, &id)
+            .await?
+            .into_iter()
+            .filter(|n| !n.cancelled)
+            .map(|n| n.notice(SlotChange::Unchanged))
+            .collect::<Result<_>>()?;
+        let subscribers = confirmed_subscribers(c).await?;
+        let what = What::CampaignStateChanged {
+            campaign: &campaign,
+            from,
+            posts: &done,
+            slots: &slots,
+            subscribers: &subscribers,
+        };
+        tell(c, at, SERVICE, notifier, what).await?;
+        moves += done.len() + 1;
+    }
+    Ok(moves)
 }
 
 // Subscribers.

@@ -15,8 +15,8 @@ use crate::{Backend, Error, Pool, Silent, Store};
 
 mod telling;
 use telling::{
-    a_failed_message_fails_the_change, cancelling, concurrent_claims, delivering, reminders, republishing,
-    slots_start_and_finish, subscribing, writes_tell,
+    a_failed_message_fails_the_change, cancelling, concurrent_claims, delivering, posts_follow_the_schedule, reminders,
+    republishing, slots_start_and_finish, subscribing, writes_tell,
 };
 
 /// 1 March 2025, 09:00:00.123456 UTC, plus `minutes`.
@@ -48,6 +48,8 @@ fn maintenance(title: &str) -> NewPost {
         ends: Some(t(5 * 24 * 60)),
         components: vec![],
         campaign: None,
+        impact: None,
+        replaces: None,
     }
 }
 
@@ -61,6 +63,8 @@ fn incident(title: &str) -> NewPost {
         ends: None,
         components: vec![],
         campaign: None,
+        impact: None,
+        replaces: None,
     }
 }
 
@@ -389,6 +393,49 @@ async fn posts_and_updates(store: &Store) {
     assert!(store.updates(notice.id).await.unwrap().is_empty());
 }
 
+/// An incident's impact (minor unless given; only incidents have one), and a maintenance
+/// post that replaces a cancelled one.
+async fn impact_and_replacement(store: &Store) {
+    use forewarn_status::Impact;
+    let minor = store.create_post(t(0), "ada", incident("Slow disks"), &Silent).await.unwrap();
+    assert_eq!(minor.impact, Impact::Minor);
+    let major = NewPost { impact: Some(Impact::Major), ..incident("Outage") };
+    let major = store.create_post(t(0), "ada", major, &Silent).await.unwrap();
+    assert_eq!(store.post(major.id).await.unwrap().unwrap().impact, Impact::Major);
+    let none = NewPost { impact: Some(Impact::None), ..incident("Hiccup") };
+    assert_eq!(store.create_post(t(0), "ada", none, &Silent).await.unwrap().impact, Impact::None);
+    let work = store.create_post(t(0), "ada", maintenance("Switch swap"), &Silent).await.unwrap();
+    assert_eq!(work.impact, Impact::None);
+    let with_impact = NewPost { impact: Some(Impact::Minor), ..maintenance("x") };
+    invalid(
+        store.create_post(t(1), "ada", with_impact, &Silent).await,
+        &["`impact`", "maintenance", "under maintenance"],
+    );
+    let audit = store.audit(1).await.unwrap();
+    assert_eq!((audit[0].detail["impact"].as_str(), audit[0].detail["replaces"].is_null()), (Some("none"), true));
+
+    // Only a cancelled maintenance post is replaced, once, by a maintenance post.
+    let replacing = |id| NewPost { replaces: Some(id), ..maintenance("Switch swap, new date") };
+    invalid(
+        store.create_post(t(2), "ada", replacing(work.id), &Silent).await,
+        &["`replaces`", "scheduled", "cancel it first"],
+    );
+    invalid(store.create_post(t(2), "ada", replacing(major.id), &Silent).await, &["`replaces`", "incident"]);
+    invalid(store.create_post(t(2), "ada", replacing(999), &Silent).await, &["`replaces`", "no post 999"]);
+    store.add_update(t(3), "ada", work.id, Some(PostState::Cancelled), "Off.", &Silent).await.unwrap();
+    let as_incident = NewPost { kind: PostKind::Incident, ..replacing(work.id) };
+    invalid(store.create_post(t(4), "ada", as_incident, &Silent).await, &["`replaces`", "only a maintenance post"]);
+    let new = store.create_post(t(4), "ada", replacing(work.id), &Silent).await.unwrap();
+    assert_eq!(new.replaces, Some(work.id));
+    assert_eq!(store.posts().await.unwrap()[0].replaces, Some(work.id));
+    invalid(store.create_post(t(5), "ada", replacing(work.id), &Silent).await, &["already replaced by post"]);
+    assert_eq!(store.posts().await.unwrap().len(), 5, "nothing refused was written");
+
+    // Every update of every post, for the feed.
+    let all = store.all_updates().await.unwrap();
+    assert_eq!(all.iter().map(|u| u.post).collect::<Vec<_>>(), [work.id]);
+}
+
 async fn corrections(store: &Store) {
     let post = store.create_post(t(0), "ada", maintenance("Host reboot"), &Silent).await.unwrap();
     let right = t(4 * 24 * 60);
@@ -640,6 +687,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         combined_writes,
         campaign_states,
         posts_and_updates,
+        impact_and_replacement,
         corrections,
         components,
         access,
@@ -654,6 +702,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         cancelling,
         reminders,
         slots_start_and_finish,
+        posts_follow_the_schedule,
         subscribing,
         delivering,
         concurrent_claims,

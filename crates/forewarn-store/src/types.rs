@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use forewarn_status::{PostKind, PostState};
+use forewarn_status::{Impact, PostKind, PostState};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -184,6 +184,11 @@ pub struct NewPost {
     pub components: Vec<String>,
     /// The campaign the post belongs to; it must exist.
     pub campaign: Option<String>,
+    /// An incident's impact; `None`: its kind's default ([`Impact::default_for`]: `minor`
+    /// for an incident). Other kinds have none.
+    pub impact: Option<Impact>,
+    /// The cancelled maintenance post this (maintenance) post replaces.
+    pub replaces: Option<i64>,
 }
 
 /// A correction of a post: each field given replaces the current one, `None` keeps it.

@@ -1,5 +1,5 @@
 //! forewarn as a client of a running service: `forewarn --server URL --token T campaign ...`,
-//! `post ...`, `inventory import`. Human output by default, the service's JSON with `--json`;
+//! `post ...`, `component ...`, `inventory import`. Human output by default, the service's JSON with `--json`;
 //! the service's errors (every diagnostic with its line) are printed as they come, exit 1.
 //!
 //! The HTTP client is deliberately small: HTTP/1.1, one request per connection, over TCP
@@ -107,6 +107,13 @@ pub enum PostCommand {
         /// The campaign the post belongs to (its dates are checked against it).
         #[arg(long)]
         campaign: Option<String>,
+        /// An incident's impact on its components while it is open: none, minor (the
+        /// default), major or critical (degraded, partial outage, major outage).
+        #[arg(long)]
+        impact: Option<String>,
+        /// The id of the cancelled maintenance post this one replaces (both pages link).
+        #[arg(long)]
+        replaces: Option<i64>,
     },
     /// Append an update to a post's timeline.
     Update {
@@ -131,6 +138,20 @@ pub enum PostCommand {
         starts: Option<String>,
         #[arg(long)]
         ends: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComponentCommand {
+    /// Every component: its status as the status page shows it, and what it was set to by hand.
+    List,
+    /// Set a component's status by hand (the page shows the worse of it and what open
+    /// incidents and maintenance in progress make of the component).
+    Set {
+        /// The component's id (`forewarn component list`).
+        id: String,
+        /// operational, maintenance, degraded, partial_outage or major_outage.
+        status: String,
     },
 }
 
@@ -442,11 +463,17 @@ fn post_words(v: &Value) -> String {
 
 pub fn post(server: &Server, cmd: PostCommand) -> anyhow::Result<Outcome> {
     match cmd {
-        PostCommand::Create { kind, title, text, state, starts, ends, components, campaign } => {
-            let body = json!({
+        PostCommand::Create { kind, title, text, state, starts, ends, components, campaign, impact, replaces } => {
+            let mut body = json!({
                 "kind": kind, "title": title, "body": text.text()?.unwrap_or_default(), "state": state,
                 "starts": starts, "ends": ends, "components": components, "campaign": campaign,
             });
+            if let Some(impact) = impact {
+                body["impact"] = Value::String(impact);
+            }
+            if let Some(replaces) = replaces {
+                body["replaces"] = json!(replaces);
+            }
             server.report(server.send_json("POST", "/api/v1/posts", &body)?, |v| format!("created {}", post_words(v)))
         }
         PostCommand::Update { id, text, state } => {
@@ -469,6 +496,35 @@ pub fn post(server: &Server, cmd: PostCommand) -> anyhow::Result<Outcome> {
             }
             server.report(server.send_json("PATCH", &format!("/api/v1/posts/{id}"), &body)?, |v| {
                 format!("corrected {}", post_words(v))
+            })
+        }
+    }
+}
+
+fn component_words(v: &Value) -> String {
+    let mut out = format!(
+        "{} ({}): {}",
+        v["id"].as_str().unwrap_or("?"),
+        v["name"].as_str().unwrap_or(""),
+        v["status"].as_str().unwrap_or("?")
+    );
+    let (manual, derived) = (v["manual_status"].as_str(), v["derived_status"].as_str());
+    if manual.is_some_and(|m| m != "operational") || derived.is_some_and(|d| d != "operational") {
+        out.push_str(&format!(" (set by hand: {}, from posts: {})", manual.unwrap_or("?"), derived.unwrap_or("?")));
+    }
+    out
+}
+
+pub fn component(server: &Server, cmd: ComponentCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        ComponentCommand::List => server.report(server.call("GET", "/api/v1/components", "", b"")?, |v| {
+            let lines: Vec<String> = v.as_array().into_iter().flatten().map(component_words).collect();
+            if lines.is_empty() { "no components: they come with the inventory".to_owned() } else { lines.join("\n") }
+        }),
+        ComponentCommand::Set { id, status } => {
+            let body = json!({ "status": status });
+            server.report(server.send_json("PATCH", &format!("/api/v1/components/{id}"), &body)?, |v| {
+                format!("set {}", component_words(v))
             })
         }
     }

@@ -21,7 +21,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "forewarn", version, about, propagate_version = true)]
 struct Cli {
-    /// The service to talk to, for `campaign`, `post` and `inventory import` (http://HOST:PORT).
+    /// The service to talk to, for `campaign`, `post`, `component` and `inventory import` (http://HOST:PORT).
     #[arg(long, global = true, env = "FOREWARN_SERVER")]
     server: Option<String>,
     /// An API token (`forewarn token create`).
@@ -67,6 +67,9 @@ enum Command {
     /// Posts on the service's status page (with --server and --token): create, update, correct.
     #[command(subcommand)]
     Post(client_cmd::PostCommand),
+    /// Components on the service's status page (with --server and --token): list, set a status.
+    #[command(subcommand)]
+    Component(client_cmd::ComponentCommand),
 }
 
 /// What a subcommand concluded: success, or a finding the user must act on (exit 1).
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
         Command::Config(c) => serve_cmd::config(c),
         Command::Campaign(c) => needs_server().and_then(|s| client_cmd::campaign(s, c)),
         Command::Post(c) => needs_server().and_then(|s| client_cmd::post(s, c)),
+        Command::Component(c) => needs_server().and_then(|s| client_cmd::component(s, c)),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

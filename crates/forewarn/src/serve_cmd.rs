@@ -381,7 +381,7 @@ async fn tell_story(
             "title": "Replacement of switch sw1 in rack r1 (new date)",
             "body": "The switch replacement that was cancelled because the new switch arrived damaged takes place at this new date. Machines on kvm01 to kvm03 lose their network for up to 15 minutes within the window.",
             "starts": at(12, 22, 0)?, "ends": at(12, 23, 0)?,
-            "components": ["sw1", "rack-r1"],
+            "components": ["sw1", "rack-r1"], "replaces": first["id"],
         }),
     )
     .await?;

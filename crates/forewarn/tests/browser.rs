@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
-use support::{Demo, POLL, STARTUP_POLLS, TempDir, cannot_run, find_program, http};
+use support::{Demo, POLL, STARTUP_POLLS, Serve, TempDir, cannot_run, find_program, http};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The key of an element reference in W3C WebDriver.
@@ -281,6 +281,15 @@ impl Session<'_> {
             .unwrap_or_else(|| panic!("no button `{label}` in {css}: {:?}", self.buttons(css)))
     }
 
+    /// A screenshot of the window, written as a PNG file to `path`.
+    #[track_caller]
+    fn screenshot(&self, path: &Path) {
+        let v = self.cmd("GET", "/screenshot", None);
+        let png = base64_decode(v.as_str().expect("a screenshot in base64"));
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        std::fs::write(path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+
     /// The post cards of a section: (title as shown, data-state, the card).
     #[track_caller]
     fn cards(&self, section: &str) -> Vec<(String, String, El)> {
@@ -302,6 +311,27 @@ impl Drop for Session<'_> {
     }
 }
 
+/// Standard base64 (with padding) to bytes; what WebDriver sends screenshots in.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("`{}` is not base64", c as char),
+        }
+    };
+    let digits: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').collect();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, c)| n | value(*c) << (18 - 6 * i));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------
 // The tests.
 
@@ -315,29 +345,43 @@ fn browser_front_page_shows_the_story_and_a_post_its_timeline() {
     let overall = browser.find("#overall h1");
     assert_eq!(browser.text(&overall), "All systems operational");
 
-    // Upcoming: the OS update, the cancelled switch replacement (struck through) and its new date.
+    // Upcoming: the OS update and the switch replacement's new date, which names the cancelled
+    // one it replaces; the cancelled one is in the history.
     let upcoming = browser.find("#upcoming");
     assert!(browser.displayed(&upcoming));
     let text = browser.text(&upcoming);
-    for words in ["Upcoming maintenance", "Operating system update", SWITCH, SWITCH_AGAIN, "cancelled"] {
+    for words in
+        ["Upcoming maintenance", "Operating system update", SWITCH_AGAIN, &format!("Replaces {SWITCH} (cancelled)")]
+    {
         assert!(text.contains(words), "#upcoming does not show `{words}`:\n{text}");
     }
     assert!(text.contains(" CET") || text.contains(" CEST"), "times name their zone:\n{text}");
     let cards = browser.cards("#upcoming");
     let titles: Vec<&str> = cards.iter().map(|(t, _, _)| t.as_str()).collect();
-    assert_eq!(cards.len(), 3, "{titles:?}");
+    assert_eq!(cards.len(), 2, "{titles:?}");
     let os = cards.iter().find(|(t, _, _)| t.starts_with("Operating system update")).expect("the OS update");
     assert_eq!(os.1, "scheduled");
     let year = os.0.rsplit(' ').next().unwrap_or("");
     assert!(year.len() == 4 && year.parse::<u32>().is_ok(), "the title carries the plan's dates: {}", os.0);
-    let (_, state, card) = cards.iter().find(|(t, _, _)| t == SWITCH).expect("the cancelled switch replacement");
-    assert_eq!(state, "cancelled");
-    assert!(browser.text(card).contains("cancelled"), "its badge says so: {}", browser.text(card));
-    let link = browser.find_in(card, "h3 a");
-    assert!(browser.css(&link, "text-decoration-line").contains("line-through"), "the cancelled title is struck");
     let (_, state, card) = cards.iter().find(|(t, _, _)| t == SWITCH_AGAIN).expect("the new date");
     assert_eq!(state, "scheduled");
     assert!(browser.text(card).contains("Switch sw1"), "it names what it affects: {}", browser.text(card));
+
+    // In the history, the cancelled one, struck through, links to its replacement.
+    browser.goto(&demo.url("/history"));
+    let cancelled = browser
+        .find_all("#history article.post")
+        .into_iter()
+        .find(|c| browser.text(&browser.find_in(c, "h3 a")) == SWITCH);
+    let card = cancelled.expect("the cancelled switch replacement in the history");
+    assert_eq!(browser.attr(&card, "data-state").as_deref(), Some("cancelled"));
+    let link = browser.find_in(&card, "h3 a");
+    assert!(browser.css(&link, "text-decoration-line").contains("line-through"), "the cancelled title is struck");
+    let replaced_by = browser.find_in(&card, ".replaced-by a");
+    assert_eq!(browser.text(&replaced_by), SWITCH_AGAIN);
+    browser.click_to_page(&replaced_by);
+    assert_eq!(browser.text(&browser.find("#post h1")), SWITCH_AGAIN);
+    browser.goto(&demo.url("/"));
 
     // The components, each with its status as shown.
     let rows = browser.find_all("#components li.component");
@@ -407,8 +451,14 @@ fn browser_pages_fit_a_phone_without_horizontal_scroll() {
     browser.resize(390, 844);
     browser.goto(&demo.url("/"));
     let mut pages = vec![demo.url("/"), demo.url("/history")];
-    for card in browser.find_all("article.post h3 a") {
-        pages.push(browser.attr(&card, "href").expect("a link"));
+    for list in ["/", "/history"] {
+        browser.goto(&demo.url(list));
+        for card in browser.find_all("article.post h3 a") {
+            let href = browser.attr(&card, "href").expect("a link");
+            if !pages.contains(&href) {
+                pages.push(href);
+            }
+        }
     }
     assert!(pages.len() >= 6, "{pages:?}");
     for page in pages {
@@ -501,4 +551,89 @@ fn browser_admin_logs_in_and_drives_the_campaign_page() {
     let timeline = browser.text(&browser.find("#timeline"));
     let (resumed, paused) = (timeline.find("Resumed"), timeline.find("Paused"));
     assert!(resumed.is_some() && paused.is_some() && resumed < paused, "newest first: {timeline}");
+}
+
+/// Where the status tests' screenshots go, to be looked at.
+fn shots() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("forewarn-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn browser_front_page_during_an_incident_and_during_maintenance() {
+    const TEST: &str = "browser_front_page_during_an_incident_and_during_maintenance";
+    let Some(driver) = Driver::start(TEST) else { return };
+    let tmp = TempDir::new("forewarn-browser-status");
+    // The service's clock starts on a Monday, 11:00 in Berlin, and runs on.
+    let serve = Serve::start(&tmp.path().join("forewarn.db"), &["--now", "2027-03-01T10:00:00Z"], &[]);
+    let inventory = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/inventory.toml")).unwrap();
+    serve.admin_ok("POST", "/api/v1/inventory", "application/toml", &inventory);
+    let post = |body: Value| serve.admin_ok("POST", "/api/v1/posts", "application/json", body.to_string().as_bytes());
+    let incident = post(json!({
+        "kind": "incident", "impact": "major", "title": "Packet loss in rack r1",
+        "body": "Machines in rack r1 lose up to a third of their packets. We are looking into it.",
+        "starts": "2027-03-01T09:40:00Z", "components": ["rack-r1", "sw1"],
+    }));
+    let browser = driver.session();
+    browser.resize(1100, 1300);
+    let status_of = |id: &str| {
+        let row = browser.find(&format!("#component-{id}"));
+        (browser.text(&browser.find_in(&row, ".status")), browser.attr(&row, "data-status").unwrap_or_default())
+    };
+
+    // During the incident: the banner is not green, it says what is wrong; its components say so.
+    browser.goto(&serve.url("/"));
+    let overall = browser.find("#overall");
+    assert_eq!(browser.text(&browser.find("#overall h1")), "Partial outage");
+    assert!(browser.text(&overall).contains("1 open incident"), "{}", browser.text(&overall));
+    assert_eq!(browser.css(&overall, "background-color"), "rgba(188, 76, 0, 1)", "the partial outage colour");
+    for id in ["rack-r1", "sw1"] {
+        assert_eq!(status_of(id), ("partial outage".to_owned(), "partial_outage".to_owned()), "{id}");
+    }
+    assert_eq!(status_of("rack-r2"), ("operational".to_owned(), "operational".to_owned()));
+    let row = browser.find("#component-rack-r1 .status");
+    assert_eq!(browser.css(&row, "color"), "rgba(188, 76, 0, 1)");
+    let ongoing = browser.cards("#ongoing");
+    assert_eq!(ongoing.len(), 1);
+    assert!(browser.text(&ongoing[0].2).contains("major impact"), "{}", browser.text(&ongoing[0].2));
+    browser.screenshot(&shots().join("front-page-incident.png"));
+
+    // Resolved; a maintenance whose window holds now: its components under maintenance.
+    let resolved = json!({ "state": "resolved", "body": "A faulty cable was replaced." }).to_string();
+    serve.admin_ok(
+        "POST",
+        &format!("/api/v1/posts/{}/updates", incident["id"]),
+        "application/json",
+        resolved.as_bytes(),
+    );
+    post(json!({
+        "kind": "maintenance", "title": "Firmware of switch sw2",
+        "body": "The switch of rack r2 gets new firmware. Machines in rack r2 may lose their network for a minute.",
+        "starts": "2027-03-01T09:30:00Z", "ends": "2027-03-01T12:00:00Z", "components": ["sw2", "rack-r2"],
+    }));
+    // Another URL: the page may be cached for 5 s (`max-age=5`), by the browser too.
+    browser.goto(&serve.url("/?later"));
+    let overall = browser.find("#overall");
+    assert_eq!(browser.text(&browser.find("#overall h1")), "Maintenance in progress");
+    assert!(browser.text(&overall).contains("1 maintenance in progress"), "{}", browser.text(&overall));
+    assert_eq!(browser.css(&overall, "background-color"), "rgba(10, 88, 202, 1)", "the maintenance colour");
+    for id in ["rack-r2", "sw2"] {
+        assert_eq!(status_of(id), ("under maintenance".to_owned(), "maintenance".to_owned()), "{id}");
+    }
+    for id in ["rack-r1", "sw1"] {
+        assert_eq!(status_of(id), ("operational".to_owned(), "operational".to_owned()), "{id}: resolved");
+    }
+    let ongoing = browser.cards("#ongoing");
+    assert_eq!(ongoing.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["Firmware of switch sw2"]);
+    let incidents = browser.cards("#incidents");
+    assert_eq!(
+        incidents.iter().map(|c| (c.0.as_str(), c.1.as_str())).collect::<Vec<_>>(),
+        [("Packet loss in rack r1", "resolved")]
+    );
+    browser.screenshot(&shots().join("front-page-maintenance.png"));
+    // On a phone too.
+    browser.resize(390, 844);
+    browser.goto(&serve.url("/?phone"));
+    browser.screenshot(&shots().join("front-page-maintenance-phone.png"));
 }

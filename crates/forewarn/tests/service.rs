@@ -32,7 +32,7 @@ fn demo_front_page_tells_the_story() {
     assert!(r.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{:?}", r.headers);
     let html = r.text();
 
-    // The OS update, the cancelled switch replacement and its new date are coming.
+    // The OS update and the switch replacement's new date are coming; the cancelled one is history.
     let upcoming = cards(section(&html, "upcoming"));
     let os = upcoming
         .iter()
@@ -42,11 +42,30 @@ fn demo_front_page_tells_the_story() {
     // The demo moves the campaign to the weeks ahead; the title carries the plan's dates.
     let year = os.title.rsplit(' ').next().unwrap_or("");
     assert!(year.len() == 4 && year.parse::<u32>().is_ok(), "the title carries the plan's dates: {}", os.title);
-    let switch = upcoming.iter().position(|c| c.title == SWITCH).expect("the cancelled switch replacement");
-    assert_eq!(upcoming[switch].state, "cancelled");
-    let again = upcoming.iter().position(|c| c.title == SWITCH_AGAIN).expect("the new date");
-    assert_eq!(upcoming[again].state, "scheduled");
-    assert!(switch < again, "upcoming maintenance is listed by start: {upcoming:#?}");
+    assert!(upcoming.iter().all(|c| c.title != SWITCH), "a cancelled post is not upcoming: {upcoming:#?}");
+    let again = upcoming.iter().find(|c| c.title == SWITCH_AGAIN).expect("the new date");
+    assert_eq!(again.state, "scheduled");
+    let all = posts(&demo);
+    let (cancelled, replacement) = (post_titled(&all, SWITCH), post_titled(&all, SWITCH_AGAIN));
+    assert_eq!(replacement["replaces"], cancelled["id"], "{replacement}");
+    let card = section(&html, "upcoming");
+    assert!(
+        card.contains(&format!(
+            "Replaces <a href=\"/posts/{}\" data-post=\"{}\">{SWITCH}</a> (cancelled)",
+            cancelled["id"], cancelled["id"]
+        )),
+        "the new date links to the post it replaces: {card}"
+    );
+    // The cancelled one is in the history, linking to its replacement.
+    let history = demo.get("/history").text();
+    let past = cards(&history);
+    assert!(past.iter().any(|c| c.title == SWITCH && c.state == "cancelled"), "{past:#?}");
+    let replaced = format!(
+        "Replaced by <a href=\"/posts/{}\" data-post=\"{}\">{SWITCH_AGAIN}</a> (scheduled)",
+        replacement["id"], replacement["id"]
+    );
+    assert!(history.contains(&replaced), "{history}");
+    assert!(demo.get(&format!("/posts/{}", cancelled["id"])).text().contains(&replaced));
 
     // Yesterday's incident, resolved.
     let incidents = cards(section(&html, "incidents"));
@@ -67,7 +86,6 @@ fn demo_front_page_tells_the_story() {
     assert!(html.contains("Europe/Berlin"), "times are shown with their zone: {html}");
 
     // Each post's page: its title, and the timeline of the incident newest first.
-    let all = posts(&demo);
     assert_eq!(all.len(), 4, "{all:#?}");
     for p in &all {
         let page = demo.get(&format!("/posts/{}", p["id"])).text();
@@ -87,10 +105,13 @@ fn demo_front_page_tells_the_story() {
         .collect();
     assert_eq!(states, ["resolved", "monitoring", "identified"], "newest first: {timeline}");
 
-    // A page that is not there.
-    let missing = demo.request("GET", "/posts/9999", &[], b"");
-    assert_eq!(missing.status, 404);
-    assert!(missing.text().contains("status overview"), "a page, not a bare error: {}", missing.text());
+    // A page that is not there, a post or a path no route has.
+    for path in ["/posts/9999", "/no/such/page"] {
+        let missing = demo.request("GET", path, &[], b"");
+        assert_eq!(missing.status, 404, "{path}");
+        assert!(missing.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{:?}", missing.headers);
+        assert!(missing.text().contains("status overview"), "a page, not a bare error: {}", missing.text());
+    }
 }
 
 const FEED_PY: &str = r#"

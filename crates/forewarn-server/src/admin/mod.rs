@@ -6,6 +6,7 @@
 //! - `session.rs`: login, logout, the session cookie and the CSRF token of every form.
 //! - `campaigns.rs`: `/admin` and `/admin/campaigns/{id}` with its actions.
 //! - `posts.rs`: `/admin/posts` and `/admin/posts/{id}` with their forms.
+//! - `components.rs`: `/admin/components`: each component's status, and setting it by hand.
 //! - `audit.rs`: `/admin/audit`.
 //! - `mail.rs`: `/admin/mail`: the outbox as a mailbox (the capture mailbox without SMTP).
 //!
@@ -16,12 +17,14 @@
 //! Stable hooks for browser tests: `#login`, `#error`, `#campaigns`, `.campaign[data-id]
 //! [data-state]`, `#campaign[data-state]`, `#actions`, `#plan`, `#plan-svg svg`,
 //! `#unscheduled`, `#plans`, `#posts`, `.post-row[data-id][data-state]`, `#new-post`,
-//! `#post` (as on the public page), `#add-update`, `#correct`, `#audit`, `.audit-row`, `#mail`,
+//! `#post` (as on the public page), `#add-update`, `#correct`, `#components`,
+//! `.component-row[data-id][data-status][data-manual][data-derived]`, `#audit`, `.audit-row`, `#mail`,
 //! `.mail-row[data-id][data-state][data-channel]`, `#mail-subject`, `#mail-meta[data-state]`,
 //! `#mail-error`, `#mail-actions`, `pre[data-part]`.
 
 mod audit;
 mod campaigns;
+mod components;
 pub mod mail;
 mod posts;
 mod review;
@@ -63,6 +66,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/posts/{id}", get(posts::show))
         .route("/admin/posts/{id}/updates", post(posts::add_update))
         .route("/admin/posts/{id}/correct", post(posts::correct))
+        .route("/admin/components", get(components::index))
+        .route("/admin/components/{id}", post(components::set))
         .route("/admin/audit", get(audit::show))
         .route("/admin/mail", get(mail::index))
         .route("/admin/mail/{id}", get(mail::show))
@@ -135,6 +140,7 @@ impl Cx {
             for (path, label) in [
                 ("/admin", "Campaigns"),
                 ("/admin/posts", "Posts"),
+                ("/admin/components", "Components"),
                 ("/admin/mail", "Mail"),
                 ("/admin/audit", "Audit log"),
                 ("/", "Status page"),
@@ -312,6 +318,8 @@ form.stack .checks label{display:inline-flex;gap:.35rem;align-items:baseline;fon
 #plan-svg svg{display:block;max-width:100%;height:auto}
 pre.file{background:#eef1f4;padding:.6rem .8rem;border-radius:6px;overflow-x:auto;font-size:.85rem}
 .login{max-width:24rem}
+form.inline{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin:0}
+form.inline select{display:inline-block;width:auto;margin:0}
 ";
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use axum::response::Response;
 use forewarn_model::Zone;
 use forewarn_status::escape::Esc;
 use forewarn_status::pages::{PostView, badges, post_article, window_html};
-use forewarn_status::{Post, PostKind, PostState};
+use forewarn_status::{Impact, Post, PostKind, PostState};
 use forewarn_store::{Correction, NewPost};
 use jiff::Timestamp;
 
@@ -73,6 +73,8 @@ struct PostForm {
     ends: String,
     components: Vec<String>,
     campaign: String,
+    impact: String,
+    replaces: String,
 }
 
 impl PostForm {
@@ -86,6 +88,8 @@ impl PostForm {
             ends: f.get("ends").to_owned(),
             components: f.all("components"),
             campaign: f.get("campaign").to_owned(),
+            impact: f.get("impact").to_owned(),
+            replaces: f.get("replaces").to_owned(),
         }
     }
 
@@ -107,6 +111,16 @@ impl PostForm {
             ends: parse_time("ends", &self.ends, zone)?,
             components: self.components.clone(),
             campaign: Some(self.campaign.trim()).filter(|c| !c.is_empty()).map(str::to_owned),
+            impact: match self.impact.trim() {
+                "" => None,
+                i => Some(i.parse::<Impact>().map_err(|e| ApiError::unprocessable(format!("`impact`: {e}")))?),
+            },
+            replaces: match self.replaces.trim() {
+                "" => None,
+                r => Some(r.parse::<i64>().map_err(|_| {
+                    ApiError::unprocessable(format!("`replaces`: `{r}` is not a post id; pick the cancelled post"))
+                })?),
+            },
         })
     }
 }
@@ -198,6 +212,23 @@ async fn index_page(app: &App, op: &Operator, form: &PostForm, failed: Option<Ap
             option(&mut main, s.name(), s.label(), s.name() == form.state);
         }
         main.push_str("</optgroup>");
+    }
+    main.push_str("</select></label>\n<label>Impact <span class=\"hint\">incidents</span><select name=\"impact\">");
+    option(&mut main, "", "the kind's default (incident: minor)", form.impact.is_empty());
+    for i in Impact::ALL {
+        option(&mut main, i.name(), forewarn_status::status::impact_label(i), i.name() == form.impact);
+    }
+    main.push_str(
+        "</select></label>\n<label>Replaces <span class=\"hint\">a cancelled maintenance</span>\
+         <select name=\"replaces\">",
+    );
+    option(&mut main, "", "nothing", form.replaces.is_empty());
+    let replaced: Vec<i64> = posts.iter().filter_map(|p| p.replaces).collect();
+    for p in posts.iter().filter(|p| p.kind == PostKind::Maintenance && p.state == PostState::Cancelled) {
+        if replaced.contains(&p.id) && form.replaces != p.id.to_string() {
+            continue;
+        }
+        option(&mut main, &p.id.to_string(), &format!("#{} {}", p.id, p.title), form.replaces == p.id.to_string());
     }
     main.push_str("</select></label>\n<label>Campaign <select name=\"campaign\">");
     option(&mut main, "", "none", form.campaign.is_empty());
@@ -370,6 +401,7 @@ async fn post_page(app: &App, op: &Operator, id: &str, failed: Option<Failed>) -
             (failure(&cx, "The post was not corrected:", &e, "#correct"), UpdateForm::default(), f)
         }
     };
+    let posts = app.store.posts().await?;
     let view = PostView {
         site: &cx.site,
         now: cx.now,
@@ -377,6 +409,8 @@ async fn post_page(app: &App, op: &Operator, id: &str, failed: Option<Failed>) -
         updates: &updates,
         revisions: &revisions,
         components: &components,
+        replaces: p.replaces.and_then(|r| posts.iter().find(|o| o.id == r)),
+        replaced_by: forewarn_status::pages::replaced_by(&p, &posts),
     };
     Ok(render(&cx, &view, head, update, correct))
 }

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use forewarn_status::PostState;
+use forewarn_status::{ComponentStatus, PostState};
 use forewarn_store::testing::TempDir;
 use forewarn_store::{CampaignState, Store};
 use jiff::Timestamp;
@@ -444,6 +444,77 @@ async fn posts_are_written_updated_and_corrected_through_the_forms() {
     assert_eq!(s.app.store.audit(1).await.unwrap()[0].actor, "operator:ada");
     let page = s.get(&format!("/admin/posts/{id}"), &login).await;
     assert!(page.body.contains("it began half an hour earlier"));
+}
+
+#[tokio::test]
+async fn components_are_set_by_hand_and_posts_take_impact_and_replaces() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    // An incident of major impact on rack r1, through the form.
+    let incident = [
+        ("kind", "incident"),
+        ("impact", "major"),
+        ("title", "Packet loss in rack r1"),
+        ("body", "Looking into it."),
+        ("components", "rack-r1"),
+    ];
+    let r = s.post("/admin/posts", &login, &incident).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id: i64 = r.location().strip_prefix("/admin/posts/").unwrap().parse().unwrap();
+    assert_eq!(s.app.store.post(id).await.unwrap().unwrap().impact, forewarn_status::Impact::Major);
+    let r = s.post("/admin/posts", &login, &[("kind", "incident"), ("impact", "huge"), ("title", "x")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("`impact`: unknown impact `huge`"), "{}", r.body);
+
+    // The components page: what the page shows, from posts, set by hand.
+    let page = s.get("/admin/components", &login).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(
+            "id=\"component-rack-r1\" data-id=\"rack-r1\" data-status=\"partial_outage\" data-manual=\"operational\" \
+             data-derived=\"partial_outage\">"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("partial outage: <a href=\"/admin/posts/{id}\">Packet loss in rack r1</a>")));
+    let r = s.post("/admin/components/sw2", &login, &[("status", "degraded")]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/components#component-sw2"), "{}", r.body);
+    let sw2 = s.app.store.components().await.unwrap().into_iter().find(|c| c.id == "sw2").unwrap();
+    assert_eq!(sw2.status, ComponentStatus::Degraded);
+    let audit = s.app.store.audit(1).await.unwrap().remove(0);
+    assert_eq!((audit.action.as_str(), audit.actor.as_str()), ("component.status", "operator:ada"));
+    let r = s.post("/admin/components/sw2", &login, &[("status", "down")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("`status`: unknown component status `down`"), "{}", r.body);
+    let r = s.post("/admin/components/nope", &login, &[("status", "degraded")]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // A maintenance cancelled, then replaced through the form's choice of cancelled posts.
+    let work = [
+        ("kind", "maintenance"),
+        ("title", "Switch swap"),
+        ("body", "x"),
+        ("starts", "2027-02-20T22:00"),
+        ("ends", "2027-02-20T23:00"),
+    ];
+    let r = s.post("/admin/posts", &login, &work).await;
+    let old: i64 = r.location().strip_prefix("/admin/posts/").unwrap().parse().unwrap();
+    let page = s.get("/admin/posts", &login).await;
+    assert!(!page.body.contains(&format!("<option value=\"{old}\">#{old} Switch swap</option>")), "not cancelled yet");
+    let r = s.post(&format!("/admin/posts/{old}/updates"), &login, &[("state", "cancelled"), ("body", "Off.")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = s.get("/admin/posts", &login).await;
+    assert!(page.body.contains(&format!("<option value=\"{old}\">#{old} Switch swap</option>")), "{}", page.body);
+    let old_id = old.to_string();
+    let mut again = work.to_vec();
+    again.push(("replaces", &old_id));
+    let r = s.post("/admin/posts", &login, &again).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let new: i64 = r.location().strip_prefix("/admin/posts/").unwrap().parse().unwrap();
+    assert_eq!(s.app.store.post(new).await.unwrap().unwrap().replaces, Some(old));
+    let page = s.get(&format!("/admin/posts/{old}"), &login).await;
+    assert!(page.body.contains(&format!("Replaced by <a href=\"/posts/{new}\"")), "{}", page.body);
 }
 
 #[tokio::test]

@@ -60,7 +60,7 @@ pub fn history(v: &HistoryView<'_>) -> String {
             month = this;
         }
         any = true;
-        post_card(&mut main, site, p, v.components);
+        post_card(&mut main, site, p, v.components, v.posts);
     }
     if any {
         main.push_str("</section>\n");
@@ -138,6 +138,16 @@ mod tests {
             .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
         assert!(!html.contains("class=\"pager\""));
+        // The cancelled switch replacement links to the post that replaces it.
+        let cancelled = &html[html.find("id=\"post-4\"").unwrap()..];
+        let cancelled = &cancelled[..cancelled.find("</article>").unwrap()];
+        assert!(
+            cancelled.contains(
+                "<p class=\"meta replaced-by\">Replaced by <a href=\"/posts/5\" data-post=\"5\">Core switch \
+                 replacement, new date</a> (scheduled), <span class=\"window\" data-starts=\"2013-03-19T21:00:00Z\""
+            ),
+            "{cancelled}"
+        );
     }
 
     #[test]

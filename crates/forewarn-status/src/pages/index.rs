@@ -10,7 +10,7 @@ use super::{layout, post_card};
 use crate::escape::Esc;
 use crate::post::{Component, ComponentKind, ComponentStatus, Post, PostKind, PostState};
 use crate::site::Site;
-use crate::when;
+use crate::{status, when};
 
 /// What the front page shows.
 #[derive(Clone, Copy, Debug)]
@@ -28,23 +28,13 @@ const RECENT: SignedDuration = SignedDuration::from_hours(30 * 24);
 /// Whether a post is happening at `now`: an open incident, maintenance in progress or inside
 /// its window.
 fn ongoing(p: &Post, now: Timestamp) -> bool {
-    if p.state.is_final() {
-        return false;
-    }
-    match p.kind {
-        PostKind::Incident => p.created <= now,
-        PostKind::Maintenance => {
-            p.state == PostState::InProgress || (p.starts.is_some_and(|s| s <= now) && p.ends.is_none_or(|e| now < e))
-        }
-        PostKind::Notice => false,
-    }
+    status::open_incident(p, now) || status::maintenance_in_progress(p, now)
 }
 
-/// Maintenance that starts after `now`, cancelled included (readers who were told see it is off).
+/// Maintenance still to come at `now`. A cancelled one is not: it goes to the history (with a
+/// link to the post that replaces it, if any).
 fn upcoming(p: &Post, now: Timestamp) -> bool {
-    p.kind == PostKind::Maintenance
-        && matches!(p.state, PostState::Scheduled | PostState::Cancelled)
-        && p.starts.is_some_and(|s| s > now)
+    p.kind == PostKind::Maintenance && p.state == PostState::Scheduled && p.starts.is_some_and(|s| s > now)
 }
 
 /// When an incident was resolved, as far as the post tells.
@@ -95,12 +85,14 @@ pub fn index(v: &IndexView<'_>) -> String {
         .collect();
     notices.sort_by_key(|p| (Reverse(p.updated), Reverse(p.id)));
 
-    // The banner: the worst component status, and what is going on.
-    let worst = v.components.iter().map(|c| c.status).max().unwrap_or(ComponentStatus::Operational);
+    // The components as open incidents and running maintenance make them; the banner: the
+    // worst of them and of every open incident and maintenance in progress.
+    let components = status::effective(v.components, v.posts, now);
+    let worst = status::overall(&components, v.posts, now);
     let _ = writeln!(
         main,
         "<section id=\"overall\" class=\"overall\" data-status=\"{}\">\n<h1>{}</h1>",
-        status_name(worst),
+        worst.name(),
         overall_words(worst)
     );
     let open_incidents = ongoing.iter().filter(|p| p.kind == PostKind::Incident).count();
@@ -119,15 +111,15 @@ pub fn index(v: &IndexView<'_>) -> String {
     main.push_str("</p>\n</section>\n");
 
     let _ = writeln!(main, "<section id=\"ongoing\">\n<h2>Happening now</h2>");
-    cards(&mut main, site, &ongoing, v.components, "No maintenance or incident is under way.");
+    cards(&mut main, site, &ongoing, v, "No maintenance or incident is under way.");
     main.push_str("</section>\n");
 
     main.push_str("<section id=\"components\">\n<h2>Components</h2>\n");
-    if v.components.is_empty() {
+    if components.is_empty() {
         main.push_str("<p class=\"empty\">No components are listed.</p>\n");
     }
     for kind in [ComponentKind::Service, ComponentKind::Rack, ComponentKind::Device] {
-        let mut group: Vec<&Component> = v.components.iter().filter(|c| c.kind == kind).collect();
+        let mut group: Vec<&Component> = components.iter().filter(|c| c.kind == kind).collect();
         if group.is_empty() {
             continue;
         }
@@ -140,7 +132,7 @@ pub fn index(v: &IndexView<'_>) -> String {
                  <span class=\"name\">{}</span><span class=\"status\">{}</span></li>",
                 Esc(&c.id),
                 kind_name(c.kind),
-                status_name(c.status),
+                c.status.name(),
                 Esc(&c.name),
                 c.status.label()
             );
@@ -150,40 +142,29 @@ pub fn index(v: &IndexView<'_>) -> String {
     main.push_str("</section>\n");
 
     main.push_str("<section id=\"upcoming\">\n<h2>Upcoming maintenance</h2>\n");
-    cards(&mut main, site, &upcoming, v.components, "No maintenance is planned.");
+    cards(&mut main, site, &upcoming, v, "No maintenance is planned.");
     main.push_str("</section>\n");
 
     if !notices.is_empty() {
         main.push_str("<section id=\"notices\">\n<h2>Notices</h2>\n");
-        cards(&mut main, site, &notices, v.components, "");
+        cards(&mut main, site, &notices, v, "");
         main.push_str("</section>\n");
     }
 
     main.push_str("<section id=\"incidents\">\n<h2>Recent incidents</h2>\n");
-    cards(&mut main, site, &incidents, v.components, "No incidents in the last 30 days.");
+    cards(&mut main, site, &incidents, v, "No incidents in the last 30 days.");
     let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">All past posts</a></p>", Esc(&site.path("/history")));
     main.push_str("</section>\n");
 
     layout(site, now, "Status", &main)
 }
 
-fn cards(out: &mut String, site: &Site, posts: &[&Post], components: &[Component], empty: &str) {
+fn cards(out: &mut String, site: &Site, posts: &[&Post], v: &IndexView<'_>, empty: &str) {
     if posts.is_empty() {
         let _ = writeln!(out, "<p class=\"empty\">{}</p>", Esc(empty));
     }
     for p in posts {
-        post_card(out, site, p, components);
-    }
-}
-
-/// The status as written in data attributes: `operational`, `partial_outage`.
-pub(crate) fn status_name(s: ComponentStatus) -> &'static str {
-    match s {
-        ComponentStatus::Operational => "operational",
-        ComponentStatus::Maintenance => "maintenance",
-        ComponentStatus::Degraded => "degraded",
-        ComponentStatus::PartialOutage => "partial_outage",
-        ComponentStatus::MajorOutage => "major_outage",
+        post_card(out, site, p, v.components, v.posts);
     }
 }
 
@@ -199,7 +180,8 @@ fn kind_name(k: ComponentKind) -> &'static str {
 mod tests {
     use super::*;
     use crate::pages::tests::assert_page;
-    use crate::testing;
+    use crate::post::Impact;
+    use crate::testing::{self, ts};
 
     /// The ids of the posts in a section, in order.
     fn section_posts(html: &str, id: &str) -> Vec<i64> {
@@ -223,10 +205,15 @@ mod tests {
         testing::keep("status-index.html", &html);
         // The open incident first, then the work in progress.
         assert_eq!(section_posts(&html, "ongoing"), [6, 1]);
-        // By start; the cancelled one stays, marked.
-        assert_eq!(section_posts(&html, "upcoming"), [2, 4, 5]);
+        // By start; the cancelled one went to the history, its replacement links to it.
+        assert_eq!(section_posts(&html, "upcoming"), [2, 5]);
+        assert!(!html.contains("id=\"post-4\""), "{html}");
         assert!(
-            html.contains("<article class=\"post\" id=\"post-4\" data-kind=\"maintenance\" data-state=\"cancelled\">")
+            html.contains(
+                "<p class=\"meta replaces\">Replaces <a href=\"/posts/4\" data-post=\"4\">Core switch replacement</a> \
+                 (cancelled), <span class=\"window\""
+            ),
+            "{html}"
         );
         // Resolved within 30 days; December's is history.
         assert_eq!(section_posts(&html, "incidents"), [3]);
@@ -239,6 +226,63 @@ mod tests {
             "<section id=\"overall\" class=\"overall\" data-status=\"partial_outage\">\n<h1>Partial outage</h1>"
         ));
         assert!(html.contains("1 open incident, 1 maintenance in progress"), "{html}");
+        assert!(html.contains("<span class=\"badge impact\" data-impact=\"major\">major impact</span>"), "{html}");
+    }
+
+    /// The status shown for each component: `(id, data-status, words)`.
+    fn shown_components(html: &str) -> Vec<(String, String, String)> {
+        html.match_indices("<li class=\"component\" id=\"component-")
+            .map(|(i, m)| {
+                let rest = &html[i + m.len()..];
+                let id = &rest[..rest.find('"').unwrap()];
+                let status = &rest[rest.find("data-status=\"").unwrap() + 13..];
+                let words =
+                    &rest[rest.find("<span class=\"status\">").unwrap() + 21..rest.find("</span></li>").unwrap()];
+                (id.to_owned(), status[..status.find('"').unwrap()].to_owned(), words.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn index_banner_and_components_follow_open_incidents_and_running_maintenance() {
+        let site = testing::site();
+        let operational: Vec<Component> = testing::components()
+            .into_iter()
+            .map(|c| Component { status: ComponentStatus::Operational, ..c })
+            .collect();
+        let mut incident = testing::posts().remove(5);
+        incident.components = vec!["dns".into()];
+        let render = |posts: &[Post], now| index(&IndexView { site: &site, now, components: &operational, posts });
+        // Nothing open: green.
+        let html = render(&[], testing::now());
+        assert!(html.contains("data-status=\"operational\">\n<h1>All systems operational</h1>"), "{html}");
+        // The open incident of major impact: its component shows partial outage, the banner too.
+        let html = render(std::slice::from_ref(&incident), testing::now());
+        assert!(html.contains("data-status=\"partial_outage\">\n<h1>Partial outage</h1>"), "{html}");
+        let dns = shown_components(&html).into_iter().find(|c| c.0 == "dns").unwrap();
+        assert_eq!(dns, ("dns".into(), "partial_outage".into(), "partial outage".into()));
+        // First in its group, worst first.
+        assert_eq!(shown_components(&html)[0].0, "dns");
+        // Resolved: back to operational, green again.
+        let resolved = Post { state: PostState::Resolved, ..incident.clone() };
+        let html = render(&[resolved], testing::now());
+        assert!(html.contains("<h1>All systems operational</h1>"), "{html}");
+        assert!(shown_components(&html).iter().all(|c| c.1 == "operational"), "{html}");
+        // A minor incident naming no component still leaves the banner not green.
+        let minor = Post { impact: Impact::Minor, components: vec![], ..incident.clone() };
+        let html = render(&[minor], testing::now());
+        assert!(html.contains("data-status=\"degraded\">\n<h1>Degraded performance</h1>"), "{html}");
+        // Maintenance whose window holds now: its components under maintenance, and the banner.
+        let mut work = testing::posts().remove(1);
+        work.components = vec!["rack-a1".into()];
+        let html = render(std::slice::from_ref(&work), ts("2013-03-09T10:00:00Z"));
+        assert!(html.contains("data-status=\"maintenance\">\n<h1>Maintenance in progress</h1>"), "{html}");
+        let rack = shown_components(&html).into_iter().find(|c| c.0 == "rack-a1").unwrap();
+        assert_eq!((rack.1.as_str(), rack.2.as_str()), ("maintenance", "under maintenance"));
+        assert_eq!(section_posts(&html, "ongoing"), [2]);
+        // Once it ended: nothing.
+        let html = render(std::slice::from_ref(&work), ts("2013-03-09T13:00:00Z"));
+        assert!(html.contains("<h1>All systems operational</h1>"), "{html}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `.component[data-status][data-kind]`, `#ongoing`, `#upcoming`, `#incidents`, `#notices`,
 //! `.post[data-kind][data-state]`, `.window[data-starts][data-ends]`, `#post`, `#body`,
 //! `#affected`, `#timeline`, `.update[data-state]`, `#corrections`, `.correction`, `#history`,
-//! `.month`.
+//! `.month`, `.badge.impact[data-impact]`, `.replaced-by a[data-post]`, `.replaces a[data-post]`.
 
 mod history;
 mod index;
@@ -22,9 +22,9 @@ use jiff::Timestamp;
 
 use crate::atom::kind_title;
 use crate::escape::Esc;
-use crate::post::{Component, Post, PostKind};
+use crate::post::{Component, Impact, Post, PostKind};
 use crate::site::Site;
-use crate::when;
+use crate::{status, when};
 
 /// A page that is not there, in the site's layout (for a 404 answer).
 pub fn not_found(site: &Site, now: Timestamp) -> String {
@@ -34,6 +34,17 @@ pub fn not_found(site: &Site, now: Timestamp) -> String {
         Esc(&site.path("/"))
     );
     layout(site, now, "Not found", &main)
+}
+
+/// A page that only says what went wrong, in the site's layout (`message` is text).
+pub fn error_page(site: &Site, now: Timestamp, title: &str, message: &str) -> String {
+    let main = format!(
+        "<h1>{}</h1>\n<p>{} The <a href=\"{}\">status overview</a> lists current and upcoming maintenance.</p>\n",
+        Esc(title),
+        Esc(message),
+        Esc(&site.path("/"))
+    );
+    layout(site, now, title, &main)
 }
 
 const CSS: &str = "\
@@ -82,6 +93,8 @@ background:#eaeef2;color:var(--fg);margin-right:.35rem;vertical-align:1px}
 .badge[data-state=cancelled]{background:#ffebe9;color:#82071e}.badge[data-state=in_progress],\
 .badge[data-state=investigating],.badge[data-state=identified]{background:#fff8c5;color:#4d2d00}
 .badge[data-state=completed],.badge[data-state=resolved]{background:#dafbe1;color:#044f1e}
+.badge.impact{background:#fff1e5;color:#762c00}.badge.impact[data-impact=critical]{background:#ffebe9;color:#82071e}
+.replaced-by,.replaces{margin:.3rem 0 0}
 .empty{color:var(--muted);margin:0}
 .body{overflow-wrap:anywhere}.body img{max-width:100%;height:auto}
 .body pre{overflow-x:auto;background:#eef1f4;padding:.6rem .8rem;border-radius:6px;font-size:.9rem}
@@ -216,12 +229,49 @@ pub fn time_html(out: &mut String, t: Timestamp, site: &Site) {
     let _ = write!(out, "<time datetime=\"{}\">{}</time>", when::rfc3339(t), Esc(&when::moment(t, &site.zone)));
 }
 
-/// The kind and state of a post as badges.
+/// The kind and state of a post as badges, and an incident's impact.
 pub fn badges(out: &mut String, p: &Post) {
     let _ = write!(out, "<span class=\"badge kind\" data-kind=\"{}\">{}</span>", p.kind.name(), kind_title(p.kind));
     // A notice has one state only: nothing to tell.
     if p.kind != PostKind::Notice {
         let _ = write!(out, "<span class=\"badge state\" data-state=\"{}\">{}</span>", p.state.name(), p.state.label());
+    }
+    if p.kind == PostKind::Incident && p.impact != Impact::None {
+        let _ = write!(
+            out,
+            "<span class=\"badge impact\" data-impact=\"{}\">{}</span>",
+            p.impact.name(),
+            status::impact_label(p.impact)
+        );
+    }
+}
+
+/// The post that replaces `p` (names it in `replaces`), if any among `posts`.
+pub fn replaced_by<'a>(p: &Post, posts: &'a [Post]) -> Option<&'a Post> {
+    posts.iter().filter(|o| o.replaces == Some(p.id)).max_by_key(|o| o.id)
+}
+
+/// `<p class="replaced-by">Replaced by <a …>TITLE</a></p>` and `Replaces <a …>TITLE</a>` as
+/// they apply: `replaces` the post `p` replaces, `replaced_by` the one replacing it.
+pub fn replacement_links(out: &mut String, site: &Site, replaces: Option<&Post>, replaced_by: Option<&Post>) {
+    for (class, words, other) in [("replaced-by", "Replaced by", replaced_by), ("replaces", "Replaces", replaces)] {
+        if let Some(o) = other {
+            let _ = write!(
+                out,
+                "<p class=\"meta {class}\">{words} <a href=\"{}\" data-post=\"{}\">{}</a>",
+                Esc(&site.path(&format!("/posts/{}", o.id))),
+                o.id,
+                Esc(&o.title)
+            );
+            if o.kind != PostKind::Notice {
+                let _ = write!(out, " ({})", o.state.label());
+            }
+            if o.starts.is_some() || o.ends.is_some() {
+                out.push_str(", ");
+                window_html(out, o.starts, o.ends, site);
+            }
+            out.push_str("</p>\n");
+        }
     }
 }
 
@@ -235,8 +285,9 @@ pub(crate) fn component_name<'a>(components: &'a [Component], id: &'a str) -> &'
     components.iter().find(|c| c.id == id).map_or(id, |c| c.name.as_str())
 }
 
-/// A post as one card of a list: title linking to its page, badges, window, affected components.
-pub(crate) fn post_card(out: &mut String, site: &Site, p: &Post, components: &[Component]) {
+/// A post as one card of a list: title linking to its page, badges, window, affected
+/// components, and the posts it replaces or is replaced by (found among `posts`).
+pub(crate) fn post_card(out: &mut String, site: &Site, p: &Post, components: &[Component], posts: &[Post]) {
     let _ = write!(
         out,
         "<article class=\"post\" id=\"post-{}\" data-kind=\"{}\" data-state=\"{}\">\n<h3><a href=\"{}\">{}</a></h3>\n\
@@ -254,6 +305,8 @@ pub(crate) fn post_card(out: &mut String, site: &Site, p: &Post, components: &[C
         let names: Vec<&str> = p.components.iter().map(|id| component_name(components, id)).collect();
         let _ = writeln!(out, "<p class=\"meta affects\">Affects {}</p>", Esc(&names.join(", ")));
     }
+    let replaces = p.replaces.and_then(|id| posts.iter().find(|o| o.id == id));
+    replacement_links(out, site, replaces, replaced_by(p, posts));
     out.push_str("</article>\n");
 }
 
@@ -312,5 +365,8 @@ pub(crate) mod tests {
         assert!(layout(&below, testing::now(), "t", "").contains("<a class=\"brand\" href=\"/status/\">"));
         let missing = not_found(&site, testing::now());
         assert_page(&missing);
+        let wrong = error_page(&site, testing::now(), "Method <not> allowed", "`/` does not take DELETE & more.");
+        assert_page(&wrong);
+        assert!(wrong.contains("<h1>Method &lt;not&gt; allowed</h1>\n<p>`/` does not take DELETE &amp; more. The"));
     }
 }

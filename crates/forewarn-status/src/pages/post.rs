@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 
-use super::{badges, component_name, full_stop, layout, time_html, window_html};
+use super::{badges, component_name, full_stop, layout, replacement_links, time_html, window_html};
 use crate::escape::Esc;
 use crate::markdown;
-use crate::post::{Component, Post, Revision, Update};
+use crate::post::{Component, Impact, Post, PostKind, Revision, Update};
 use crate::site::Site;
 
 /// What a post's page shows.
@@ -24,6 +24,10 @@ pub struct PostView<'a> {
     pub revisions: &'a [Revision],
     /// To name the affected components (ids not found are shown as they are).
     pub components: &'a [Component],
+    /// The post this one replaces (its `replaces`), if any.
+    pub replaces: Option<&'a Post>,
+    /// The post that replaces this one, if any.
+    pub replaced_by: Option<&'a Post>,
 }
 
 /// A post's page.
@@ -48,6 +52,7 @@ pub fn post_article(v: &PostView<'_>) -> String {
     );
     badges(&mut main, p);
     main.push_str("</p>\n");
+    replacement_links(&mut main, site, v.replaces, v.replaced_by);
 
     let mut revisions: Vec<&Revision> = v.revisions.iter().collect();
     revisions.sort_by_key(|r| (Reverse(r.revision), Reverse(r.at)));
@@ -71,6 +76,14 @@ pub fn post_article(v: &PostView<'_>) -> String {
     if !p.components.is_empty() {
         let names: Vec<&str> = p.components.iter().map(|id| component_name(v.components, id)).collect();
         let _ = writeln!(main, "<dt>Affects</dt><dd id=\"affected\">{}</dd>", Esc(&names.join(", ")));
+    }
+    if p.kind == PostKind::Incident {
+        let _ = writeln!(
+            main,
+            "<dt>Impact</dt><dd id=\"impact\" data-impact=\"{}\">{}</dd>",
+            p.impact.name(),
+            Esc(impact_words(p))
+        );
     }
     main.push_str("<dt>Posted</dt><dd>");
     time_html(&mut main, p.created, site);
@@ -120,6 +133,20 @@ pub fn post_article(v: &PostView<'_>) -> String {
         main.push_str("</section>\n");
     }
     main
+}
+
+/// What an incident's impact means for what it affects, while open and once resolved.
+fn impact_words(p: &Post) -> &'static str {
+    let open = !p.state.is_final();
+    match (p.impact, open) {
+        (Impact::None, _) => "none: no component is affected",
+        (Impact::Minor, true) => "minor: degraded performance",
+        (Impact::Major, true) => "major: partial outage",
+        (Impact::Critical, true) => "critical: major outage",
+        (Impact::Minor, false) => "minor (degraded performance until it was resolved)",
+        (Impact::Major, false) => "major (partial outage until it was resolved)",
+        (Impact::Critical, false) => "critical (major outage until it was resolved)",
+    }
 }
 
 type Fields<'a> = (&'a str, &'a str, Option<Timestamp>, Option<Timestamp>);
@@ -175,6 +202,8 @@ mod tests {
             updates: &updates,
             revisions: &revisions,
             components: &components,
+            replaces: p.replaces.and_then(|r| posts.iter().find(|o| o.id == r)),
+            replaced_by: crate::pages::replaced_by(p, &posts),
         })
     }
 
@@ -226,6 +255,43 @@ mod tests {
     }
 
     #[test]
+    fn post_pages_link_a_cancelled_post_and_its_replacement_both_ways() {
+        let cancelled = render(4);
+        assert_page(&cancelled);
+        assert!(
+            cancelled.contains(
+                "<p class=\"meta replaced-by\">Replaced by <a href=\"/posts/5\" data-post=\"5\">Core switch \
+                 replacement, new date</a> (scheduled), <span class=\"window\""
+            ),
+            "{cancelled}"
+        );
+        assert!(!cancelled.contains("class=\"meta replaces\""));
+        let new = render(5);
+        assert!(
+            new.contains(
+                "<p class=\"meta replaces\">Replaces <a href=\"/posts/4\" data-post=\"4\">Core switch replacement</a> \
+                 (cancelled), <span class=\"window\""
+            ),
+            "{new}"
+        );
+        assert!(!new.contains("Replaced by"));
+        assert!(!render(2).contains("Replace"), "no replacement, no link");
+    }
+
+    #[test]
+    fn incident_pages_say_their_impact() {
+        let open = render(6);
+        assert!(open.contains("<dt>Impact</dt><dd id=\"impact\" data-impact=\"major\">major: partial outage</dd>"));
+        assert!(open.contains("<span class=\"badge impact\" data-impact=\"major\">major impact</span>"));
+        let resolved = render(3);
+        assert!(
+            resolved.contains("data-impact=\"minor\">minor (degraded performance until it was resolved)</dd>"),
+            "{resolved}"
+        );
+        assert!(!render(2).contains("<dt>Impact</dt>"), "maintenance has none");
+    }
+
+    #[test]
     fn post_page_without_times_shows_none() {
         let html = render(7);
         assert_page(&html);
@@ -264,6 +330,8 @@ mod tests {
             updates: &updates,
             revisions: &revisions,
             components: &[],
+            replaces: None,
+            replaced_by: None,
         });
         assert_page(&html);
         assert!(html.contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt; &amp; more</h1>"), "{html}");

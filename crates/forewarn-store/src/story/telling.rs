@@ -588,6 +588,118 @@ pub(super) async fn slots_start_and_finish(store: &Store) {
     assert_eq!(recorder.seen().len(), events);
 }
 
+/// Maintenance posts follow the schedule: a post of no campaign by its own window, a
+/// campaign's by its slots as told started and finished; the campaign completes with its
+/// last slot. Each move is an update at the time it happened, told once.
+pub(super) async fn posts_follow_the_schedule(store: &Store) {
+    let recorder = Recorder::default();
+    // A post of its own, 60 to 120.
+    let window = NewPost { starts: Some(t(60)), ends: Some(t(120)), ..maintenance("Switch swap") };
+    let own = store.create_post(t(0), "ada", window, &recorder).await.unwrap();
+    // A post without times, one cancelled, an incident: never moved.
+    let timeless = NewPost { starts: None, ends: None, ..maintenance("Someday") };
+    let timeless = store.create_post(t(0), "ada", timeless, &recorder).await.unwrap();
+    let off = NewPost { starts: Some(t(10)), ends: Some(t(20)), ..maintenance("Off") };
+    let off = store.create_post(t(0), "ada", off, &recorder).await.unwrap();
+    store.add_update(t(1), "ada", off.id, Some(PostState::Cancelled), "Off.", &recorder).await.unwrap();
+    store.create_post(t(0), "ada", incident("Broken"), &recorder).await.unwrap();
+    // A campaign with slots a (100 to 130) and b (150 to 170), c cancelled.
+    planned(store, "os").await;
+    plans_up_to(store, "os", 2).await;
+    let os = [slot("a", 100, 130), slot("b", 150, 170), slot("c", 90, 95)];
+    let (_, os_post) = store.publish_campaign(t(2), "ada", "os", 1, maintenance("OS"), &os, &recorder).await.unwrap();
+    store.republish_campaign(t(3), "ada", "os", 2, &os[..2], &recorder).await.unwrap();
+    // A paused one waits.
+    planned(store, "net").await;
+    let (_, net_post) = store
+        .publish_campaign(t(3), "ada", "net", 1, maintenance("Net"), &[slot("x", 30, 40)], &recorder)
+        .await
+        .unwrap();
+    store.change_campaign_state(t(4), "ada", "net", CampaignState::Paused, ("Paused.", None), &recorder).await.unwrap();
+    let state = |id| async move { store.post(id).await.unwrap().unwrap().state };
+    let events = recorder.seen().len();
+
+    // Nothing has begun.
+    assert_eq!(store.advance_posts(t(59), &recorder).await.unwrap(), 0);
+    assert_eq!(recorder.seen().len(), events);
+
+    // Its window began a minute ago: in progress, the update at its start.
+    assert_eq!(store.advance_posts(t(61), &recorder).await.unwrap(), 1);
+    assert_eq!(state(own.id).await, PostState::InProgress);
+    let update = store.updates(own.id).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (update.at, update.state, update.body.as_str(), update.author.as_str()),
+        (t(60), Some(PostState::InProgress), "In progress: the maintenance window has begun.", "forewarn")
+    );
+    let told = recorder.last();
+    assert_eq!(
+        (told.what.as_str(), told.post, told.at),
+        ("post updated: In progress: the maintenance window has begun.", Some(own.id), t(61))
+    );
+    assert_eq!(store.post(own.id).await.unwrap().unwrap().updated, t(61), "feed readers see the change");
+    // Once.
+    assert_eq!(store.advance_posts(t(62), &recorder).await.unwrap(), 0);
+    assert_eq!(recorder.seen().len(), events + 1);
+
+    // The campaign's first slot started (as slot progress told it): its post is in progress
+    // from the slot's start; the campaign is not complete while b has not finished.
+    store.slot_progress(t(101), &recorder).await.unwrap();
+    assert_eq!(store.advance_posts(t(101), &recorder).await.unwrap(), 1);
+    assert_eq!(state(os_post.id).await, PostState::InProgress);
+    let update = store.updates(os_post.id).await.unwrap().pop().unwrap();
+    assert_eq!((update.at, update.body.as_str()), (t(100), "In progress: the first slot has begun."));
+    assert_eq!(store.campaign("os").await.unwrap().unwrap().state, CampaignState::Published);
+
+    // Both end: the post of its own at its end, the campaign's once b was told finished.
+    let events = recorder.seen().len();
+    assert_eq!(store.advance_posts(t(171), &recorder).await.unwrap(), 1, "b not told finished yet");
+    assert_eq!(state(own.id).await, PostState::Completed);
+    let update = store.updates(own.id).await.unwrap().pop().unwrap();
+    assert_eq!((update.at, update.state), (t(120), Some(PostState::Completed)));
+    store.slot_progress(t(172), &recorder).await.unwrap();
+    assert_eq!(store.advance_posts(t(172), &recorder).await.unwrap(), 2, "the post and the campaign");
+    assert_eq!(state(os_post.id).await, PostState::Completed);
+    let update = store.updates(os_post.id).await.unwrap().pop().unwrap();
+    assert_eq!((update.at, update.body.as_str()), (t(170), "Completed: the last slot has ended."));
+    let c = store.campaign("os").await.unwrap().unwrap();
+    assert_eq!((c.state, c.updated), (CampaignState::Completed, t(172)));
+    let whats: Vec<String> = recorder.seen().into_iter().skip(events).map(|s| s.what).collect();
+    assert_eq!(
+        whats,
+        [
+            "post updated: Completed: the maintenance window has ended.",
+            "started os",
+            "finished os",
+            "os published->completed",
+        ]
+    );
+    assert_eq!(
+        recorder.last().updates,
+        [(os_post.id, PostState::Completed, "Completed: the last slot has ended.".to_owned())]
+    );
+    let audit = store.audit(3).await.unwrap();
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].actor.as_str(), audit[0].subject.as_str()),
+        ("campaign.complete", "forewarn", "os")
+    );
+    assert_eq!((audit[1].action.as_str(), audit[1].subject.clone()), ("post.update", os_post.id.to_string()));
+
+    // Long after: nothing else moves (the paused campaign, the cancelled post, the post
+    // without times, the incident).
+    assert_eq!(store.advance_posts(t(10_000), &recorder).await.unwrap(), 0);
+    assert_eq!(state(net_post.id).await, PostState::Scheduled);
+    assert_eq!(state(timeless.id).await, PostState::Scheduled);
+    assert_eq!(state(off.id).await, PostState::Cancelled);
+
+    // Both steps at once when the service was away: in progress then completed, each at its time.
+    let late = NewPost { starts: Some(t(200)), ends: Some(t(260)), ..maintenance("While away") };
+    let late = store.create_post(t(5), "ada", late, &recorder).await.unwrap();
+    assert_eq!(store.advance_posts(t(10_000), &recorder).await.unwrap(), 2);
+    let steps: Vec<(Timestamp, Option<PostState>)> =
+        store.updates(late.id).await.unwrap().into_iter().map(|u| (u.at, u.state)).collect();
+    assert_eq!(steps, [(t(200), Some(PostState::InProgress)), (t(260), Some(PostState::Completed))]);
+}
+
 /// Subscribing asks for a confirmation; only confirmed subscribers are told about posts.
 pub(super) async fn subscribing(store: &Store) {
     let recorder = Recorder::default();
