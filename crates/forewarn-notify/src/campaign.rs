@@ -27,6 +27,8 @@ pub(crate) struct Info {
     /// Kinds and their durations in seconds, in order.
     pub activities: Vec<(String, i64)>,
     pub notify_contacts: bool,
+    /// Why the campaign changed state, in the operator's words (pause, resume, cancel).
+    pub reason: Option<String>,
 }
 
 impl Info {
@@ -42,6 +44,7 @@ impl Info {
                 scope: c.scope,
                 activities: c.activities.into_iter().map(|a| (a.kind, a.duration.seconds())).collect(),
                 notify_contacts: c.notify_contacts,
+                reason: None,
             };
         }
         let as_written = Document::parse(file, &stored.text, Format::detect(file, &stored.text))
@@ -54,6 +57,7 @@ impl Info {
                 scope: f.scope,
                 activities: f.activities.into_iter().map(|a| (a.kind, a.duration.seconds())).collect(),
                 notify_contacts: f.notify_contacts,
+                reason: None,
             },
             None => Info {
                 id: stored.id.clone(),
@@ -61,6 +65,7 @@ impl Info {
                 scope: Scope::Machines,
                 activities: Vec::new(),
                 notify_contacts: true,
+                reason: None,
             },
         }
     }
@@ -366,6 +371,11 @@ pub(crate) fn email(
     doc.para(intro);
     doc.push(Block::Slots(targets.iter().map(|t| row(cx, lang, zone, tell, t)).collect()));
     doc.para(zone_line);
+    if tell == Tell::Cancelled
+        && let Some(reason) = cx.info.reason.as_deref().map(str::trim).filter(|r| !r.is_empty())
+    {
+        doc.para(format!("{}: {reason}", pick(lang, "Reason", "Grund")));
+    }
     if tell != Tell::Cancelled && !cx.info.activities.is_empty() {
         doc.push(Block::Facts(vec![
             (pick(lang, "What happens", "Was passiert").to_owned(), what_happens(cx, lang)),

@@ -6,6 +6,10 @@
 //! - `session.rs`: login, logout, the session cookie and the CSRF token of every form.
 //! - `campaigns.rs`: `/admin` and `/admin/campaigns/{id}` with its actions.
 //! - `posts.rs`: `/admin/posts` and `/admin/posts/{id}` with their forms.
+//! - `changes.rs`: `/admin/campaigns/{id}/edit` (a draft's file) and
+//!   `/admin/campaigns/{id}/cancel` (the confirmation, with the reason); reasons of pauses.
+//! - `slots.rs`: the slot table on a campaign's page, with its customer filter and CSV link.
+//! - `tokens.rs`: `/admin/tokens`, the API tokens with a button that revokes one.
 //! - `audit.rs`: `/admin/audit`.
 //! - `mail.rs`: `/admin/mail`: the outbox as a mailbox (the capture mailbox without SMTP).
 //!
@@ -18,13 +22,18 @@
 //! `#unscheduled`, `#plans`, `#posts`, `.post-row[data-id][data-state]`, `#new-post`,
 //! `#post` (as on the public page), `#add-update`, `#correct`, `#audit`, `.audit-row`, `#mail`,
 //! `.mail-row[data-id][data-state][data-channel]`, `#mail-subject`, `#mail-meta[data-state]`,
-//! `#mail-error`, `#mail-actions`, `pre[data-part]`.
+//! `#mail-error`, `#mail-actions`, `pre[data-part]`, `#edit`, `#cancel-confirm`, `#slots`,
+//! `#slots-filter`, `#slots-csv`, `.slot-row[data-target][data-state]`, `#tokens`,
+//! `.token-row[data-id][data-state]`.
 
 mod audit;
 mod campaigns;
+mod changes;
 pub mod mail;
 mod posts;
 mod session;
+mod slots;
+mod tokens;
 
 pub use session::{Operator, SESSION_HOURS};
 
@@ -56,7 +65,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/campaigns/{id}/publish", post(campaigns::publish))
         .route("/admin/campaigns/{id}/pause", post(campaigns::pause))
         .route("/admin/campaigns/{id}/resume", post(campaigns::resume))
-        .route("/admin/campaigns/{id}/cancel", post(campaigns::cancel))
+        .route("/admin/campaigns/{id}/cancel", get(changes::confirm_cancel).post(changes::cancel))
+        .route("/admin/campaigns/{id}/edit", get(changes::edit_form_page).post(changes::edit))
+        .route("/admin/tokens", get(tokens::index))
+        .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/admin/posts", get(posts::index).post(posts::create))
         .route("/admin/posts/{id}", get(posts::show))
         .route("/admin/posts/{id}/updates", post(posts::add_update))
@@ -134,6 +146,7 @@ impl Cx {
                 ("/admin", "Campaigns"),
                 ("/admin/posts", "Posts"),
                 ("/admin/mail", "Mail"),
+                ("/admin/tokens", "Tokens"),
                 ("/admin/audit", "Audit log"),
                 ("/", "Status page"),
             ] {
@@ -310,6 +323,7 @@ form.stack .checks label{display:inline-flex;gap:.35rem;align-items:baseline;fon
 #plan-svg svg{display:block;max-width:100%;height:auto}
 pre.file{background:#eef1f4;padding:.6rem .8rem;border-radius:6px;overflow-x:auto;font-size:.85rem}
 .login{max-width:24rem}
+form.reason{display:flex;gap:.35rem;align-items:center}form.reason input{margin:0;width:14rem}
 ";
 
 #[cfg(test)]
