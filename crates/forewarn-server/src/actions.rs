@@ -381,7 +381,9 @@ pub async fn change_state_because(
     reason: Option<&str>,
 ) -> ApiResult<StoredCampaign> {
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if state == CampaignState::Cancelled && reason.is_none() {
+    let c = stored_campaign(app, id).await?;
+    // A move the state does not allow is refused by the store, with the states named.
+    if state == CampaignState::Cancelled && c.state.can_move_to(state) && reason.is_none() {
         let mut e = ApiError::unprocessable(
             "`reason` is missing: say why the campaign is cancelled (e.g. {\"reason\": \"the update breaks the \
              storage driver; a new date follows\"}); it goes into the post and the contacts' mail",
@@ -398,7 +400,6 @@ pub async fn change_state_because(
         )));
     }
     let to = (state == CampaignState::Cancelled).then_some(PostState::Cancelled);
-    let c = stored_campaign(app, id).await?;
     if let Some(r) = reason {
         check_dates(app, Some(id), &[r]).await?;
     }
