@@ -639,8 +639,11 @@ pub async fn slot_table(app: &App, id: &str, customer: Option<&str>) -> ApiResul
             },
         };
         let hosts = campaign.scope == forewarn_model::campaign::Scope::Hosts;
-        let machines: HashMap<&str, usize> =
-            if hosts { HashMap::new() } else { inv.machines.iter().enumerate().map(|(i, m)| (m.id.as_str(), i)).collect() };
+        let machines: HashMap<&str, usize> = if hosts {
+            HashMap::new()
+        } else {
+            inv.machines.iter().enumerate().map(|(i, m)| (m.id.as_str(), i)).collect()
+        };
         let host_index: HashMap<&str, usize> = inv.hosts.iter().enumerate().map(|(i, h)| (h.id.as_str(), i)).collect();
         // In host campaigns: the customers with machines on each host, in inventory order.
         let mut on_host: Vec<Vec<usize>> = Vec::new();
@@ -741,18 +744,8 @@ pub fn slot_csv(rows: &[SlotRow]) -> String {
         let start = r.start.map(|t| t.to_string()).unwrap_or_default();
         let end = r.end.map(|t| t.to_string()).unwrap_or_default();
         let sequence = r.sequence.map(|s| s.to_string()).unwrap_or_default();
-        let fields = [
-            r.target.as_str(),
-            &r.customer,
-            &r.project,
-            &r.host,
-            &r.tier,
-            &start,
-            &end,
-            r.state,
-            &sequence,
-            &r.reason,
-        ];
+        let fields =
+            [r.target.as_str(), &r.customer, &r.project, &r.host, &r.tier, &start, &end, r.state, &sequence, &r.reason];
         for (i, v) in fields.into_iter().enumerate() {
             if i > 0 {
                 out.push(',');

@@ -541,7 +541,8 @@ async fn list_slots(
             Some(c) => format!("{id}-{c}-slots.csv"),
             None => format!("{id}-slots.csv"),
         };
-        let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+        let name: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
         return Ok((
             [
                 (CONTENT_TYPE, "text/csv; charset=utf-8; header=present".to_owned()),
@@ -605,8 +606,14 @@ async fn list_tokens(State(app): State<Arc<App>>, _: Actor) -> ApiResult<Json<Va
 }
 
 /// Revokes a token: from the next request on it is refused (401).
-async fn revoke_token(State(app): State<Arc<App>>, Actor(actor): Actor, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let id: i64 = id.parse().map_err(|_| ApiError::not_found(format!("no token `{id}`: tokens have numbers (GET /api/v1/tokens)")))?;
+async fn revoke_token(
+    State(app): State<Arc<App>>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no token `{id}`: tokens have numbers (GET /api/v1/tokens)")))?;
     let t = app.store.revoke_token(app.now(), &actor, id).await?;
     Ok(Json(token_json(&t)))
 }

@@ -901,7 +901,7 @@ async fn campaign_states(api: &Api, campaign_post: i64) {
         bodies.iter().any(|b| b.starts_with("Paused") && b.ends_with("Reason: The package mirror is out of sync.")),
         "{bodies:?}"
     );
-    assert!(bodies.iter().any(|b| *b == "Resumed."), "no reason, no reason line: {bodies:?}");
+    assert!(bodies.contains(&"Resumed."), "no reason, no reason line: {bodies:?}");
     assert!(last["body"].as_str().unwrap().contains("Cancelled"), "{last}");
     assert!(last["body"].as_str().unwrap().ends_with(&format!("Reason: {why}")), "{last}");
     let audit = api.store.audit(1000).await.unwrap();
@@ -977,9 +977,7 @@ async fn slot_table(api: &Api, plan: &Value) {
         ts(first_row["end"].as_str().unwrap()),
     );
     assert_eq!(lines[1], expected, "{csv}");
-    let accept = api
-        .send(Method::GET, &uri, Auth::Token, None, Body::empty())
-        .await;
+    let accept = api.send(Method::GET, &uri, Auth::Token, None, Body::empty()).await;
     assert!(accept.content_type().starts_with("application/json"));
     let mut request = Request::builder().method(Method::GET).uri(&uri);
     request = request.header("authorization", format!("Bearer {TOKEN}")).header("accept", "text/csv");
@@ -1002,10 +1000,11 @@ async fn operator_tools(api: &Api) {
     );
     assert!(text.contains(&format!("typo-key.toml:{line}")), "{text}");
     assert!(!text.contains("campaign.toml"), "{text}");
-    let text = api
-        .post_toml("/api/v1/campaigns?file=..%2F..%2Fetc%2Fsecret%0A%1B%5B31m.toml", &typo)
-        .await
-        .refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &[]);
+    let text = api.post_toml("/api/v1/campaigns?file=..%2F..%2Fetc%2Fsecret%0A%1B%5B31m.toml", &typo).await.refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        &[],
+    );
     assert!(text.contains(&format!("\nsecret[31m.toml:{line}")), "base name, printable only: {text}");
     api.post_toml("/api/v1/campaigns?file=c.json", &typo).await.refused(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -1040,7 +1039,10 @@ async fn operator_tools(api: &Api) {
     api.unchanged(&before, "refused edits").await;
     let retitled = fsck.replace("Filesystem check, February 2027", "Filesystem check (ext4), February 2027");
     let v = put(uri.into(), retitled.clone(), "fsck.toml").await.expect(StatusCode::OK);
-    assert_eq!((v["title"].as_str(), v["state"].as_str()), (Some("Filesystem check (ext4), February 2027"), Some("draft")));
+    assert_eq!(
+        (v["title"].as_str(), v["state"].as_str()),
+        (Some("Filesystem check (ext4), February 2027"), Some("draft"))
+    );
     let row = api.store.audit(1).await.unwrap().remove(0);
     assert_eq!((row.action.as_str(), row.subject.as_str()), ("campaign.edit", "fsck-2027-02"));
     assert_eq!(row.detail["previous"]["text"], fsck, "the old text is kept");
@@ -1049,7 +1051,8 @@ async fn operator_tools(api: &Api) {
 
     // Tokens: listed without hashes, revoked at once, audited.
     let other = "fw_the-other-token";
-    let id = api.store.create_token(api.app.now(), "test", "ci", &forewarn_server::auth::hash_secret(other)).await.unwrap();
+    let id =
+        api.store.create_token(api.app.now(), "test", "ci", &forewarn_server::auth::hash_secret(other)).await.unwrap();
     let header = format!("Bearer {other}");
     let r = api.send(Method::GET, "/api/v1/campaigns", Auth::Header(&header), None, Body::empty()).await;
     assert_eq!(r.status, StatusCode::OK);

@@ -136,7 +136,13 @@ impl Store {
     /// `campaign.edit` that keeps the old title, text and inventory version. `Conflict` unless
     /// it is a draft, `Invalid` for another id or the same text, `NotFound` for an unknown
     /// campaign or inventory version.
-    pub async fn edit_campaign(&self, at: Timestamp, actor: &str, id: &str, new: NewCampaign) -> Result<StoredCampaign> {
+    pub async fn edit_campaign(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        id: &str,
+        new: NewCampaign,
+    ) -> Result<StoredCampaign> {
         in_tx!(self, edit_campaign(at, actor, id, &new))
     }
 

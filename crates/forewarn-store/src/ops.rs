@@ -253,7 +253,9 @@ pub(crate) async fn edit_campaign(
     .execute(&mut *c)
     .await?;
     if changed.rows_affected() != 1 {
-        return Err(Error::Conflict(format!("campaign `{id}` changed while it was being edited; look again and retry")));
+        return Err(Error::Conflict(format!(
+            "campaign `{id}` changed while it was being edited; look again and retry"
+        )));
     }
     let detail = json!({
         "title": new.title,
@@ -326,6 +328,7 @@ pub(crate) async fn import_inventory_with_components(
 
 /// A campaign's new state, an update on each of its posts still open, on cancellation the
 /// cancellation of every slot its contacts were told, and the messages, together.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn change_campaign_state(
     c: &mut Conn,
     at: Timestamp,

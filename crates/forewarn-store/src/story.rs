@@ -517,7 +517,10 @@ async fn revoking_and_editing(store: &Store) {
     not_found(store.revoke_token(t(3), "cli", 99).await, "token 99");
     assert_eq!(store.audit(100).await.unwrap(), before, "refused revocations write nothing");
     assert_eq!(before[0].action, "token.revoke");
-    assert_eq!((before[0].subject.as_str(), &before[0].detail), (id.to_string().as_str(), &json!({ "name": "deploy" })));
+    assert_eq!(
+        (before[0].subject.as_str(), &before[0].detail),
+        (id.to_string().as_str(), &json!({ "name": "deploy" }))
+    );
 
     let v = store.import_inventory(t(4), "ada", "toml", "", &summary(3)).await.unwrap();
     let old = store.create_campaign(t(5), "ada", new_campaign("os", v)).await.unwrap();
@@ -533,7 +536,16 @@ async fn revoking_and_editing(store: &Store) {
     invalid(store.edit_campaign(t(7), "bob", "os", NewCampaign { id: "net".into(), ..new.clone() }).await, &["`net`"]);
     not_found(store.edit_campaign(t(7), "bob", "nope", new_campaign("nope", v)).await, "campaign `nope`");
     assert_eq!(store.audit(100).await.unwrap(), before);
-    store.change_campaign_state_because(t(8), "bob", "os", CampaignState::Cancelled, ("Off.", None), Some("why"), &Silent)
+    store
+        .change_campaign_state_because(
+            t(8),
+            "bob",
+            "os",
+            CampaignState::Cancelled,
+            ("Off.", None),
+            Some("why"),
+            &Silent,
+        )
         .await
         .unwrap();
     assert_eq!(store.audit(1).await.unwrap()[0].detail, json!({ "from": "draft", "to": "cancelled", "reason": "why" }));

@@ -80,7 +80,9 @@ impl ClockArgs {
 }
 
 fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
-    text.trim().parse().map_err(|e| format!("`{text}` is not an RFC 3339 instant such as 2027-02-20T09:00:00+01:00: {e}"))
+    text.trim()
+        .parse()
+        .map_err(|e| format!("`{text}` is not an RFC 3339 instant such as 2027-02-20T09:00:00+01:00: {e}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -345,15 +347,10 @@ fn demo_campaign(text: &str, inventory: &forewarn_model::Inventory, now: jiff::T
     let days = target.since((jiff::Unit::Day, starts.date()))?.get_days();
     // Whole weeks, rounded up: the start stays a Monday, at least 14 days ahead.
     let mut weeks = i64::from(days).div_euclid(7) + i64::from(days.rem_euclid(7) != 0);
-    let blackouts: Vec<&forewarn_model::inventory::Blackout> = inventory
-        .platform
-        .blackouts
-        .iter()
-        .chain(inventory.customers.iter().flat_map(|c| &c.blackouts))
-        .collect();
+    let blackouts: Vec<&forewarn_model::inventory::Blackout> =
+        inventory.platform.blackouts.iter().chain(inventory.customers.iter().flat_map(|c| &c.blackouts)).collect();
     let clear = |weeks: i64| -> anyhow::Result<bool> {
-        let (from, to) =
-            (starts.checked_add(weeks.weeks())?.timestamp(), ends.checked_add(weeks.weeks())?.timestamp());
+        let (from, to) = (starts.checked_add(weeks.weeks())?.timestamp(), ends.checked_add(weeks.weeks())?.timestamp());
         Ok(blackouts.iter().all(|b| b.to <= from || to <= b.from))
     };
     let mut tries = 0;

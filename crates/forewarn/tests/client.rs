@@ -164,7 +164,10 @@ fn an_operator_edits_lists_cancels_and_revokes_from_the_shell() {
         .unwrap();
     let o = run(&serve, &["campaign", "edit", id, retitled.to_str().unwrap()]);
     let (out, err) = text(&o);
-    assert!(o.status.success() && out.contains("edited campaign `os-update-2027-03` (draft): Kernel update"), "{out}{err}");
+    assert!(
+        o.status.success() && out.contains("edited campaign `os-update-2027-03` (draft): Kernel update"),
+        "{out}{err}"
+    );
     let broken = tmp.path().join("broken-edit.toml");
     std::fs::write(&broken, &typo).unwrap();
     let o = run(&serve, &["campaign", "edit", id, broken.to_str().unwrap()]);
@@ -214,7 +217,13 @@ fn an_operator_edits_lists_cancels_and_revokes_from_the_shell() {
     // Tokens: listed (never the hash), revoked, refused at once.
     let db = serve.database.as_str();
     let token = |args: &[&str]| {
-        Command::new(BIN).arg("token").args(args).args(["--database", db]).env_remove("FOREWARN_DATABASE").output().unwrap()
+        Command::new(BIN)
+            .arg("token")
+            .args(args)
+            .args(["--database", db])
+            .env_remove("FOREWARN_DATABASE")
+            .output()
+            .unwrap()
     };
     let o = token(&["create", "--name", "ci"]);
     let ci = text(&o).0.lines().last().unwrap().trim().to_owned();

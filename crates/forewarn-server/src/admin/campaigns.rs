@@ -417,7 +417,6 @@ pub async fn resume(s: State<Arc<App>>, op: Operator, id: Path<String>, body: By
     act(s, op, id, body, Act::Resume).await
 }
 
-
 /// Does what a button asks (after the CSRF check) and goes back to the campaign's page,
 /// which shows the result, or the error.
 async fn act(State(app): State<Arc<App>>, op: Operator, Path(id): Path<String>, body: Bytes, act: Act) -> Response {

@@ -96,11 +96,8 @@ pub(super) fn section(out: &mut String, cx: &Cx, id: &str, table: &Result<SlotTa
     }
     out.push_str("</tbody>\n</table></div>\n");
     if table.rows.len() > ROWS_SHOWN {
-        let _ = writeln!(
-            out,
-            "<p class=\"hint\">And {} more: the CSV has them all.</p>",
-            table.rows.len() - ROWS_SHOWN
-        );
+        let _ =
+            writeln!(out, "<p class=\"hint\">And {} more: the CSV has them all.</p>", table.rows.len() - ROWS_SHOWN);
     }
     out.push_str("</section>\n");
 }

@@ -582,7 +582,8 @@ async fn cancelling_asks_for_the_reason_and_the_id_and_pausing_takes_a_reason() 
     assert_eq!((row.actor.as_str(), row.detail["reason"].as_str()), ("operator:ada", Some(why)));
     // The contacts' cancellation says why.
     let mail = s.app.store.messages(None, 1000, None).await.unwrap();
-    let cancellation = mail.iter().find(|m| m.cause.ends_with("cancelled") && m.channel == forewarn_store::Channel::Email);
+    let cancellation =
+        mail.iter().find(|m| m.cause.ends_with("cancelled") && m.channel == forewarn_store::Channel::Email);
     let full = s.app.store.message(cancellation.unwrap().id).await.unwrap().unwrap();
     let text: String = forewarn_notify::read::text_parts(&full.payload).into_iter().map(|(_, t)| t).collect();
     assert!(text.contains(why), "{text}");
