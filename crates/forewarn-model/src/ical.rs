@@ -1,6 +1,14 @@
 //! iCalendar (RFC 5545) text: TEXT values escaped and content lines folded at 75 octets on
 //! character boundaries with CRLF ends. Shared by every calendar forewarn writes.
 
+/// The UID of a target's slot in a campaign, the same in every calendar forewarn writes (the
+/// plan's `--format ics`, the contacts' invitations): `{campaign}.{target}@{domain}`, where
+/// the domain is the host of the service's address (`forewarn` for a plan file made
+/// without one). A slot keeps its UID when it moves; SEQUENCE tells the versions apart.
+pub fn slot_uid(campaign: &str, target: &str, domain: &str) -> String {
+    format!("{campaign}.{target}@{domain}")
+}
+
 /// The longest a content line may be, in octets, without its CRLF (RFC 5545 §3.1).
 pub const FOLD_AT: usize = 75;
 

@@ -3,7 +3,7 @@
 //! language, with calendar parts (`REQUEST` for slots to keep, `CANCEL` for slots that will
 //! not take place).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use forewarn_model::campaign::{REBOOTS, Scope};
 use forewarn_model::doc::{Document, Format};
@@ -75,52 +75,134 @@ impl Info {
     }
 }
 
-/// A machine and the slot it is down in (its own, or its host's in host campaigns).
+/// A machine and the slot it is down in (its own, or its host's in host campaigns), with
+/// the inventory it is read in (a machine removed since its slot was told is read in the
+/// inventory it was told from).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Target<'i, 'e> {
     pub machine: &'i Machine,
+    pub inv: &'i Inventory,
     pub slot: &'e SlotNotice,
 }
 
-/// The machines the slots concern, per customer (in inventory order), each customer's
-/// machines in order of their slots' starts. In host campaigns a host's slot concerns every
-/// machine on it.
-pub(crate) fn affected<'i, 'e>(
+/// A machine of the campaign that got no slot, and why.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NoSlot<'i> {
+    pub machine: &'i Machine,
+    pub inv: &'i Inventory,
+    pub reason: &'i str,
+}
+
+/// One customer's part of a change: its machines with slots and those without.
+#[derive(Clone, Debug)]
+pub(crate) struct Affected<'i, 'e> {
+    pub customer: &'i Customer,
+    pub targets: Vec<Target<'i, 'e>>,
+    pub unscheduled: Vec<NoSlot<'i>>,
+    /// Whether a machine without a slot is news to the customer's contacts.
+    pub new_unscheduled: bool,
+}
+
+/// Where a campaign's targets are found: the inventory of the plan version told now, and
+/// the one of the version told before (for targets removed from the inventory since).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fleet<'i> {
+    pub inv: &'i Inventory,
+    pub previous: Option<&'i Inventory>,
+    pub scope: Scope,
+}
+
+/// A fleet's targets by id: machines (or hosts' guests) of one inventory.
+struct Index<'i> {
     inv: &'i Inventory,
-    scope: Scope,
+    by_id: HashMap<&'i str, Vec<&'i Machine>>,
+}
+
+impl<'i> Index<'i> {
+    fn new(inv: &'i Inventory, scope: Scope) -> Index<'i> {
+        let mut by_id: HashMap<&'i str, Vec<&'i Machine>> = HashMap::new();
+        for m in &inv.machines {
+            let id = match scope {
+                Scope::Machines => m.id.as_str(),
+                Scope::Hosts => inv.hosts[m.host].id.as_str(),
+            };
+            by_id.entry(id).or_default().push(m);
+        }
+        Index { inv, by_id }
+    }
+}
+
+/// The machines the slots concern, per customer (customers in inventory order, then those
+/// found only in the previous inventory), each customer's machines in order of their slots'
+/// starts; and the machines without a slot (`unscheduled`: target and reason; `is_new`
+/// says which are news). In host campaigns a host's slot concerns every machine on it.
+pub(crate) fn affected<'i, 'e>(
+    fleet: Fleet<'i>,
     slots: &'e [SlotNotice],
-) -> Vec<(usize, Vec<Target<'i, 'e>>)> {
-    if slots.is_empty() {
+    unscheduled: &'i [(String, String)],
+    is_new: &dyn Fn(&str) -> bool,
+) -> Vec<Affected<'i, 'e>> {
+    if slots.is_empty() && unscheduled.is_empty() {
         return Vec::new();
     }
-    let by_id: HashMap<&str, &SlotNotice> = slots.iter().map(|s| (s.target.as_str(), s)).collect();
-    let mut per_customer: BTreeMap<usize, Vec<Target<'i, 'e>>> = BTreeMap::new();
-    let mut add = |machine: &'i Machine, slot: &'e SlotNotice| {
-        per_customer.entry(inv.customer_index_of(machine)).or_default().push(Target { machine, slot });
+    let current = Index::new(fleet.inv, fleet.scope);
+    let mut previous: Option<Index<'i>> = None;
+    // The machines a target stands for and the inventory they are read in: the current
+    // one, else the previous one (indexed only when a target is missing from the current).
+    let mut machines = |target: &str| -> Option<(&'i Inventory, Vec<&'i Machine>)> {
+        if let Some(found) = current.by_id.get(target) {
+            return Some((current.inv, found.clone()));
+        }
+        let prev = fleet.previous?;
+        let index = previous.get_or_insert_with(|| Index::new(prev, fleet.scope));
+        index.by_id.get(target).map(|found| (index.inv, found.clone()))
     };
-    match scope {
-        Scope::Machines => {
-            for m in &inv.machines {
-                if let Some(&slot) = by_id.get(m.id.as_str()) {
-                    add(m, slot);
-                }
-            }
-        }
-        Scope::Hosts => {
-            let of_host: Vec<Option<&SlotNotice>> =
-                inv.hosts.iter().map(|h| by_id.get(h.id.as_str()).copied()).collect();
-            for m in &inv.machines {
-                if let Some(slot) = of_host.get(m.host).copied().flatten() {
-                    add(m, slot);
-                }
+    let mut per_customer: Vec<Affected<'i, 'e>> = Vec::new();
+    let mut customer_ix: HashMap<&'i str, usize> = HashMap::new();
+    let mut entry = |per_customer: &mut Vec<Affected<'i, 'e>>, inv: &'i Inventory, m: &'i Machine| -> usize {
+        let customer = inv.customer_of(m);
+        *customer_ix.entry(customer.id.as_str()).or_insert_with(|| {
+            // Contacts as the current inventory has them, when it still has the customer.
+            let customer = if std::ptr::eq(inv, fleet.inv) {
+                customer
+            } else {
+                fleet.inv.customers.iter().find(|c| c.id == customer.id).unwrap_or(customer)
+            };
+            per_customer.push(Affected {
+                customer,
+                targets: Vec::new(),
+                unscheduled: Vec::new(),
+                new_unscheduled: false,
+            });
+            per_customer.len() - 1
+        })
+    };
+    for slot in slots {
+        if let Some((inv, found)) = machines(&slot.target) {
+            for machine in found {
+                let i = entry(&mut per_customer, inv, machine);
+                per_customer[i].targets.push(Target { machine, inv, slot });
             }
         }
     }
-    let mut out: Vec<_> = per_customer.into_iter().collect();
-    for (_, targets) in &mut out {
-        targets.sort_by(|a, b| (a.slot.start, &a.machine.id).cmp(&(b.slot.start, &b.machine.id)));
+    for (target, reason) in unscheduled {
+        if let Some((inv, found)) = machines(target) {
+            let news = is_new(target);
+            for machine in found {
+                let i = entry(&mut per_customer, inv, machine);
+                per_customer[i].unscheduled.push(NoSlot { machine, inv, reason });
+                per_customer[i].new_unscheduled |= news;
+            }
+        }
     }
-    out
+    let order: HashMap<&str, usize> = fleet.inv.customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    per_customer
+        .sort_by_key(|a| (order.get(a.customer.id.as_str()).copied().unwrap_or(usize::MAX), a.customer.id.clone()));
+    for a in &mut per_customer {
+        a.targets.sort_by(|x, y| (x.slot.start, &x.machine.id).cmp(&(y.slot.start, &y.machine.id)));
+        a.unscheduled.sort_by(|x, y| x.machine.id.cmp(&y.machine.id));
+    }
+    per_customer
 }
 
 /// Which change a contact's email tells.
@@ -209,13 +291,13 @@ fn downtime(cx: &Context<'_>, lang: Language) -> String {
     }
 }
 
-/// "project Shop, production, on host kvm01".
-fn about(cx: &Context<'_>, lang: Language, m: &Machine) -> String {
-    let project = cx.inv.project_of(m);
+/// "project Shop, production, on host kvm01", read in the machine's inventory `inv`.
+fn about(cx: &Context<'_>, inv: &Inventory, lang: Language, m: &Machine) -> String {
+    let project = inv.project_of(m);
     let name = project.name.as_deref().unwrap_or(&project.id);
-    let mut about = format!("{} {name}, {}", pick(lang, "project", "Projekt"), cx.inv.tier_name(m));
+    let mut about = format!("{} {name}, {}", pick(lang, "project", "Projekt"), inv.tier_name(m));
     if cx.info.scope == Scope::Hosts {
-        about.push_str(&format!(", {} {}", pick(lang, "on host", "auf Host"), cx.inv.host_of(m).id));
+        about.push_str(&format!(", {} {}", pick(lang, "on host", "auf Host"), inv.host_of(m).id));
     }
     about
 }
@@ -237,9 +319,18 @@ fn row(cx: &Context<'_>, lang: Language, zone: &Zone, tell: Tell, t: &Target<'_,
     };
     Row {
         name: t.machine.id.clone(),
-        about: about(cx, lang, t.machine),
+        about: about(cx, t.inv, lang, t.machine),
         when: words::span(lang, s.start, s.end, zone),
         note,
+    }
+}
+
+fn no_slot_row(cx: &Context<'_>, lang: Language, u: &NoSlot<'_>) -> Row {
+    Row {
+        name: u.machine.id.clone(),
+        about: about(cx, u.inv, lang, u.machine),
+        when: pick(lang, "no slot", "kein Termin").to_owned(),
+        note: Some(format!("{}: {}", pick(lang, "why", "Grund"), u.reason)),
     }
 }
 
@@ -255,7 +346,7 @@ fn event(cx: &Context<'_>, lang: Language, zone: &Zone, t: &Target<'_, '_>, meth
         cx.info.title,
         pick(lang, "Machine", "Maschine"),
         m.id,
-        about(cx, lang, m),
+        about(cx, t.inv, lang, m),
         pick(lang, "When", "Wann"),
         words::span(lang, t.slot.start, t.slot.end, zone)
     );
@@ -272,7 +363,7 @@ fn event(cx: &Context<'_>, lang: Language, zone: &Zone, t: &Target<'_, '_>, meth
     }
     description.push_str(&format!("{}: {}", pick(lang, "Status page", "Statusseite"), cx.status_url));
     calendar::Slot {
-        uid: format!("{}.{}@{}", cx.info.id, m.id, cx.domain),
+        uid: forewarn_model::ical::slot_uid(&cx.info.id, &m.id, cx.domain),
         sequence: t.slot.sequence,
         start: t.slot.start,
         end: t.slot.end,
@@ -282,13 +373,8 @@ fn event(cx: &Context<'_>, lang: Language, zone: &Zone, t: &Target<'_, '_>, meth
 }
 
 /// The email one contact of `customer` gets about `targets` (their machines in the event).
-pub(crate) fn email(
-    cx: &Context<'_>,
-    tell: Tell,
-    customer: &Customer,
-    contact: &Contact,
-    targets: &[Target<'_, '_>],
-) -> Email {
+pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, contact: &Contact) -> Email {
+    let (customer, targets) = (affected.customer, affected.targets.as_slice());
     let lang = contact.language;
     let zone = cx.inv.contact_zone(customer, contact);
     let title = &cx.info.title;
@@ -366,11 +452,57 @@ pub(crate) fn email(
         ),
     };
 
+    let unscheduled = &affected.unscheduled;
+    let (subject, intro) = if targets.is_empty() && matches!(tell, Tell::Published | Tell::Changed) {
+        let m = unscheduled.len();
+        (
+            pick(lang, format!("No maintenance slot found: {title}"), format!("Kein Wartungstermin gefunden: {title}")),
+            pick(
+                lang,
+                format!(
+                    "“{title}” concerns {} of {}, but we found no slot for them yet:",
+                    count(lang, m),
+                    customer.name
+                ),
+                format!(
+                    "„{title}“ betrifft {} von {}, doch wir haben noch keinen Termin für sie gefunden:",
+                    count(lang, m),
+                    customer.name
+                ),
+            ),
+        )
+    } else {
+        (subject, intro)
+    };
+
     let mut doc = Doc::default();
     doc.para(format!("{} {},", pick(lang, "Hello", "Guten Tag"), contact.name));
     doc.para(intro);
-    doc.push(Block::Slots(targets.iter().map(|t| row(cx, lang, zone, tell, t)).collect()));
-    doc.para(zone_line);
+    if !targets.is_empty() {
+        doc.push(Block::Slots(targets.iter().map(|t| row(cx, lang, zone, tell, t)).collect()));
+        doc.para(zone_line);
+    }
+    if !unscheduled.is_empty() && matches!(tell, Tell::Published | Tell::Changed) {
+        if !targets.is_empty() {
+            doc.para(pick(
+                lang,
+                format!(
+                    "We found no slot for {} within the agreed maintenance windows:",
+                    count(lang, unscheduled.len())
+                ),
+                format!(
+                    "Für {} haben wir innerhalb der vereinbarten Wartungsfenster keinen Termin gefunden:",
+                    count(lang, unscheduled.len())
+                ),
+            ));
+        }
+        doc.push(Block::Slots(unscheduled.iter().map(|u| no_slot_row(cx, lang, u)).collect()));
+        doc.para(pick(
+            lang,
+            "Nothing is done to these machines in this campaign until another time is found. Our operators look for one and write to you before anything happens; should a time outside the agreed window suit you, reply to this message.",
+            "An diesen Maschinen wird in dieser Kampagne nichts gemacht, bis ein anderer Termin gefunden ist. Unser Betrieb sucht einen und schreibt Ihnen, bevor etwas geschieht; passt Ihnen eine Zeit außerhalb des vereinbarten Fensters, antworten Sie bitte auf diese Nachricht.",
+        ));
+    }
     if tell == Tell::Cancelled
         && let Some(reason) = cx.info.reason.as_deref().map(str::trim).filter(|r| !r.is_empty())
     {
@@ -391,6 +523,7 @@ pub(crate) fn email(
         (method, calendar::calendar(method, cx.at, organizer, attendee, cx.status_url, &slots))
     };
     match tell {
+        _ if targets.is_empty() => {}
         Tell::Published | Tell::Reminder => calendars.push(cal(Method::Request, targets.iter().collect())),
         Tell::Cancelled => calendars.push(cal(Method::Cancel, targets.iter().collect())),
         Tell::Changed => {
@@ -430,7 +563,9 @@ pub(crate) fn email(
             "Die angehängte Kalenderdatei (invite.ics) enthält dieselben Einträge wie bisher.",
         ),
     };
-    doc.para(calendar_note);
+    if !calendars.is_empty() {
+        doc.para(calendar_note);
+    }
     doc.link(pick(lang, "Status page", "Statusseite"), cx.status_url);
     doc.para(format!("{}\n{}", pick(lang, "Kind regards", "Viele Grüße"), cx.site.name));
     doc.push(Block::Footer {

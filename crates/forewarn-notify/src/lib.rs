@@ -35,7 +35,7 @@ mod tests;
 
 use std::fmt;
 
-use forewarn_model::inventory::{Contact, Customer};
+use forewarn_model::inventory::Contact;
 use forewarn_model::{Inventory, Zone};
 use forewarn_status::Post;
 use forewarn_store::{CampaignState, Channel, Event, NewMessage, Notifier, SlotNotice, What};
@@ -113,6 +113,20 @@ pub struct Messages<'a> {
     pub inventory: Option<&'a Inventory>,
     /// The webhook URLs, each told of every event.
     pub webhooks: &'a [String],
+    /// What a campaign's publication or newer plan tells besides its slots.
+    pub publication: Publication<'a>,
+}
+
+/// What publishing a plan version tells besides the slots (empty for other events).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Publication<'a> {
+    /// The inventory of the plan version its contacts were told before, where targets
+    /// removed from the inventory since are found (their slots are cancelled).
+    pub previous: Option<&'a Inventory>,
+    /// The targets of the plan version told now that got no slot, with the reason.
+    pub unscheduled: &'a [(String, String)],
+    /// Those of them that were without a slot in the version told before (not news).
+    pub told_unscheduled: &'a [String],
 }
 
 /// The messages of one event, keyed by their position.
@@ -179,32 +193,52 @@ impl Out<'_> {
 
 impl Messages<'_> {
     /// Every contact of every customer with a machine in `slots` gets one email; with
-    /// [`Tell::Changed`] only customers with a new, moved or cancelled slot.
+    /// [`Tell::Changed`] only customers with a new, moved or cancelled slot, or a machine
+    /// newly without one. Published and changed plans also list the customer's machines
+    /// that got no slot, with the reason and what happens next.
     fn tell_contacts(&self, out: &mut Out<'_>, info: &Info, tell: Tell, status_url: &str, slots: &[SlotNotice]) {
         let Some(inv) = self.inventory else { return };
         if !info.notify_contacts {
             return;
         }
+        // A cancellation tells of the slots it cancelled, not of those that took place.
+        let cancelled: Vec<SlotNotice>;
+        let slots = if tell == Tell::Cancelled {
+            cancelled = slots.iter().filter(|s| s.change == forewarn_store::SlotChange::Cancelled).cloned().collect();
+            &cancelled[..]
+        } else {
+            slots
+        };
         let domain = out.domain.clone();
         let cx = Context { site: self.site, inv, info, status_url, at: out.at, domain: &domain };
-        let affected = campaign::affected(inv, info.scope, slots);
+        let fleet = campaign::Fleet { inv, previous: self.publication.previous, scope: info.scope };
+        let unscheduled: &[(String, String)] =
+            if matches!(tell, Tell::Published | Tell::Changed) { self.publication.unscheduled } else { &[] };
+        let told = self.publication.told_unscheduled;
+        let is_new = |target: &str| tell == Tell::Published || !told.iter().any(|t| t == target);
+        let affected = campaign::affected(fleet, slots, unscheduled, &is_new);
         // One job a contact, in a fixed order, so each message's key is its position.
         let mut jobs = Vec::new();
-        for (customer, targets) in &affected {
-            if tell == Tell::Changed && targets.iter().all(|t| t.slot.change == forewarn_store::SlotChange::Unchanged) {
+        for a in &affected {
+            let changed = a.targets.iter().any(|t| t.slot.change != forewarn_store::SlotChange::Unchanged);
+            let news = match tell {
+                Tell::Published => true,
+                Tell::Changed => changed || a.new_unscheduled,
+                Tell::Cancelled | Tell::Reminder => !a.targets.is_empty(),
+            };
+            if !news {
                 continue;
             }
-            let customer = &inv.customers[*customer];
-            for contact in &customer.contacts {
-                jobs.push((out.key(), customer, contact, targets.as_slice()));
+            for contact in &a.customer.contacts {
+                jobs.push((out.key(), a, contact));
             }
         }
         // Written on every core: a campaign of a million machines tells 100,000 contacts.
         let out_ref = &*out;
-        let render = |part: &[(String, &Customer, &Contact, &[campaign::Target<'_, '_>])]| -> Vec<NewMessage> {
+        let render = |part: &[(String, &campaign::Affected<'_, '_>, &Contact)]| -> Vec<NewMessage> {
             part.iter()
-                .filter_map(|(key, customer, contact, targets)| {
-                    let email = campaign::email(&cx, tell, customer, contact, targets);
+                .filter_map(|(key, affected, contact)| {
+                    let email = campaign::email(&cx, tell, affected, contact);
                     out_ref.rendered(key.clone(), &email, tell.cause(&info.id))
                 })
                 .collect()

@@ -235,7 +235,7 @@ fn subscriber(id: i64, email: &str, components: &[&str], language: &str, confirm
 
 fn notify(inv: Option<&Inventory>, webhooks: &[String], what: What<'_>) -> Vec<NewMessage> {
     let site = site();
-    let messages = Messages { site: &site, inventory: inv, webhooks };
+    let messages = Messages { site: &site, inventory: inv, webhooks, publication: Default::default() };
     messages.messages(&Event { seq: 17, at: at(), actor: "ops", what })
 }
 

@@ -11,4 +11,4 @@ mod search;
 
 pub use explain::local;
 pub use plan::{Plan, PlanFile, Slot, Unscheduled, Why};
-pub use search::plan;
+pub use search::{Keep, plan, plan_keeping};

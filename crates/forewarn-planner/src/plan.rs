@@ -21,6 +21,11 @@ pub enum Why {
     TierGap,
     /// Spread strategy: the start nearest its share of the range.
     Spread,
+    /// A slot already published, kept when planning again (`plan_keeping`).
+    Kept,
+    /// A plan read back from its file ([`Plan::from_file`]): the reason as written there,
+    /// by index into [`Plan::stored_reasons`].
+    Stored(u32),
 }
 
 /// A limited resource: which limit, and which host, rack, customer or group.
@@ -89,6 +94,9 @@ pub struct Plan {
     pub windows: Vec<String>,
     /// Names of racks and redundancy groups, which the inventory does not index.
     pub rack_names: Vec<String>,
+    /// The reasons of a plan read back from its file ([`Why::Stored`]); empty for a plan
+    /// the planner made.
+    pub stored_reasons: Vec<String>,
 }
 
 impl Plan {
@@ -110,6 +118,8 @@ impl Plan {
     fn write_reason(&self, out: &mut String, inv: &Inventory, campaign: &Campaign, slot: &Slot) {
         let windows = self.windows.get(slot.class as usize).map_or("?", String::as_str);
         let _ = match slot.why {
+            Why::Kept => write!(out, "published earlier in its window {windows}, and kept"),
+            Why::Stored(i) => write!(out, "{}", self.stored_reasons.get(i as usize).map_or("", String::as_str)),
             Why::First => write!(out, "first start in its window {windows} after the {} notice", campaign.notice),
             Why::Spread => write!(out, "start nearest its turn in the spread roll-out, in its window {windows}"),
             Why::TierGap => write!(
@@ -255,7 +265,7 @@ impl Plan {
         let key = target_key(self.scope);
         let mut out = String::with_capacity(1 << 20);
         // Reasons repeat per window class (and per limit): render and escape each once.
-        let mut fixed: Vec<[Option<String>; 3]> = vec![Default::default(); self.windows.len()];
+        let mut fixed: Vec<[Option<String>; 4]> = vec![Default::default(); self.windows.len()];
         let mut words: FxHashMap<Resource, String> = FxHashMap::default();
         for (i, slot) in slots.iter().enumerate() {
             if out.len() > (1 << 20) - 1024 {
@@ -281,6 +291,12 @@ impl Plan {
                 Why::First => 0,
                 Why::Spread => 1,
                 Why::TierGap => 2,
+                Why::Kept => 3,
+                Why::Stored(i) => {
+                    push_json_str(&mut out, self.stored_reasons.get(i as usize).map_or("", String::as_str));
+                    out.push('}');
+                    continue;
+                }
                 Why::Limit(r) => {
                     let windows = self.windows.get(class).map_or("?", String::as_str);
                     let words = words.entry(r).or_insert_with(|| self.resource_words(inv, campaign, r));
@@ -467,6 +483,8 @@ pub struct PlanFile<'a> {
     pub slots: Vec<SlotEntry<'a>>,
     #[serde(default, borrow)]
     pub unscheduled: Vec<UnscheduledEntry<'a>>,
+    #[serde(default, borrow)]
+    pub notes: Vec<Text<'a>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -493,6 +511,63 @@ pub struct UnscheduledEntry<'a> {
     pub host: Option<Text<'a>>,
     #[serde(default, borrow)]
     pub reason: Text<'a>,
+}
+
+impl Plan {
+    /// A stored plan file read back into a plan of `campaign` against the inventory it was
+    /// made from, so that everything drawn or told of a stored plan version (the
+    /// announcement, the picture, the table) is drawn from what was stored, never from a
+    /// fresh run of the planner. Reasons are kept as written ([`Why::Stored`]); slots are
+    /// sorted by start, then target. An unknown target or an unreadable time is an error
+    /// naming it.
+    pub fn from_file(file: &PlanFile<'_>, inv: &Inventory, campaign: &Campaign) -> Result<Plan, String> {
+        let ids: FxHashMap<&str, u32> = match campaign.scope {
+            Scope::Machines => inv.machines.iter().enumerate().map(|(i, m)| (m.id.as_str(), i as u32)).collect(),
+            Scope::Hosts => inv.hosts.iter().enumerate().map(|(i, h)| (h.id.as_str(), i as u32)).collect(),
+        };
+        let what = if campaign.scope == Scope::Hosts { "host" } else { "machine" };
+        let index = |id: Option<&str>| -> Result<u32, String> {
+            let id = id.ok_or_else(|| format!("an entry of the plan of `{}` names no {what}", campaign.id))?;
+            ids.get(id).copied().ok_or_else(|| format!("the plan names {what} `{id}`, which its inventory lacks"))
+        };
+        let second = |text: &str, id: &str| -> Result<i64, String> {
+            text.parse::<Timestamp>()
+                .map(Timestamp::as_second)
+                .map_err(|e| format!("the slot of `{id}` has an unreadable time `{text}`: {e}"))
+        };
+        let mut stored_reasons = Vec::with_capacity(file.slots.len());
+        let mut slots = Vec::with_capacity(file.slots.len());
+        for entry in &file.slots {
+            let target = index(entry.target())?;
+            let id = entry.target().unwrap_or_default();
+            stored_reasons.push(entry.reason.to_string());
+            slots.push(Slot {
+                target,
+                start: second(&entry.start, id)?,
+                end: second(&entry.end, id)?,
+                why: Why::Stored(stored_reasons.len() as u32 - 1),
+                class: 0,
+            });
+        }
+        slots.sort_unstable_by_key(|s| (s.start, s.target));
+        let unscheduled = file
+            .unscheduled
+            .iter()
+            .map(|u| Ok(Unscheduled { target: index(u.target())?, reason: u.reason.to_string() }))
+            .collect::<Result<Vec<_>, String>>()?;
+        let completion = slots.iter().map(|s| s.end).max().and_then(|e| Timestamp::from_second(e).ok());
+        Ok(Plan {
+            campaign: campaign.id.clone(),
+            scope: campaign.scope,
+            stats: Stats { targets: slots.len() + unscheduled.len(), completion, lower_bound: None, probes: 0 },
+            slots,
+            unscheduled,
+            notes: file.notes.iter().map(|n| n.to_string()).collect(),
+            windows: Vec::new(),
+            rack_names: Vec::new(),
+            stored_reasons,
+        })
+    }
 }
 
 impl SlotEntry<'_> {

@@ -44,6 +44,9 @@ pub(crate) struct Class {
     pub runs: Vec<Run>,
     /// Each run as `(first, last)` start.
     pub spans: Vec<(i64, i64)>,
+    /// Every start allowed by the windows, the range and the blackouts, on the grid or not,
+    /// notice or not, as `(first, last)`: where a slot already published may stay.
+    pub allowed: Vec<(i64, i64)>,
     pub candidates: i64,
     /// Set when there is no candidate at all: why, in words.
     pub none: Option<NoCandidates>,
@@ -181,7 +184,26 @@ fn find(next: &mut [u32], x: u32) -> u32 {
 
 /// Plans a campaign on an inventory. Pure and deterministic.
 pub fn plan(inv: &Inventory, campaign: &Campaign) -> Plan {
+    plan_keeping(inv, campaign, &[])
+}
+
+/// A slot already published, to keep when planning again: its target's id and start (unix
+/// seconds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keep {
+    pub target: String,
+    pub start: i64,
+}
+
+/// Plans a campaign again while keeping the slots already published (`keep`) that still
+/// satisfy every constraint: inside the target's window, the range and outside blackouts
+/// (the notice is not asked again of a slot already told), within every limit together
+/// with the other kept slots, and in tier order. The other targets are placed around them
+/// as [`plan`] would; kept slots are never moved by the compaction. A kept slot that no
+/// longer fits is planned anew. Pure and deterministic.
+pub fn plan_keeping(inv: &Inventory, campaign: &Campaign, keep: &[Keep]) -> Plan {
     let mut s = Search::new(inv, campaign);
+    s.keep(keep);
     // The lower bound needs only the candidates and who shares which limit, not the search's
     // result: it runs on the other core meanwhile.
     let spans: Vec<Vec<(i64, i64)>> = s.classes.iter().map(|c| c.spans.clone()).collect();
@@ -244,6 +266,12 @@ struct Search<'a> {
     /// Per slot: its target's position, and the earliest start its tier allowed.
     slot_pos: Vec<u32>,
     slot_lower: Vec<i64>,
+    /// Per target: the start of its published slot, booked ahead of the search ([`Search::keep`]).
+    kept: Vec<Option<i64>>,
+    /// Per target: the latest end that leaves its project's kept later-tier slots their gap.
+    until: Vec<i64>,
+    /// Per slot: whether it is a kept one (the compaction leaves it).
+    slot_kept: Vec<bool>,
 }
 
 /// What placing one target reads, gathered in the order targets are placed: reading it in
@@ -293,6 +321,9 @@ impl<'a> Search<'a> {
             blocked: Vec::new(),
             slot_pos: Vec::new(),
             slot_lower: Vec::new(),
+            kept: Vec::new(),
+            until: Vec::new(),
+            slot_kept: Vec::new(),
         };
         // Classes and resources are independent: one is built on the other core.
         let (classes, resources) = std::thread::scope(|scope| {
@@ -411,11 +442,14 @@ impl<'a> Search<'a> {
         let occurrences = occurrences_of(windows, zone, from, to);
         let (g, len) = (self.cell, self.len);
         let mut runs = Vec::new();
+        let mut allowed = Vec::new();
+        let range_start = self.campaign.starts.as_second();
         for o in &occurrences {
             let (os, oe) = (o.start.as_second(), o.end.as_second());
-            // Allowed starts: on the grid from the occurrence start, at or after the earliest start,
-            // ending inside the occurrence and the campaign.
-            let lo = os.max(self.earliest);
+            // Allowed starts: inside the occurrence and the campaign, outside blackouts;
+            // candidates are those on the grid from the occurrence start, at or after the
+            // earliest start (the notice).
+            let lo = os.max(range_start);
             let hi = oe.min(self.ends) - len;
             if hi < lo {
                 continue;
@@ -440,6 +474,11 @@ impl<'a> Search<'a> {
                 ranges = next;
             }
             for (a, z) in ranges {
+                allowed.push((a, z));
+                let a = a.max(self.earliest);
+                if a > z {
+                    continue;
+                }
                 let first = os + (a - os + g - 1).div_euclid(g) * g;
                 if first > z {
                     continue;
@@ -454,7 +493,8 @@ impl<'a> Search<'a> {
         });
         let spans = runs.iter().map(|r| (r.first, r.last())).collect();
         let text = forewarn_model::window::describe(windows, zone);
-        Class { text, runs, spans, candidates, none }
+        allowed.sort_unstable();
+        Class { text, runs, spans, allowed, candidates, none }
     }
 
     // -----------------------------------------------------------------------
@@ -657,6 +697,71 @@ impl<'a> Search<'a> {
     // -----------------------------------------------------------------------
     // Placing targets.
 
+    /// Books the published slots to keep, in tier order, where each still fits its window
+    /// and every limit; and bounds the slots of earlier tiers so that kept later-tier slots
+    /// keep their gap.
+    fn keep(&mut self, keep: &[Keep]) {
+        let n = self.targets.len();
+        self.kept = vec![None; n];
+        self.until = vec![i64::MAX; n];
+        if keep.is_empty() {
+            return;
+        }
+        let pos_of: FxHashMap<&str, u32> =
+            (0..n as u32).map(|pos| (self.target_id(self.targets[pos as usize]), pos)).collect();
+        let rank = |s: &Search<'_>, pos: usize| -> Option<usize> {
+            match s.scope {
+                Scope::Machines => {
+                    let tier = s.inv.machines[s.targets[pos] as usize].tier;
+                    s.campaign.tier_order.iter().position(|&x| x == tier)
+                }
+                Scope::Hosts => None,
+            }
+        };
+        let mut wanted: Vec<(Option<usize>, u32, i64)> = keep
+            .iter()
+            .filter_map(|k| pos_of.get(k.target.as_str()).map(|&pos| (rank(self, pos as usize), pos, k.start)))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup_by_key(|w| w.1);
+        for (_, pos, start) in wanted {
+            let job = self.job(pos);
+            let class = &self.classes[job.class as usize];
+            if !class.allowed.iter().any(|&(a, z)| a <= start && start <= z) {
+                continue;
+            }
+            let a = ((start - self.origin) / self.cell) as u32;
+            let b = ((start + self.len - self.origin + self.cell - 1) / self.cell) as u32;
+            let fits = self.uses[job.uses.0 as usize..job.uses.1 as usize]
+                .iter()
+                .all(|&(r, d)| self.res[r as usize].check(a, b, d).is_ok());
+            if fits {
+                self.set_booked(job, start, true);
+                self.kept[pos as usize] = Some(start);
+            }
+        }
+        // Earlier tiers end the gap before their project's first kept later-tier slot.
+        if self.scope == Scope::Machines {
+            let gap = self.campaign.tier_gap.seconds();
+            let mut first_kept: FxHashMap<(usize, usize), i64> = FxHashMap::default();
+            for pos in 0..n {
+                if let (Some(start), Some(r)) = (self.kept[pos], rank(self, pos)) {
+                    let p = self.inv.machines[self.targets[pos] as usize].project;
+                    let e = first_kept.entry((p, r)).or_insert(start);
+                    *e = (*e).min(start);
+                }
+            }
+            for pos in 0..n {
+                let Some(r) = rank(self, pos) else { continue };
+                let p = self.inv.machines[self.targets[pos] as usize].project;
+                let later = first_kept.iter().filter(|((q, rr), _)| *q == p && *rr > r).map(|(_, &s)| s).min();
+                if let Some(start) = later {
+                    self.until[pos] = start - gap;
+                }
+            }
+        }
+    }
+
     fn run(&mut self) {
         let inv = self.inv;
         let campaign = self.campaign;
@@ -711,6 +816,10 @@ impl<'a> Search<'a> {
                     && phase > 0
                     && let Some(blocker) = tier_failed[p]
                 {
+                    if let Some(start) = self.kept.get(job.pos as usize).copied().flatten() {
+                        self.set_booked(job, start, false);
+                        self.kept[job.pos as usize] = None;
+                    }
                     let reason = explain::tier_blocked(inv, campaign, p, blocker);
                     self.unscheduled.push(Unscheduled { target: t, reason });
                     phase_end.push((p, i64::MIN, Some(blocker)));
@@ -720,6 +829,27 @@ impl<'a> Search<'a> {
                     Some(p) if phase > 0 && tier_end[p] > i64::MIN => tier_end[p] + campaign.tier_gap.seconds(),
                     _ => self.earliest,
                 };
+                if let Some(start) = self.kept.get(job.pos as usize).copied().flatten() {
+                    if start >= lower {
+                        if let Some(p) = project {
+                            phase_end.push((p, start + self.len, None));
+                        }
+                        self.slot_pos.push(job.pos);
+                        self.slot_lower.push(lower);
+                        self.slot_kept.push(true);
+                        self.slots.push(Slot {
+                            target: t,
+                            start,
+                            end: start + self.len,
+                            why: Why::Kept,
+                            class: job.class,
+                        });
+                        continue;
+                    }
+                    // Its earlier tier now ends later: planned anew.
+                    self.set_booked(job, start, false);
+                    self.kept[job.pos as usize] = None;
+                }
                 let pref = match campaign.strategy {
                     Strategy::Earliest => lower,
                     Strategy::Spread => (phase_lo + share * i as i64 / n).max(lower),
@@ -731,6 +861,7 @@ impl<'a> Search<'a> {
                         }
                         self.slot_pos.push(job.pos);
                         self.slot_lower.push(lower);
+                        self.slot_kept.push(false);
                         self.slots.push(slot);
                     }
                     Err(reason) => {
@@ -767,7 +898,7 @@ impl<'a> Search<'a> {
         for _ in 0..4_096 {
             let Some((end, i)) = heap.pop() else { return };
             let i = i as usize;
-            if self.slots[i].end != end {
+            if self.slots[i].end != end || self.slot_kept[i] {
                 continue;
             }
             let job = self.job(self.slot_pos[i]);
@@ -915,9 +1046,12 @@ impl<'a> Search<'a> {
         }
         let mut blocked = std::mem::take(&mut self.blocked);
         blocked.clear();
+        // A start at or after `until` would end too late for a kept later-tier slot.
+        let until =
+            self.until.get(job.pos as usize).map_or(i64::MAX, |&u| u.saturating_sub(self.len).saturating_add(1));
         let found = self
-            .scan(job, pref, i64::MAX, &mut blocked)
-            .or_else(|| if pref > lower { self.scan(job, lower, pref, &mut blocked) } else { None });
+            .scan(job, pref, until, &mut blocked)
+            .or_else(|| if pref > lower { self.scan(job, lower, pref.min(until), &mut blocked) } else { None });
         let result = match found {
             Some((start, pushed)) => {
                 let why = match (pushed, self.campaign.strategy) {
@@ -1004,6 +1138,7 @@ impl<'a> Search<'a> {
             stats: Stats::default(),
             windows: Vec::new(),
             rack_names: self.rack_names.clone(),
+            stored_reasons: Vec::new(),
         };
         tmp.resource_words(self.inv, self.campaign, r)
     }
@@ -1027,6 +1162,7 @@ impl<'a> Search<'a> {
             notes: self.notes,
             windows: self.classes.into_iter().map(|c| c.text).collect(),
             rack_names: self.rack_names,
+            stored_reasons: Vec::new(),
         }
     }
 }

@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use forewarn_model::campaign::Scope;
 use forewarn_model::window::occurrences_of;
 use forewarn_model::{Campaign, Inventory, parse_campaign, parse_inventory};
-use forewarn_planner::PlanFile;
 use forewarn_planner::check::{Constraint, Violation, check};
 use forewarn_planner::plan::UnscheduledEntry;
+use forewarn_planner::{Keep, Plan, PlanFile, plan_keeping};
 use jiff::Timestamp;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -310,7 +310,10 @@ fn parse(spec: &Spec) -> (Inventory, Campaign) {
 }
 
 fn plan_json(inv: &Inventory, campaign: &Campaign) -> Vec<u8> {
-    let plan = forewarn_planner::plan(inv, campaign);
+    written(&forewarn_planner::plan(inv, campaign), inv, campaign)
+}
+
+fn written(plan: &Plan, inv: &Inventory, campaign: &Campaign) -> Vec<u8> {
     let mut buf = Vec::new();
     plan.write_json(&mut buf, inv, campaign).expect("the plan writes");
     buf
@@ -338,6 +341,49 @@ proptest! {
         prop_assert!(violations.is_empty(), "{}\n{}", lines(&violations), String::from_utf8_lossy(&json));
         let again = plan_json(&inv, &campaign);
         prop_assert!(json == again, "planning twice differs");
+    }
+
+    /// Planning again while keeping the published slots keeps every one of them when nothing
+    /// changed; when a machine leaves the inventory, every other slot stays where it was
+    /// told. The checker finds nothing wrong in either plan.
+    #[test]
+    fn planning_again_keeps_published_slots(spec in spec(), gone in any::<Index>()) {
+        let (inv, campaign) = parse(&spec);
+        let first = forewarn_planner::plan(&inv, &campaign);
+        let told: BTreeMap<String, i64> =
+            first.slots.iter().map(|s| (first.target_id(&inv, s.target).to_owned(), s.start)).collect();
+        let keep: Vec<Keep> = told.iter().map(|(target, &start)| Keep { target: target.clone(), start }).collect();
+
+        let again = plan_keeping(&inv, &campaign, &keep);
+        let json = written(&again, &inv, &campaign);
+        let violations = check(&inv, &campaign, &serde_json::from_slice(&json).expect("the plan reads back"));
+        prop_assert!(violations.is_empty(), "{}\n{}", lines(&violations), String::from_utf8_lossy(&json));
+        let now: BTreeMap<String, i64> =
+            again.slots.iter().map(|s| (again.target_id(&inv, s.target).to_owned(), s.start)).collect();
+        for (target, start) in &told {
+            prop_assert_eq!(now.get(target), Some(start), "{} moved though nothing changed", target);
+        }
+
+        if campaign.scope == Scope::Machines && spec.machines.len() > 1 {
+            let k = gone.index(spec.machines.len());
+            let (inv_text, camp_text) = texts(&spec);
+            let block = format!("[[machines]]\nid = \"m{k}\"\n");
+            let at = inv_text.find(&block).expect("the machine's block");
+            let end = inv_text[at..].find("\n\n").map_or(inv_text.len(), |i| at + i + 2);
+            let fewer = format!("{}{}", &inv_text[..at], &inv_text[end..]);
+            let inv2 = parse_inventory("inventory.toml", &fewer).unwrap_or_else(|e| panic!("{e}\n{fewer}"));
+            let Ok(campaign2) = parse_campaign("campaign.toml", &camp_text, &inv2) else { return Ok(()) };
+            let third = plan_keeping(&inv2, &campaign2, &keep);
+            let json = written(&third, &inv2, &campaign2);
+            let violations = check(&inv2, &campaign2, &serde_json::from_slice(&json).expect("the plan reads back"));
+            prop_assert!(violations.is_empty(), "{}\n{}", lines(&violations), String::from_utf8_lossy(&json));
+            let now: BTreeMap<String, i64> =
+                third.slots.iter().map(|s| (third.target_id(&inv2, s.target).to_owned(), s.start)).collect();
+            let left = format!("m{k}");
+            for (target, start) in told.iter().filter(|(t, _)| **t != left) {
+                prop_assert_eq!(now.get(target), Some(start), "{} moved when {} left", target, left);
+            }
+        }
     }
 
     /// On plans with slots moved, stretched and overlapped at random, the checker finds

@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use forewarn_model::{Campaign, Inventory, parse_campaign, parse_inventory};
+use forewarn_planner::Plan;
 use forewarn_status::{Component, ComponentKind, ComponentStatus, Post, PostKind, PostState, Update};
 use forewarn_store::{
-    CampaignState, Correction, Message, NewCampaign, NewPost, PlannedSlot, SlotNotice, StoredCampaign, StoredPlan,
-    Subscriber,
+    CampaignState, Correction, Message, NewCampaign, NewPost, PlannedSlot, SlotChange, SlotNotice, StoredCampaign,
+    StoredPlan, Subscriber,
 };
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -276,15 +277,35 @@ pub struct Planned {
     pub summary: Value,
 }
 
-/// Plans the campaign against the latest inventory and keeps the result as a new draft.
-pub async fn plan_campaign(app: &App, actor: &str, id: &str) -> ApiResult<Planned> {
+/// Plans the campaign against the latest inventory and keeps the result as a new draft
+/// version. A published (or paused) campaign keeps the slots its contacts were told where
+/// they still satisfy every constraint, so that a change moves only what it must; `fresh`
+/// plans every target anew.
+pub async fn plan_campaign(app: &App, actor: &str, id: &str, fresh: bool) -> ApiResult<Planned> {
     let c = stored_campaign(app, id).await?;
     if c.state.is_final() {
         return Err(ApiError::conflict(format!("campaign `{id}` is {}: it is not planned any more", c.state.as_str())));
     }
-    let (version, inv, campaign) = parsed_campaign(app, &c, None).await?;
+    let (version, inv, mut campaign) = parsed_campaign(app, &c, None).await?;
+    // Notice counts from when contacts can be told at the earliest: the file's publication
+    // time, or now if that has passed.
+    let publish_at = campaign.publish_at.max(app.now());
+    campaign.publish_at = publish_at;
+    let keep: Vec<forewarn_planner::Keep> =
+        if !fresh && matches!(c.state, CampaignState::Published | CampaignState::Paused) {
+            app.store
+                .slot_notices(id)
+                .await?
+                .into_iter()
+                .filter(|n| n.change != SlotChange::Cancelled)
+                .map(|n| forewarn_planner::Keep { target: n.target, start: n.start.as_second() })
+                .collect()
+        } else {
+            Vec::new()
+        };
     let (json_text, summary) = tokio::task::spawn_blocking(move || -> std::io::Result<(String, Value)> {
-        let plan = forewarn_planner::plan(&inv, &campaign);
+        let plan = forewarn_planner::plan_keeping(&inv, &campaign, &keep);
+        let kept = plan.slots.iter().filter(|s| s.why == forewarn_planner::Why::Kept).count();
         let mut buf = Vec::new();
         plan.write_json(&mut buf, &inv, &campaign)?;
         let summary = json!({
@@ -294,6 +315,8 @@ pub async fn plan_campaign(app: &App, actor: &str, id: &str) -> ApiResult<Planne
             "completion": plan.stats.completion,
             "lower_bound": plan.stats.lower_bound,
             "notes": plan.notes.len(),
+            "publish_at": publish_at.to_string(),
+            "kept": kept,
         });
         Ok((String::from_utf8_lossy(&buf).into_owned(), summary))
     })
@@ -328,12 +351,9 @@ pub async fn publish(app: &App, actor: &str, id: &str, version: Option<i64>) -> 
     let stored = stored_plan(app, id, version).await?;
     check_plan_of_this_text(&c, &stored)?;
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
-    let announcement = tokio::task::spawn_blocking(move || {
-        let plan = forewarn_planner::plan(&inv, &campaign);
-        forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let slots = planned_slots(&stored.json)?;
+    check_notice(app.now(), &campaign, stored.version, slots.iter())?;
+    let announcement = announce(&stored, inv, campaign).await?;
     let post = NewPost {
         kind: PostKind::Maintenance,
         state: None,
@@ -344,9 +364,66 @@ pub async fn publish(app: &App, actor: &str, id: &str, version: Option<i64>) -> 
         components: Vec::new(),
         campaign: Some(id.to_owned()),
     };
-    let slots = planned_slots(&stored.json)?;
-    let teller = app.campaign_teller(&c, Some(stored.version)).await?;
+    let teller = app.publication_teller(&c, stored.version).await?;
     Ok(app.store.publish_campaign(app.now(), actor, id, stored.version, post, &slots, &teller).await?)
+}
+
+/// Contacts are told every slot at least the campaign's notice before it starts, counted
+/// from the moment they are told (`now`): a slot that starts sooner, or has passed, refuses
+/// the publication of its plan version with the dates and what to do.
+fn check_notice<'s>(
+    now: Timestamp,
+    campaign: &Campaign,
+    version: i64,
+    slots: impl Iterator<Item = &'s PlannedSlot>,
+) -> ApiResult<()> {
+    let earliest = now + campaign.notice.0;
+    let mut early: Vec<&PlannedSlot> = slots.filter(|s| s.start < earliest).collect();
+    if early.is_empty() {
+        return Ok(());
+    }
+    early.sort_by_key(|s| (s.start, s.target.clone()));
+    let first = early[0];
+    let n = early.len();
+    let when = if first.start <= now { "has already started" } else { "starts too soon" };
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "too_late",
+        format!(
+            "plan version {version} of campaign `{}` cannot be published now ({now}): {n} slot{} start{} sooner than \
+             its {} notice allows (none may start before {earliest}); the first, `{}` at {}, {when}. Plan the \
+             campaign again (the planner counts the notice from now: `forewarn campaign plan {}`) and publish the \
+             new version, or move the campaign's range later",
+            campaign.id,
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" },
+            campaign.notice,
+            first.target,
+            first.start,
+            campaign.id,
+        ),
+    ))
+}
+
+/// A stored plan version read back (never planned again): what is drawn and told of it.
+pub async fn stored_plan_read(stored: &StoredPlan, inv: &Arc<Inventory>, campaign: &Campaign) -> ApiResult<Plan> {
+    let (json, inv, campaign) = (stored.json.clone(), inv.clone(), campaign.clone());
+    tokio::task::spawn_blocking(move || {
+        let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(&json).map_err(ApiError::internal)?;
+        Plan::from_file(&file, &inv, &campaign).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// The maintenance post of a stored plan version, every date in it from that version.
+async fn announce(
+    stored: &StoredPlan,
+    inv: Arc<Inventory>,
+    campaign: Campaign,
+) -> ApiResult<forewarn_status::announce::NewAnnouncement> {
+    let plan = stored_plan_read(stored, &inv, &campaign).await?;
+    Ok(forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone))
 }
 
 /// What a campaign's open maintenance posts are told when it moves to a state.
@@ -521,10 +598,38 @@ pub async fn correct_post(app: &App, actor: &str, id: i64, note: &str, correctio
     nonempty("note", note)?;
     let post = post(app, id).await?;
     check_window(correction.starts.or(post.starts), correction.ends.or(post.ends))?;
+    check_plan_window(app, &post, &correction).await?;
     let title = correction.title.as_deref().unwrap_or(&post.title);
     let text = correction.body.as_deref().unwrap_or(&post.body);
     check_dates(app, post.campaign.as_deref(), &[title, text, note]).await?;
     Ok(app.store.correct_post(app.now(), actor, id, note, correction, &app.teller().await?).await?)
+}
+
+/// A campaign's maintenance post takes its window from the published plan: a correction of
+/// its times that disagrees is refused, naming the dates the plan gives.
+async fn check_plan_window(app: &App, post: &Post, correction: &Correction) -> ApiResult<()> {
+    let (Some(id), PostKind::Maintenance) = (post.campaign.as_deref(), post.kind) else { return Ok(()) };
+    if correction.starts.is_none() && correction.ends.is_none() {
+        return Ok(());
+    }
+    let told = app.store.slot_notices(id).await?;
+    let kept = told.iter().filter(|n| n.change != SlotChange::Cancelled);
+    let (first, last) = (kept.clone().map(|n| n.start).min(), kept.map(|n| n.end).max());
+    let agrees = |given: Option<Timestamp>, planned: Option<Timestamp>| given.is_none() || given == planned;
+    if agrees(correction.starts, first) && agrees(correction.ends, last) {
+        return Ok(());
+    }
+    let plan = match (first, last) {
+        (Some(f), Some(l)) => format!("the plan gives {f} to {l} (its first slot's start and its last slot's end)"),
+        _ => "its plan has no slot".to_owned(),
+    };
+    let mut e = ApiError::unprocessable(format!(
+        "post {} announces campaign `{id}`, whose window comes from its plan: {plan}. Move slots (POST \
+         /api/v1/campaigns/{id}/slots/TARGET) or publish a newer plan, and the post follows",
+        post.id
+    ));
+    e.code = "plan_conflict";
+    Err(e)
 }
 
 /// A component's status on the status page.
@@ -562,8 +667,21 @@ pub async fn republish(app: &App, actor: &str, c: &StoredCampaign, version: Opti
         )));
     }
     let slots = planned_slots(&stored.json)?;
-    let teller = app.campaign_teller(c, Some(stored.version)).await?;
-    Ok(app.store.republish_campaign(app.now(), actor, &c.id, stored.version, &slots, &teller).await?)
+    let (_, inv, campaign) = parsed_campaign(app, c, Some(stored.inventory_version)).await?;
+    // Slots contacts were told keep their times; what is new or moved needs the notice.
+    let told = app.store.slot_notices(&c.id).await?;
+    let changed = slots.iter().filter(|s| {
+        !told.iter().any(|n| n.target == s.target && n.change != SlotChange::Cancelled && n.start == s.start)
+    });
+    check_notice(app.now(), &campaign, stored.version, changed)?;
+    let post = post_text(announce(&stored, inv, campaign).await?);
+    let teller = app.publication_teller(c, stored.version).await?;
+    Ok(app.store.republish_campaign_and_post(app.now(), actor, &c.id, stored.version, &slots, &post, &teller).await?)
+}
+
+/// The maintenance post's fields as an announcement gives them.
+fn post_text(a: forewarn_status::announce::NewAnnouncement) -> Correction {
+    Correction { title: Some(a.title), body: Some(a.body), starts: a.starts, ends: a.ends }
 }
 
 /// The slots of a campaign as its contacts were told them.
@@ -785,16 +903,50 @@ pub async fn move_slot(
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
     let mut plan: Value = serde_json::from_str(&stored.json).map_err(ApiError::internal)?;
     let end = start + campaign.slot_length().0;
+    let is_target = |s: &Value| s.get("machine").or_else(|| s.get("host")).and_then(Value::as_str) == Some(target);
+    // A target without a slot is placed by hand: it leaves the unscheduled list for a slot,
+    // checked like any move.
+    let unscheduled = plan.get_mut("unscheduled").and_then(Value::as_array_mut);
+    let placed = match unscheduled {
+        Some(list) => match list.iter().position(is_target) {
+            Some(i) => Some(list.remove(i)),
+            None => None,
+        },
+        None => None,
+    };
     let entries =
         plan.get_mut("slots").and_then(Value::as_array_mut).ok_or_else(|| ApiError::internal("plan without slots"))?;
-    let is_target = |s: &Value| s.get("machine").or_else(|| s.get("host")).and_then(Value::as_str) == Some(target);
+    if placed.is_some() {
+        let key = if campaign.scope == forewarn_model::campaign::Scope::Hosts { "host" } else { "machine" };
+        let kinds: Vec<&str> = campaign.activities.iter().map(|a| a.kind.as_str()).collect();
+        entries.push(json!({ key: target, "activities": kinds, "start": "", "end": "" }));
+    }
     let Some(entry) = entries.iter_mut().find(|s| is_target(s)) else {
-        return Err(ApiError::not_found(format!("campaign `{id}` has no slot for `{target}` in its published plan")));
+        return Err(ApiError::not_found(format!(
+            "campaign `{id}` has neither a slot nor an unscheduled entry for `{target}` in its published plan"
+        )));
     };
     let was = entry.get("start").and_then(Value::as_str).unwrap_or("").to_owned();
+    let now = app.now();
+    if was.parse::<Timestamp>().is_ok_and(|w| w <= now) {
+        return Err(ApiError::conflict(format!(
+            "the slot of `{target}` started at {was} already: a slot that has begun is not moved"
+        )));
+    }
+    let earliest = now + campaign.notice.0;
+    if start < earliest {
+        return Err(ApiError::unprocessable(format!(
+            "`{target}` cannot move to {start}: its contacts are told at least the campaign's {} notice ahead, so \
+             the earliest start now is {earliest}",
+            campaign.notice
+        )));
+    }
     entry["start"] = json!(start.to_string());
     entry["end"] = json!(end.to_string());
-    entry["reason"] = json!(format!("moved by {actor} from {was}"));
+    entry["reason"] = json!(match &placed {
+        Some(_) => format!("placed by {actor}: the planner found no slot"),
+        None => format!("moved by {actor} from {was}"),
+    });
     entries.sort_by(|a, b| {
         let key = |s: &Value| {
             (
@@ -825,7 +977,14 @@ pub async fn move_slot(
         return Err(ApiError::unprocessable(format!("`{target}` cannot move to {start}: {}", lines.join("; "))));
     }
     let mut summary = stored.summary.clone();
-    summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
+    if placed.is_some() {
+        let count = |v: &Value| v.as_i64().unwrap_or(0);
+        summary["scheduled"] = json!(count(&summary["scheduled"]) + 1);
+        summary["unscheduled"] = json!((count(&summary["unscheduled"]) - 1).max(0));
+        summary["placed"] = json!({ "target": target, "to": start.to_string() });
+    } else {
+        summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
+    }
     let version = app.store.add_plan(app.now(), actor, id, stored.inventory_version, &text, &summary).await?;
     let now_published = stored_campaign(app, id).await?.published_plan;
     if now_published != Some(published) {
@@ -836,8 +995,14 @@ pub async fn move_slot(
         )));
     }
     let slots = planned_slots(&text)?;
-    let teller = app.campaign_teller(&c, Some(version)).await?;
-    let c = app.store.republish_campaign(app.now(), actor, id, version, &slots, &teller).await?;
+    let post = {
+        let moved =
+            app.store.plan(id, Some(version)).await?.ok_or_else(|| ApiError::internal("the new plan vanished"))?;
+        let (_, inv, campaign) = parsed_campaign(app, &c, Some(moved.inventory_version)).await?;
+        post_text(announce(&moved, inv, campaign).await?)
+    };
+    let teller = app.publication_teller(&c, version).await?;
+    let c = app.store.republish_campaign_and_post(app.now(), actor, id, version, &slots, &post, &teller).await?;
     let notice = app
         .store
         .slot_notices(id)

@@ -178,12 +178,21 @@ fn plan_summary_json(p: &PlanSummary) -> Value {
 }
 
 /// Plans the campaign against the latest inventory and keeps the result as a new draft.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanQuery {
+    /// Plan every target anew instead of keeping the published slots that still fit.
+    #[serde(default)]
+    fresh: bool,
+}
+
 async fn plan_campaign(
     State(app): State<Arc<App>>,
     Actor(actor): Actor,
     Path(id): Path<String>,
+    Query(q): Query<PlanQuery>,
 ) -> ApiResult<Response> {
-    let p = actions::plan_campaign(&app, &actor, &id).await?;
+    let p = actions::plan_campaign(&app, &actor, &id, q.fresh).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "campaign": id, "version": p.version, "inventory_version": p.inventory_version, "summary": p.summary })),

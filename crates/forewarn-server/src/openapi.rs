@@ -66,7 +66,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "post",
         path: "/api/v1/campaigns/{id}/plan",
-        summary: "Plan the campaign against the latest inventory: a new draft version",
+        summary: "Plan the campaign against the latest inventory: a new draft version. A published campaign keeps the slots its contacts were told wherever they still fit (`?fresh=true` plans every target anew)",
         auth: true,
         body: &[],
         status: 201,

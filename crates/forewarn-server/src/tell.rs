@@ -20,8 +20,19 @@ pub struct Teller {
     webhooks: Arc<Vec<String>>,
     /// Each campaign's inventory (the one its plan was made from).
     inventories: Vec<(String, Arc<Inventory>)>,
+    /// For a publication: what it tells besides the slots.
+    publication: Option<Publication>,
     /// The latest inventory, for events without a campaign (the platform's zone).
     latest: Option<Arc<Inventory>>,
+}
+
+/// What a publication of a plan version tells besides its slots ([`forewarn_notify::Publication`]).
+#[derive(Debug, Default)]
+struct Publication {
+    /// The inventory of the version told before, when it differs from the new one's.
+    previous: Option<Arc<Inventory>>,
+    unscheduled: Vec<(String, String)>,
+    told_unscheduled: Vec<String>,
 }
 
 impl Teller {
@@ -53,7 +64,12 @@ impl Notifier for Teller {
             .and_then(|c| self.inventories.iter().find(|(id, _)| *id == c.id))
             .map(|(_, inv)| &**inv)
             .or(self.latest.as_deref());
-        Messages { site: &self.site, inventory, webhooks: &self.webhooks }.messages(event)
+        let publication = self.publication.as_ref().map_or_else(Default::default, |p| forewarn_notify::Publication {
+            previous: p.previous.as_deref(),
+            unscheduled: &p.unscheduled,
+            told_unscheduled: &p.told_unscheduled,
+        });
+        Messages { site: &self.site, inventory, webhooks: &self.webhooks, publication }.messages(event)
     }
 }
 
@@ -97,7 +113,13 @@ impl App {
             Some(_) => Some(self.inventory(None).await?.1),
             None => None,
         };
-        Ok(Teller { site: s.site.clone(), webhooks: s.webhooks.clone(), inventories: Vec::new(), latest })
+        Ok(Teller {
+            site: s.site.clone(),
+            webhooks: s.webhooks.clone(),
+            inventories: Vec::new(),
+            publication: None,
+            latest,
+        })
     }
 
     /// The notifier for a write about `campaign`, whose contacts are those of the inventory
@@ -113,10 +135,41 @@ impl App {
         Ok(teller)
     }
 
+    /// The notifier for publishing plan version `plan` of `campaign` (first, or instead of
+    /// the version published now): besides the slots, contacts are told of their machines
+    /// without a slot (those new since the version told before), and targets removed from
+    /// the inventory since are found in the inventory of the version told before.
+    pub async fn publication_teller(&self, campaign: &StoredCampaign, plan: i64) -> ApiResult<Teller> {
+        let mut teller = self.campaign_teller(campaign, Some(plan)).await?;
+        let stored = self.store.plan(&campaign.id, Some(plan)).await?;
+        let told = match campaign.published_plan.filter(|&p| p != plan) {
+            Some(p) => self.store.plan(&campaign.id, Some(p)).await?,
+            None => None,
+        };
+        let mut publication = Publication::default();
+        if let Some(stored) = &stored {
+            publication.unscheduled = unscheduled_of(&stored.json)?;
+        }
+        if let Some(told) = told {
+            publication.told_unscheduled = unscheduled_of(&told.json)?.into_iter().map(|(t, _)| t).collect();
+            if stored.is_some_and(|s| s.inventory_version != told.inventory_version) {
+                publication.previous = Some(self.inventory(Some(told.inventory_version)).await?.1);
+            }
+        }
+        teller.publication = Some(publication);
+        Ok(teller)
+    }
+
     /// Tells the delivery worker that messages may be waiting.
     pub fn wake_delivery(&self) {
         self.wake.notify_one();
     }
+}
+
+/// The targets of a stored plan file without a slot, with their reasons.
+fn unscheduled_of(json: &str) -> ApiResult<Vec<(String, String)>> {
+    let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(json).map_err(ApiError::internal)?;
+    Ok(file.unscheduled.iter().filter_map(|u| Some((u.target()?.to_owned(), u.reason.to_string()))).collect())
 }
 
 /// 32 random bytes from the operating system, as hex: the installation's secret when it

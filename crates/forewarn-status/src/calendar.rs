@@ -1,6 +1,7 @@
 //! The status page's maintenance calendar (RFC 5545): one event per maintenance post with a
 //! window, recent or upcoming, with a UID that never changes for the post, a SEQUENCE that
-//! rises with each correction, and cancelled posts kept as cancelled events. Bytes depend only
+//! rises with each correction and with the cancellation, and cancelled posts kept as
+//! cancelled events; every event is transparent (it does not make anyone busy). Bytes depend only
 //! on the posts: DTSTAMP is the post's last change, not the time of the request.
 
 use forewarn_model::ical::{escape_into, fold_into};
@@ -47,8 +48,10 @@ pub fn calendar(posts: &[Post], site: &Site, now: Timestamp) -> String {
         ics.raw("LAST-MODIFIED", &when::ical_utc(post.updated));
         ics.raw("DTSTART", &when::ical_utc(starts));
         ics.raw("DTEND", &when::ical_utc(ends));
-        ics.raw("SEQUENCE", &post.revision.saturating_sub(1).to_string());
+        // Every correction raises SEQUENCE, and so does the cancellation, so that calendars
+        // that hold the event take the change.
         let cancelled = post.state == PostState::Cancelled;
+        ics.raw("SEQUENCE", &(post.revision.saturating_sub(1) + u32::from(cancelled)).to_string());
         ics.raw("STATUS", if cancelled { "CANCELLED" } else { "CONFIRMED" });
         let summary = if cancelled { format!("Cancelled: {}", post.title) } else { post.title.clone() };
         ics.text("SUMMARY", &summary);
@@ -64,7 +67,8 @@ pub fn calendar(posts: &[Post], site: &Site, now: Timestamp) -> String {
         description.push_str(&format!("\n\n{url}"));
         ics.text("DESCRIPTION", &description);
         ics.raw("URL", &url);
-        ics.raw("TRANSP", "OPAQUE");
+        // A maintenance does not make a subscriber busy.
+        ics.raw("TRANSP", "TRANSPARENT");
         ics.raw("END", "VEVENT");
     }
     ics.raw("END", "VCALENDAR");
@@ -160,6 +164,11 @@ mod tests {
         assert!(text.contains("UID:post-2@status.lindenau.example\r\nDTSTAMP:20130304T081200Z\r\n"), "{text}");
         assert!(text.contains("DTSTART:20130309T090000Z\r\nDTEND:20130309T130000Z\r\nSEQUENCE:1\r\nSTATUS:CONFIRMED"));
         assert!(text.contains("STATUS:CANCELLED\r\nSUMMARY:Cancelled: Core switch replacement\r\n"), "{text}");
+        // Cancelling raises SEQUENCE too, so calendars that hold the event take it; no event
+        // makes its reader busy.
+        assert!(text.contains("SEQUENCE:1\r\nSTATUS:CANCELLED\r\n"), "{text}");
+        assert_eq!(text.matches("TRANSP:TRANSPARENT\r\n").count(), uids.len(), "{text}");
+        assert!(!text.contains("OPAQUE"), "{text}");
         assert!(text.contains("When: Sat 9 Mar 2013 10:00–14:00 CET."), "{text}");
         // The clock does not change the bytes while the same events are in.
         assert_eq!(ics, calendar(&posts, &site, ts("2013-03-05T13:00:00Z")));
@@ -196,8 +205,10 @@ print(json.dumps(out))
             assert_eq!(ev[1], when::rfc3339(p.starts.unwrap()));
             assert_eq!(ev[2], when::rfc3339(p.ends.unwrap()));
             assert_eq!(ev[3], when::rfc3339(p.updated));
-            assert_eq!(ev[4], i64::from(p.revision) - 1);
-            assert_eq!(ev[5], if p.state == PostState::Cancelled { "CANCELLED" } else { "CONFIRMED" });
+            // Each correction and the cancellation raise SEQUENCE.
+            let cancelled = p.state == PostState::Cancelled;
+            assert_eq!(ev[4], i64::from(p.revision) - 1 + i64::from(cancelled));
+            assert_eq!(ev[5], if cancelled { "CANCELLED" } else { "CONFIRMED" });
             assert!(ev[6].as_str().unwrap().ends_with(&p.title), "{ev}");
             assert!(ev[7].as_str().unwrap().contains("\n\nhttps://status.lindenau.example/posts/"), "{ev}");
             assert_eq!(ev[8], format!("https://status.lindenau.example/posts/{id}"));

@@ -211,7 +211,25 @@ impl Store {
         slots: &[PlannedSlot],
         notifier: &dyn Notifier,
     ) -> Result<StoredCampaign> {
-        in_tx!(self, republish_campaign(at, actor, campaign, plan_version, slots, notifier))
+        in_tx!(self, republish_campaign(at, actor, campaign, plan_version, slots, None, notifier))
+    }
+
+    /// [`Store::republish_campaign`], and the campaign's maintenance post follows the new
+    /// version: `announcement` is the post as that version renders it; where it differs,
+    /// the post gets a new revision (the earlier text kept, the note naming the version),
+    /// written and told to subscribers in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn republish_campaign_and_post(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        campaign: &str,
+        plan_version: i64,
+        slots: &[PlannedSlot],
+        announcement: &Correction,
+        notifier: &dyn Notifier,
+    ) -> Result<StoredCampaign> {
+        in_tx!(self, republish_campaign(at, actor, campaign, plan_version, slots, Some(announcement), notifier))
     }
 
     /// The slots of a campaign as its contacts were told them, by start, then target:

@@ -350,16 +350,18 @@ pub(crate) async fn change_campaign_state(
     let cancelled_now: HashSet<String> = if state == CampaignState::Cancelled {
         let rows = query(
             "UPDATE slot_notices SET cancelled = TRUE, sequence = sequence + 1 \
-             WHERE campaign = $1 AND NOT cancelled RETURNING target",
+             WHERE campaign = $1 AND NOT cancelled AND starts > $2 RETURNING target",
         )
         .bind(id)
+        .bind(micros(at))
         .fetch_all(&mut *c)
         .await?;
         rows.iter().map(|r| r.try_get("target")).collect::<Result<_, sqlx::Error>>()?
     } else {
         HashSet::new()
     };
-    // Slots cancelled by an earlier event are left out: their contacts were told then.
+    // Slots cancelled by an earlier event are left out: their contacts were told then. Slots
+    // that have begun are not cancelled: that work took place.
     let slots: Vec<SlotNotice> = notice_rows(c, id)
         .await?
         .into_iter()
@@ -818,24 +820,23 @@ pub(crate) async fn updates(c: &mut Conn, post: i64) -> Result<Vec<Update>> {
     rows.iter().map(update_from_row).collect()
 }
 
-pub(crate) async fn correct_post(
+/// Writes a new revision of `old` with the fields `correction` gives (the earlier text kept
+/// in `post_revisions` with `note`); `None` when nothing would change. Gives the new
+/// revision and the fields that changed.
+async fn revise_post(
     c: &mut Conn,
     at: Timestamp,
     actor: &str,
-    id: i64,
+    old: &Post,
     note: &str,
     correction: &Correction,
-    notifier: &dyn Notifier,
-) -> Result<Post> {
-    if blank(note) {
-        return Err(Error::Invalid("a correction needs a note saying what was wrong".into()));
-    }
-    let old = existing_post(c, id).await?;
+) -> Result<Option<(i64, Vec<&'static str>)>> {
+    let id = old.id;
     let title = correction.title.as_ref().unwrap_or(&old.title);
     let body = correction.body.as_ref().unwrap_or(&old.body);
     let starts = correction.starts.or(old.starts);
     let ends = correction.ends.or(old.ends);
-    let changed: Vec<&str> = [
+    let changed: Vec<&'static str> = [
         ("title", *title != old.title),
         ("body", *body != old.body),
         ("starts", starts != old.starts),
@@ -845,7 +846,7 @@ pub(crate) async fn correct_post(
     .filter_map(|(field, changed)| changed.then_some(field))
     .collect();
     if changed.is_empty() {
-        return Err(Error::Invalid(format!("the correction of post {id} changes nothing")));
+        return Ok(None);
     }
     check_fields(title, starts, ends)?;
     let revision = i64::from(old.revision) + 1;
@@ -882,6 +883,25 @@ pub(crate) async fn correct_post(
     if moved.rows_affected() != 1 {
         return Err(Error::Conflict(format!("post {id} was corrected meanwhile; look again and retry")));
     }
+    Ok(Some((revision, changed)))
+}
+
+pub(crate) async fn correct_post(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    id: i64,
+    note: &str,
+    correction: &Correction,
+    notifier: &dyn Notifier,
+) -> Result<Post> {
+    if blank(note) {
+        return Err(Error::Invalid("a correction needs a note saying what was wrong".into()));
+    }
+    let old = existing_post(c, id).await?;
+    let Some((revision, changed)) = revise_post(c, at, actor, &old, note, correction).await? else {
+        return Err(Error::Invalid(format!("the correction of post {id} changes nothing")));
+    };
     let detail = json!({ "revision": revision, "note": note, "changed": changed });
     audit(c, at, actor, "post.correct", &id.to_string(), detail).await?;
     let post = existing_post(c, id).await?;
@@ -1351,6 +1371,7 @@ pub(crate) async fn republish_campaign(
     id: &str,
     plan_version: i64,
     slots: &[PlannedSlot],
+    announcement: Option<&Correction>,
     notifier: &dyn Notifier,
 ) -> Result<StoredCampaign> {
     let campaign = existing_campaign(c, id).await?;
@@ -1442,10 +1463,26 @@ pub(crate) async fn republish_campaign(
     let detail = json!({ "from": published, "plan": plan_version, "new": new, "moved": moved, "cancelled": cancelled });
     audit(c, at, actor, "campaign.republish", id, detail).await?;
     let campaign = existing_campaign(c, id).await?;
+    let mut post = posts_of_campaign(c, id).await?.into_iter().find(|p| p.kind == PostKind::Maintenance);
+    // The maintenance post follows the plan: its dates and text as the new version gives them,
+    // the earlier ones kept as a revision.
+    let mut revised = None;
+    if let (Some(old), Some(text)) = (&post, announcement) {
+        let note = format!("plan version {plan_version} is published; the dates follow it");
+        if let Some((revision, changed)) = revise_post(c, at, actor, old, &note, text).await? {
+            let detail = json!({ "revision": revision, "note": note, "changed": changed });
+            audit(c, at, actor, "post.correct", &old.id.to_string(), detail).await?;
+            post = Some(existing_post(c, old.id).await?);
+            revised = Some(note);
+        }
+    }
     if new + moved + cancelled > 0 {
-        let post = posts_of_campaign(c, id).await?.into_iter().find(|p| p.kind == PostKind::Maintenance);
         let what = What::SlotsChanged { campaign: &campaign, post: post.as_ref(), slots: &notices };
         tell(c, at, actor, notifier, what).await?;
+    }
+    if let (Some(post), Some(note)) = (&post, revised) {
+        let subscribers = confirmed_subscribers(c).await?;
+        tell(c, at, actor, notifier, What::PostCorrected { post, note: &note, subscribers: &subscribers }).await?;
     }
     Ok(campaign)
 }

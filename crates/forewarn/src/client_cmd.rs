@@ -32,7 +32,13 @@ pub enum CampaignCommand {
     /// A campaign and its plan versions.
     Show { id: String },
     /// Plan the campaign against the latest inventory (a new draft version).
-    Plan { id: String },
+    Plan {
+        id: String,
+        /// Plan every target anew; by default a published campaign keeps the slots its
+        /// contacts were told wherever they still fit.
+        #[arg(long)]
+        fresh: bool,
+    },
     /// Publish a plan version (the latest by default) and its maintenance post.
     Publish {
         id: String,
@@ -331,8 +337,12 @@ fn dechunk(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
 
 fn plan_words(v: &Value) -> String {
     let s = &v["summary"];
+    let kept = match s["kept"].as_u64() {
+        Some(n) if n > 0 => format!(" ({n} kept as published)"),
+        _ => String::new(),
+    };
     format!(
-        "plan version {} of `{}`: {} scheduled, {} unscheduled, completion {}",
+        "plan version {} of `{}`: {} scheduled{kept}, {} unscheduled, completion {}",
         v["version"],
         v["campaign"].as_str().unwrap_or("?"),
         s["scheduled"],
@@ -376,8 +386,9 @@ pub fn campaign(server: &Server, cmd: CampaignCommand) -> anyhow::Result<Outcome
                 out
             })
         }
-        CampaignCommand::Plan { id } => {
-            server.report(server.call("POST", &format!("/api/v1/campaigns/{id}/plan"), "", b"")?, plan_words)
+        CampaignCommand::Plan { id, fresh } => {
+            let path = format!("/api/v1/campaigns/{id}/plan{}", if fresh { "?fresh=true" } else { "" });
+            server.report(server.call("POST", &path, "", b"")?, plan_words)
         }
         CampaignCommand::Publish { id, plan } => {
             let body = match plan {

@@ -51,7 +51,8 @@ impl forewarn_server::Clock for SystemClock {
         }
         match self.origin {
             Some(origin) => {
-                let elapsed = jiff::SignedDuration::try_from(self.started.elapsed()).unwrap_or(jiff::SignedDuration::MAX);
+                let elapsed =
+                    jiff::SignedDuration::try_from(self.started.elapsed()).unwrap_or(jiff::SignedDuration::MAX);
                 origin.checked_add(elapsed).unwrap_or(jiff::Timestamp::MAX)
             }
             None => jiff::Timestamp::now(),

@@ -36,6 +36,11 @@ pub struct PlanArgs {
     out: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// With `--format ics`: the domain of the events' UIDs (`{campaign}.{target}@DOMAIN`). Give
+    /// the host of the service's address (`status.example.net`) and the events are the same
+    /// ones the contacts' invitations carry.
+    #[arg(long, default_value = "forewarn")]
+    uid_domain: String,
 }
 
 #[derive(Debug, Args)]
@@ -92,7 +97,9 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<Outcome> {
         }
         Format::Table => w.write_all(render::table(&plan, &inv, &campaign).as_bytes())?,
         Format::Svg => w.write_all(render::svg(&plan, &inv, &campaign).as_bytes())?,
-        Format::Ics => w.write_all(render::ics(&plan, &inv, &campaign, campaign.publish_at).as_bytes())?,
+        Format::Ics => {
+            w.write_all(render::ics::ics_in(&plan, &inv, &campaign, campaign.publish_at, &args.uid_domain).as_bytes())?
+        }
     }
     w.flush().context("cannot write the plan")?;
     drop(w);

@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp, ToSpan, ZonedDateTime};
+use jiff::{SignedDuration, Timestamp, ZonedDateTime};
 use serde_json::{Value, json};
 use support::{ARRIVAL, POLL, Serve, SmtpSink, TempDir, WebhookSink, cannot_run, poll_until, python_can};
 
@@ -168,39 +168,6 @@ fn toml_as_json(text: &str) -> Value {
     serde_json::to_value(table).expect("TOML as JSON")
 }
 
-/// Today, to keep campaigns ahead of it.
-#[allow(clippy::disallowed_methods)] // Reason: a campaign file's fixed dates must stay in the future.
-fn now() -> Timestamp {
-    Timestamp::now()
-}
-
-/// The campaign with `starts`, `ends` and `publish_at` moved by whole weeks (in `zone`, so
-/// weekdays and wall-clock times stay) when it starts less than 30 days from now, as the demo
-/// does: slots in the past or in reminder range would bring messages these tests do not
-/// expect. Unchanged when it is far enough ahead.
-#[track_caller]
-fn campaign_ahead(text: &str, zone: &str) -> String {
-    let zone = TimeZone::get(zone).expect("a time zone");
-    let mut table: toml::Table = text.parse().expect("a campaign in TOML");
-    let when = |table: &toml::Table, key: &str| -> ZonedDateTime {
-        let s = table.get(key).and_then(|v| v.as_str()).unwrap_or_else(|| panic!("the campaign has no `{key}`"));
-        s.parse::<Timestamp>().unwrap_or_else(|e| panic!("`{key}` = {s}: {e}")).to_zoned_datetime(zone.clone())
-    };
-    let wanted = now().checked_add(SignedDuration::from_hours(30 * 24)).unwrap();
-    let starts = when(&table, "starts").timestamp();
-    if starts >= wanted {
-        return text.to_owned();
-    }
-    let weeks = wanted.duration_since(starts).as_secs() / (7 * 24 * 3600) + 1;
-    for key in ["starts", "ends", "publish_at"] {
-        let moved = when(&table, key).checked_add(weeks.weeks()).expect("a date weeks ahead");
-        table.insert(key.to_owned(), toml::Value::String(moved.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()));
-    }
-    // The title may carry the old dates.
-    table.insert("title".to_owned(), toml::Value::String("Operating system update".to_owned()));
-    toml::to_string(&table).expect("TOML")
-}
-
 /// The sample platform of `examples/`: its inventory (TOML) and its OS update.
 #[derive(Debug)]
 struct Sample {
@@ -216,8 +183,8 @@ impl Sample {
 
     fn with_inventory(inventory: String) -> Sample {
         let json = toml_as_json(&inventory);
-        let zone = json["platform"]["time_zone"].as_str().unwrap_or("UTC").to_owned();
-        let campaign = campaign_ahead(&read(&format!("{EXAMPLES}/os-update.toml")), &zone);
+        // As written: the services run at a fixed time before its publication (support::SERVE_NOW).
+        let campaign = read(&format!("{EXAMPLES}/os-update.toml"));
         Sample { platform: Platform::from(&json), inventory, campaign }
     }
 }
@@ -951,14 +918,14 @@ fn nothing_is_lost_when_the_service_is_killed_while_delivering() {
     let platform = Platform::from(&inventory_json);
     assert!(platform.contacts.len() >= MIN_MESSAGES, "the fleet has only {} contacts", platform.contacts.len());
 
-    // The generated campaign: its dates in order, and kept ahead of today.
+    // The generated campaign: its dates in order, after the services' fixed time.
     let campaign = read(dir.path().join("campaign.toml").to_str().unwrap());
     let fields = toml_as_json(&campaign);
     let (publish_at, starts, ends) =
         (instant(&fields["publish_at"]), instant(&fields["starts"]), instant(&fields["ends"]));
     assert!(publish_at < starts && starts < ends, "the generated campaign's dates: {fields}");
-    let zone = inventory_json["platform"]["time_zone"].as_str().unwrap_or("UTC");
-    let campaign = campaign_ahead(&campaign, zone);
+    let serve_now = instant(&serde_json::json!(support::SERVE_NOW));
+    assert!(serve_now + SignedDuration::from_hours(72) <= starts, "published at {serve_now} with notice: {fields}");
 
     let base = std::env::var("FOREWARN_TEST_SEED")
         .ok()
@@ -1151,4 +1118,309 @@ fn webhooks_get_signed_events() {
     assert_eq!(hooks_sent.len(), records.len(), "each webhook message of the outbox was POSTed once: {hooks_sent:#?}");
     assert!(hooks_sent.iter().all(|m| m["recipient"] == hook_url.as_str()), "{hooks_sent:#?}");
     assert_eq!(serve.outbox_count("dead"), 0, "{}", outbox_glimpse(&serve, "dead"));
+}
+
+// ---------------------------------------------------------------------------
+// g. What people read matches the plan: pages, calendar and mail after a change.
+
+/// Logs in to the admin pages as a new operator `ada` (added to the service's database
+/// with `forewarn operator add`); gives the session's `Cookie` header value.
+#[track_caller]
+fn operator_cookie(serve: &Serve) -> String {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    const PASSWORD: &str = "a long passphrase for the tests";
+    let mut child = Command::new(BIN)
+        .args(["operator", "add", "--name", "ada", "--database", &serve.database])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run forewarn operator add");
+    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "operator add: {}", String::from_utf8_lossy(&out.stderr));
+    let form = format!("name=ada&password={}", PASSWORD.replace(' ', "+"));
+    let r = serve.request(
+        "POST",
+        "/admin/login",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
+    assert_eq!(r.status, 303, "login: {}", r.text());
+    let cookie = r.header("set-cookie").unwrap_or_else(|| panic!("no session cookie: {:?}", r.headers));
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The status page's calendar, parsed with icalendar: its events by URL.
+fn public_calendar(serve: &Serve) -> BTreeMap<String, Value> {
+    const ICS_PY: &str = r#"
+import json, sys
+from icalendar import Calendar
+cal = Calendar.from_ical(sys.stdin.buffer.read())
+out = []
+for ev in cal.walk("VEVENT"):
+    out.append({
+        "uid": str(ev.get("UID")), "url": str(ev.get("URL", "")), "status": str(ev.get("STATUS", "")),
+        "transp": str(ev.get("TRANSP", "")), "sequence": int(ev.get("SEQUENCE", 0)),
+        "start": ev.decoded("DTSTART").isoformat(), "end": ev.decoded("DTEND").isoformat(),
+    })
+print(json.dumps(out))
+"#;
+    let r = serve.get("/calendar.ics");
+    assert_eq!(r.status, 200);
+    let events = support::python_json(ICS_PY, &r.body);
+    events.as_array().unwrap().iter().map(|e| (e["url"].as_str().unwrap().to_owned(), e.clone())).collect()
+}
+
+/// The campaign's maintenance post as the API gives it (with its updates and revisions).
+#[track_caller]
+fn campaign_post(serve: &Serve, id: &str) -> Value {
+    let posts = serve.get("/api/v1/posts").json();
+    let post = posts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["campaign"] == id && p["kind"] == "maintenance")
+        .unwrap_or_else(|| panic!("no maintenance post of `{id}`: {posts:#}"))
+        .clone();
+    serve.get(&format!("/api/v1/posts/{}", post["id"])).json()
+}
+
+/// The first start and the last end of a plan's slots.
+fn span(slots: &[Slot]) -> (Timestamp, Timestamp) {
+    (slots.iter().map(|s| s.start).min().unwrap(), slots.iter().map(|s| s.end).max().unwrap())
+}
+
+#[test]
+fn a_moved_slot_reads_the_same_on_the_pages_in_the_calendar_and_in_the_mail() {
+    const TEST: &str = "a_moved_slot_reads_the_same_on_the_pages_in_the_calendar_and_in_the_mail";
+    if !sinks_can_run(TEST) {
+        return;
+    }
+    let tmp = TempDir::new("forewarn-notify-truth");
+    let sink = SmtpSink::start(tmp.path(), "smtp", &[]);
+    let serve = Serve::start(&tmp.path().join("forewarn.db"), &["--smtp", &sink.url()], &env("3"));
+    let sample = Sample::load();
+    let (id, plan) = create_and_plan(&serve, sample.inventory.as_bytes(), "application/toml", &sample.campaign);
+    publish(&serve, &id);
+    let told = told(&sample.platform, &plan);
+    let expect: BTreeMap<String, usize> = told.keys().map(|k| (k.clone(), 1)).collect();
+    settle(&serve, &sink, &expect, "one message for each told contact after publishing");
+
+    let post = campaign_post(&serve, &id);
+    assert_eq!((instant(&post["starts"]), instant(&post["ends"])), span(&plan), "the post's window is the plan's");
+
+    // A correction of the post's window that disagrees with the plan is refused, naming the
+    // plan's dates; the post stays as it was.
+    let (first, last) = span(&plan);
+    let wrong = json!({ "note": "the window was wrong", "ends": (last + SignedDuration::from_hours(24)).to_string() });
+    let r = serve.admin(
+        "PATCH",
+        &format!("/api/v1/posts/{}", post["id"]),
+        "application/json",
+        wrong.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["error"], "plan_conflict", "{}", r.text());
+    assert!(r.text().contains(&first.to_string()) && r.text().contains(&last.to_string()), "{}", r.text());
+    assert_eq!(campaign_post(&serve, &id)["revision"], post["revision"], "nothing was written");
+
+    // A slot at an end of the plan moves by an hour or more (the first later, or the last
+    // earlier: whichever the constraints allow first) so that the plan's window changes: the
+    // post, its page, the admin page, the calendar and the mail all say where it is now.
+    let mut tries: Vec<(Slot, i64)> = Vec::new();
+    let mut by_start = plan.clone();
+    by_start.sort_by_key(|s| (s.start, s.machine.clone()));
+    let mut by_end = plan.clone();
+    by_end.sort_by_key(|s| (std::cmp::Reverse(s.end), s.machine.clone()));
+    for (a, b) in by_start.iter().zip(&by_end).take(4) {
+        tries.extend((1..=48).map(|h| (a.clone(), h)));
+        tries.extend((1..=48).map(|h| (b.clone(), -h)));
+    }
+    let mut refusals = Vec::new();
+    let (earliest, moved_to, now_plan) = tries
+        .into_iter()
+        .find_map(|(slot, hours)| {
+            let start = slot.start + SignedDuration::from_hours(hours);
+            let path = format!("/api/v1/campaigns/{id}/slots/{}", slot.machine);
+            let body = json!({ "start": start.to_string() }).to_string();
+            let r = serve.admin("POST", &path, "application/json", body.as_bytes());
+            if r.status != 200 {
+                refusals.truncate(3);
+                refusals.push(format!("{path} {body}: {} {}", r.status, r.text()));
+                return None;
+            }
+            let now_plan =
+                slots(&serve.admin_ok("GET", &format!("/api/v1/campaigns/{id}/plan"), "application/json", b""));
+            (span(&now_plan) != span(&plan)).then_some((slot, start, now_plan))
+        })
+        .unwrap_or_else(|| panic!("no slot at an end of the plan could move by 1 to 48 hours: {refusals:#?}"));
+    let moved = now_plan.iter().find(|s| s.machine == earliest.machine).unwrap().clone();
+    assert_eq!(moved.start, moved_to);
+    let (first, last) = span(&now_plan);
+
+    // The post follows the plan: its window, a revision naming the plan version.
+    let post = campaign_post(&serve, &id);
+    assert_eq!((instant(&post["starts"]), instant(&post["ends"])), (first, last), "{post:#}");
+    let revisions = post["revisions"].as_array().unwrap();
+    assert!(
+        revisions.last().is_some_and(|r| r["note"].as_str().unwrap_or("").contains("plan version")),
+        "the earlier window is kept with a note: {revisions:#?}"
+    );
+    let page = serve.get(&format!("/posts/{}", post["id"])).text();
+    assert!(page.contains(&format!("<h1>{}</h1>", post["title"].as_str().unwrap())), "{page}");
+
+    // The public calendar: the post's event at the plan's window, SEQUENCE raised,
+    // transparent.
+    let events = public_calendar(&serve);
+    let event = &events[&serve.url(&format!("/posts/{}", post["id"]))];
+    assert_eq!((instant(&event["start"]), instant(&event["end"])), (first, last), "{event}");
+    assert_eq!(event["sequence"], 1, "{event}");
+    assert_eq!(event["transp"], "TRANSPARENT", "{event}");
+
+    // The admin page draws the stored plan: the moved slot's bar says it was moved.
+    let cookie = operator_cookie(&serve);
+    let admin = serve.request("GET", &format!("/admin/campaigns/{id}"), &[("Cookie", &cookie)], b"");
+    assert_eq!(admin.status, 200, "{}", admin.text());
+    assert!(admin.text().contains("moved by"), "the picture is of the stored plan:\n{}", admin.text());
+
+    // The mail: the moved machine's contacts got the new time under the same UID.
+    poll_until("the outbox to empty", ARRIVAL, || match serve.outbox_count("pending") {
+        0 => Ok(()),
+        n => Err(format!("{n} pending")),
+    });
+    let customer = &sample.platform.customer_of[&earliest.machine];
+    for c in sample.platform.contacts_of(customer) {
+        let mail = sink.to(&c.email).pop().unwrap();
+        let cal = calendar(&mail, "REQUEST", &id);
+        let e = &cal[&earliest.machine];
+        assert_eq!((e.start, e.end), (moved.start, moved.end), "the mail to {}", c.email);
+        assert!(e.sequence >= 1, "a moved slot raises SEQUENCE: {e:?}");
+    }
+}
+
+#[test]
+fn a_machine_removed_from_the_inventory_is_cancelled_for_its_contacts() {
+    const TEST: &str = "a_machine_removed_from_the_inventory_is_cancelled_for_its_contacts";
+    if !sinks_can_run(TEST) {
+        return;
+    }
+    let tmp = TempDir::new("forewarn-notify-removed");
+    let sink = SmtpSink::start(tmp.path(), "smtp", &[]);
+    let serve = Serve::start(&tmp.path().join("forewarn.db"), &["--smtp", &sink.url()], &env("3"));
+    let sample = Sample::load();
+    let (id, plan) = create_and_plan(&serve, sample.inventory.as_bytes(), "application/toml", &sample.campaign);
+    publish(&serve, &id);
+    let told = told(&sample.platform, &plan);
+    let expect: BTreeMap<String, usize> = told.keys().map(|k| (k.clone(), 1)).collect();
+    settle(&serve, &sink, &expect, "one message for each told contact after publishing");
+
+    // web01 leaves the inventory; the campaign is planned again and the new version published.
+    const GONE: &str = "web01";
+    let block = format!("[[machines]]\nid = \"{GONE}\"\n");
+    let at = sample.inventory.find(&block).unwrap_or_else(|| panic!("the sample has no machine {GONE}"));
+    let end = sample.inventory[at + block.len()..].find("[[").map_or(sample.inventory.len(), |i| at + block.len() + i);
+    let inventory = format!("{}{}", &sample.inventory[..at], &sample.inventory[end..]);
+    serve.admin_ok("POST", "/api/v1/inventory", "application/toml", inventory.as_bytes());
+    let planned = serve.admin_ok("POST", &format!("/api/v1/campaigns/{id}/plan"), "application/json", b"");
+    assert_eq!(planned["summary"]["kept"], plan.len() - 1, "every other published slot is kept: {planned}");
+    publish(&serve, &id);
+
+    // Nobody else's slot moved: only the contacts of web01's customer hear anything.
+    let replanned = slots(&serve.admin_ok("GET", &format!("/api/v1/campaigns/{id}/plan"), "application/json", b""));
+    let before: Vec<&Slot> = plan.iter().filter(|s| s.machine != GONE).collect();
+    assert_eq!(replanned.iter().collect::<Vec<_>>(), before, "only {GONE} left the plan");
+    let customer = &sample.platform.customer_of[GONE];
+    let mut expect = expect;
+    for c in sample.platform.contacts_of(customer) {
+        *expect.get_mut(&c.email).unwrap() += 1;
+    }
+    settle(&serve, &sink, &expect, "an update for the contacts of web01's customer, nothing for anyone else");
+
+    // Its contacts hear that its slot is cancelled: named in the text, METHOD:CANCEL with the
+    // UID they were given and a higher SEQUENCE.
+    let contacts = sample.platform.contacts_of(customer);
+    assert!(!contacts.is_empty());
+    for c in contacts {
+        let mails = sink.to(&c.email);
+        assert!(mails.len() >= 2, "{} got {} messages", c.email, mails.len());
+        let first = calendar(&mails[0], "REQUEST", &id);
+        let update = mails.last().unwrap();
+        let body = text(update, "text");
+        assert!(mentions(body, GONE), "the update to {} names {GONE}:\n{body}", c.email);
+        let cals = update["calendars"].as_array().cloned().unwrap_or_default();
+        let cancel = cals
+            .iter()
+            .find(|cal| cal["method"] == "CANCEL")
+            .unwrap_or_else(|| panic!("the update to {} has no METHOD:CANCEL part: {}", c.email, update["parts"]));
+        let event = cancel["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["uid"] == first[GONE].uid.as_str())
+            .unwrap_or_else(|| panic!("no CANCEL for {GONE}'s UID in {cancel:#}"));
+        assert_eq!(event["sequence"], 1, "{event}");
+        assert_eq!(instant(&event["dtstart"]), first[GONE].start, "{event}");
+    }
+}
+
+#[test]
+fn a_plan_is_published_only_with_its_notice_and_machines_without_a_slot_are_told() {
+    const TEST: &str = "a_plan_is_published_only_with_its_notice_and_machines_without_a_slot_are_told";
+    if !sinks_can_run(TEST) {
+        return;
+    }
+    let tmp = TempDir::new("forewarn-notify-late");
+    let sink = SmtpSink::start(tmp.path(), "smtp", &[]);
+    let db = tmp.path().join("forewarn.db");
+    let sample = Sample::load();
+    // Planned in time (a week before the range)...
+    let id = {
+        let serve = Serve::start(&db, &["--smtp", &sink.url()], &env("3"));
+        create_and_plan(&serve, sample.inventory.as_bytes(), "application/toml", &sample.campaign).0
+    };
+    // ... but published when its first slots have passed: refused, nothing written or sent.
+    const LATE: &str = "2027-03-03T09:00:00+01:00";
+    let serve = Serve::start(&db, &["--smtp", &sink.url(), "--now", LATE], &env("3"));
+    let r = serve.admin("POST", &format!("/api/v1/campaigns/{id}/publish"), "application/json", b"");
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.json()["error"], "too_late", "{}", r.text());
+    for words in ["notice", "plan", "again"] {
+        assert!(r.text().contains(words), "the refusal says what to do ({words}): {}", r.text());
+    }
+    let campaign = serve.admin_ok("GET", &format!("/api/v1/campaigns/{id}"), "application/json", b"");
+    assert_eq!(campaign["state"], "draft", "{campaign}");
+    assert_eq!(serve.outbox("pending").len() + serve.outbox("sent").len(), 0, "nothing is told");
+
+    // Planned again now: the notice counts from now, so no slot starts before now + 72 h,
+    // and the machines that no longer fit are told why.
+    serve.admin_ok("POST", &format!("/api/v1/campaigns/{id}/plan"), "application/json", b"");
+    let plan = serve.admin_ok("GET", &format!("/api/v1/campaigns/{id}/plan"), "application/json", b"");
+    let late: Timestamp = LATE.parse().unwrap();
+    for s in slots(&plan) {
+        assert!(s.start >= late + SignedDuration::from_hours(72), "{s:?} keeps the notice from {LATE}");
+    }
+    let unscheduled = plan["unscheduled"].as_array().unwrap().clone();
+    assert!(!unscheduled.is_empty(), "some machines no longer fit: {plan:#}");
+    publish(&serve, &id);
+    poll_until("the outbox to empty", ARRIVAL, || match serve.outbox_count("pending") {
+        0 => Ok(()),
+        n => Err(format!("{n} pending")),
+    });
+    for u in &unscheduled {
+        let machine = u["machine"].as_str().unwrap();
+        let customer = &sample.platform.customer_of[machine];
+        for c in sample.platform.contacts_of(customer) {
+            let mails = sink.to(&c.email);
+            let mail = mails.last().unwrap_or_else(|| panic!("{} heard nothing of {machine}", c.email));
+            let body = text(mail, "text");
+            assert!(mentions(body, machine), "the mail to {} names {machine}:\n{body}", c.email);
+            // Lines may be wrapped anywhere: compare words.
+            let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            let (flat, reason) = (words(body), words(u["reason"].as_str().unwrap()));
+            assert!(flat.contains(&reason), "the reason for {machine} ({reason}) in:\n{body}");
+            assert!(flat.contains("another time") || flat.contains("anderer Termin"), "what happens next:\n{body}");
+        }
+    }
 }

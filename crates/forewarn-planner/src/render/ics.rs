@@ -12,9 +12,16 @@ use jiff::Timestamp;
 use super::span_words;
 use crate::plan::{Plan, write_rfc3339};
 
-/// The plan as an iCalendar file (`METHOD:PUBLISH`), one `VEVENT` per slot.
-/// `dtstamp` is when the file is made; the caller reads the clock.
+/// The plan as an iCalendar file (`METHOD:PUBLISH`), one `VEVENT` per slot, UIDs in the
+/// domain `forewarn` ([`ics_in`]). `dtstamp` is when the file is made; the caller reads the
+/// clock.
 pub fn ics(plan: &Plan, inv: &Inventory, campaign: &Campaign, dtstamp: Timestamp) -> String {
+    ics_in(plan, inv, campaign, dtstamp, "forewarn")
+}
+
+/// [`ics`] with UIDs in `domain` ([`forewarn_model::ical::slot_uid`]): with the host of the
+/// service's address, the events are the same ones its contacts' invitations carry.
+pub fn ics_in(plan: &Plan, inv: &Inventory, campaign: &Campaign, dtstamp: Timestamp, domain: &str) -> String {
     let mut out = String::with_capacity(256 + plan.slots.len() * 700);
     let mut line = String::with_capacity(512);
     let put = |out: &mut String, line: &mut String| {
@@ -52,7 +59,7 @@ pub fn ics(plan: &Plan, inv: &Inventory, campaign: &Campaign, dtstamp: Timestamp
         line.push_str("BEGIN:VEVENT");
         put(&mut out, &mut line);
         line.push_str("UID:");
-        escape_into(&mut line, &format!("{}.{id}@forewarn", campaign.id));
+        escape_into(&mut line, &forewarn_model::ical::slot_uid(&campaign.id, id, domain));
         put(&mut out, &mut line);
         let _ = write!(line, "DTSTAMP:{stamp}");
         put(&mut out, &mut line);

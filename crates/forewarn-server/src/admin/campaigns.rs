@@ -345,8 +345,8 @@ fn versions_html(out: &mut String, cx: &Cx, c: &StoredCampaign, plans: &[PlanSum
     out.push_str("</tbody>\n</table></div>\n</section>\n");
 }
 
-/// The plan version drawn: planned again from the inventory version and campaign it was
-/// planned from (the planner is deterministic), and kept for the next views.
+/// The plan version drawn as it was stored (a moved slot shows where it was moved to), and
+/// kept for the next views.
 async fn picture(app: &App, c: &StoredCampaign, plan: &StoredPlan) -> ApiResult<Arc<Picture>> {
     {
         let kept = app.admin.pictures.lock().unwrap_or_else(|e| e.into_inner());
@@ -355,20 +355,20 @@ async fn picture(app: &App, c: &StoredCampaign, plan: &StoredPlan) -> ApiResult<
         }
     }
     let (_, inv, campaign) = actions::parsed_campaign(app, c, Some(plan.inventory_version)).await?;
+    let drawn = actions::stored_plan_read(plan, &inv, &campaign).await?;
     let pic = tokio::task::spawn_blocking(move || {
-        let plan = forewarn_planner::plan(&inv, &campaign);
-        let svg = forewarn_planner::render::svg::svg(&plan, &inv, &campaign);
+        let svg = forewarn_planner::render::svg::svg(&drawn, &inv, &campaign);
         let svg = match svg.find("<svg") {
             Some(i) => svg[i..].to_owned(),
             None => svg,
         };
-        let unscheduled = plan
+        let unscheduled = drawn
             .unscheduled
             .iter()
             .take(UNSCHEDULED_SHOWN)
-            .map(|u| (plan.target_id(&inv, u.target).to_owned(), u.reason.clone()))
+            .map(|u| (drawn.target_id(&inv, u.target).to_owned(), u.reason.clone()))
             .collect();
-        Picture { svg, unscheduled, unscheduled_total: plan.unscheduled.len(), notes: plan.notes.clone() }
+        Picture { svg, unscheduled, unscheduled_total: drawn.unscheduled.len(), notes: drawn.notes.clone() }
     })
     .await
     .map_err(ApiError::internal)?;
@@ -423,7 +423,7 @@ async fn act(State(app): State<Arc<App>>, op: Operator, Path(id): Path<String>, 
     let Some(fields) = op.form(&body) else { return forbidden() };
     let actor = op.actor();
     let done = match act {
-        Act::Plan => actions::plan_campaign(&app, &actor, &id).await.map(drop),
+        Act::Plan => actions::plan_campaign(&app, &actor, &id, false).await.map(drop),
         Act::Publish => {
             let version = match fields.get("version").trim() {
                 "" => Ok(None),

@@ -82,7 +82,7 @@ async fn service(base_url: &str) -> Service {
     let app = App::new(store, Arc::new(clock), config);
     actions::import_inventory(&app, "test", "toml", INVENTORY.to_owned()).await.unwrap();
     actions::create_campaign(&app, "test", "toml", CAMPAIGN).await.unwrap();
-    actions::plan_campaign(&app, "test", CAMPAIGN_ID).await.unwrap();
+    actions::plan_campaign(&app, "test", CAMPAIGN_ID, false).await.unwrap();
     let hash = auth::hash_password(PASSWORD).unwrap();
     app.store.set_operator(app.now(), "test", "ada", &hash).await.unwrap();
     Service { router: crate::router(app.clone()), app, _dir: dir }
@@ -624,7 +624,7 @@ async fn a_draft_is_edited_in_a_textarea_and_errors_keep_the_text() {
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("before its file was edited"), "{}", r.body);
 
-    actions::plan_campaign(&s.app, "test", CAMPAIGN_ID).await.unwrap();
+    actions::plan_campaign(&s.app, "test", CAMPAIGN_ID, false).await.unwrap();
     actions::publish(&s.app, "test", CAMPAIGN_ID, None).await.unwrap();
     let page = s.get(uri, &login).await;
     assert!(!page.body.contains("id=\"edit\""), "a published campaign is not edited");

@@ -222,6 +222,15 @@ fn dechunk(mut rest: &[u8]) -> Result<Option<Vec<u8>>, String> {
 // ---------------------------------------------------------------------------
 // `forewarn demo`.
 
+/// Where `forewarn serve`'s clock starts in the tests ([`Serve::start`] without `--now`): a
+/// week before the sample OS update (`examples/os-update.toml`, March 2027) starts, when
+/// it is published, and before the generated fleet's campaign too.
+pub const SERVE_NOW: &str = "2027-02-22T09:00:00+01:00";
+
+/// Where `forewarn demo`'s clock starts in the tests ([`Demo::start`]): mid-December, with
+/// the sample's year-end freeze ahead. `tests/demo_dates.rs` runs the story on other days.
+pub const DEMO_NOW: &str = "2026-12-15T10:00:00+01:00";
+
 /// A running `forewarn demo`: killed when dropped. Its stderr (the request log) is kept
 /// and shown if a test fails while it runs.
 #[derive(Debug)]
@@ -240,11 +249,18 @@ pub struct Demo {
 }
 
 impl Demo {
-    /// Starts `forewarn demo --listen 127.0.0.1:0` and reads its stdout up to the token line.
+    /// Starts `forewarn demo --listen 127.0.0.1:0 --now DEMO_NOW` and reads its stdout up to
+    /// the token line.
     pub fn start() -> Demo {
+        Demo::start_at(DEMO_NOW)
+    }
+
+    /// [`Demo::start`] with the clock starting at `now` (RFC 3339).
+    pub fn start_at(now: &str) -> Demo {
         let tmp = TempDir::new("forewarn-demo-test");
         let mut child = Command::new(BIN)
-            .args(["demo", "--listen", "127.0.0.1:0"])
+            .args(["demo", "--listen", "127.0.0.1:0", "--now", now])
+            .env_remove("FOREWARN_NOW")
             // The demo's database goes under the temporary directory: here, ours.
             .env("TMPDIR", tmp.path())
             .stdin(Stdio::null())
@@ -778,6 +794,12 @@ impl Serve {
     #[track_caller]
     pub fn start(database: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
         let database = format!("sqlite://{}", database.display());
+        // The service's clock starts at a fixed time unless the test gives one: no test
+        // depends on the day it runs.
+        let mut args: Vec<&str> = args.to_vec();
+        if !args.contains(&"--now") {
+            args.extend(["--now", SERVE_NOW]);
+        }
         let token = create_token(&database, "notify tests");
         let mut serve = Serve {
             child: None,
