@@ -27,6 +27,8 @@ pub(crate) struct Info {
     /// Kinds and their durations in seconds, in order.
     pub activities: Vec<(String, i64)>,
     pub notify_contacts: bool,
+    /// Why the campaign changed state, in the operator's words (pause, resume, cancel).
+    pub reason: Option<String>,
 }
 
 impl Info {
@@ -42,6 +44,7 @@ impl Info {
                 scope: c.scope,
                 activities: c.activities.into_iter().map(|a| (a.kind, a.duration.seconds())).collect(),
                 notify_contacts: c.notify_contacts,
+                reason: None,
             };
         }
         let as_written = Document::parse(file, &stored.text, Format::detect(file, &stored.text))
@@ -54,6 +57,7 @@ impl Info {
                 scope: f.scope,
                 activities: f.activities.into_iter().map(|a| (a.kind, a.duration.seconds())).collect(),
                 notify_contacts: f.notify_contacts,
+                reason: None,
             },
             None => Info {
                 id: stored.id.clone(),
@@ -61,6 +65,7 @@ impl Info {
                 scope: Scope::Machines,
                 activities: Vec::new(),
                 notify_contacts: true,
+                reason: None,
             },
         }
     }
@@ -497,6 +502,11 @@ pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, c
             "Nothing is done to these machines in this campaign until another time is found. Our operators look for one and write to you before anything happens; should a time outside the agreed window suit you, reply to this message.",
             "An diesen Maschinen wird in dieser Kampagne nichts gemacht, bis ein anderer Termin gefunden ist. Unser Betrieb sucht einen und schreibt Ihnen, bevor etwas geschieht; passt Ihnen eine Zeit außerhalb des vereinbarten Fensters, antworten Sie bitte auf diese Nachricht.",
         ));
+    }
+    if tell == Tell::Cancelled
+        && let Some(reason) = cx.info.reason.as_deref().map(str::trim).filter(|r| !r.is_empty())
+    {
+        doc.para(format!("{}: {reason}", pick(lang, "Reason", "Grund")));
     }
     if tell != Tell::Cancelled && !cx.info.activities.is_empty() {
         doc.push(Block::Facts(vec![

@@ -318,8 +318,9 @@ impl Notifier for Messages<'_> {
                 });
                 out.webhooks(self.webhooks, "slots.changed", &cause, &data);
             }
-            What::CampaignStateChanged { campaign, from, posts, slots, subscribers } => {
-                let info = Info::of(campaign, self.inventory);
+            What::CampaignStateChanged { campaign, from, reason, posts, slots, subscribers } => {
+                let mut info = Info::of(campaign, self.inventory);
+                info.reason = reason.map(str::to_owned);
                 let to = campaign.state;
                 let (kind, verb) = match (from, to) {
                     (_, CampaignState::Paused) => ("campaign.paused", "paused"),
@@ -340,6 +341,7 @@ impl Notifier for Messages<'_> {
                 let data = json!({
                     "campaign": webhook::campaign(campaign, &info),
                     "from": from.as_str(),
+                    "reason": reason,
                     "posts": posts
                         .iter()
                         .map(|(p, u)| json!({ "post": webhook::post(site, p), "update": webhook::update(u) }))

@@ -607,6 +607,7 @@ fn a_cancelled_campaign_cancels_every_slot_and_pausing_tells_no_contact() {
         What::CampaignStateChanged {
             campaign: &c,
             from: CampaignState::Published,
+            reason: Some("The new kernel breaks the storage driver."),
             posts: &posts,
             slots: &slots,
             subscribers: &subs,
@@ -616,6 +617,9 @@ fn a_cancelled_campaign_cancels_every_slot_and_pausing_tells_no_contact() {
     let jana = to(&list, "jana.becker@nordlicht-reisen.example");
     assert_eq!(jana.subject(), "Wartung abgesagt: Operating system update, March 2027");
     assert!(jana.text().contains("Keiner dieser Termine"), "{}", jana.text());
+    assert!(jana.text().contains("Grund: The new kernel breaks the storage driver."), "{}", jana.text());
+    let oemer = to(&list, "oemer.yilmaz@nordlicht-reisen.example");
+    assert!(oemer.text().contains("Reason: The new kernel breaks the storage driver."), "{}", oemer.text());
     let calendars = jana.calendars();
     assert_eq!(calendars.len(), 1);
     assert_eq!(calendars[0].0, "text/calendar; charset=utf-8; method=CANCEL");
@@ -645,7 +649,14 @@ fn a_cancelled_campaign_cancels_every_slot_and_pausing_tells_no_contact() {
         let list = notify(
             Some(&inv),
             &webhooks(),
-            What::CampaignStateChanged { campaign: &c, from, posts: &posts, slots: &slots, subscribers: &subs },
+            What::CampaignStateChanged {
+                campaign: &c,
+                from,
+                reason: Some("a reason"),
+                posts: &posts,
+                slots: &slots,
+                subscribers: &subs,
+            },
         );
         let recipients: Vec<&str> = list.iter().map(|m| m.recipient.as_str()).collect();
         assert_eq!(recipients, vec!["fan@example.org", "https://hooks.example/forewarn"], "{kind}");
@@ -658,6 +669,7 @@ fn a_cancelled_campaign_cancels_every_slot_and_pausing_tells_no_contact() {
         What::CampaignStateChanged {
             campaign: &c,
             from: CampaignState::Draft,
+            reason: None,
             posts: &[],
             slots: &[],
             subscribers: &subs,
@@ -741,6 +753,7 @@ fn a_campaign_that_notifies_no_contacts_still_tells_subscribers_and_webhooks() {
         What::CampaignStateChanged {
             campaign: &stored(&quiet, CampaignState::Cancelled),
             from: CampaignState::Published,
+            reason: None,
             posts: &[],
             slots: &cancelled,
             subscribers: &[],

@@ -3,6 +3,7 @@
 //! an end after the start). The callers only read their input (JSON, a form) and present
 //! the result; an error here is the same `ApiError` for both, with the same message.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -42,10 +43,51 @@ macro_rules! told {
 // ---------------------------------------------------------------------------
 // Inventory.
 
+/// The longest file name diagnostics repeat.
+const FILE_NAME_CHARS: usize = 100;
+
+/// The name a client gave its `what` file (`?file=`) in `format` (`toml` or `json`), as
+/// diagnostics name it: its base name only, printable characters only, at most
+/// [`FILE_NAME_CHARS`] of them; `{what}.{format}` when none is given or nothing is left. A
+/// name whose extension says the other format is refused (415): the name decides how the
+/// file is read, and the `Content-Type` must agree.
+pub fn file_name(given: Option<&str>, format: &str, what: &str) -> ApiResult<String> {
+    let base = given.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(FILE_NAME_CHARS).collect();
+    let clean = clean.trim();
+    if clean.is_empty() || clean == "." || clean == ".." {
+        return Ok(format!("{what}.{format}"));
+    }
+    let lower = clean.to_ascii_lowercase();
+    let other = if format == "json" { "toml" } else { "json" };
+    if lower.ends_with(&format!(".{other}")) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "the file `{clean}` is {other} by its name, but it was sent as {format}: send it as `application/{other}` \
+                 (or name it `.{format}`)"
+            ),
+        ));
+    }
+    Ok(clean.to_owned())
+}
+
 /// Validates and keeps an inventory file (`format` is `toml` or `json`), adds the components
 /// it names, and gives its version and summary.
 pub async fn import_inventory(app: &App, actor: &str, format: &str, text: String) -> ApiResult<(i64, Value)> {
-    let name = format!("inventory.{format}");
+    import_inventory_as(app, actor, format, &format!("inventory.{format}"), text).await
+}
+
+/// [`import_inventory`] of a file its diagnostics call `name` (see [`file_name`]).
+pub async fn import_inventory_as(
+    app: &App,
+    actor: &str,
+    format: &str,
+    name: &str,
+    text: String,
+) -> ApiResult<(i64, Value)> {
+    let name = name.to_owned();
     let (inv, text) =
         tokio::task::spawn_blocking(move || (parse_inventory(&name, &text), text)).await.map_err(ApiError::internal)?;
     let inv = inv.map_err(|d| ApiError::diagnostics("inventory", d))?;
@@ -150,16 +192,70 @@ impl App {
 
 /// Validates a campaign file against the latest inventory and keeps it as a draft.
 pub async fn create_campaign(app: &App, actor: &str, format: &str, text: &str) -> ApiResult<StoredCampaign> {
+    create_campaign_as(app, actor, &format!("campaign.{format}"), text).await
+}
+
+/// [`create_campaign`] of a file its diagnostics call `name` (see [`file_name`]; its
+/// extension, or else its first character, says whether it is TOML or JSON).
+pub async fn create_campaign_as(app: &App, actor: &str, name: &str, text: &str) -> ApiResult<StoredCampaign> {
+    let new = new_campaign(app, name, text).await?;
+    Ok(app.store.create_campaign(app.now(), actor, new).await?)
+}
+
+/// A campaign file checked against the latest inventory, ready to keep.
+async fn new_campaign(app: &App, name: &str, text: &str) -> ApiResult<NewCampaign> {
     let (version, inv) = app.inventory(None).await?;
-    let campaign =
-        parse_campaign(&format!("campaign.{format}"), text, &inv).map_err(|d| ApiError::diagnostics("campaign", d))?;
-    let new = NewCampaign {
+    let campaign = parse_campaign(name, text, &inv).map_err(|d| ApiError::diagnostics("campaign", d))?;
+    Ok(NewCampaign {
         id: campaign.id.clone(),
         title: campaign.title.clone(),
         text: text.to_owned(),
         inventory_version: version,
-    };
-    Ok(app.store.create_campaign(app.now(), actor, new).await?)
+    })
+}
+
+/// Replaces a draft campaign's file with a new one (checked as [`create_campaign`] checks,
+/// against the latest inventory; its `id` stays), its earlier text kept in the audit log.
+/// Only a draft is edited: a published campaign takes a newer plan instead (409). `name` as
+/// for [`create_campaign_as`].
+pub async fn edit_campaign(app: &App, actor: &str, id: &str, name: &str, text: &str) -> ApiResult<StoredCampaign> {
+    let c = stored_campaign(app, id).await?;
+    if c.state != CampaignState::Draft {
+        return Err(ApiError::conflict(format!(
+            "campaign `{id}` is {}: only a draft is edited; to change a published campaign, plan again \
+             (`POST /api/v1/campaigns/{id}/plan`) and publish the newer plan version",
+            c.state.as_str()
+        )));
+    }
+    let new = new_campaign(app, name, text).await?;
+    if new.id != id {
+        let mut e = ApiError::unprocessable(format!(
+            "`id`: the file says `{}`, but this is campaign `{id}`: keep `id = \"{id}\"` (a new id is a new \
+             campaign: create it instead)",
+            new.id
+        ));
+        e.code = "id_changed";
+        return Err(e);
+    }
+    Ok(app.store.edit_campaign(app.now(), actor, id, new).await?)
+}
+
+/// The digest of a campaign file that a plan made from it records (`campaign_sha256` in its
+/// summary), so that a plan of a draft's earlier text is not published after an edit.
+pub fn campaign_digest(text: &str) -> String {
+    crate::auth::hash_secret(text)
+}
+
+/// Refuses to publish a plan made from another text of the campaign than its current one.
+fn check_plan_of_this_text(c: &StoredCampaign, plan: &StoredPlan) -> ApiResult<()> {
+    match plan.summary.get("campaign_sha256").and_then(Value::as_str) {
+        Some(d) if d != campaign_digest(&c.text) => Err(ApiError::conflict(format!(
+            "plan version {} of campaign `{}` was made before its file was edited: plan again, then publish the \
+             new version",
+            plan.version, c.id
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub async fn stored_campaign(app: &App, id: &str) -> ApiResult<StoredCampaign> {
@@ -247,6 +343,8 @@ pub async fn plan_campaign(app: &App, actor: &str, id: &str, fresh: bool) -> Api
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
+    let mut summary = summary;
+    summary["campaign_sha256"] = json!(campaign_digest(&c.text));
     let v = app.store.add_plan(app.now(), actor, id, version, &json_text, &summary).await?;
     Ok(Planned { version: v, inventory_version: version, summary })
 }
@@ -295,6 +393,7 @@ async fn publish_as(
         )));
     }
     let stored = stored_plan(app, id, version).await?;
+    check_plan_of_this_text(&c, &stored)?;
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
     let slots = planned_slots(&stored.json)?;
     check_notice(app.now(), &campaign, stored.version, slots.iter())?;
@@ -443,10 +542,52 @@ fn state_words(state: CampaignState) -> &'static str {
 /// Pauses, resumes (`Published`) or cancels a campaign; its open maintenance posts get an
 /// update saying so (and are cancelled with it).
 pub async fn change_state(app: &App, actor: &str, id: &str, state: CampaignState) -> ApiResult<StoredCampaign> {
-    let to = (state == CampaignState::Cancelled).then_some(PostState::Cancelled);
+    change_state_because(app, actor, id, state, None).await
+}
+
+/// The longest reason for a change of state.
+const REASON_CHARS: usize = 2000;
+
+/// [`change_state`] with the operator's reason: it follows the words of the posts' update
+/// and goes into the contacts' cancellation mail, the webhooks' event and the audit log.
+/// A cancellation needs one (422 naming `reason`); pausing and resuming may give one. The
+/// reason is checked for dates that contradict the campaign, as every update is.
+pub async fn change_state_because(
+    app: &App,
+    actor: &str,
+    id: &str,
+    state: CampaignState,
+    reason: Option<&str>,
+) -> ApiResult<StoredCampaign> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     let c = stored_campaign(app, id).await?;
+    // A move the state does not allow is refused by the store, with the states named.
+    if state == CampaignState::Cancelled && c.state.can_move_to(state) && reason.is_none() {
+        let mut e = ApiError::unprocessable(
+            "`reason` is missing: say why the campaign is cancelled (e.g. {\"reason\": \"the update breaks the \
+             storage driver; a new date follows\"}); it goes into the post and the contacts' mail",
+        );
+        e.code = "reason_required";
+        return Err(e);
+    }
+    if let Some(r) = reason
+        && r.chars().count() > REASON_CHARS
+    {
+        return Err(ApiError::unprocessable(format!(
+            "`reason` has {} characters: keep it under {REASON_CHARS} (a post update can say more)",
+            r.chars().count()
+        )));
+    }
+    let to = (state == CampaignState::Cancelled).then_some(PostState::Cancelled);
+    if let Some(r) = reason {
+        check_dates(app, Some(id), &[r]).await?;
+    }
+    let words = match reason {
+        Some(r) => format!("{}\n\nReason: {r}", state_words(state)),
+        None => state_words(state).to_owned(),
+    };
     let teller = app.campaign_teller(&c, None).await?;
-    Ok(app.store.change_campaign_state(app.now(), actor, id, state, (state_words(state), to), &teller).await?)
+    Ok(app.store.change_campaign_state_because(app.now(), actor, id, state, (&words, to), reason, &teller).await?)
 }
 
 // ---------------------------------------------------------------------------
@@ -663,6 +804,191 @@ fn post_text(a: forewarn_status::announce::NewAnnouncement) -> Correction {
 pub async fn slots(app: &App, id: &str) -> ApiResult<Vec<SlotNotice>> {
     stored_campaign(app, id).await?;
     Ok(app.store.slot_notices(id).await?)
+}
+
+/// One row of a campaign's slot table: a target of its published plan with its slot as
+/// contacts were told it (`planned` or `cancelled`, with the calendar SEQUENCE), or without
+/// a slot (`unscheduled`, with the plan's reason).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SlotRow {
+    pub target: String,
+    /// The customer's id; in host campaigns every customer with a machine on the host,
+    /// separated by spaces.
+    pub customer: String,
+    /// The project's id (empty in host campaigns).
+    pub project: String,
+    pub host: String,
+    /// The tier's name (empty in host campaigns).
+    pub tier: String,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    /// `planned`, `cancelled` or `unscheduled`.
+    pub state: &'static str,
+    pub sequence: Option<i64>,
+    /// Why there is no slot (unscheduled), or empty.
+    pub reason: String,
+}
+
+/// Every target of a campaign's published plan, as [`slot_table`] gives them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotTable {
+    /// The published plan version (`None` before publication: then there are no rows).
+    pub plan_version: Option<i64>,
+    /// The inventory version the plan was made from.
+    pub inventory_version: Option<i64>,
+    /// The inventory's customers (id, name), for a filter.
+    pub customers: Vec<(String, String)>,
+    /// Slots by start, then target; then the unscheduled targets in the plan's order.
+    pub rows: Vec<SlotRow>,
+}
+
+/// The slot of every target of the campaign's published plan as stored (the slots as their
+/// contacts were told them, and the plan's unscheduled targets with their reasons), with
+/// customer, project, host and tier from the inventory the plan was made from; only those
+/// of `customer` when given (422 for a customer that inventory does not have).
+pub async fn slot_table(app: &App, id: &str, customer: Option<&str>) -> ApiResult<SlotTable> {
+    let c = stored_campaign(app, id).await?;
+    let Some(version) = c.published_plan else {
+        return Ok(SlotTable { plan_version: None, inventory_version: None, customers: Vec::new(), rows: Vec::new() });
+    };
+    let plan = stored_plan(app, id, Some(version)).await?;
+    let notices = app.store.slot_notices(id).await?;
+    let (inventory_version, inv, campaign) = parsed_campaign(app, &c, Some(plan.inventory_version)).await?;
+    let customer = customer.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+    let table = tokio::task::spawn_blocking(move || -> ApiResult<SlotTable> {
+        let customers: Vec<(String, String)> = inv.customers.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
+        let wanted = match &customer {
+            None => None,
+            Some(want) => match inv.customers.iter().position(|c| &c.id == want) {
+                Some(i) => Some(i),
+                None => {
+                    let known: Vec<&str> = customers.iter().take(20).map(|(id, _)| id.as_str()).collect();
+                    let more = if customers.len() > known.len() { ", ..." } else { "" };
+                    return Err(ApiError::unprocessable(format!(
+                        "`customer`: inventory version {inventory_version} has no customer `{want}`; its customers \
+                         are {}{more}",
+                        known.join(", ")
+                    )));
+                }
+            },
+        };
+        let hosts = campaign.scope == forewarn_model::campaign::Scope::Hosts;
+        let machines: HashMap<&str, usize> = if hosts {
+            HashMap::new()
+        } else {
+            inv.machines.iter().enumerate().map(|(i, m)| (m.id.as_str(), i)).collect()
+        };
+        let host_index: HashMap<&str, usize> = inv.hosts.iter().enumerate().map(|(i, h)| (h.id.as_str(), i)).collect();
+        // In host campaigns: the customers with machines on each host, in inventory order.
+        let mut on_host: Vec<Vec<usize>> = Vec::new();
+        if hosts {
+            on_host = vec![Vec::new(); inv.hosts.len()];
+            for m in &inv.machines {
+                let list = &mut on_host[m.host];
+                let k = inv.customer_index_of(m);
+                if !list.contains(&k) {
+                    list.push(k);
+                }
+            }
+            for list in &mut on_host {
+                list.sort_unstable();
+            }
+        }
+        // A target's customer, project, host and tier, unless the filter leaves it out.
+        let about = |target: &str| -> Option<(String, String, String, String)> {
+            if hosts {
+                let Some(&h) = host_index.get(target) else {
+                    return wanted.is_none().then(|| (String::new(), String::new(), target.to_owned(), String::new()));
+                };
+                let ks = &on_host[h];
+                if wanted.is_some_and(|w| !ks.contains(&w)) {
+                    return None;
+                }
+                let names: Vec<&str> = ks.iter().map(|&k| inv.customers[k].id.as_str()).collect();
+                return Some((names.join(" "), String::new(), target.to_owned(), String::new()));
+            }
+            let Some(&i) = machines.get(target) else {
+                return wanted.is_none().then(|| (String::new(), String::new(), String::new(), String::new()));
+            };
+            let m = &inv.machines[i];
+            if wanted.is_some_and(|w| w != inv.customer_index_of(m)) {
+                return None;
+            }
+            Some((
+                inv.customer_of(m).id.clone(),
+                inv.project_of(m).id.clone(),
+                inv.host_of(m).id.clone(),
+                inv.tier_name(m).to_owned(),
+            ))
+        };
+        let mut rows = Vec::with_capacity(notices.len());
+        for n in &notices {
+            let Some((customer, project, host, tier)) = about(&n.target) else { continue };
+            rows.push(SlotRow {
+                target: n.target.clone(),
+                customer,
+                project,
+                host,
+                tier,
+                start: Some(n.start),
+                end: Some(n.end),
+                state: if n.change == forewarn_store::SlotChange::Cancelled { "cancelled" } else { "planned" },
+                sequence: Some(i64::from(n.sequence)),
+                reason: String::new(),
+            });
+        }
+        let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(&plan.json).map_err(ApiError::internal)?;
+        for u in &file.unscheduled {
+            let Some(target) = u.target() else { continue };
+            let Some((customer, project, host, tier)) = about(target) else { continue };
+            rows.push(SlotRow {
+                target: target.to_owned(),
+                customer,
+                project,
+                host,
+                tier,
+                start: None,
+                end: None,
+                state: "unscheduled",
+                sequence: None,
+                reason: u.reason.to_string(),
+            });
+        }
+        Ok(SlotTable { plan_version: Some(version), inventory_version: Some(inventory_version), customers, rows })
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(table)
+}
+
+/// The slot table as CSV (RFC 4180: CRLF line ends, fields with a comma, quote or line
+/// break quoted, quotes doubled), with a header line.
+pub fn slot_csv(rows: &[SlotRow]) -> String {
+    fn field(out: &mut String, value: &str) {
+        if value.contains([',', '"', '\r', '\n']) {
+            out.push('"');
+            out.push_str(&value.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(value);
+        }
+    }
+    let mut out = String::from("target,customer,project,host,tier,start,end,state,sequence,reason\r\n");
+    for r in rows {
+        let start = r.start.map(|t| t.to_string()).unwrap_or_default();
+        let end = r.end.map(|t| t.to_string()).unwrap_or_default();
+        let sequence = r.sequence.map(|s| s.to_string()).unwrap_or_default();
+        let fields =
+            [r.target.as_str(), &r.customer, &r.project, &r.host, &r.tier, &start, &end, r.state, &sequence, &r.reason];
+        for (i, v) in fields.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            field(&mut out, v);
+        }
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// A slot moved by hand to `start`: a new plan version with only that slot changed, checked

@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use forewarn_planner::PlanFile;
 use forewarn_status::{Component, ComponentStatus, PostKind, PostState};
 use forewarn_store::{
-    CampaignState, Correction, MessageState, NewPost, PlanSummary, SlotChange, SlotNotice, StoredCampaign,
+    CampaignState, Correction, MessageState, NewPost, PlanSummary, SlotChange, SlotNotice, StoredCampaign, Token,
 };
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -39,7 +39,7 @@ pub fn routes() -> Router<Arc<App>> {
             post(import_inventory).get(show_inventory).layer(DefaultBodyLimit::max(INVENTORY_LIMIT)),
         )
         .route("/api/v1/campaigns", post(create_campaign).get(list_campaigns))
-        .route("/api/v1/campaigns/{id}", get(show_campaign))
+        .route("/api/v1/campaigns/{id}", get(show_campaign).put(edit_campaign))
         .route("/api/v1/campaigns/{id}/plan", post(plan_campaign).get(show_plan))
         .route("/api/v1/campaigns/{id}/plans", get(list_plans))
         .route("/api/v1/campaigns/{id}/plan/diff", get(diff_plans))
@@ -58,6 +58,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/v1/posts/{id}/updates", post(add_update))
         .route("/api/v1/components", get(list_components))
         .route("/api/v1/components/{id}", axum::routing::patch(set_component_status))
+        .route("/api/v1/tokens", get(list_tokens))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
 }
 
@@ -84,15 +86,23 @@ fn utf8(body: &Bytes) -> ApiResult<&str> {
 // ---------------------------------------------------------------------------
 // Inventory.
 
+/// `?file=NAME`: the name of the uploaded file as the user gave it, for diagnostics.
+#[derive(Debug, Default, Deserialize)]
+struct FileQuery {
+    file: Option<String>,
+}
+
 async fn import_inventory(
     State(app): State<Arc<App>>,
     Actor(actor): Actor,
+    Query(q): Query<FileQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
     let format = body_format(&headers)?;
+    let name = actions::file_name(q.file.as_deref(), format, "inventory")?;
     let text = utf8(&body)?.to_owned();
-    let (version, summary) = actions::import_inventory(&app, &actor, format, text).await?;
+    let (version, summary) = actions::import_inventory_as(&app, &actor, format, &name, text).await?;
     Ok((StatusCode::CREATED, Json(json!({ "version": version, "summary": summary }))).into_response())
 }
 
@@ -125,12 +135,29 @@ fn campaign_json(c: &StoredCampaign) -> Value {
 async fn create_campaign(
     State(app): State<Arc<App>>,
     Actor(actor): Actor,
+    Query(q): Query<FileQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
     let format = body_format(&headers)?;
-    let stored = actions::create_campaign(&app, &actor, format, utf8(&body)?).await?;
+    let name = actions::file_name(q.file.as_deref(), format, "campaign")?;
+    let stored = actions::create_campaign_as(&app, &actor, &name, utf8(&body)?).await?;
     Ok((StatusCode::CREATED, Json(campaign_json(&stored))).into_response())
+}
+
+/// A draft's new file (its id unchanged); a published campaign is planned again instead.
+async fn edit_campaign(
+    State(app): State<Arc<App>>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+    Query(q): Query<FileQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let format = body_format(&headers)?;
+    let name = actions::file_name(q.file.as_deref(), format, "campaign")?;
+    let stored = actions::edit_campaign(&app, &actor, &id, &name, utf8(&body)?).await?;
+    Ok(Json(campaign_json(&stored)))
 }
 
 async fn list_campaigns(State(app): State<Arc<App>>, _: Actor) -> ApiResult<Json<Value>> {
@@ -316,26 +343,44 @@ async fn publish(
     Ok(Json(v).into_response())
 }
 
-async fn pause(s: State<Arc<App>>, a: Actor, p: Path<String>) -> ApiResult<Json<Value>> {
-    change_state(s, a, p, CampaignState::Paused).await
+async fn pause(s: State<Arc<App>>, a: Actor, p: Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
+    change_state(s, a, p, body, CampaignState::Paused).await
 }
 
-async fn resume(s: State<Arc<App>>, a: Actor, p: Path<String>) -> ApiResult<Json<Value>> {
-    change_state(s, a, p, CampaignState::Published).await
+async fn resume(s: State<Arc<App>>, a: Actor, p: Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
+    change_state(s, a, p, body, CampaignState::Published).await
 }
 
-async fn cancel(s: State<Arc<App>>, a: Actor, p: Path<String>) -> ApiResult<Json<Value>> {
-    change_state(s, a, p, CampaignState::Cancelled).await
+async fn cancel(s: State<Arc<App>>, a: Actor, p: Path<String>, body: Bytes) -> ApiResult<Json<Value>> {
+    change_state(s, a, p, body, CampaignState::Cancelled).await
 }
 
-/// Moves a campaign to `state`; its maintenance posts get an update saying so.
+/// `{"reason": "..."}`: why a campaign is paused, resumed or cancelled.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateBody {
+    reason: Option<String>,
+}
+
+/// Moves a campaign to `state`; its maintenance posts get an update saying so, with the
+/// reason (required to cancel).
 async fn change_state(
     State(app): State<Arc<App>>,
     Actor(actor): Actor,
     Path(id): Path<String>,
+    body: Bytes,
     state: CampaignState,
 ) -> ApiResult<Json<Value>> {
-    let c = actions::change_state(&app, &actor, &id, state).await?;
+    let req: StateBody = if body.iter().all(u8::is_ascii_whitespace) {
+        StateBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg);
+            ApiError::unprocessable(format!("request body: {msg}; send {{\"reason\": \"...\"}}"))
+        })?
+    };
+    let c = actions::change_state_because(&app, &actor, &id, state, req.reason.as_deref()).await?;
     Ok(Json(campaign_json(&c)))
 }
 
@@ -556,9 +601,59 @@ fn notice_json(n: &SlotNotice) -> Value {
     })
 }
 
-async fn list_slots(State(app): State<Arc<App>>, _: Actor, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+#[derive(Debug, Default, Deserialize)]
+struct SlotsQuery {
+    /// Only this customer's targets.
+    customer: Option<String>,
+    /// `csv` for CSV (as `Accept: text/csv`), else JSON.
+    format: Option<String>,
+}
+
+/// The slots as their contacts were told them (`slots`), and every target of the published
+/// plan with its customer, project, host and tier, the unscheduled ones too (`table`); as
+/// CSV with `?format=csv` or `Accept: text/csv`.
+async fn list_slots(
+    State(app): State<Arc<App>>,
+    _: Actor,
+    Path(id): Path<String>,
+    Query(q): Query<SlotsQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let csv = match q.format.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) if f.eq_ignore_ascii_case("csv") => true,
+        Some(f) if f.eq_ignore_ascii_case("json") => false,
+        Some(f) => return Err(ApiError::bad_request(format!("`format`: `{f}` is not a format: use `csv` or `json`"))),
+        None => headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.split(',').any(|t| t.split(';').next().unwrap_or("").trim() == "text/csv")),
+    };
+    let table = actions::slot_table(&app, &id, q.customer.as_deref()).await?;
+    if csv {
+        let name = match q.customer.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            Some(c) => format!("{id}-{c}-slots.csv"),
+            None => format!("{id}-slots.csv"),
+        };
+        let name: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+        return Ok((
+            [
+                (CONTENT_TYPE, "text/csv; charset=utf-8; header=present".to_owned()),
+                (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            ],
+            actions::slot_csv(&table.rows),
+        )
+            .into_response());
+    }
     let slots = actions::slots(&app, &id).await?;
-    Ok(Json(json!({ "campaign": id, "slots": slots.iter().map(notice_json).collect::<Vec<_>>() })))
+    Ok(Json(json!({
+        "campaign": id,
+        "plan_version": table.plan_version,
+        "inventory_version": table.inventory_version,
+        "slots": slots.iter().map(notice_json).collect::<Vec<_>>(),
+        "table": table.rows,
+    }))
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -585,6 +680,39 @@ async fn move_slot(
     v["campaign"] = json!(c.id);
     v["plan_version"] = json!(version);
     Ok(Json(v))
+}
+
+// ---------------------------------------------------------------------------
+// API tokens.
+
+/// A token without its hash.
+pub fn token_json(t: &Token) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "created": t.created,
+        "created_by": t.by,
+        "revoked": t.revoked,
+        "revoked_by": t.revoked_by,
+    })
+}
+
+async fn list_tokens(State(app): State<Arc<App>>, _: Actor) -> ApiResult<Json<Value>> {
+    let all = app.store.tokens().await?;
+    Ok(Json(json!({ "tokens": all.iter().map(token_json).collect::<Vec<_>>() })))
+}
+
+/// Revokes a token: from the next request on it is refused (401).
+async fn revoke_token(
+    State(app): State<Arc<App>>,
+    Actor(actor): Actor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no token `{id}`: tokens have numbers (GET /api/v1/tokens)")))?;
+    let t = app.store.revoke_token(app.now(), &actor, id).await?;
+    Ok(Json(token_json(&t)))
 }
 
 // ---------------------------------------------------------------------------

@@ -106,31 +106,35 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "post",
         path: "/api/v1/campaigns/{id}/pause",
-        summary: "Pause a published campaign",
+        summary: "Pause a published campaign (`{\"reason\": \"...\"}` optional: it goes into the post's update)",
         auth: true,
-        body: &[],
+        body: JSON,
         status: 200,
     },
     Endpoint {
         method: "post",
         path: "/api/v1/campaigns/{id}/resume",
-        summary: "Resume a paused campaign",
+        summary: "Resume a paused campaign (`{\"reason\": \"...\"}` optional: it goes into the post's update)",
         auth: true,
-        body: &[],
+        body: JSON,
         status: 200,
     },
     Endpoint {
         method: "post",
         path: "/api/v1/campaigns/{id}/cancel",
-        summary: "Cancel a campaign; its posts say so",
+        summary: "Cancel a campaign with `{\"reason\": \"...\"}` (required: 422 without it); its posts say so with \
+                  the reason, and its contacts' cancellation mail gives it",
         auth: true,
-        body: &[],
+        body: JSON,
         status: 200,
     },
     Endpoint {
         method: "get",
         path: "/api/v1/campaigns/{id}/slots",
-        summary: "The slots of a published campaign as its contacts were told them (SEQUENCE, cancelled, reminded)",
+        summary: "The slots of a published campaign as its contacts were told them (SEQUENCE, cancelled, reminded), \
+                  and `table`: every target of the published plan with customer, project, host, tier and state, the \
+                  unscheduled ones with their reason (`?customer=ID` filters; `?format=csv` or `Accept: text/csv` for \
+                  CSV)",
         auth: true,
         body: &[],
         status: 200,
@@ -238,6 +242,31 @@ pub const ENDPOINTS: &[Endpoint] = &[
         status: 200,
     },
     Endpoint {
+        method: "put",
+        path: "/api/v1/campaigns/{id}",
+        summary: "Replace a draft campaign's file (TOML or JSON, checked as on create; its `id` stays); 409 once \
+                  published: plan and publish a newer version instead",
+        auth: true,
+        body: FILE,
+        status: 200,
+    },
+    Endpoint {
+        method: "get",
+        path: "/api/v1/tokens",
+        summary: "Every API token (never its hash): id, name, created, by whom, revoked",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
+        method: "delete",
+        path: "/api/v1/tokens/{id}",
+        summary: "Revoke an API token: refused (401) from its next request on",
+        auth: true,
+        body: &[],
+        status: 200,
+    },
+    Endpoint {
         method: "get",
         path: "/api/v1/openapi.json",
         summary: "This document",
@@ -246,6 +275,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
         status: 200,
     },
 ];
+
+/// Query parameters of documented endpoints: method, path, name, description.
+pub const QUERY: &[(&str, &str, &str, &str)] = &[
+    ("post", "/api/v1/inventory", "file", FILE_PARAM),
+    ("post", "/api/v1/campaigns", "file", FILE_PARAM),
+    ("put", "/api/v1/campaigns/{id}", "file", FILE_PARAM),
+    ("get", "/api/v1/campaigns/{id}/slots", "customer", "Only the targets of this customer (its id)"),
+    ("get", "/api/v1/campaigns/{id}/slots", "format", "`csv` for CSV, `json` (the default) for JSON"),
+];
+
+const FILE_PARAM: &str = "The file's name as the user gave it (base name, printable, at most 100 characters): \
+                          diagnostics name it (`typo-key.toml:22`); its extension must agree with the Content-Type";
 
 fn error_schema() -> Value {
     json!({
@@ -297,12 +338,15 @@ pub fn spec() -> Value {
             let content: Map<String, Value> = e.body.iter().map(|t| ((*t).to_owned(), json!({}))).collect();
             op["requestBody"] = json!({ "required": e.method != "post" || e.body == FILE, "content": content });
         }
-        let params: Vec<Value> = e
+        let mut params: Vec<Value> = e
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
             .collect();
+        params.extend(QUERY.iter().filter(|(m, p, _, _)| *m == e.method && *p == e.path).map(|(_, _, name, what)| {
+            json!({ "name": name, "in": "query", "required": false, "description": what, "schema": { "type": "string" } })
+        }));
         if !params.is_empty() {
             op["parameters"] = Value::Array(params);
         }

@@ -864,10 +864,17 @@ async fn script_tags(api: &Api) {
 /// Pause, resume, cancel; every move that is not allowed is refused and changes nothing.
 async fn campaign_states(api: &Api, campaign_post: i64) {
     let state = |v: Value| v["state"].as_str().map(str::to_owned);
-    assert_eq!(
-        state(api.campaign_action(CAMPAIGN_ID, "pause").await.expect(StatusCode::OK)).as_deref(),
-        Some("paused")
+    let pause = format!("/api/v1/campaigns/{CAMPAIGN_ID}/pause");
+    let before = api.snapshot().await;
+    api.post_json(&pause, json!({ "why": "x" })).await.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &["why"]);
+    api.post_json(&pause, json!({ "reason": "The mirror is down until 2027-05-01." })).await.refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "date_conflict",
+        &["2027-05-01"],
     );
+    api.unchanged(&before, "refused reasons").await;
+    let paused = api.post_json(&pause, json!({ "reason": "The package mirror is out of sync." })).await;
+    assert_eq!(state(paused.expect(StatusCode::OK)).as_deref(), Some("paused"));
     let before = api.snapshot().await;
     let r = api.campaign_action(CAMPAIGN_ID, "pause").await;
     assert!(r.status.is_client_error(), "pausing twice: {} {}", r.status, r.text());
@@ -880,7 +887,22 @@ async fn campaign_states(api: &Api, campaign_post: i64) {
     let r = api.campaign_action(CAMPAIGN_ID, "resume").await;
     assert!(r.status.is_client_error(), "resuming a running campaign: {} {}", r.status, r.text());
 
-    let cancelled = api.campaign_action(CAMPAIGN_ID, "cancel").await.expect(StatusCode::OK);
+    // A cancellation says why, or is refused naming the field.
+    let before = api.snapshot().await;
+    api.campaign_action(CAMPAIGN_ID, "cancel").await.refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "reason_required",
+        &["`reason`", "cancelled"],
+    );
+    let cancel = format!("/api/v1/campaigns/{CAMPAIGN_ID}/cancel");
+    api.post_json(&cancel, json!({ "reason": "  " })).await.refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "reason_required",
+        &["`reason`"],
+    );
+    api.unchanged(&before, "cancelling without a reason").await;
+    let why = "The new kernel breaks the storage driver; a new date follows.";
+    let cancelled = api.post_json(&cancel, json!({ "reason": why })).await.expect(StatusCode::OK);
     assert_eq!(state(cancelled).as_deref(), Some("cancelled"));
     let post = api.get_anonymous(&format!("/api/v1/posts/{campaign_post}")).await.expect(StatusCode::OK);
     assert_eq!(post["state"], "cancelled", "{post}");
@@ -888,9 +910,16 @@ async fn campaign_states(api: &Api, campaign_post: i64) {
     let bodies: Vec<&str> = updates.iter().map(|u| u["body"].as_str().unwrap()).collect();
     let last = updates.last().unwrap();
     assert_eq!(last["state"], "cancelled", "the campaign's post says it is cancelled: {post}");
-    assert!(bodies.iter().any(|b| b.starts_with("Paused")), "{bodies:?}");
-    assert!(bodies.iter().any(|b| b.starts_with("Resumed")), "{bodies:?}");
+    assert!(
+        bodies.iter().any(|b| b.starts_with("Paused") && b.ends_with("Reason: The package mirror is out of sync.")),
+        "{bodies:?}"
+    );
+    assert!(bodies.contains(&"Resumed."), "no reason, no reason line: {bodies:?}");
     assert!(last["body"].as_str().unwrap().contains("Cancelled"), "{last}");
+    assert!(last["body"].as_str().unwrap().ends_with(&format!("Reason: {why}")), "{last}");
+    let audit = api.store.audit(1000).await.unwrap();
+    let cancel_row = audit.iter().find(|a| a.action == "campaign.cancel").unwrap();
+    assert_eq!(cancel_row.detail["reason"], why);
 
     let before = api.snapshot().await;
     for action in ["pause", "resume", "cancel"] {
@@ -910,6 +939,155 @@ async fn campaign_states(api: &Api, campaign_post: i64) {
     {
         assert!(actions.iter().any(|x| x == a), "the audit log has no {a}: {actions:?}");
     }
+}
+
+/// The slot table of the published campaign: every target with customer, project, host and
+/// tier, filtered by customer, and as CSV.
+async fn slot_table(api: &Api, plan: &Value) {
+    let uri = format!("/api/v1/campaigns/{CAMPAIGN_ID}/slots");
+    let all = api.get(&uri).await.expect(StatusCode::OK);
+    assert_eq!(all["plan_version"], 2);
+    let table = all["table"].as_array().unwrap();
+    assert_eq!(table.len(), 33, "every target of the plan: {all}");
+    let scheduled = plan["slots"].as_array().unwrap().len();
+    assert_eq!(table.iter().filter(|r| r["state"] == "planned").count(), scheduled);
+    for r in table.iter().filter(|r| r["state"] == "unscheduled") {
+        assert!(r["reason"].as_str().is_some_and(|w| !w.is_empty()) && r["start"].is_null(), "{r}");
+    }
+    let first = plan["slots"][0].clone();
+    let row = table.iter().find(|r| r["target"] == first["machine"]).unwrap();
+    assert_eq!(ts(row["start"].as_str().unwrap()), ts(first["start"].as_str().unwrap()));
+    for key in ["customer", "project", "host", "tier"] {
+        assert!(row[key].as_str().is_some_and(|v| !v.is_empty()), "{key} of {row}");
+    }
+
+    let harbor = api.get(&format!("{uri}?customer=harbor")).await.expect(StatusCode::OK);
+    let rows = harbor["table"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.len() < 33, "{harbor}");
+    assert!(rows.iter().all(|r| r["customer"] == "harbor"), "{harbor}");
+    api.get(&format!("{uri}?customer=nobody")).await.refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        &["`customer`", "nobody", "harbor"],
+    );
+    api.get(&format!("{uri}?format=xml")).await.refused(StatusCode::BAD_REQUEST, "bad_request", &["csv"]);
+
+    let r = api.get(&format!("{uri}?format=csv&customer=harbor")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.content_type().starts_with("text/csv"), "{}", r.content_type());
+    let csv = r.text();
+    let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert_eq!(lines[0], "target,customer,project,host,tier,start,end,state,sequence,reason");
+    assert_eq!(lines.len(), rows.len() + 1, "{csv}");
+    let first_row = &rows[0];
+    let expected = format!(
+        "{},harbor,{},{},{},{},{},planned,0,",
+        first_row["target"].as_str().unwrap(),
+        first_row["project"].as_str().unwrap(),
+        first_row["host"].as_str().unwrap(),
+        first_row["tier"].as_str().unwrap(),
+        ts(first_row["start"].as_str().unwrap()),
+        ts(first_row["end"].as_str().unwrap()),
+    );
+    assert_eq!(lines[1], expected, "{csv}");
+    let accept = api.send(Method::GET, &uri, Auth::Token, None, Body::empty()).await;
+    assert!(accept.content_type().starts_with("application/json"));
+    let mut request = Request::builder().method(Method::GET).uri(&uri);
+    request = request.header("authorization", format!("Bearer {TOKEN}")).header("accept", "text/csv");
+    let response = api.router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    assert_eq!(String::from_utf8(bytes.to_vec()).unwrap().lines().count(), 34, "Accept: text/csv gives CSV");
+}
+
+/// What operators need besides the story: file names in diagnostics, editing a draft,
+/// listing and revoking tokens.
+async fn operator_tools(api: &Api) {
+    // Diagnostics name the file as the client gave it, sanitised.
+    let typo = CAMPAIGN.replace("id = \"os-update-2027-03\"", "id = \"typo\"\nstrat = \"spread\"");
+    let line = typo.lines().position(|l| l.starts_with("strat")).unwrap() + 1;
+    let before = api.snapshot().await;
+    let text = api.post_toml("/api/v1/campaigns?file=typo-key.toml", &typo).await.refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        &["strat"],
+    );
+    assert!(text.contains(&format!("typo-key.toml:{line}")), "{text}");
+    assert!(!text.contains("campaign.toml"), "{text}");
+    let text = api.post_toml("/api/v1/campaigns?file=..%2F..%2Fetc%2Fsecret%0A%1B%5B31m.toml", &typo).await.refused(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        &[],
+    );
+    assert!(text.contains(&format!("\nsecret[31m.toml:{line}")), "base name, printable only: {text}");
+    api.post_toml("/api/v1/campaigns?file=c.json", &typo).await.refused(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        &["c.json", "application/json"],
+    );
+    let text = api.post("/api/v1/inventory?file=fleet.toml", "application/toml", "[platform]\nnmae = \"x\"\n").await;
+    assert!(error_text(&text.json()).contains("fleet.toml:2"), "{}", text.text());
+    api.unchanged(&before, "refused files").await;
+
+    // A draft is edited; its id stays; a published (or cancelled) one is not.
+    let fsck = include_str!("../../../examples/fsck.toml");
+    api.post_toml("/api/v1/campaigns", fsck).await.expect(StatusCode::CREATED);
+    let uri = "/api/v1/campaigns/fsck-2027-02";
+    let put = |uri: String, body: String, file: &'static str| async move {
+        let uri = if file.is_empty() { uri } else { format!("{uri}?file={file}") };
+        api.send(Method::PUT, &uri, Auth::Token, Some("application/toml"), body.into()).await
+    };
+    api.campaign_action("fsck-2027-02", "plan").await.expect(StatusCode::CREATED);
+    let before = api.snapshot().await;
+    let renamed = fsck.replace("id = \"fsck-2027-02\"", "id = \"fsck-2\"");
+    put(uri.into(), renamed, "").await.refused(StatusCode::UNPROCESSABLE_ENTITY, "id_changed", &["`id`", "fsck-2"]);
+    let broken = fsck.replace("granularity = \"10m\"", "granularity = \"10 minutes\"");
+    let text = put(uri.into(), broken, "fsck-v2.toml").await.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &[]);
+    assert!(text.contains("fsck-v2.toml:") && text.contains("granularity"), "{text}");
+    put(format!("/api/v1/campaigns/{CAMPAIGN_ID}"), CAMPAIGN.to_owned(), "").await.refused(
+        StatusCode::CONFLICT,
+        "conflict",
+        &["only a draft", "plan"],
+    );
+    put("/api/v1/campaigns/nope".into(), fsck.to_owned(), "").await.refused(StatusCode::NOT_FOUND, "not_found", &[]);
+    api.unchanged(&before, "refused edits").await;
+    let retitled = fsck.replace("Filesystem check, February 2027", "Filesystem check (ext4), February 2027");
+    let v = put(uri.into(), retitled.clone(), "fsck.toml").await.expect(StatusCode::OK);
+    assert_eq!(
+        (v["title"].as_str(), v["state"].as_str()),
+        (Some("Filesystem check (ext4), February 2027"), Some("draft"))
+    );
+    let row = api.store.audit(1).await.unwrap().remove(0);
+    assert_eq!((row.action.as_str(), row.subject.as_str()), ("campaign.edit", "fsck-2027-02"));
+    assert_eq!(row.detail["previous"]["text"], fsck, "the old text is kept");
+    // The plan made before the edit is not published.
+    api.campaign_action("fsck-2027-02", "publish").await.refused(StatusCode::CONFLICT, "conflict", &["plan again"]);
+
+    // Tokens: listed without hashes, revoked at once, audited.
+    let other = "fw_the-other-token";
+    let id =
+        api.store.create_token(api.app.now(), "test", "ci", &forewarn_server::auth::hash_secret(other)).await.unwrap();
+    let header = format!("Bearer {other}");
+    let r = api.send(Method::GET, "/api/v1/campaigns", Auth::Header(&header), None, Body::empty()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let listed = api.get("/api/v1/tokens").await.expect(StatusCode::OK);
+    let tokens = listed["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "{listed}");
+    assert_eq!((tokens[1]["id"].as_i64(), tokens[1]["name"].as_str()), (Some(id), Some("ci")));
+    assert_eq!((tokens[1]["created_by"].as_str(), &tokens[1]["revoked"]), (Some("test"), &Value::Null));
+    assert!(!listed.to_string().contains(&forewarn_server::auth::hash_secret(other)), "no hash: {listed}");
+    let r = api.send(Method::DELETE, &format!("/api/v1/tokens/{id}"), Auth::Token, None, Body::empty()).await;
+    let revoked = r.expect(StatusCode::OK);
+    assert_eq!(revoked["revoked_by"], "token:the story");
+    let r = api.send(Method::GET, "/api/v1/campaigns", Auth::Header(&header), None, Body::empty()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a revoked token is refused at once: {}", r.text());
+    let before = api.snapshot().await;
+    let r = api.send(Method::DELETE, &format!("/api/v1/tokens/{id}"), Auth::Token, None, Body::empty()).await;
+    r.refused(StatusCode::CONFLICT, "conflict", &["revoked already"]);
+    let r = api.send(Method::DELETE, "/api/v1/tokens/999", Auth::Token, None, Body::empty()).await;
+    r.refused(StatusCode::NOT_FOUND, "not_found", &["token 999"]);
+    api.unchanged(&before, "refused revocations").await;
+    let row = api.store.audit(1).await.unwrap().remove(0);
+    assert_eq!((row.action.as_str(), row.subject.as_str()), ("token.revoke", id.to_string().as_str()));
 }
 
 /// `/healthz` answers; `/metrics` counts what happened.
@@ -1004,12 +1182,14 @@ async fn story(store: Store) {
     draft_refusals(&api).await;
     let plan = plan_twice(&api).await;
     let campaign_post = publish(&api, &plan).await;
+    slot_table(&api, &plan).await;
     bad_posts(&api, campaign_post).await;
     posts_and_corrections(&api).await;
     script_tags(&api).await;
     campaign_states(&api, campaign_post).await;
     health_and_metrics(&api).await;
     feeds(&api).await;
+    operator_tools(&api).await;
     every_endpoint_is_routed(&api, campaign_post).await;
     api.store.close().await;
 }

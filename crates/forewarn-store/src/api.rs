@@ -94,7 +94,24 @@ impl Store {
         update: (&str, Option<PostState>),
         notifier: &dyn Notifier,
     ) -> Result<StoredCampaign> {
-        in_tx!(self, change_campaign_state(at, actor, id, state, update, notifier))
+        in_tx!(self, change_campaign_state(at, actor, id, state, update, None, notifier))
+    }
+
+    /// [`Store::change_campaign_state`] because of `reason` (the operator's words): it goes
+    /// into the audit row's detail and to `notifier` with the event (contacts' mail,
+    /// webhooks); the caller puts it into `update`'s text for the posts.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn change_campaign_state_because(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        id: &str,
+        state: CampaignState,
+        update: (&str, Option<PostState>),
+        reason: Option<&str>,
+        notifier: &dyn Notifier,
+    ) -> Result<StoredCampaign> {
+        in_tx!(self, change_campaign_state(at, actor, id, state, update, reason, notifier))
     }
 
     /// The latest inventory version, if any (cheap: no text).
@@ -113,6 +130,20 @@ impl Store {
     /// inventory version is.
     pub async fn create_campaign(&self, at: Timestamp, actor: &str, new: NewCampaign) -> Result<StoredCampaign> {
         in_tx!(self, create_campaign(at, actor, &new))
+    }
+
+    /// Replaces a draft campaign's file (`new`: its id must be `id`), with an audit row
+    /// `campaign.edit` that keeps the old title, text and inventory version. `Conflict` unless
+    /// it is a draft, `Invalid` for another id or the same text, `NotFound` for an unknown
+    /// campaign or inventory version.
+    pub async fn edit_campaign(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        id: &str,
+        new: NewCampaign,
+    ) -> Result<StoredCampaign> {
+        in_tx!(self, edit_campaign(at, actor, id, &new))
     }
 
     pub async fn campaign(&self, id: &str) -> Result<Option<StoredCampaign>> {
@@ -449,13 +480,21 @@ impl Store {
         in_tx!(self, create_token(at, actor, name, hash))
     }
 
+    /// The token with this hash, unless it is unknown or revoked.
     pub async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>> {
         on_conn!(self, token_by_hash(hash))
     }
 
-    /// Every token, oldest first.
+    /// Every token, revoked ones too, oldest first.
     pub async fn tokens(&self) -> Result<Vec<Token>> {
         on_conn!(self, tokens())
+    }
+
+    /// Revokes a token: from now on it authenticates nothing; its row stays, marked, with an
+    /// audit row `token.revoke`. `NotFound` for an unknown id, `Conflict` if it was revoked
+    /// already (naming when and by whom).
+    pub async fn revoke_token(&self, at: Timestamp, actor: &str, id: i64) -> Result<Token> {
+        in_tx!(self, revoke_token(at, actor, id))
     }
 
     // Operators and sessions.

@@ -272,6 +272,57 @@ pub(crate) async fn create_campaign(
     existing_campaign(c, &new.id).await
 }
 
+/// A draft's new file: its title, text and inventory version replaced; the old ones kept in
+/// the audit row (`previous`).
+pub(crate) async fn edit_campaign(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    id: &str,
+    new: &NewCampaign,
+) -> Result<StoredCampaign> {
+    let old = existing_campaign(c, id).await?;
+    if new.id != id {
+        return Err(Error::Invalid(format!(
+            "the file's `id` is `{}`, not `{id}`: a campaign keeps its id (create a new campaign for a new id)",
+            new.id
+        )));
+    }
+    if old.state != CampaignState::Draft {
+        return Err(Error::Conflict(format!(
+            "campaign `{id}` is {}: only a draft is edited; plan and publish a newer version instead",
+            old.state
+        )));
+    }
+    if old.text == new.text {
+        return Err(Error::Invalid(format!("the file is the same as campaign `{id}`'s: nothing to change")));
+    }
+    require_inventory(c, new.inventory_version).await?;
+    let changed = query(
+        "UPDATE campaigns SET title = $1, text = $2, inventory_version = $3, updated = $4 WHERE id = $5 AND state = $6",
+    )
+    .bind(&new.title)
+    .bind(&new.text)
+    .bind(new.inventory_version)
+    .bind(micros(at))
+    .bind(id)
+    .bind(CampaignState::Draft.as_str())
+    .execute(&mut *c)
+    .await?;
+    if changed.rows_affected() != 1 {
+        return Err(Error::Conflict(format!(
+            "campaign `{id}` changed while it was being edited; look again and retry"
+        )));
+    }
+    let detail = json!({
+        "title": new.title,
+        "inventory_version": new.inventory_version,
+        "previous": { "title": old.title, "text": old.text, "inventory_version": old.inventory_version },
+    });
+    audit(c, at, actor, "campaign.edit", id, detail).await?;
+    existing_campaign(c, id).await
+}
+
 /// Moves `id` from `from` to `to` unless someone else moved it first.
 async fn move_campaign(
     c: &mut Conn,
@@ -334,6 +385,7 @@ pub(crate) async fn import_inventory_with_components(
 
 /// A campaign's new state, an update on each of its posts still open, on cancellation the
 /// cancellation of every slot its contacts were told, and the messages, together.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn change_campaign_state(
     c: &mut Conn,
     at: Timestamp,
@@ -341,9 +393,10 @@ pub(crate) async fn change_campaign_state(
     id: &str,
     state: CampaignState,
     update: (&str, Option<PostState>),
+    reason: Option<&str>,
     notifier: &dyn Notifier,
 ) -> Result<StoredCampaign> {
-    let (from, campaign) = move_campaign_state(c, at, actor, id, state).await?;
+    let (from, campaign) = move_campaign_state(c, at, actor, id, state, reason).await?;
     let mut posts = Vec::new();
     for post in posts_of_campaign(c, id).await? {
         if !post.state.is_final() {
@@ -379,6 +432,7 @@ pub(crate) async fn change_campaign_state(
     let what = What::CampaignStateChanged {
         campaign: &campaign,
         from,
+        reason,
         posts: &posts,
         slots: &slots,
         subscribers: &subscribers,
@@ -394,7 +448,7 @@ pub(crate) async fn set_campaign_state(
     id: &str,
     to: CampaignState,
 ) -> Result<StoredCampaign> {
-    Ok(move_campaign_state(c, at, actor, id, to).await?.1)
+    Ok(move_campaign_state(c, at, actor, id, to, None).await?.1)
 }
 
 /// [`set_campaign_state`], also giving the state the campaign was in.
@@ -404,6 +458,7 @@ async fn move_campaign_state(
     actor: &str,
     id: &str,
     to: CampaignState,
+    reason: Option<&str>,
 ) -> Result<(CampaignState, StoredCampaign)> {
     let from = existing_campaign(c, id).await?.state;
     if !from.can_move_to(to) {
@@ -422,7 +477,11 @@ async fn move_campaign_state(
         CampaignState::Completed => "campaign.complete",
         CampaignState::Draft => "campaign.state",
     };
-    audit(c, at, actor, action, id, json!({ "from": from.as_str(), "to": to.as_str() })).await?;
+    let mut detail = json!({ "from": from.as_str(), "to": to.as_str() });
+    if let Some(reason) = reason {
+        detail["reason"] = json!(reason);
+    }
+    audit(c, at, actor, action, id, detail).await?;
     Ok((from, existing_campaign(c, id).await?))
 }
 
@@ -1080,8 +1139,17 @@ pub(crate) async fn set_component_status(
 
 // Tokens.
 
+const TOKEN: &str = "SELECT id, name, created, actor, revoked, revoked_by FROM tokens";
+
 fn token_from_row(r: &DbRow) -> Result<Token> {
-    Ok(Token { id: r.try_get("id")?, name: r.try_get("name")?, created: ts(r, "created")? })
+    Ok(Token {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        created: ts(r, "created")?,
+        by: r.try_get("actor")?,
+        revoked: opt_ts(r, "revoked")?,
+        revoked_by: r.try_get("revoked_by")?,
+    })
 }
 
 pub(crate) async fn create_token(c: &mut Conn, at: Timestamp, actor: &str, name: &str, hash: &str) -> Result<i64> {
@@ -1101,14 +1169,35 @@ pub(crate) async fn create_token(c: &mut Conn, at: Timestamp, actor: &str, name:
     Ok(id)
 }
 
+/// A token that was not revoked, by its hash.
 pub(crate) async fn token_by_hash(c: &mut Conn, hash: &str) -> Result<Option<Token>> {
-    let row = query("SELECT id, name, created FROM tokens WHERE hash = $1").bind(hash).fetch_optional(&mut *c).await?;
+    let row = query(&format!("{TOKEN} WHERE hash = $1 AND revoked IS NULL")).bind(hash).fetch_optional(&mut *c).await?;
     row.as_ref().map(token_from_row).transpose()
 }
 
 pub(crate) async fn tokens(c: &mut Conn) -> Result<Vec<Token>> {
-    let rows = query("SELECT id, name, created FROM tokens ORDER BY id").fetch_all(&mut *c).await?;
+    let rows = query(&format!("{TOKEN} ORDER BY id")).fetch_all(&mut *c).await?;
     rows.iter().map(token_from_row).collect()
+}
+
+pub(crate) async fn revoke_token(c: &mut Conn, at: Timestamp, actor: &str, id: i64) -> Result<Token> {
+    let row = query(&format!("{TOKEN} WHERE id = $1")).bind(id).fetch_optional(&mut *c).await?;
+    let token = row.as_ref().map(token_from_row).transpose()?.ok_or_else(|| Error::NotFound(format!("token {id}")))?;
+    if let Some(when) = token.revoked {
+        let by = token.revoked_by.as_deref().unwrap_or("?");
+        return Err(Error::Conflict(format!("token {id} (`{}`) was revoked already, at {when} by {by}", token.name)));
+    }
+    let done = query("UPDATE tokens SET revoked = $1, revoked_by = $2 WHERE id = $3 AND revoked IS NULL")
+        .bind(micros(at))
+        .bind(actor)
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(Error::Conflict(format!("token {id} was revoked meanwhile; look again")));
+    }
+    audit(c, at, actor, "token.revoke", &id.to_string(), json!({ "name": token.name })).await?;
+    Ok(Token { revoked: Some(stored(at)?), revoked_by: Some(actor.to_owned()), ..token })
 }
 
 // Operators and sessions.
@@ -1800,6 +1889,7 @@ pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn No
             posts: &done,
             slots: &slots,
             subscribers: &subscribers,
+            reason: None,
         };
         tell(c, at, SERVICE, notifier, what).await?;
         moves += done.len() + 1;

@@ -251,6 +251,8 @@ pub enum What<'a> {
     CampaignStateChanged {
         campaign: &'a StoredCampaign,
         from: crate::CampaignState,
+        /// Why, in the operator's words, when they gave it.
+        reason: Option<&'a str>,
         posts: &'a [(Post, Update)],
         slots: &'a [SlotNotice],
         subscribers: &'a [Subscriber],

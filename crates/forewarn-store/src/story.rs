@@ -544,6 +544,64 @@ async fn access(store: &Store) {
     }
 }
 
+/// Revoked tokens stop working at once and stay listed; a draft's file is replaced with its
+/// old text kept in the audit log; reasons of state changes are audited.
+async fn revoking_and_editing(store: &Store) {
+    let id = store.create_token(t(0), "cli", "deploy", "hash-of-token-1").await.unwrap();
+    store.create_token(t(1), "cli", "ci", "hash-of-token-2").await.unwrap();
+    let revoked = store.revoke_token(t(2), "operator:ada", id).await.unwrap();
+    assert_eq!((revoked.revoked, revoked.revoked_by.as_deref()), (Some(t(2)), Some("operator:ada")));
+    assert_eq!(store.token_by_hash("hash-of-token-1").await.unwrap(), None, "a revoked token authenticates nothing");
+    assert!(store.token_by_hash("hash-of-token-2").await.unwrap().is_some());
+    let listed = store.tokens().await.unwrap();
+    assert_eq!(listed[0], revoked);
+    assert_eq!((listed[1].by.as_str(), listed[1].revoked), ("cli", None));
+    let before = store.audit(100).await.unwrap();
+    match store.revoke_token(t(3), "cli", id).await {
+        Err(Error::Conflict(m)) => assert!(m.contains("revoked already") && m.contains("operator:ada"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    not_found(store.revoke_token(t(3), "cli", 99).await, "token 99");
+    assert_eq!(store.audit(100).await.unwrap(), before, "refused revocations write nothing");
+    assert_eq!(before[0].action, "token.revoke");
+    assert_eq!(
+        (before[0].subject.as_str(), &before[0].detail),
+        (id.to_string().as_str(), &json!({ "name": "deploy" }))
+    );
+
+    let v = store.import_inventory(t(4), "ada", "toml", "", &summary(3)).await.unwrap();
+    let old = store.create_campaign(t(5), "ada", new_campaign("os", v)).await.unwrap();
+    let text = "id = \"os\"\ntitle = \"Kernel update\"\n";
+    let new = NewCampaign { title: "Kernel update".into(), text: text.into(), ..new_campaign("os", v) };
+    let edited = store.edit_campaign(t(6), "bob", "os", new.clone()).await.unwrap();
+    assert_eq!((edited.title.as_str(), edited.text.as_str(), edited.updated), ("Kernel update", text, t(6)));
+    let audit = store.audit(1).await.unwrap();
+    assert_eq!((audit[0].action.as_str(), audit[0].actor.as_str()), ("campaign.edit", "bob"));
+    assert_eq!(audit[0].detail["previous"]["text"], json!(old.text));
+    let before = store.audit(100).await.unwrap();
+    invalid(store.edit_campaign(t(7), "bob", "os", new.clone()).await, &["same", "nothing to change"]);
+    invalid(store.edit_campaign(t(7), "bob", "os", NewCampaign { id: "net".into(), ..new.clone() }).await, &["`net`"]);
+    not_found(store.edit_campaign(t(7), "bob", "nope", new_campaign("nope", v)).await, "campaign `nope`");
+    assert_eq!(store.audit(100).await.unwrap(), before);
+    store
+        .change_campaign_state_because(
+            t(8),
+            "bob",
+            "os",
+            CampaignState::Cancelled,
+            ("Off.", None),
+            Some("why"),
+            &Silent,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.audit(1).await.unwrap()[0].detail, json!({ "from": "draft", "to": "cancelled", "reason": "why" }));
+    match store.edit_campaign(t(9), "bob", "os", new_campaign("os", v)).await {
+        Err(Error::Conflict(m)) => assert!(m.contains("only a draft"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
 async fn timestamps(store: &Store) {
     let instants: Vec<Timestamp> =
         ["1969-07-20T20:17:40.000001Z", "2025-03-30T01:59:59.999999Z", "9999-12-30T21:59:59.999999Z"]
@@ -691,6 +749,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         corrections,
         components,
         access,
+        revoking_and_editing,
         timestamps,
         counts,
         time_zone_databases,
@@ -795,6 +854,9 @@ fn every_operation_can_be_awaited_on_any_thread() {
         send(s.create_token(at, "a", "n", "h"));
         send(s.token_by_hash("h"));
         send(s.tokens());
+        send(s.revoke_token(at, "a", 1));
+        send(s.edit_campaign(at, "a", "c", new_campaign("c", 1)));
+        send(s.change_campaign_state_because(at, "a", "c", CampaignState::Paused, ("p", None), None, &Silent));
         send(s.set_operator(at, "a", "n", "h"));
         send(s.operator_hash("n"));
         send(s.create_session(at, "h", "n", "c", at));

@@ -206,10 +206,10 @@ pub struct AuditEntry {
     pub id: i64,
     pub at: Timestamp,
     pub actor: String,
-    /// `inventory.import`; `campaign.create`, `campaign.publish`, `campaign.republish`,
+    /// `inventory.import`; `campaign.create`, `campaign.edit`, `campaign.publish`, `campaign.republish`,
     /// `campaign.pause`, `campaign.resume`, `campaign.cancel`, `campaign.complete`,
     /// `campaign.remind`, `campaign.slots_started`, `campaign.slots_finished`; `plan.add`;
-    /// `post.create`, `post.update`, `post.correct`; `component.upsert`, `component.status`; `token.create`, `operator.set`,
+    /// `post.create`, `post.update`, `post.correct`; `component.upsert`, `component.status`; `token.create`, `token.revoke`, `operator.set`,
     /// `session.create`; `subscriber.request`, `subscriber.update`, `subscriber.confirm`,
     /// `subscriber.unsubscribe` (subject: the subscriber's id, actor `public`);
     /// `outbox.retry`; `tzdb.change` (subject: the release), `tzdb.slot_outside_window`
@@ -226,6 +226,11 @@ pub struct Token {
     pub id: i64,
     pub name: String,
     pub created: Timestamp,
+    /// Who created it (`cli`, `demo`, `operator:NAME`, ...).
+    pub by: String,
+    /// When it was revoked; a revoked token authenticates nothing.
+    pub revoked: Option<Timestamp>,
+    pub revoked_by: Option<String>,
 }
 
 /// An operator's login session.

@@ -54,12 +54,42 @@ pub enum CampaignCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Replace a draft campaign's file (its id stays); a published one is planned again instead.
+    Edit { id: String, file: PathBuf },
     /// Pause a published campaign.
-    Pause { id: String },
+    Pause {
+        id: String,
+        /// Why: it goes into the campaign's post.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Resume a paused campaign.
-    Resume { id: String },
-    /// Cancel a campaign; its posts say so.
-    Cancel { id: String },
+    Resume {
+        id: String,
+        /// Why: it goes into the campaign's post.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Cancel a campaign: its posts say so and its contacts are told, with the reason.
+    Cancel {
+        id: String,
+        /// Why: it goes into the campaign's post and the contacts' mail.
+        #[arg(long)]
+        reason: String,
+        /// Do not ask for confirmation (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Every target's slot of the published plan (the unscheduled ones with their reason).
+    Slots {
+        id: String,
+        /// Only this customer's targets (its id).
+        #[arg(long)]
+        customer: Option<String>,
+        /// CSV instead of lines.
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -235,12 +265,21 @@ impl Server {
         self.call(method, path, "application/json", body.to_string().as_bytes())
     }
 
-    fn send_file(&self, path: &str, file: &Path, what: &str) -> anyhow::Result<Answer> {
+    /// Sends a file with its name (`?file=NAME`), which the service's diagnostics repeat.
+    fn send_file(&self, method: &str, path: &str, file: &Path, what: &str) -> anyhow::Result<Answer> {
         let text = crate::read_text(file, what)?;
-        let json =
-            file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) || text.trim_start().starts_with('{');
+        let ext = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let json = match ext.as_deref() {
+            Some("json") => true,
+            Some("toml") => false,
+            _ => text.trim_start().starts_with('{'),
+        };
         let ctype = if json { "application/json" } else { "application/toml" };
-        self.call("POST", path, ctype, text.as_bytes())
+        let path = match file.file_name().and_then(|n| n.to_str()) {
+            Some(name) => format!("{path}?file={}", query_escape(name)),
+            None => path.to_owned(),
+        };
+        self.call(method, &path, ctype, text.as_bytes())
     }
 
     /// Prints the answer: JSON as it came with `--json`, else `human`'s words; errors always
@@ -261,6 +300,19 @@ impl Server {
         }
         Ok(Outcome::Ok)
     }
+}
+
+/// A query parameter's value, percent-encoded.
+fn query_escape(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn error_text(status: u16, body: &Value) -> String {
@@ -340,8 +392,12 @@ fn campaign_words(v: &Value) -> String {
 pub fn campaign(server: &Server, cmd: CampaignCommand) -> anyhow::Result<Outcome> {
     match cmd {
         CampaignCommand::Create { file } => server
-            .report(server.send_file("/api/v1/campaigns", &file, "campaign")?, |v| {
+            .report(server.send_file("POST", "/api/v1/campaigns", &file, "campaign")?, |v| {
                 format!("created {}", campaign_words(v))
+            }),
+        CampaignCommand::Edit { id, file } => server
+            .report(server.send_file("PUT", &format!("/api/v1/campaigns/{id}"), &file, "campaign")?, |v| {
+                format!("edited {}; plan it again before publishing", campaign_words(v))
             }),
         CampaignCommand::List => server.report(server.call("GET", "/api/v1/campaigns", "", b"")?, |v| {
             let lines: Vec<String> = v.as_array().into_iter().flatten().map(campaign_words).collect();
@@ -381,9 +437,15 @@ pub fn campaign(server: &Server, cmd: CampaignCommand) -> anyhow::Result<Outcome
                 format!("published {}; its post is /posts/{}", campaign_words(v), v["post"])
             })
         }
-        CampaignCommand::Pause { id } => state(server, &id, "pause"),
-        CampaignCommand::Resume { id } => state(server, &id, "resume"),
-        CampaignCommand::Cancel { id } => state(server, &id, "cancel"),
+        CampaignCommand::Pause { id, reason } => state(server, &id, "pause", reason),
+        CampaignCommand::Resume { id, reason } => state(server, &id, "resume", reason),
+        CampaignCommand::Cancel { id, reason, yes } => {
+            if !yes {
+                confirm_cancel(&id)?;
+            }
+            state(server, &id, "cancel", Some(reason))
+        }
+        CampaignCommand::Slots { id, customer, csv } => slots(server, &id, customer.as_deref(), csv),
     }
 }
 
@@ -446,8 +508,59 @@ fn newer_plan_shown(server: &Server, id: &str, plan: Option<i64>, body: &Value) 
     Ok(Some(out))
 }
 
-fn state(server: &Server, id: &str, verb: &str) -> anyhow::Result<Outcome> {
-    server.report(server.call("POST", &format!("/api/v1/campaigns/{id}/{verb}"), "", b"")?, campaign_words)
+fn state(server: &Server, id: &str, verb: &str, reason: Option<String>) -> anyhow::Result<Outcome> {
+    let body = match reason {
+        Some(r) => json!({ "reason": r }),
+        None => json!({}),
+    };
+    server.report(server.send_json("POST", &format!("/api/v1/campaigns/{id}/{verb}"), &body)?, campaign_words)
+}
+
+/// Asks on the terminal before a cancellation; without a terminal, refuses (`--yes` skips).
+fn confirm_cancel(id: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        bail!("not cancelled: there is no terminal to confirm on; add --yes to cancel campaign `{id}` without asking");
+    }
+    eprint!(
+        "Cancel campaign `{id}`? Its contacts are told at once, and this cannot be undone.\nType the campaign's id to \
+         confirm: "
+    );
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the confirmation")?;
+    if line.trim() != id {
+        bail!("not cancelled: `{}` is not `{id}`", line.trim());
+    }
+    Ok(())
+}
+
+fn slots(server: &Server, id: &str, customer: Option<&str>, csv: bool) -> anyhow::Result<Outcome> {
+    let mut path = format!("/api/v1/campaigns/{id}/slots?format={}", if csv { "csv" } else { "json" });
+    if let Some(c) = customer {
+        path.push_str(&format!("&customer={}", query_escape(c)));
+    }
+    let answer = server.call("GET", &path, "", b"")?;
+    if csv && (200..300).contains(&answer.status) && !server.json {
+        print!("{}", answer.body.as_str().unwrap_or_default());
+        return Ok(Outcome::Ok);
+    }
+    server.report(answer, |v| {
+        let rows = v["table"].as_array().cloned().unwrap_or_default();
+        if v["plan_version"].is_null() {
+            return format!("campaign `{id}` is not published: no slots yet");
+        }
+        let mut out = format!("plan version {} of `{id}`: {} targets", v["plan_version"], rows.len());
+        for r in &rows {
+            let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+            let when = match (r["start"].as_str(), r["end"].as_str()) {
+                (Some(a), Some(b)) => format!("{a} to {b}"),
+                _ => format!("no slot: {}", s("reason")),
+            };
+            out.push_str(&format!("\n{}  {}  {}  {when}", s("target"), s("customer"), s("state")));
+        }
+        out
+    })
 }
 
 fn post_words(v: &Value) -> String {
@@ -531,7 +644,7 @@ pub fn component(server: &Server, cmd: ComponentCommand) -> anyhow::Result<Outco
 }
 
 pub fn import_inventory(server: &Server, file: &Path) -> anyhow::Result<Outcome> {
-    server.report(server.send_file("/api/v1/inventory", file, "inventory")?, |v| {
+    server.report(server.send_file("POST", "/api/v1/inventory", file, "inventory")?, |v| {
         let s = &v["summary"];
         format!(
             "inventory version {} imported: {} customers, {} projects, {} hosts, {} machines",

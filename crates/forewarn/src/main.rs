@@ -61,7 +61,7 @@ enum Command {
     /// The service's configuration file.
     #[command(subcommand)]
     Config(serve_cmd::ConfigCommand),
-    /// Campaigns on the service (with --server and --token): create, plan, publish, pause, resume, cancel.
+    /// Campaigns on the service (with --server and --token): create, edit, plan, publish, pause, resume, cancel, slots.
     #[command(subcommand)]
     Campaign(client_cmd::CampaignCommand),
     /// Posts on the service's status page (with --server and --token): create, update, correct.

@@ -104,6 +104,19 @@ pub enum TokenCommand {
         #[arg(long, env = "FOREWARN_DATABASE")]
         database: String,
     },
+    /// Every API token (never its hash): id, name, created, by whom, revoked.
+    List {
+        /// `sqlite://PATH` or `postgres://...` [env: FOREWARN_DATABASE]
+        #[arg(long, env = "FOREWARN_DATABASE")]
+        database: String,
+    },
+    /// Revoke an API token (by its id, from `token list`): refused from its next request on.
+    Revoke {
+        id: i64,
+        /// `sqlite://PATH` or `postgres://...` [env: FOREWARN_DATABASE]
+        #[arg(long, env = "FOREWARN_DATABASE")]
+        database: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,8 +231,64 @@ async fn new_token(store: &Store, now: jiff::Timestamp, actor: &str, name: &str)
     Ok(token)
 }
 
+async fn open_store(database: &str) -> anyhow::Result<Store> {
+    Store::open(database)
+        .await
+        .with_context(|| format!("cannot open the database `{}`", forewarn_server::config::redact(database)))
+}
+
+/// One token a line: `ID  NAME  created TIME by WHO  active|revoked TIME by WHO`.
+fn token_line(t: &forewarn_store::Token) -> String {
+    let state = match (&t.revoked, &t.revoked_by) {
+        (Some(when), by) => format!("revoked {when} by {}", by.as_deref().unwrap_or("?")),
+        (None, _) => "active".to_owned(),
+    };
+    format!("{}\t{}\tcreated {} by {}\t{state}", t.id, t.name, t.created, t.by)
+}
+
 pub fn token(cmd: TokenCommand) -> anyhow::Result<Outcome> {
-    let TokenCommand::Create { name, database } = cmd;
+    let (name, database) = match cmd {
+        TokenCommand::Create { name, database } => (name, database),
+        TokenCommand::List { database } => {
+            let tokens = runtime()?.block_on(async {
+                let store = open_store(&database).await?;
+                let tokens = store.tokens().await;
+                store.close().await;
+                anyhow::Ok(tokens?)
+            })?;
+            if tokens.is_empty() {
+                eprintln!("no API tokens yet: `forewarn token create --name NAME` makes one");
+            }
+            for t in &tokens {
+                println!("{}", token_line(t));
+            }
+            return Ok(Outcome::Ok);
+        }
+        TokenCommand::Revoke { id, database } => {
+            let revoked = runtime()?.block_on(async {
+                let store = open_store(&database).await?;
+                let revoked = store.revoke_token(crate::clock::now(), "cli", id).await;
+                store.close().await;
+                anyhow::Ok(revoked)
+            })?;
+            return match revoked {
+                Ok(t) => {
+                    println!("revoked token {} (`{}`): it is refused from its next request on", t.id, t.name);
+                    Ok(Outcome::Ok)
+                }
+                Err(e @ (forewarn_store::Error::NotFound(_) | forewarn_store::Error::Conflict(_))) => {
+                    let hint = if matches!(e, forewarn_store::Error::NotFound(_)) {
+                        " (`forewarn token list` shows the ids)"
+                    } else {
+                        ""
+                    };
+                    eprintln!("forewarn: cannot revoke token {id}: {e}{hint}");
+                    Ok(Outcome::Findings)
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
+    };
     if name.trim().is_empty() {
         bail!("--name is empty: name the person or system that uses the token");
     }

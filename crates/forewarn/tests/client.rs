@@ -5,7 +5,7 @@ mod support;
 
 use std::process::{Command, Output};
 
-use support::Demo;
+use support::{Demo, Serve, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_forewarn");
 
@@ -144,7 +144,7 @@ fn an_operator_drives_campaigns_and_posts_from_the_shell() {
     let o = forewarn(&demo, t, &["campaign", "create", bad.to_str().unwrap()]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1));
-    assert!(err.contains("campaign.toml:3") && err.contains("sarts"), "{err}");
+    assert!(err.contains("bad.toml:3") && err.contains("sarts"), "the file as the user named it: {err}");
     std::fs::remove_dir_all(&dir).unwrap();
     let o = forewarn(&demo, "fw_wrong", &["campaign", "list"]);
     assert_eq!(o.status.code(), Some(1));
@@ -152,4 +152,136 @@ fn an_operator_drives_campaigns_and_posts_from_the_shell() {
     let o = Command::new(BIN).args(["campaign", "list"]).env_remove("FOREWARN_SERVER").output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).1.contains("give --server URL"));
+}
+
+fn run(serve: &Serve, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["--server", &serve.base_url, "--token", &serve.token])
+        .args(args)
+        .env_remove("FOREWARN_SERVER")
+        .env_remove("FOREWARN_TOKEN")
+        .env_remove("FOREWARN_DATABASE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run forewarn")
+}
+
+/// An operator's day on a real `forewarn serve` from the shell: errors name their files,
+/// a draft is edited, the slots come out as CSV, cancelling needs a reason and a
+/// confirmation, and a token is listed and revoked.
+#[test]
+fn an_operator_edits_lists_cancels_and_revokes_from_the_shell() {
+    let tmp = TempDir::new("forewarn-ops");
+    let serve = Serve::start(&tmp.path().join("forewarn.db"), &["--now", "2027-02-20T09:00:00+01:00"], &[]);
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let campaign = std::fs::read_to_string(format!("{root}/os-update.toml")).unwrap();
+    let o = run(&serve, &["inventory", "import", &format!("{root}/inventory.toml")]);
+    assert!(o.status.success(), "{}", text(&o).1);
+
+    // A typo in a key: the error names the file as the user called it, with the line.
+    let typo = campaign.replacen("strategy = ", "stratgy = ", 1);
+    assert_ne!(typo, campaign, "the example changed: fix this test");
+    let line = typo.lines().position(|l| l.starts_with("stratgy")).unwrap() + 1;
+    let path = tmp.path().join("typo-key.toml");
+    std::fs::write(&path, &typo).unwrap();
+    let o = run(&serve, &["campaign", "create", path.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("typo-key.toml:{line}")) && err.contains("stratgy"), "{err}");
+    assert!(!err.contains("campaign.toml"), "{err}");
+
+    // Created, then edited while a draft; the id stays.
+    let good = tmp.path().join("os-update.toml");
+    std::fs::write(&good, &campaign).unwrap();
+    let o = run(&serve, &["campaign", "create", good.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let id = "os-update-2027-03";
+    let retitled = tmp.path().join("retitled.toml");
+    std::fs::write(&retitled, campaign.replace("Operating system update, March 2027", "Kernel update, March 2027"))
+        .unwrap();
+    let o = run(&serve, &["campaign", "edit", id, retitled.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(
+        o.status.success() && out.contains("edited campaign `os-update-2027-03` (draft): Kernel update"),
+        "{out}{err}"
+    );
+    let broken = tmp.path().join("broken-edit.toml");
+    std::fs::write(&broken, &typo).unwrap();
+    let o = run(&serve, &["campaign", "edit", id, broken.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert!(o.status.code() == Some(1) && err.contains(&format!("broken-edit.toml:{line}")), "{err}");
+
+    let o = run(&serve, &["campaign", "plan", id]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = run(&serve, &["campaign", "publish", id]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let o = run(&serve, &["campaign", "edit", id, good.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert!(o.status.code() == Some(1) && err.contains("answered 409") && err.contains("only a draft"), "{err}");
+
+    // Every machine's slot, as CSV, for one customer.
+    let o = run(&serve, &["campaign", "slots", id, "--customer", "harbor", "--csv"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("target,customer,project,host,tier,start,end,state,sequence,reason"));
+    let rows: Vec<&str> = lines.collect();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.split(',').nth(1) == Some("harbor")), "{out}");
+    let o = run(&serve, &["campaign", "slots", id]);
+    let (out, _) = text(&o);
+    assert!(out.starts_with(&format!("plan version 1 of `{id}`: 33 targets")), "{out}");
+
+    // Cancelling: a reason is required (clap), and without a terminal, --yes.
+    let o = run(&serve, &["campaign", "cancel", id]);
+    assert_eq!(o.status.code(), Some(2), "a usage error: {}", text(&o).1);
+    assert!(text(&o).1.contains("--reason"));
+    let o = run(&serve, &["campaign", "cancel", id, "--reason", "Postponed to April."]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("not cancelled") && err.contains("--yes"), "{err}");
+    let o = run(&serve, &["campaign", "show", id]);
+    assert!(text(&o).0.contains("(published)"), "nothing happened: {}", text(&o).0);
+    let o = run(&serve, &["campaign", "pause", id, "--reason", "The package mirror is out of sync."]);
+    assert!(text(&o).0.contains("(paused)"), "{}", text(&o).1);
+    let o = run(&serve, &["campaign", "cancel", id, "--reason", "Postponed to April.", "--yes"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && out.contains("(cancelled)"), "{out}{err}");
+    let post = support::http(&serve.addr, "GET", "/api/v1/posts", &[], b"").unwrap().json();
+    let post_id = post[0]["id"].as_i64().unwrap();
+    let page = support::http(&serve.addr, "GET", &format!("/posts/{post_id}"), &[], b"").unwrap().text();
+    assert!(page.contains("Postponed to April.") && page.contains("The package mirror is out of sync."), "{page}");
+
+    // Tokens: listed (never the hash), revoked, refused at once.
+    let db = serve.database.as_str();
+    let token = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("token")
+            .args(args)
+            .args(["--database", db])
+            .env_remove("FOREWARN_DATABASE")
+            .output()
+            .unwrap()
+    };
+    let o = token(&["create", "--name", "ci"]);
+    let ci = text(&o).0.lines().last().unwrap().trim().to_owned();
+    let o = token(&["list"]);
+    let (out, _) = text(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[1].starts_with("2\tci\tcreated ") && lines[1].ends_with("by cli\tactive"), "{out}");
+    assert!(!out.contains(&ci[3..]), "no secret in the list");
+    let ci_run = |args: &[&str]| {
+        Command::new(BIN).args(["--server", &serve.base_url, "--token", &ci]).args(args).output().unwrap()
+    };
+    assert!(ci_run(&["campaign", "list"]).status.success());
+    let o = token(&["revoke", "2"]);
+    assert!(o.status.success() && text(&o).0.contains("revoked token 2 (`ci`)"), "{}", text(&o).1);
+    let o = ci_run(&["campaign", "list"]);
+    assert!(o.status.code() == Some(1) && text(&o).1.contains("answered 401"), "{}", text(&o).1);
+    let o = token(&["list"]);
+    assert!(text(&o).0.lines().nth(1).unwrap().contains("\trevoked 20"), "{}", text(&o).0);
+    let o = token(&["revoke", "2"]);
+    assert!(o.status.code() == Some(1) && text(&o).1.contains("revoked already"), "{}", text(&o).1);
+    let o = token(&["revoke", "7"]);
+    assert!(o.status.code() == Some(1) && text(&o).1.contains("token list"), "{}", text(&o).1);
 }

@@ -579,7 +579,9 @@ fn contacts_hear_of_their_slots_then_a_move_then_the_cancellation() {
     outbox_matches_sink(&serve, &sink);
 
     // Cancelled: everyone told gets METHOD:CANCEL for each of their events, SEQUENCE raised.
-    serve.admin_ok("POST", &format!("/api/v1/campaigns/{id}/cancel"), "application/json", b"");
+    let why = "The new kernel breaks the storage driver; a new date follows.";
+    let reason = serde_json::json!({ "reason": why }).to_string();
+    serve.admin_ok("POST", &format!("/api/v1/campaigns/{id}/cancel"), "application/json", reason.as_bytes());
     for n in expect.values_mut() {
         *n += 1;
     }
@@ -589,6 +591,8 @@ fn contacts_hear_of_their_slots_then_a_move_then_the_cancellation() {
         check_shape(&mail);
         assert!(keys.insert(mail["key"].as_str().unwrap().to_owned()), "Message-ID used twice: {}", mail["key"]);
         let cal = calendar(&mail, "CANCEL", &id);
+        let body = text(&mail, "text");
+        assert!(body.contains(why), "the cancellation to {to} gives the operator's reason:\n{body}");
         let before = &last[to];
         assert_eq!(
             cal.keys().collect::<Vec<_>>(),

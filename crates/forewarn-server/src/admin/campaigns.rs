@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use forewarn_status::escape::Esc;
@@ -155,16 +155,39 @@ fn summary_words(cx: &Cx, summary: &Value) -> String {
     out
 }
 
+/// `?customer=ID`: the slot table shows only this customer's targets.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    customer: Option<String>,
+}
+
 /// `GET /admin/campaigns/{id}`.
-pub async fn show(State(app): State<Arc<App>>, op: Operator, Path(id): Path<String>) -> Response {
-    let r = campaign_page(&app, &op, &id, None).await;
+pub async fn show(
+    State(app): State<Arc<App>>,
+    op: Operator,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let r = campaign_page_for(&app, &op, &id, None, q.customer.as_deref().unwrap_or("").trim()).await;
     respond(&app, Some(op), r).await
 }
 
 /// The campaign's page, with the error of an action that failed on it.
 async fn campaign_page(app: &App, op: &Operator, id: &str, failed: Option<(&str, ApiError)>) -> ApiResult<Response> {
+    campaign_page_for(app, op, id, failed, "").await
+}
+
+/// [`campaign_page`] with the slot table of one `customer` (every customer when empty).
+async fn campaign_page_for(
+    app: &App,
+    op: &Operator,
+    id: &str,
+    failed: Option<(&str, ApiError)>,
+    customer: &str,
+) -> ApiResult<Response> {
     let cx = Cx::new(app, Some(op.clone())).await?;
     let c = actions::stored_campaign(app, id).await?;
+    let slot_table = actions::slot_table(app, id, Some(customer)).await;
     let plans = app.store.plans(id).await?;
     let posts = app.store.posts_of_campaign(id).await?;
     let latest = match plans.first() {
@@ -236,12 +259,19 @@ async fn campaign_page(app: &App, op: &Operator, id: &str, failed: Option<(&str,
              the first version.</p>\n</section>\n",
         ),
     }
+    super::slots::section(&mut main, &cx, &c.id, &slot_table, customer);
     versions_html(&mut main, &cx, &c, &plans);
-    let _ = writeln!(
-        main,
-        "<details>\n<summary>The campaign file</summary>\n<pre class=\"file\">{}</pre>\n</details>",
-        Esc(&c.text)
-    );
+    if c.state == CampaignState::Draft {
+        main.push_str("<details>\n<summary>Edit the campaign file</summary>\n");
+        super::changes::edit_form(&mut main, &cx, &c, &c.text);
+        main.push_str("</details>\n");
+    } else {
+        let _ = writeln!(
+            main,
+            "<details>\n<summary>The campaign file</summary>\n<pre class=\"file\">{}</pre>\n</details>",
+            Esc(&c.text)
+        );
+    }
     Ok(html(status, cx.page(&c.title, &main)))
 }
 
@@ -267,13 +297,13 @@ fn actions_html(out: &mut String, cx: &Cx, c: &StoredCampaign, latest: Option<&S
         }
     }
     if c.state.can_move_to(CampaignState::Paused) {
-        out.push_str(&cx.button(&format!("{base}/pause"), "Pause", "secondary", &[]));
+        out.push_str(&super::changes::reason_button(cx, &format!("{base}/pause"), "Pause", "secondary"));
     }
     if c.state == CampaignState::Paused {
-        out.push_str(&cx.button(&format!("{base}/resume"), "Resume", "", &[]));
+        out.push_str(&super::changes::reason_button(cx, &format!("{base}/resume"), "Resume", ""));
     }
     if c.state.can_move_to(CampaignState::Cancelled) {
-        out.push_str(&cx.button(&format!("{base}/cancel"), "Cancel the campaign", "danger", &[]));
+        out.push_str(&super::changes::cancel_button(cx, c));
     }
     out.push_str("</div>\n");
 }
@@ -408,7 +438,6 @@ enum Act {
     Publish,
     Pause,
     Resume,
-    Cancel,
 }
 
 impl Act {
@@ -419,7 +448,6 @@ impl Act {
             Act::Publish => "Not published:",
             Act::Pause => "Not paused:",
             Act::Resume => "Not resumed:",
-            Act::Cancel => "Not cancelled:",
         }
     }
 }
@@ -438,10 +466,6 @@ pub async fn pause(s: State<Arc<App>>, op: Operator, id: Path<String>, body: Byt
 
 pub async fn resume(s: State<Arc<App>>, op: Operator, id: Path<String>, body: Bytes) -> Response {
     act(s, op, id, body, Act::Resume).await
-}
-
-pub async fn cancel(s: State<Arc<App>>, op: Operator, id: Path<String>, body: Bytes) -> Response {
-    act(s, op, id, body, Act::Cancel).await
 }
 
 /// Does what a button asks (after the CSRF check) and goes back to the campaign's page,
@@ -463,9 +487,14 @@ async fn act(State(app): State<Arc<App>>, op: Operator, Path(id): Path<String>, 
                 Err(e) => Err(e),
             }
         }
-        Act::Pause => actions::change_state(&app, &actor, &id, CampaignState::Paused).await.map(drop),
-        Act::Resume => actions::change_state(&app, &actor, &id, CampaignState::Published).await.map(drop),
-        Act::Cancel => actions::change_state(&app, &actor, &id, CampaignState::Cancelled).await.map(drop),
+        Act::Pause => {
+            let reason = Some(fields.get("reason"));
+            actions::change_state_because(&app, &actor, &id, CampaignState::Paused, reason).await.map(drop)
+        }
+        Act::Resume => {
+            let reason = Some(fields.get("reason"));
+            actions::change_state_because(&app, &actor, &id, CampaignState::Published, reason).await.map(drop)
+        }
     };
     match done {
         Ok(()) => see_other(&site_path(&app, &format!("/admin/campaigns/{id}"))),

@@ -7,6 +7,11 @@
 //! - `campaigns.rs`: `/admin` and `/admin/campaigns/{id}` with its actions.
 //! - `posts.rs`: `/admin/posts` and `/admin/posts/{id}` with their forms.
 //! - `components.rs`: `/admin/components`: each component's status, and setting it by hand.
+//! - `changes.rs`: `/admin/campaigns/{id}/edit` (a draft's file) and
+//!   `/admin/campaigns/{id}/cancel` (the confirmation, with the reason); reasons of pauses.
+//! - `slots.rs`: the slot table on a campaign's page, with its customer filter and CSV link.
+//! - `tokens.rs`: `/admin/tokens`, the API tokens with a button that revokes one.
+//! - `review.rs`: `/admin/campaigns/{id}/review`: what publishing a plan version changes and whom it tells.
 //! - `audit.rs`: `/admin/audit`.
 //! - `mail.rs`: `/admin/mail`: the outbox as a mailbox (the capture mailbox without SMTP).
 //!
@@ -20,15 +25,20 @@
 //! `#post` (as on the public page), `#add-update`, `#correct`, `#components`,
 //! `.component-row[data-id][data-status][data-manual][data-derived]`, `#audit`, `.audit-row`, `#mail`,
 //! `.mail-row[data-id][data-state][data-channel]`, `#mail-subject`, `#mail-meta[data-state]`,
-//! `#mail-error`, `#mail-actions`, `pre[data-part]`.
+//! `#mail-error`, `#mail-actions`, `pre[data-part]`, `#edit`, `#cancel-confirm`, `#slots`,
+//! `#slots-filter`, `#slots-csv`, `.slot-row[data-target][data-state]`, `#tokens`,
+//! `.token-row[data-id][data-state]`.
 
 mod audit;
 mod campaigns;
+mod changes;
 mod components;
 pub mod mail;
 mod posts;
 mod review;
 mod session;
+mod slots;
+mod tokens;
 
 pub use session::{Operator, SESSION_HOURS};
 
@@ -61,7 +71,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/campaigns/{id}/review", get(review::show))
         .route("/admin/campaigns/{id}/pause", post(campaigns::pause))
         .route("/admin/campaigns/{id}/resume", post(campaigns::resume))
-        .route("/admin/campaigns/{id}/cancel", post(campaigns::cancel))
+        .route("/admin/campaigns/{id}/cancel", get(changes::confirm_cancel).post(changes::cancel))
+        .route("/admin/campaigns/{id}/edit", get(changes::edit_form_page).post(changes::edit))
+        .route("/admin/tokens", get(tokens::index))
+        .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/admin/posts", get(posts::index).post(posts::create))
         .route("/admin/posts/{id}", get(posts::show))
         .route("/admin/posts/{id}/updates", post(posts::add_update))
@@ -142,6 +155,7 @@ impl Cx {
                 ("/admin/posts", "Posts"),
                 ("/admin/components", "Components"),
                 ("/admin/mail", "Mail"),
+                ("/admin/tokens", "Tokens"),
                 ("/admin/audit", "Audit log"),
                 ("/", "Status page"),
             ] {
@@ -320,6 +334,7 @@ pre.file{background:#eef1f4;padding:.6rem .8rem;border-radius:6px;overflow-x:aut
 .login{max-width:24rem}
 form.inline{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin:0}
 form.inline select{display:inline-block;width:auto;margin:0}
+form.reason{display:flex;gap:.35rem;align-items:center}form.reason input{margin:0;width:14rem}
 ";
 
 #[cfg(test)]

@@ -218,8 +218,10 @@ async fn forms_need_the_sessions_csrf_token() {
     let s = service("http://status.test").await;
     let login = s.login().await;
     let page = s.get("/admin/campaigns/os-update-2027-03", &login).await;
-    // Every form on the page carries it.
-    assert_eq!(page.body.matches("<form ").count(), page.body.matches(&format!("value=\"{}\"", login.csrf)).count());
+    // Every form that changes something carries it.
+    let posting = page.body.matches("method=\"post\"").count();
+    assert!(posting >= 3, "{}", page.body);
+    assert_eq!(posting, page.body.matches(&format!("value=\"{}\"", login.csrf)).count());
     let before = s.audit_len().await;
     let uri = "/admin/campaigns/os-update-2027-03/cancel";
     let other = "f".repeat(64);
@@ -236,7 +238,7 @@ async fn forms_need_the_sessions_csrf_token() {
     assert_eq!(s.state().await, CampaignState::Draft);
     assert_eq!(s.audit_len().await, before + 1, "only the second login");
 
-    let r = s.post(uri, &login, &[]).await;
+    let r = s.post(uri, &login, &[("reason", "Postponed to April."), ("confirm", CAMPAIGN_ID)]).await;
     assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/campaigns/os-update-2027-03"));
     assert_eq!(s.state().await, CampaignState::Cancelled);
 }
@@ -307,7 +309,7 @@ async fn campaign_buttons_act_as_the_api_does_and_name_the_operator() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     let page = s.get("/admin/campaigns/os-update-2027-03", &login).await;
-    assert!(page.body.contains(">Resume</button>") && page.body.contains(">Cancel the campaign</button>"));
+    assert!(page.body.contains(">Resume</button>") && page.body.contains(">Cancel the campaign…</button>"));
     assert!(page.body.contains("data-state=\"paused\""));
     let audit = s.get("/admin/audit", &login).await;
     assert!(audit.body.contains("<td>operator:ada</td><td>campaign.pause</td>"), "{}", audit.body);
@@ -671,4 +673,149 @@ async fn the_campaigns_page_names_the_time_zone_database_and_the_slots_outside_t
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = s.get("/admin", &login).await;
     assert!(!page.body.contains("tzdb-outside"), "plan version 2 is published now");
+}
+
+#[tokio::test]
+async fn cancelling_asks_for_the_reason_and_the_id_and_pausing_takes_a_reason() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    actions::publish(&s.app, "test", CAMPAIGN_ID, None).await.unwrap();
+    let uri = "/admin/campaigns/os-update-2027-03";
+
+    let r = s.post(&format!("{uri}/pause"), &login, &[("reason", "The mirror is out of sync.")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let post = s.app.store.posts_of_campaign(CAMPAIGN_ID).await.unwrap().remove(0);
+    let updates = s.app.store.updates(post.id).await.unwrap();
+    assert!(updates.last().unwrap().body.ends_with("Reason: The mirror is out of sync."), "{updates:?}");
+
+    // The button leads to a confirmation page; it changes nothing by itself.
+    let page = s.get(uri, &login).await;
+    assert!(page.body.contains(&format!("<form method=\"get\" action=\"{uri}/cancel\">")), "{}", page.body);
+    let confirm = s.get(&format!("{uri}/cancel"), &login).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("id=\"cancel-confirm\"") && confirm.body.contains("cannot be undone"));
+    assert!(confirm.body.contains("slots its contacts were told will not take place"), "{}", confirm.body);
+    assert_eq!(s.state().await, CampaignState::Paused);
+
+    let before = s.audit_len().await;
+    for (form, says) in [
+        (vec![("reason", "Postponed."), ("confirm", "")], "type the campaign&#39;s id"),
+        (vec![("reason", "Postponed."), ("confirm", "os-update")], "`os-update` is not `os-update-2027-03`"),
+        (vec![("reason", " "), ("confirm", CAMPAIGN_ID)], "`reason` is missing"),
+    ] {
+        let r = s.post(&format!("{uri}/cancel"), &login, &form).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
+        assert!(r.body.contains(says), "{form:?}: {}", r.body);
+        assert!(r.body.contains("id=\"cancel-confirm\""), "the form again");
+        // What was typed stays.
+        assert!(r.body.contains(&format!(">{}</textarea>", form[0].1)), "{}", r.body);
+    }
+    assert_eq!((s.state().await, s.audit_len().await), (CampaignState::Paused, before));
+
+    let why = "The new kernel breaks the storage driver.";
+    let r = s.post(&format!("{uri}/cancel"), &login, &[("reason", why), ("confirm", CAMPAIGN_ID)]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, uri));
+    assert_eq!(s.state().await, CampaignState::Cancelled);
+    let updates = s.app.store.updates(post.id).await.unwrap();
+    assert!(updates.last().unwrap().body.ends_with(&format!("Reason: {why}")), "{updates:?}");
+    let row = s.app.store.audit(50).await.unwrap().into_iter().find(|a| a.action == "campaign.cancel").unwrap();
+    assert_eq!((row.actor.as_str(), row.detail["reason"].as_str()), ("operator:ada", Some(why)));
+    // The contacts' cancellation says why.
+    let mail = s.app.store.messages(None, 1000, None).await.unwrap();
+    let cancellation =
+        mail.iter().find(|m| m.cause.ends_with("cancelled") && m.channel == forewarn_store::Channel::Email);
+    let full = s.app.store.message(cancellation.unwrap().id).await.unwrap().unwrap();
+    let text: String = forewarn_notify::read::text_parts(&full.payload).into_iter().map(|(_, t)| t).collect();
+    assert!(text.contains(why), "{text}");
+    let page = s.get(&format!("{uri}/cancel"), &login).await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "a cancelled campaign is not cancelled again");
+}
+
+#[tokio::test]
+async fn a_draft_is_edited_in_a_textarea_and_errors_keep_the_text() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    let uri = "/admin/campaigns/os-update-2027-03";
+    let page = s.get(uri, &login).await;
+    assert!(page.body.contains("id=\"edit\""), "a draft's page has the edit form");
+    assert!(page.body.contains("Operating system update, March 2027"));
+
+    let before = s.audit_len().await;
+    let broken = CAMPAIGN.replace("strategy = ", "stratgy = ");
+    let r = s.post(&format!("{uri}/edit"), &login, &[("text", &broken)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Not saved:") && r.body.contains("stratgy"), "{}", r.body);
+    assert!(r.body.contains("stratgy = "), "the text as sent stays in the textarea");
+    let renamed = CAMPAIGN.replace("id = \"os-update-2027-03\"", "id = \"other\"");
+    let r = s.post(&format!("{uri}/edit"), &login, &[("text", &renamed)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("keep `id = &quot;os-update-2027-03&quot;`"), "{}", r.body);
+    assert_eq!(s.audit_len().await, before);
+
+    let retitled = CAMPAIGN.replace("Operating system update, March 2027", "Kernel update, March 2027");
+    // Browsers send textareas with CR LF.
+    let sent = retitled.replace('\n', "\r\n");
+    let r = s.post(&format!("{uri}/edit"), &login, &[("text", &sent)]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, uri));
+    let c = s.app.store.campaign(CAMPAIGN_ID).await.unwrap().unwrap();
+    assert_eq!((c.title.as_str(), c.text.as_str()), ("Kernel update, March 2027", retitled.as_str()));
+    // The plan of the earlier text is not published.
+    let r = s.post(&format!("{uri}/publish"), &login, &[("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("before its file was edited"), "{}", r.body);
+
+    actions::plan_campaign(&s.app, "test", CAMPAIGN_ID, false).await.unwrap();
+    actions::publish(&s.app, "test", CAMPAIGN_ID, None).await.unwrap();
+    let page = s.get(uri, &login).await;
+    assert!(!page.body.contains("id=\"edit\""), "a published campaign is not edited");
+    let r = s.post(&format!("{uri}/edit"), &login, &[("text", CAMPAIGN)]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("only a draft is edited"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_slot_table_filters_by_customer_and_links_its_csv() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    let uri = "/admin/campaigns/os-update-2027-03";
+    assert!(!s.get(uri, &login).await.body.contains("id=\"slots\""), "no table before publication");
+    actions::publish(&s.app, "test", CAMPAIGN_ID, None).await.unwrap();
+    let page = s.get(uri, &login).await;
+    assert!(page.body.contains("<section id=\"slots\" data-plan=\"1\">"), "{}", page.body);
+    assert_eq!(page.body.matches("class=\"slot-row\"").count(), 33);
+    assert!(page.body.contains("href=\"/api/v1/campaigns/os-update-2027-03/slots?format=csv\""));
+    let page = s.get(&format!("{uri}?customer=harbor"), &login).await;
+    let rows = page.body.matches("class=\"slot-row\"").count();
+    assert!(rows > 0 && rows < 33, "{rows}");
+    assert!(page.body.contains("<option value=\"harbor\" selected>"));
+    assert!(page.body.contains("href=\"/api/v1/campaigns/os-update-2027-03/slots?format=csv&amp;customer=harbor\""));
+    // The link works with the operator's session.
+    let csv = s.get("/api/v1/campaigns/os-update-2027-03/slots?format=csv&customer=harbor", &login).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.body.lines().count(), rows + 1);
+    let page = s.get(&format!("{uri}?customer=nobody"), &login).await;
+    assert_eq!(page.status, StatusCode::OK, "the page stays; the table says what is wrong");
+    assert!(page.body.contains("no customer `nobody`"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn tokens_are_listed_and_revoked_from_the_admin_pages() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    let id = s.app.store.create_token(s.app.now(), "cli", "deploy", &hash_secret("fw_deploy")).await.unwrap();
+    let page = s.get("/admin/tokens", &login).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&format!("<tr class=\"token-row\" data-id=\"{id}\" data-state=\"active\">")));
+    assert!(!page.body.contains(&hash_secret("fw_deploy")), "no hash shown");
+    let uri = format!("/admin/tokens/{id}/revoke");
+    assert_eq!(s.send(Method::POST, &uri, Some(&login.cookie), &[]).await.status, StatusCode::FORBIDDEN);
+    let r = s.post(&uri, &login, &[]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/tokens"));
+    assert_eq!(s.app.store.token_by_hash(&hash_secret("fw_deploy")).await.unwrap(), None);
+    let page = s.get("/admin/tokens", &login).await;
+    assert!(page.body.contains(&format!("data-id=\"{id}\" data-state=\"revoked\"")), "{}", page.body);
+    assert!(page.body.contains("by operator:ada"), "{}", page.body);
+    let r = s.post(&uri, &login, &[]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("revoked already"), "{}", r.body);
 }

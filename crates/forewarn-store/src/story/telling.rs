@@ -79,7 +79,7 @@ impl Notifier for Recorder {
                 seen.what = format!("slots {}", campaign.id);
                 (seen.post, seen.slots) = (post.map(|p| p.id), slots.to_vec());
             }
-            What::CampaignStateChanged { campaign, from, posts, slots, subscribers } => {
+            What::CampaignStateChanged { campaign, from, posts, slots, subscribers, .. } => {
                 seen.what = format!("{} {from}->{}", campaign.id, campaign.state);
                 (seen.slots, seen.subscribers) = (slots.to_vec(), emails(subscribers));
                 seen.updates = posts.iter().map(|(p, u)| (p.id, p.state, u.body.clone())).collect();
