@@ -1253,3 +1253,69 @@ async fn slots_start_and_finish_by_the_schedule() {
     }
     api.store.close().await;
 }
+
+/// A target the published plan left without a slot is placed by hand: checked like a move,
+/// it leaves the unscheduled list for a slot, its contacts are told of the new slot, and
+/// the preview of the placement writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_without_a_slot_is_placed_by_hand() {
+    let dir = TempDir::new("forewarn-server-place").unwrap();
+    let store = Store::open(&dir.sqlite_url("place.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.expect(StatusCode::CREATED);
+    api.campaign_action(CAMPAIGN_ID, "plan").await.expect(StatusCode::CREATED);
+    api.campaign_action(CAMPAIGN_ID, "publish").await.expect(StatusCode::OK);
+
+    // A newer version without one production slot (as an earlier inventory might have left
+    // it), published: that machine is unscheduled, with a reason.
+    let v1 = api.store.plan(CAMPAIGN_ID, Some(1)).await.unwrap().unwrap();
+    let mut plan: Value = serde_json::from_str(&v1.json).unwrap();
+    let slots = plan["slots"].as_array_mut().unwrap();
+    let at = slots.len() - 1;
+    let taken = slots.remove(at);
+    let target = taken["machine"].as_str().unwrap().to_owned();
+    plan["unscheduled"].as_array_mut().unwrap().push(json!({ "machine": target, "reason": "left out for the test" }));
+    let version = api
+        .store
+        .add_plan(api.clock.now(), "test", CAMPAIGN_ID, v1.inventory_version, &plan.to_string(), &v1.summary)
+        .await
+        .unwrap();
+    api.post_json(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/publish"), json!({ "version": version }))
+        .await
+        .expect(StatusCode::OK);
+    let told = api.store.slot_notices(CAMPAIGN_ID).await.unwrap();
+    assert!(told.iter().any(|n| n.target == target && n.change == forewarn_store::SlotChange::Cancelled));
+
+    // Placed where it was: a preview tells its contacts of a new slot and writes nothing.
+    let uri = format!("/api/v1/campaigns/{CAMPAIGN_ID}/slots/{target}");
+    let body = json!({ "start": taken["start"] });
+    let before = (api.store.plans(CAMPAIGN_ID).await.unwrap().len(), api.store.outbox_counts().await.unwrap());
+    let preview = api.post_json(&format!("{uri}?preview=true"), body.clone()).await.expect(StatusCode::OK);
+    assert_eq!(preview["written"], false);
+    let messages = preview["messages"].as_array().unwrap();
+    assert!(!messages.is_empty() && messages.iter().all(|m| m["channel"] == "email"), "{preview:#}");
+    assert!(messages.iter().all(|m| m["text"].as_str().unwrap().contains(&target)), "{preview:#}");
+    let after = (api.store.plans(CAMPAIGN_ID).await.unwrap().len(), api.store.outbox_counts().await.unwrap());
+    assert_eq!(before, after, "a preview writes nothing");
+
+    // Outside every window it is refused, naming what it breaks.
+    let midday = taken["start"].as_str().unwrap().parse::<Timestamp>().unwrap() + SignedDuration::from_hours(12);
+    let r = api.post_json(&uri, json!({ "start": midday.to_string() })).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("window"), "{}", r.text());
+
+    // Placed: a slot in the new version, out of the unscheduled list, told as new.
+    let placed = api.post_json(&uri, body).await.expect(StatusCode::OK);
+    assert_eq!(placed["target"], target.as_str());
+    let newest = api.store.plan(CAMPAIGN_ID, None).await.unwrap().unwrap();
+    let file: Value = serde_json::from_str(&newest.json).unwrap();
+    let slot = file["slots"].as_array().unwrap().iter().find(|s| s["machine"] == target.as_str()).cloned();
+    assert!(slot.is_some_and(|s| s["reason"].as_str().unwrap().starts_with("placed by")), "{file:#}");
+    assert!(file["unscheduled"].as_array().unwrap().iter().all(|u| u["machine"] != target.as_str()));
+    assert_eq!(newest.summary["placed"]["target"], target.as_str(), "{}", newest.summary);
+    let notice = api.store.slot_notices(CAMPAIGN_ID).await.unwrap().into_iter().find(|n| n.target == target).unwrap();
+    assert_eq!(notice.change, forewarn_store::SlotChange::Unchanged);
+    assert!(notice.sequence >= 2, "told, cancelled, told again: {notice:?}");
+    api.store.close().await;
+}

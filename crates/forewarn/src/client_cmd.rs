@@ -90,6 +90,19 @@ pub enum CampaignCommand {
         #[arg(long)]
         csv: bool,
     },
+    /// Move a target's slot of the published campaign to another start, or place a target the
+    /// planner left without one: checked against every constraint, its contacts told.
+    Move {
+        id: String,
+        /// The machine (or host) whose slot moves.
+        target: String,
+        /// The new start, RFC 3339 (e.g. 2027-03-03T22:00:00+01:00).
+        #[arg(long)]
+        start: String,
+        /// Show whom the move would tell and what, and move nothing.
+        #[arg(long)]
+        preview: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -446,6 +459,26 @@ pub fn campaign(server: &Server, cmd: CampaignCommand) -> anyhow::Result<Outcome
             state(server, &id, "cancel", Some(reason))
         }
         CampaignCommand::Slots { id, customer, csv } => slots(server, &id, customer.as_deref(), csv),
+        CampaignCommand::Move { id, target, start, preview } => {
+            let path = format!(
+                "/api/v1/campaigns/{id}/slots/{}{}",
+                query_escape(&target),
+                if preview { "?preview=true" } else { "" }
+            );
+            let answer = server.send_json("POST", &path, &json!({ "start": start }))?;
+            if preview {
+                return server.report(answer, preview_words);
+            }
+            server.report(answer, |v| {
+                format!(
+                    "`{target}` of `{id}` now {} to {} (SEQUENCE {}, plan version {}); its contacts are told",
+                    v["start"].as_str().unwrap_or("?"),
+                    v["end"].as_str().unwrap_or("?"),
+                    v["sequence"],
+                    v["plan_version"]
+                )
+            })
+        }
     }
 }
 

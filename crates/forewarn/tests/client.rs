@@ -89,6 +89,31 @@ fn an_operator_drives_campaigns_and_posts_from_the_shell() {
     let (out, err) = text(&o);
     assert!(o.status.success() && out.contains("published campaign `fsck-2027-02` (published)"), "{out}{err}");
 
+    // A slot moves from the shell: previewed first (nothing moves), then for real.
+    let o = forewarn(&demo, t, &["--json", "campaign", "slots", "fsck-2027-02"]);
+    let table: serde_json::Value = serde_json::from_slice(&o.stdout).expect("--json prints JSON");
+    let first = table["slots"].as_array().and_then(|s| s.first()).cloned().expect("a slot");
+    let (target, start) = (first["target"].as_str().unwrap(), first["start"].as_str().unwrap());
+    let start: jiff::Timestamp = start.parse().unwrap();
+    let to = (1..=72)
+        .map(|h| (start + jiff::SignedDuration::from_hours(h)).to_string())
+        .find(|to| {
+            forewarn(&demo, t, &["campaign", "move", "fsck-2027-02", target, "--start", to, "--preview"])
+                .status
+                .success()
+        })
+        .unwrap_or_else(|| panic!("{target} could not move 1 to 72 hours later"));
+    let o = forewarn(&demo, t, &["campaign", "move", "fsck-2027-02", target, "--start", &to, "--preview"]);
+    let (out, _) = text(&o);
+    assert!(out.contains("would go out:\n  email to "), "{out}");
+    let o = forewarn(&demo, t, &["--json", "campaign", "slots", "fsck-2027-02"]);
+    let still: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(still["slots"][0], first, "a preview moves nothing");
+    let o = forewarn(&demo, t, &["campaign", "move", "fsck-2027-02", target, "--start", &to]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && out.contains(&format!("`{target}` of `fsck-2027-02` now {to}")), "{out}{err}");
+    assert!(out.contains("SEQUENCE 1"), "{out}");
+
     let o = forewarn(&demo, t, &["campaign", "pause", "fsck-2027-02"]);
     assert!(text(&o).0.contains("(paused)"));
     let o = forewarn(&demo, t, &["campaign", "publish", "fsck-2027-02"]);

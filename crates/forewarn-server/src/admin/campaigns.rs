@@ -438,6 +438,7 @@ enum Act {
     Publish,
     Pause,
     Resume,
+    Move,
 }
 
 impl Act {
@@ -448,6 +449,7 @@ impl Act {
             Act::Publish => "Not published:",
             Act::Pause => "Not paused:",
             Act::Resume => "Not resumed:",
+            Act::Move => "Not moved:",
         }
     }
 }
@@ -466,6 +468,12 @@ pub async fn pause(s: State<Arc<App>>, op: Operator, id: Path<String>, body: Byt
 
 pub async fn resume(s: State<Arc<App>>, op: Operator, id: Path<String>, body: Bytes) -> Response {
     act(s, op, id, body, Act::Resume).await
+}
+
+/// `POST /admin/campaigns/{id}/move` (`target`, `start`): moves a slot, or places a target
+/// without one, as the API does (the review page `GET .../move` shows whom it tells first).
+pub async fn move_slot(s: State<Arc<App>>, op: Operator, id: Path<String>, body: Bytes) -> Response {
+    act(s, op, id, body, Act::Move).await
 }
 
 /// Does what a button asks (after the CSRF check) and goes back to the campaign's page,
@@ -495,6 +503,10 @@ async fn act(State(app): State<Arc<App>>, op: Operator, Path(id): Path<String>, 
             let reason = Some(fields.get("reason"));
             actions::change_state_because(&app, &actor, &id, CampaignState::Published, reason).await.map(drop)
         }
+        Act::Move => match super::review::start_field(fields.get("start")) {
+            Ok(start) => actions::move_slot(&app, &actor, &id, fields.get("target").trim(), start).await.map(drop),
+            Err(e) => Err(e),
+        },
     };
     match done {
         Ok(()) => see_other(&site_path(&app, &format!("/admin/campaigns/{id}"))),

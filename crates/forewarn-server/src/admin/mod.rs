@@ -69,6 +69,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/campaigns/{id}/plan", post(campaigns::plan))
         .route("/admin/campaigns/{id}/publish", post(campaigns::publish))
         .route("/admin/campaigns/{id}/review", get(review::show))
+        .route("/admin/campaigns/{id}/move", get(review::show_move).post(campaigns::move_slot))
         .route("/admin/campaigns/{id}/pause", post(campaigns::pause))
         .route("/admin/campaigns/{id}/resume", post(campaigns::resume))
         .route("/admin/campaigns/{id}/cancel", get(changes::confirm_cancel).post(changes::cancel))

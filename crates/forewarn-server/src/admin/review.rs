@@ -1,5 +1,6 @@
 //! `/admin/campaigns/{id}/review?version=N`: before a plan version is published, what it
-//! changes and whom it tells. For a published campaign, the difference to the published
+//! changes and whom it tells; `/admin/campaigns/{id}/move?target=T&start=S` the same before a
+//! slot is moved (or a target without one placed). For a published campaign, the difference to the published
 //! version (which targets move, from when to when, which leave or join the plan); for any,
 //! every message the publication would send (recipient, subject, text), from a rehearsal of
 //! the publication that is rolled back. The button that publishes is below.
@@ -154,4 +155,91 @@ async fn page(app: &App, op: &Operator, id: &str, version: Option<i64>) -> ApiRe
     }
     main.push_str("</section>\n</section>\n");
     Ok(html(axum::http::StatusCode::OK, cx.page(&format!("Publish {}?", c.title), &main)))
+}
+
+/// A form's `start`: an RFC 3339 instant.
+pub(super) fn start_field(text: &str) -> ApiResult<jiff::Timestamp> {
+    text.trim().parse().map_err(|e| {
+        ApiError::unprocessable(format!(
+            "`start`: `{}` is not an RFC 3339 instant such as 2027-03-03T22:00:00+01:00: {e}",
+            text.trim()
+        ))
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MoveQuery {
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    start: String,
+}
+
+/// `GET /admin/campaigns/{id}/move`: whom moving `target` to `start` tells, and the button
+/// that moves it.
+pub async fn show_move(
+    State(app): State<Arc<App>>,
+    op: Operator,
+    Path(id): Path<String>,
+    Query(q): Query<MoveQuery>,
+) -> Response {
+    let r = move_page(&app, &op, &id, &q).await;
+    respond(&app, Some(op), r).await
+}
+
+async fn move_page(app: &App, op: &Operator, id: &str, q: &MoveQuery) -> ApiResult<Response> {
+    let cx = Cx::new(app, Some(op.clone())).await?;
+    let c = actions::stored_campaign(app, id).await?;
+    let base = format!("/admin/campaigns/{}", c.id);
+    let target = q.target.trim();
+    let mut main = String::with_capacity(8 * 1024);
+    let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">← {}</a></p>", Esc(&cx.path(&base)), Esc(&c.title));
+    let _ = writeln!(main, "<section id=\"review\">\n<h1>Move the slot of {}?</h1>", Esc(target));
+    let previewed = match start_field(&q.start) {
+        Ok(start) => {
+            let _ = writeln!(main, "<p>To {}.</p>", cx.time(start));
+            actions::preview_move_slot(app, &op.name, id, target, start).await
+        }
+        Err(e) => Err(e),
+    };
+    match previewed {
+        Ok(messages) => {
+            let preview = crate::api::preview_json(&messages);
+            let list = preview["messages"].as_array().cloned().unwrap_or_default();
+            let _ = writeln!(
+                main,
+                "<section id=\"messages\">\n<h2>Who will be told</h2>\n<p>{} message{} go out:</p>\n<ul class=\"recipients\">",
+                list.len(),
+                if list.len() == 1 { "" } else { "s" }
+            );
+            for m in &list {
+                let _ = writeln!(
+                    main,
+                    "<li>{} — {}</li>",
+                    Esc(m["recipient"].as_str().unwrap_or_default()),
+                    Esc(m["subject"].as_str().unwrap_or_default())
+                );
+            }
+            main.push_str("</ul>\n");
+            for m in list.iter().filter(|m| m["channel"] == "email").take(TEXTS_SHOWN) {
+                let _ = writeln!(
+                    main,
+                    "<details class=\"message\"><summary>{}</summary><pre class=\"file\">{}</pre></details>",
+                    Esc(m["recipient"].as_str().unwrap_or_default()),
+                    Esc(m["text"].as_str().unwrap_or_default())
+                );
+            }
+            main.push_str("</section>\n<div class=\"actions\" id=\"actions\">");
+            main.push_str(&cx.button(
+                &format!("{base}/move"),
+                &format!("Move {target}"),
+                "",
+                &[("target", target), ("start", q.start.trim())],
+            ));
+            main.push_str("</div>\n");
+        }
+        Err(e) => main.push_str(&cx.error_box("It cannot move there:", &e)),
+    }
+    main.push_str("</section>\n");
+    Ok(html(axum::http::StatusCode::OK, cx.page(&format!("Move {target}?"), &main)))
 }

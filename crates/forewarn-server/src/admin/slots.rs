@@ -64,6 +64,15 @@ pub(super) fn section(out: &mut String, cx: &Cx, id: &str, table: &Result<SlotTa
         if customer.is_empty() { String::new() } else { format!(" for customer {customer}") },
         Esc(cx.site.zone.name())
     );
+    // Moving a slot, or placing a target without one: reviewed first (whom it tells).
+    let _ = writeln!(
+        out,
+        "<form method=\"get\" action=\"{}\" id=\"slots-move\" class=\"actions\"><label>Target <input \
+         name=\"target\" required></label><label>New start <input name=\"start\" required \
+         placeholder=\"2027-03-03T22:00:00+01:00\"></label><button type=\"submit\" class=\"secondary\">Review the \
+         move</button></form>",
+        Esc(&cx.path(&format!("/admin/campaigns/{id}/move")))
+    );
     if table.rows.is_empty() {
         out.push_str("<p class=\"empty\">No targets.</p>\n</section>\n");
         return;

@@ -819,3 +819,47 @@ async fn tokens_are_listed_and_revoked_from_the_admin_pages() {
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("revoked already"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_slot_is_moved_from_the_admin_pages_after_a_review_of_whom_it_tells() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    actions::publish(&s.app, "test", CAMPAIGN_ID, None).await.unwrap();
+    let uri = "/admin/campaigns/os-update-2027-03";
+    let page = s.get(uri, &login).await;
+    assert!(page.body.contains("id=\"slots-move\""), "the move form: {}", page.body);
+
+    // A start outside every window: the review says why, and offers no button.
+    let slot = s.app.store.slot_notices(CAMPAIGN_ID).await.unwrap().remove(0);
+    let bad = (slot.start + jiff::SignedDuration::from_hours(12)).to_string();
+    let review = s.get(&format!("{uri}/move?target={}&start={}", slot.target, bad.replace('+', "%2B")), &login).await;
+    assert!(review.body.contains("It cannot move there:"), "{}", review.body);
+    assert!(!review.body.contains("</button></form></div>"), "no button to move: {}", review.body);
+
+    // A start that fits: the review lists whom the move tells; the button moves it.
+    let (to, review) = {
+        let mut found = None;
+        for h in 1..=72 {
+            let to = (slot.start + jiff::SignedDuration::from_hours(h)).to_string();
+            let r = s.get(&format!("{uri}/move?target={}&start={}", slot.target, to.replace('+', "%2B")), &login).await;
+            if r.body.contains(&format!(">Move {}</button>", slot.target)) {
+                found = Some((to, r));
+                break;
+            }
+        }
+        found.unwrap_or_else(|| panic!("{} could not move 1 to 72 hours later", slot.target))
+    };
+    assert!(review.body.contains("Who will be told") && review.body.contains("message"), "{}", review.body);
+    assert_eq!(s.app.store.slot_notices(CAMPAIGN_ID).await.unwrap().remove(0), slot, "a review moves nothing");
+    let r = s.post(&format!("{uri}/move"), &login, &[("target", &slot.target), ("start", &to)]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, uri), "{}", r.body);
+    let moved = s.app.store.slot_notices(CAMPAIGN_ID).await.unwrap().into_iter().find(|n| n.target == slot.target);
+    assert_eq!(
+        moved.map(|n| (n.start.to_string(), n.sequence)),
+        Some((to.parse::<jiff::Timestamp>().unwrap().to_string(), 1))
+    );
+    // A start that is no instant comes back on the campaign page, naming the field.
+    let r = s.post(&format!("{uri}/move"), &login, &[("target", &slot.target), ("start", "tomorrow")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Not moved:") && r.body.contains("`start`"), "{}", r.body);
+}
