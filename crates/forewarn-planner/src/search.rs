@@ -701,12 +701,13 @@ impl<'a> Search<'a> {
     /// and every limit; and bounds the slots of earlier tiers so that kept later-tier slots
     /// keep their gap.
     fn keep(&mut self, keep: &[Keep]) {
+        if keep.is_empty() {
+            // Nothing to keep: `kept` and `until` stay empty and read as none.
+            return;
+        }
         let n = self.targets.len();
         self.kept = vec![None; n];
         self.until = vec![i64::MAX; n];
-        if keep.is_empty() {
-            return;
-        }
         let pos_of: FxHashMap<&str, u32> =
             (0..n as u32).map(|pos| (self.target_id(self.targets[pos as usize]), pos)).collect();
         let rank = |s: &Search<'_>, pos: usize| -> Option<usize> {
