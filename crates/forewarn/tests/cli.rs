@@ -787,6 +787,27 @@ fn plan_ics_has_one_event_per_slot() {
         want.sort();
         assert_eq!(events, want, "the events are the plan's slots");
     }
+
+    // The UIDs are the contacts' invitations' (`{campaign}.{machine}@{domain}`), in the domain
+    // given: the service's host.
+    assert!(text.contains("UID:os-update-2027-03.web01@forewarn\r\n"), "{text}");
+    let ics = dir.path("plan-status.ics");
+    forewarn(&[
+        "plan",
+        "--inventory",
+        &inventory,
+        "--campaign",
+        &campaign,
+        "--format",
+        "ics",
+        "--uid-domain",
+        "status.example.net",
+        "--out",
+        s(&ics),
+    ])
+    .assert_code(0);
+    let text = std::fs::read_to_string(&ics).unwrap();
+    assert!(text.contains("UID:os-update-2027-03.web01@status.example.net\r\n"), "{text}");
 }
 
 // ---------------------------------------------------------------------------

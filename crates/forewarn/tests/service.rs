@@ -192,6 +192,7 @@ for ev in cal.walk("VEVENT"):
         "status": str(ev.get("STATUS", "")),
         "summary": str(ev.get("SUMMARY", "")),
         "sequence": int(ev.get("SEQUENCE", 0)),
+        "transp": str(ev.get("TRANSP", "")),
         "start": ev.decoded("DTSTART").isoformat(),
         "end": ev.decoded("DTEND").isoformat(),
         "url": str(ev.get("URL", "")),
@@ -228,8 +229,10 @@ fn demo_calendar_parses_with_icalendar() {
         let e = events.iter().find(|e| e["url"] == url).unwrap_or_else(|| panic!("no event for {url}: {cal:#}"));
         assert_eq!(instant(e["start"].as_str().unwrap()), instant(p["starts"].as_str().unwrap()), "{e}");
         assert_eq!(instant(e["end"].as_str().unwrap()), instant(p["ends"].as_str().unwrap()), "{e}");
+        assert_eq!(e["transp"], "TRANSPARENT", "a maintenance makes nobody busy: {e}");
         if p["title"] == SWITCH {
             assert_eq!(e["status"], "CANCELLED", "{e}");
+            assert_eq!(e["sequence"], 1, "the cancellation raised SEQUENCE: {e}");
             assert!(e["summary"].as_str().unwrap().starts_with("Cancelled"), "{e}");
         } else {
             assert_eq!(e["status"], "CONFIRMED", "{e}");
