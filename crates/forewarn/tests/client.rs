@@ -56,13 +56,10 @@ fn an_operator_drives_campaigns_and_posts_from_the_shell() {
     // web01 leaves the inventory: planned again, the other slots stay; publishing the new
     // version shows first what it changes and whom it tells, and waits for --yes.
     let inventory = std::fs::read_to_string(format!("{root}/inventory.toml")).unwrap();
-    let block = "[[machines]]\nid = \"web01\"\n";
-    let at = inventory.find(block).expect("web01 in the sample");
-    let end = inventory[at + block.len()..].find("[[").map_or(inventory.len(), |i| at + block.len() + i);
     let dir = std::env::temp_dir().join(format!("forewarn-client-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let fewer = dir.join("inventory.toml");
-    std::fs::write(&fewer, format!("{}{}", &inventory[..at], &inventory[end..])).unwrap();
+    std::fs::write(&fewer, support::without_machine(&inventory, "web01")).unwrap();
     let o = forewarn(&demo, t, &["inventory", "import", fewer.to_str().unwrap()]);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(o.status.success(), "{}", text(&o).1);

@@ -1191,21 +1191,39 @@ fn span(slots: &[Slot]) -> (Timestamp, Timestamp) {
     (slots.iter().map(|s| s.start).min().unwrap(), slots.iter().map(|s| s.end).max().unwrap())
 }
 
+/// The sample OS update planned and published on a fresh service that delivers to a fresh
+/// SMTP sink, its first messages arrived: the directory, sink and service (kept alive by
+/// the caller), the sample, the campaign's id, its plan and how many messages each
+/// contact has.
+#[track_caller]
+fn published_sample(dir: &str) -> (TempDir, SmtpSink, Serve, Sample, String, Vec<Slot>, BTreeMap<String, usize>) {
+    let tmp = TempDir::new(dir);
+    let sink = SmtpSink::start(tmp.path(), "smtp", &[]);
+    let serve = Serve::start(&tmp.path().join("forewarn.db"), &["--smtp", &sink.url()], &env("3"));
+    let sample = Sample::load();
+    let (id, plan) = create_and_plan(&serve, sample.inventory.as_bytes(), "application/toml", &sample.campaign);
+    publish(&serve, &id);
+    let expect: BTreeMap<String, usize> = told(&sample.platform, &plan).keys().map(|k| (k.clone(), 1)).collect();
+    settle(&serve, &sink, &expect, "one message for each told contact after publishing");
+    (tmp, sink, serve, sample, id, plan, expect)
+}
+
+/// Waits until the outbox has nothing pending.
+#[track_caller]
+fn drained(serve: &Serve) {
+    poll_until("the outbox to empty", ARRIVAL, || match serve.outbox_count("pending") {
+        0 => Ok(()),
+        n => Err(format!("{n} pending")),
+    });
+}
+
 #[test]
 fn a_moved_slot_reads_the_same_on_the_pages_in_the_calendar_and_in_the_mail() {
     const TEST: &str = "a_moved_slot_reads_the_same_on_the_pages_in_the_calendar_and_in_the_mail";
     if !sinks_can_run(TEST) {
         return;
     }
-    let tmp = TempDir::new("forewarn-notify-truth");
-    let sink = SmtpSink::start(tmp.path(), "smtp", &[]);
-    let serve = Serve::start(&tmp.path().join("forewarn.db"), &["--smtp", &sink.url()], &env("3"));
-    let sample = Sample::load();
-    let (id, plan) = create_and_plan(&serve, sample.inventory.as_bytes(), "application/toml", &sample.campaign);
-    publish(&serve, &id);
-    let told = told(&sample.platform, &plan);
-    let expect: BTreeMap<String, usize> = told.keys().map(|k| (k.clone(), 1)).collect();
-    settle(&serve, &sink, &expect, "one message for each told contact after publishing");
+    let (_tmp, sink, serve, sample, id, plan, _) = published_sample("forewarn-notify-truth");
 
     let post = campaign_post(&serve, &id);
     assert_eq!((instant(&post["starts"]), instant(&post["ends"])), span(&plan), "the post's window is the plan's");
@@ -1285,10 +1303,7 @@ fn a_moved_slot_reads_the_same_on_the_pages_in_the_calendar_and_in_the_mail() {
     assert!(admin.text().contains("moved by"), "the picture is of the stored plan:\n{}", admin.text());
 
     // The mail: the moved machine's contacts got the new time under the same UID.
-    poll_until("the outbox to empty", ARRIVAL, || match serve.outbox_count("pending") {
-        0 => Ok(()),
-        n => Err(format!("{n} pending")),
-    });
+    drained(&serve);
     let customer = &sample.platform.customer_of[&earliest.machine];
     for c in sample.platform.contacts_of(customer) {
         let mail = sink.to(&c.email).pop().unwrap();
@@ -1305,22 +1320,11 @@ fn a_machine_removed_from_the_inventory_is_cancelled_for_its_contacts() {
     if !sinks_can_run(TEST) {
         return;
     }
-    let tmp = TempDir::new("forewarn-notify-removed");
-    let sink = SmtpSink::start(tmp.path(), "smtp", &[]);
-    let serve = Serve::start(&tmp.path().join("forewarn.db"), &["--smtp", &sink.url()], &env("3"));
-    let sample = Sample::load();
-    let (id, plan) = create_and_plan(&serve, sample.inventory.as_bytes(), "application/toml", &sample.campaign);
-    publish(&serve, &id);
-    let told = told(&sample.platform, &plan);
-    let expect: BTreeMap<String, usize> = told.keys().map(|k| (k.clone(), 1)).collect();
-    settle(&serve, &sink, &expect, "one message for each told contact after publishing");
+    let (_tmp, sink, serve, sample, id, plan, expect) = published_sample("forewarn-notify-removed");
 
     // web01 leaves the inventory; the campaign is planned again and the new version published.
     const GONE: &str = "web01";
-    let block = format!("[[machines]]\nid = \"{GONE}\"\n");
-    let at = sample.inventory.find(&block).unwrap_or_else(|| panic!("the sample has no machine {GONE}"));
-    let end = sample.inventory[at + block.len()..].find("[[").map_or(sample.inventory.len(), |i| at + block.len() + i);
-    let inventory = format!("{}{}", &sample.inventory[..at], &sample.inventory[end..]);
+    let inventory = support::without_machine(&sample.inventory, GONE);
     serve.admin_ok("POST", "/api/v1/inventory", "application/toml", inventory.as_bytes());
     let planned = serve.admin_ok("POST", &format!("/api/v1/campaigns/{id}/plan"), "application/json", b"");
     assert_eq!(planned["summary"]["kept"], plan.len() - 1, "every other published slot is kept: {planned}");
@@ -1419,10 +1423,7 @@ fn a_plan_is_published_only_with_its_notice_and_machines_without_a_slot_are_told
     assert_eq!(serve.outbox("pending").len() + serve.outbox("sent").len(), 0, "a preview sends nothing");
 
     publish(&serve, &id);
-    poll_until("the outbox to empty", ARRIVAL, || match serve.outbox_count("pending") {
-        0 => Ok(()),
-        n => Err(format!("{n} pending")),
-    });
+    drained(&serve);
     let sent: BTreeSet<(String, String)> = sink
         .records()
         .iter()

@@ -996,3 +996,12 @@ impl Drop for Serve {
         }
     }
 }
+
+/// An inventory in TOML without the `[[machines]]` element of `id` (up to the next table).
+#[track_caller]
+pub fn without_machine(inventory: &str, id: &str) -> String {
+    let block = format!("[[machines]]\nid = \"{id}\"\n");
+    let at = inventory.find(&block).unwrap_or_else(|| panic!("the inventory has no machine {id}"));
+    let end = inventory[at + block.len()..].find("[[").map_or(inventory.len(), |i| at + block.len() + i);
+    format!("{}{}", &inventory[..at], &inventory[end..])
+}
