@@ -41,6 +41,11 @@ pub struct PlanArgs {
     /// ones the contacts' invitations carry.
     #[arg(long, default_value = "forewarn")]
     uid_domain: String,
+    /// A plan already published (its JSON file): its slots that still fit are kept where
+    /// they are, and only the rest is planned anew (as the service plans a published
+    /// campaign again).
+    #[arg(long)]
+    keep: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -75,14 +80,55 @@ fn load(inventory: &Path, campaign: &Path) -> anyhow::Result<Option<(Inventory, 
     }
 }
 
+/// The slots of a plan file to keep, or what is wrong with it (file, slot, field).
+fn kept_slots(path: &std::path::Path) -> anyhow::Result<Result<Vec<forewarn_planner::Keep>, String>> {
+    let text = read_text(path, "plan")?;
+    let name = path.display();
+    let file: forewarn_planner::PlanFile<'_> = match serde_json::from_str(&text) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(format!("{name}:{}: not a plan file: {e}", e.line()))),
+    };
+    let mut keep = Vec::with_capacity(file.slots.len());
+    for (i, slot) in file.slots.iter().enumerate() {
+        let Some(target) = slot.target() else {
+            return Ok(Err(format!("{name}: slots[{i}]: no `machine` or `host`: name the slot's target")));
+        };
+        let start = match slot.start.parse::<jiff::Timestamp>() {
+            Ok(t) => t.as_second(),
+            Err(e) => {
+                return Ok(Err(format!(
+                    "{name}: slots[{i}].start: `{}` is not an RFC 3339 instant such as 2027-03-01T22:00:00Z: {e}",
+                    &*slot.start
+                )));
+            }
+        };
+        keep.push(forewarn_planner::Keep { target: target.to_owned(), start });
+    }
+    Ok(Ok(keep))
+}
+
 pub fn plan(args: PlanArgs) -> anyhow::Result<Outcome> {
     let began = crate::clock::stopwatch();
     let Some((inv, campaign)) = load(&args.inventory, &args.campaign)? else {
         return Ok(Outcome::Findings);
     };
+    let keep = match &args.keep {
+        Some(path) => match kept_slots(path)? {
+            Ok(keep) => keep,
+            Err(problem) => {
+                eprintln!("{problem}");
+                return Ok(Outcome::Findings);
+            }
+        },
+        None => Vec::new(),
+    };
     let loaded = began.elapsed();
-    let plan = forewarn_planner::plan(&inv, &campaign);
+    let plan = forewarn_planner::plan_keeping(&inv, &campaign, &keep);
     let planned = began.elapsed();
+    if args.keep.is_some() {
+        let kept = plan.slots.iter().filter(|s| s.why == forewarn_planner::Why::Kept).count();
+        eprintln!("kept {kept} of the {} published slots where they were", keep.len());
+    }
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => {
             Box::new(std::fs::File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?)

@@ -810,6 +810,47 @@ fn plan_ics_has_one_event_per_slot() {
     assert!(text.contains("UID:os-update-2027-03.web01@status.example.net\r\n"), "{text}");
 }
 
+#[test]
+fn planning_again_with_keep_moves_nobody_when_a_machine_leaves() {
+    let dir = TempDir::new("plan_keep");
+    let (inventory, campaign) = (example("inventory.toml"), example("os-update.toml"));
+    let first = dir.path("plan.json");
+    plan_to(&inventory, &campaign, &first);
+    let text = std::fs::read_to_string(&inventory).unwrap();
+    let block = "[[machines]]\nid = \"web01\"\n";
+    let at = text.find(block).expect("web01 in the sample");
+    let end = text[at + block.len()..].find("[[").map_or(text.len(), |i| at + block.len() + i);
+    let fewer = dir.path("inventory.toml");
+    std::fs::write(&fewer, format!("{}{}", &text[..at], &text[end..])).unwrap();
+
+    let again = dir.path("again.json");
+    let run =
+        forewarn(&["plan", "--inventory", s(&fewer), "--campaign", &campaign, "--keep", s(&first), "--out", s(&again)]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("kept 32 of the 33 published slots where they were"), "{}", run.stderr);
+    let slots = |path: &Path| -> Vec<(String, String)> {
+        array(&read_json(path), "slots")
+            .iter()
+            .map(|s| (s["machine"].as_str().unwrap().to_owned(), s["start"].as_str().unwrap().to_owned()))
+            .filter(|(m, _)| m != "web01")
+            .collect()
+    };
+    assert_eq!(slots(&again), slots(&first), "every other slot stays where it was");
+    forewarn(&["check", "--inventory", s(&fewer), "--campaign", &campaign, "--plan", s(&again)]).assert_code(0);
+
+    // A plan file that is not one is refused, naming it.
+    let broken = dir.path("broken.json");
+    std::fs::write(&broken, "{\"slots\": [{\"machine\": \"web02\", \"start\": \"tomorrow\", \"end\": \"x\"}]}")
+        .unwrap();
+    let run = forewarn(&["plan", "--inventory", &inventory, "--campaign", &campaign, "--keep", s(&broken)]);
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("broken.json: slots[0].start: `tomorrow` is not an RFC 3339 instant"),
+        "{}",
+        run.stderr
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Bad campaign, help
 
