@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the planning targets of DESIGN.md on this machine: generate a fleet,
 # then time `forewarn plan` (read JSON, plan, write JSON) and `forewarn check`
-# as whole processes, with their peak memory. Usage: bench/plan.sh [MACHINES] [RUNS]
+# as whole processes, with their peak memory, and planning again with --keep. Usage:
+# bench/plan.sh [MACHINES] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
@@ -28,3 +29,8 @@ measure plan "$bin" plan --inventory "$dir/inventory.json" --campaign "$dir/camp
 sed -n '1p' "$dir/stderr.txt"
 measure check "$bin" check --inventory "$dir/inventory.json" --campaign "$dir/campaign.toml" --plan "$dir/plan.json"
 "$bin" check --inventory "$dir/inventory.json" --campaign "$dir/campaign.toml" --plan "$dir/plan.json" | tail -1
+# Planning again while keeping every published slot that still fits (what the service does
+# when a published campaign is planned again), from the plan just made.
+measure replan "$bin" plan --inventory "$dir/inventory.json" --campaign "$dir/campaign.toml" \
+  --keep "$dir/plan.json" --out "$dir/replan.json"
+sed -n '1,2p' "$dir/stderr.txt"
