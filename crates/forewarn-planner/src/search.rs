@@ -744,20 +744,24 @@ impl<'a> Search<'a> {
         // Earlier tiers end the gap before their project's first kept later-tier slot.
         if self.scope == Scope::Machines {
             let gap = self.campaign.tier_gap.seconds();
-            let mut first_kept: FxHashMap<(usize, usize), i64> = FxHashMap::default();
+            // Per project with kept slots: the first kept start of each tier rank.
+            let tiers = self.campaign.tier_order.len();
+            let mut first_kept: FxHashMap<usize, Vec<i64>> = FxHashMap::default();
             for pos in 0..n {
                 if let (Some(start), Some(r)) = (self.kept[pos], rank(self, pos)) {
                     let p = self.inv.machines[self.targets[pos] as usize].project;
-                    let e = first_kept.entry((p, r)).or_insert(start);
-                    *e = (*e).min(start);
+                    let firsts = first_kept.entry(p).or_insert_with(|| vec![i64::MAX; tiers]);
+                    firsts[r] = firsts[r].min(start);
                 }
             }
-            for pos in 0..n {
-                let Some(r) = rank(self, pos) else { continue };
-                let p = self.inv.machines[self.targets[pos] as usize].project;
-                let later = first_kept.iter().filter(|((q, rr), _)| *q == p && *rr > r).map(|(_, &s)| s).min();
-                if let Some(start) = later {
-                    self.until[pos] = start - gap;
+            if !first_kept.is_empty() {
+                for pos in 0..n {
+                    let Some(r) = rank(self, pos) else { continue };
+                    let p = self.inv.machines[self.targets[pos] as usize].project;
+                    let later = first_kept.get(&p).and_then(|f| f[r + 1..].iter().copied().min());
+                    if let Some(start) = later.filter(|&s| s < i64::MAX) {
+                        self.until[pos] = start - gap;
+                    }
                 }
             }
         }
