@@ -39,6 +39,15 @@ pub struct Settings {
     pub tzdir: Option<String>,
     /// Use `tzdir` even when its release is older than the bundled one, or unknown.
     pub tzdir_force: Option<bool>,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <it>`.
+    pub metrics_token: Option<String>,
+    /// A client must send a request's headers within this (`10s`); also how long an idle
+    /// keep-alive connection is kept open waiting for the next request.
+    pub header_timeout: Option<String>,
+    /// A client must send a request's body within this, counted from its headers (`30s`).
+    pub body_timeout: Option<String>,
+    /// At most this many connections are served at once; more wait to be accepted (4096).
+    pub max_connections: Option<u32>,
     /// Environment variables that could not be read, reported by [`Settings::resolve`].
     #[serde(skip)]
     pub invalid: Vec<String>,
@@ -61,7 +70,7 @@ impl fmt::Debug for Webhook {
 }
 
 /// The environment variables read, each overriding the file's key of the same name.
-pub const ENV: [(&str, &str); 12] = [
+pub const ENV: [(&str, &str); 16] = [
     ("FOREWARN_DATABASE", "database"),
     ("FOREWARN_LISTEN", "listen"),
     ("FOREWARN_BASE_URL", "base_url"),
@@ -74,6 +83,10 @@ pub const ENV: [(&str, &str); 12] = [
     ("FOREWARN_DELIVERY_ATTEMPTS", "delivery_attempts"),
     ("FOREWARN_TZDIR", "tzdir"),
     ("FOREWARN_TZDIR_FORCE", "tzdir_force"),
+    ("FOREWARN_METRICS_TOKEN", "metrics_token"),
+    ("FOREWARN_HEADER_TIMEOUT", "header_timeout"),
+    ("FOREWARN_BODY_TIMEOUT", "body_timeout"),
+    ("FOREWARN_MAX_CONNECTIONS", "max_connections"),
 ];
 
 /// The merged configuration.
@@ -94,6 +107,14 @@ pub struct Config {
     pub tzdir: Option<String>,
     /// Load `tzdir` even when its release is older than the bundled one, or unknown.
     pub tzdir_force: bool,
+    /// The bearer token `/metrics` asks for; `None`: `/metrics` is open.
+    pub metrics_token: Option<String>,
+    /// Time to send a request's headers, and to start the next one on a kept-alive connection.
+    pub header_timeout: std::time::Duration,
+    /// Time to send a request's body, from its headers.
+    pub body_timeout: std::time::Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
 }
 
 impl fmt::Debug for Config {
@@ -110,6 +131,10 @@ impl fmt::Debug for Config {
             .field("webhooks", &self.webhooks)
             .field("tzdir", &self.tzdir)
             .field("tzdir_force", &self.tzdir_force)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -181,6 +206,20 @@ delivery_attempts = 8
 # FOREWARN_TZDIR_FORCE=1, --tzdir, --tzdir-force.
 # tzdir = "/usr/share/zoneinfo"
 # tzdir_force = false
+
+# /metrics is open by default (keep it on a trusted network, or behind the proxy).
+# With a token set, it answers only `Authorization: Bearer TOKEN` (401 otherwise).
+# Also FOREWARN_METRICS_TOKEN, --metrics-token.
+# metrics_token = "CHANGE-ME"
+
+# Slow or silent clients: a request's headers must arrive within header_timeout
+# (also how long an idle kept-alive connection waits for its next request), its
+# body within body_timeout after them; at most max_connections connections are
+# served at once, the next ones wait to be accepted. Also FOREWARN_HEADER_TIMEOUT,
+# FOREWARN_BODY_TIMEOUT, FOREWARN_MAX_CONNECTIONS.
+header_timeout = "10s"
+body_timeout = "30s"
+max_connections = 4096
 "#;
 
 impl Settings {
@@ -218,6 +257,16 @@ impl Settings {
                     continue;
                 }
                 Some("tzdir") => &mut s.tzdir,
+                Some("metrics_token") => &mut s.metrics_token,
+                Some("header_timeout") => &mut s.header_timeout,
+                Some("body_timeout") => &mut s.body_timeout,
+                Some("max_connections") => {
+                    match value.trim().parse() {
+                        Ok(n) => s.max_connections = Some(n),
+                        Err(_) => s.invalid.push(format!("{name}=`{value}`: expected a whole number such as 4096")),
+                    }
+                    continue;
+                }
                 Some("delivery_attempts") => {
                     match value.trim().parse() {
                         Ok(n) => s.delivery_attempts = Some(n),
@@ -250,6 +299,10 @@ impl Settings {
             webhooks: over.webhooks.or(self.webhooks),
             tzdir: over.tzdir.or(self.tzdir),
             tzdir_force: over.tzdir_force.or(self.tzdir_force),
+            metrics_token: over.metrics_token.or(self.metrics_token),
+            header_timeout: over.header_timeout.or(self.header_timeout),
+            body_timeout: over.body_timeout.or(self.body_timeout),
+            max_connections: over.max_connections.or(self.max_connections),
             invalid,
         }
     }
@@ -326,6 +379,25 @@ impl Settings {
             return Err(first.clone());
         }
         let tzdir = self.tzdir.filter(|d| !d.trim().is_empty());
+        let metrics_token = self.metrics_token.filter(|t| !t.trim().is_empty());
+        if let Some(t) = &metrics_token
+            && t.len() < 8
+        {
+            return Err("metrics_token: at least 8 characters, so that it cannot be guessed".to_owned());
+        }
+        let limit = |key: &str, value: Option<String>, default: &str| -> Result<std::time::Duration, String> {
+            let d = duration(key, value, default)?;
+            if d.as_secs() < 1 {
+                return Err(format!("{key}: at least 1s (such as `{default}`)"));
+            }
+            Ok(std::time::Duration::from_secs(d.as_secs().unsigned_abs()))
+        };
+        let header_timeout = limit("header_timeout", self.header_timeout, "10s")?;
+        let body_timeout = limit("body_timeout", self.body_timeout, "30s")?;
+        let max_connections = self.max_connections.unwrap_or(4096);
+        if max_connections == 0 {
+            return Err("max_connections must be at least 1 (such as 4096)".to_owned());
+        }
         Ok(Config {
             database,
             listen,
@@ -338,6 +410,10 @@ impl Settings {
             webhooks,
             tzdir,
             tzdir_force: self.tzdir_force.unwrap_or(false),
+            metrics_token,
+            header_timeout,
+            body_timeout,
+            max_connections: max_connections as usize,
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
@@ -51,6 +52,8 @@ pub struct App {
     generation: AtomicU64,
     pages: pages::PageCache,
     admin: admin::AdminState,
+    /// The guards of `POST /admin/login`: password checks at once, attempts per address and name.
+    pub(crate) logins: limits::Logins,
     /// What every notifier shares (the site with its secret, the webhooks), made once.
     tell: tokio::sync::OnceCell<tell::Shared>,
     /// Woken after every write, so the delivery worker sends what it queued at once.
@@ -79,6 +82,7 @@ impl App {
             generation: AtomicU64::new(0),
             pages: pages::PageCache::default(),
             admin: admin::AdminState::default(),
+            logins: limits::Logins::default(),
             tell: tokio::sync::OnceCell::new(),
             wake: Arc::new(tokio::sync::Notify::new()),
             moves: tokio::sync::Mutex::new(()),
@@ -106,13 +110,109 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// Serves until `shutdown` completes, then finishes the requests in flight. Each connection
+/// carries its client's address (`ConnectInfo<SocketAddr>`); slow or silent clients are cut:
+/// a request's headers must arrive within `header_timeout` (hyper's timer also covers the wait
+/// for the next request on a kept-alive connection), its body within `body_timeout`; at most
+/// `max_connections` are served at once and the next wait in the listener's backlog.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service as _;
+
+    let (body_timeout, header_timeout) = (app.config.body_timeout, app.config.header_timeout);
+    let connections = Arc::new(tokio::sync::Semaphore::new(app.config.max_connections));
+    let router = router(app);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, remote) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+            let mut request = request.map(|body| axum::body::Body::new(TimedBody::new(body, body_timeout)));
+            request.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+            router.clone().call(request)
+        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, client = %remote, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// A request body that fails once `body_timeout` has passed since its headers, so that a
+/// client sending its body slowly (or not at all) cannot hold a handler.
+struct TimedBody {
+    body: hyper::body::Incoming,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+}
+
+impl TimedBody {
+    fn new(body: hyper::body::Incoming, timeout: Duration) -> TimedBody {
+        TimedBody { body, deadline: Box::pin(tokio::time::sleep(timeout)), timeout }
+    }
+}
+
+impl http_body::Body for TimedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        match std::pin::Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(format!(
+                    "the request body did not arrive within {}s (the `body_timeout` setting)",
+                    this.timeout.as_secs()
+                )
+                .into()))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Counts and times every request by its route pattern, and logs it.
@@ -145,7 +245,22 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-async fn metrics_page(State(app): State<Arc<App>>) -> Response {
+async fn metrics_page(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &app.config.metrics_token {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !auth::same_secret(given.trim(), token) {
+            return (
+                axum::http::StatusCode::UNAUTHORIZED,
+                [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                "/metrics needs `Authorization: Bearer TOKEN` with the `metrics_token` setting\n",
+            )
+                .into_response();
+        }
+    }
     let mut gauges = Vec::new();
     match app.store.counts().await {
         Ok(c) => {
@@ -190,6 +305,11 @@ async fn metrics_page(State(app): State<Arc<App>>) -> Response {
         )),
         Err(e) => tracing::error!(error = %e, "metrics: cannot read the slots outside their window"),
     }
+    gauges.push((
+        "forewarn_page_cache_entries",
+        "Rendered public pages kept in memory (bounded).",
+        vec![(String::new(), i64::try_from(app.pages.len()).unwrap_or(i64::MAX))],
+    ));
     let text = app.metrics.render(&gauges);
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }

@@ -26,11 +26,20 @@ struct Route {
     sum: f64,
 }
 
+/// The label of a request's method: the standard methods by name, anything else `other`, so
+/// that invented methods cannot add series.
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("other")
+}
+
 impl Metrics {
+    /// Counts a response. `route` must be a routed path pattern (or `unmatched`), never the
+    /// request's path; the method is labelled by [`method_label`].
     pub fn record(&self, method: &str, route: &str, status: u16, took: Duration) {
         let secs = took.as_secs_f64();
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        let r = routes.entry((method.to_owned(), route.to_owned())).or_default();
+        let r = routes.entry((method_label(method).to_owned(), route.to_owned())).or_default();
         *r.by_status.entry(status).or_default() += 1;
         for (i, &b) in BUCKETS.iter().enumerate() {
             if secs <= b {
@@ -111,5 +120,16 @@ mod tests {
         );
         assert!(text.contains("forewarn_http_request_duration_seconds_count{method=\"GET\",route=\"/\"} 2"));
         assert!(text.contains("forewarn_campaigns{state=\"draft\"} 2"));
+    }
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        let m = Metrics::default();
+        for i in 0..100 {
+            m.record(&format!("X{i}"), "unmatched", 405, Duration::from_micros(1));
+        }
+        let text = m.render(&[]);
+        assert_eq!(text.matches("forewarn_http_requests_total{").count(), 1, "{text}");
+        assert!(text.contains("method=\"other\",route=\"unmatched\",status=\"405\"} 100"), "{text}");
     }
 }

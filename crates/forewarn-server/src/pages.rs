@@ -1,9 +1,11 @@
 //! The public pages and feeds: `/`, `/posts/{id}`, `/history`, `/feed.atom`, `/calendar.ics`.
 //! They need no login. Rendering is `forewarn_status`'s; this module fetches the data and
 //! keeps rendered bytes until something is written or a few seconds pass (what is "ongoing"
-//! or "upcoming" depends on the time).
+//! or "upcoming" depends on the time). Only pages that exist are kept, under their canonical
+//! path (`/posts/17` for `/posts/017`), and at most [`CACHED_PAGES`] of them (least recently
+//! used first out): no request can make the cache grow without bound.
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -29,10 +31,31 @@ const HTML: &str = "text/html; charset=utf-8";
 const ATOM: &str = "application/atom+xml; charset=utf-8";
 const ICS: &str = "text/calendar; charset=utf-8";
 
-/// Rendered pages by path: the write generation and time they were rendered at.
-#[derive(Debug, Default)]
+/// At most this many rendered pages are kept.
+pub const CACHED_PAGES: usize = 256;
+
+/// Rendered pages by canonical path: the write generation and time they were rendered at.
+#[derive(Debug)]
 pub struct PageCache {
-    pages: std::sync::Mutex<HashMap<String, Cached>>,
+    pages: std::sync::Mutex<lru::LruCache<String, Cached>>,
+}
+
+impl Default for PageCache {
+    fn default() -> PageCache {
+        let bound = NonZeroUsize::new(CACHED_PAGES).unwrap_or(NonZeroUsize::MIN);
+        PageCache { pages: std::sync::Mutex::new(lru::LruCache::new(bound)) }
+    }
+}
+
+impl PageCache {
+    /// How many pages are kept now.
+    pub fn len(&self) -> usize {
+        self.pages.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -77,8 +100,9 @@ impl App {
             _ => match render().await {
                 Ok((status, text)) => {
                     let c = Cached { generation, at: now, status, content_type, body: Bytes::from(text) };
-                    if status.is_success() || status == StatusCode::NOT_FOUND {
-                        self.pages.pages.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_owned(), c.clone());
+                    // Only pages that exist: a 404 or an error is rendered again when asked.
+                    if status == StatusCode::OK {
+                        self.pages.pages.lock().unwrap_or_else(|e| e.into_inner()).put(key.to_owned(), c.clone());
                     }
                     c
                 }
@@ -148,13 +172,15 @@ async fn index(State(app): State<Arc<App>>) -> Response {
 
 async fn post(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     let a = app.clone();
-    let key = format!("/posts/{id}");
+    // The canonical path of the id (`/posts/17` for `/posts/017`): one entry per post.
+    let n = id.parse::<i64>().ok().filter(|n| *n > 0);
+    let key = n.map_or_else(|| "/posts/-".to_owned(), |n| format!("/posts/{n}"));
     app.cached(&key, HTML, || async move {
         let site = a.site().await?;
         let now = a.now();
-        let found = match id.parse::<i64>() {
-            Ok(n) => a.store.post(n).await?,
-            Err(_) => None,
+        let found = match n {
+            Some(n) => a.store.post(n).await?,
+            None => None,
         };
         let Some(p) = found else {
             return Ok((StatusCode::NOT_FOUND, pages::not_found(&site, now)));

@@ -520,6 +520,12 @@ impl Store {
         in_tx!(self, create_session(at, session_hash, operator, csrf, expires))
     }
 
+    /// Records a failed login in the audit log: `operator.login_failed`, the name tried as
+    /// its subject, the client's address in its detail (actor `public`).
+    pub async fn record_failed_login(&self, at: Timestamp, name: &str, address: &str) -> Result<()> {
+        in_tx!(self, record_failed_login(at, name, address))
+    }
+
     /// The session, unless it is unknown or expired at `now`.
     pub async fn session(&self, session_hash: &str, now: Timestamp) -> Result<Option<Session>> {
         on_conn!(self, session(session_hash, now))

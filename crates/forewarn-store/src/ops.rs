@@ -1230,6 +1230,10 @@ pub(crate) async fn operator_hash(c: &mut Conn, name: &str) -> Result<Option<Str
     Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
 }
 
+pub(crate) async fn record_failed_login(c: &mut Conn, at: Timestamp, name: &str, address: &str) -> Result<()> {
+    audit(c, at, "public", "operator.login_failed", name, json!({ "address": address })).await
+}
+
 pub(crate) async fn create_session(
     c: &mut Conn,
     at: Timestamp,

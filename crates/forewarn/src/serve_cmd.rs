@@ -43,6 +43,19 @@ pub struct SettingsArgs {
     /// Use --tzdir even when its release is older than the bundled one [env: FOREWARN_TZDIR_FORCE]
     #[arg(long)]
     tzdir_force: bool,
+    /// `/metrics` answers only `Authorization: Bearer <this>` [env: FOREWARN_METRICS_TOKEN]
+    #[arg(long)]
+    metrics_token: Option<String>,
+    /// Time a client has to send a request's headers, and an idle connection to start its next
+    /// request (`10s`) [env: FOREWARN_HEADER_TIMEOUT]
+    #[arg(long)]
+    header_timeout: Option<String>,
+    /// Time a client has to send a request's body after its headers (`30s`) [env: FOREWARN_BODY_TIMEOUT]
+    #[arg(long)]
+    body_timeout: Option<String>,
+    /// Connections served at once (4096) [env: FOREWARN_MAX_CONNECTIONS]
+    #[arg(long)]
+    max_connections: Option<u32>,
 }
 
 impl SettingsArgs {
@@ -56,6 +69,10 @@ impl SettingsArgs {
             mail_from: self.mail_from,
             tzdir: self.tzdir,
             tzdir_force: self.tzdir_force.then_some(true),
+            metrics_token: self.metrics_token,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: self.max_connections,
             ..Settings::default()
         }
     }

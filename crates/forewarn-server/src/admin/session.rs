@@ -6,11 +6,13 @@
 //! 401 (POST); a POST whose `csrf` is missing or wrong gets 403 and changes nothing.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, State};
-use axum::http::header::SET_COOKIE;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
@@ -126,12 +128,54 @@ pub async fn login_form(State(app): State<Arc<App>>, headers: HeaderMap) -> Resp
     }
 }
 
+/// The client's address, as the connection gives it (`serve` adds it); in-process requests
+/// (tests) have none and share one key.
+pub(crate) fn client_address(connection: Option<&ConnectInfo<SocketAddr>>) -> String {
+    connection.map_or_else(|| "local".to_owned(), |c| c.0.ip().to_string())
+}
+
+/// An answer that asks to come back later: the status, `Retry-After` in whole seconds, and
+/// the login form saying why.
+async fn later(app: &App, status: StatusCode, name: &str, wait: std::time::Duration, why: &str) -> Response {
+    let secs = wait.as_secs().max(1);
+    let mut r = login_page(app, status, name, Some(&format!("{why} Try again in {secs} seconds."))).await;
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(RETRY_AFTER, v);
+    }
+    r
+}
+
 /// `POST /admin/login` (`name`, `password`): a session and the admin pages, or the form again.
-pub async fn login(State(app): State<Arc<App>>, body: Bytes) -> Response {
+/// Attempts are limited per client address and per name (429 with `Retry-After`), and the
+/// password checks run a few at a time (503 with `Retry-After` when too many wait).
+pub async fn login(
+    State(app): State<Arc<App>>,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> Response {
     let fields = Fields::parse(&body);
     let name = fields.get("name").trim().to_owned();
     let password = fields.get("password").to_owned();
-    match start_session(&app, &name, password).await {
+    let address = client_address(connection.as_ref().map(|e| &e.0));
+    let now = app.clock.monotonic();
+    let limited = app
+        .logins
+        .by_address
+        .hit(&address, now)
+        .map_err(|w| (w, "address"))
+        .and_then(|()| app.logins.by_name.hit(&name, now).map_err(|w| (w, "name")));
+    if let Err((wait, what)) = limited {
+        tracing::warn!(operator = %name, address = %address, by = what, "login refused: too many attempts");
+        return later(&app, StatusCode::TOO_MANY_REQUESTS, &name, wait, "Too many login attempts.").await;
+    }
+    let Some(permit) = app.logins.check_permit().await else {
+        tracing::warn!(operator = %name, address = %address, "login refused: too many password checks waiting");
+        let wait = std::time::Duration::from_secs(1);
+        return later(&app, StatusCode::SERVICE_UNAVAILABLE, &name, wait, "The service is busy.").await;
+    };
+    let started = start_session(&app, &name, password).await;
+    drop(permit);
+    match started {
         Ok(Some(cookie)) => {
             tracing::info!(operator = %name, "operator logged in");
             let mut r = see_other(&site_path(&app, "/admin"));
@@ -139,7 +183,10 @@ pub async fn login(State(app): State<Arc<App>>, body: Bytes) -> Response {
             r
         }
         Ok(None) => {
-            tracing::warn!("failed login");
+            tracing::warn!(operator = %name, address = %address, "failed login");
+            if let Err(e) = app.store.record_failed_login(app.now(), &name, &address).await {
+                tracing::error!(error = %e, "cannot record a failed login in the audit log");
+            }
             login_page(&app, StatusCode::UNAUTHORIZED, &name, Some("wrong name or password")).await
         }
         Err(e) => respond(&app, None, Err(e)).await,

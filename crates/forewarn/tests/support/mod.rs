@@ -871,6 +871,11 @@ impl Serve {
         Err(format!("forewarn serve did not answer /healthz within a minute:\n{}", tail(&self.log(), 60)))
     }
 
+    /// The process id of the running service.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("forewarn serve is running").id()
+    }
+
     /// SIGKILL: no shutdown, no cleanup, whatever it was doing.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
