@@ -72,7 +72,7 @@ async fn page(app: &App, op: &Operator, id: &str, version: Option<i64>) -> ApiRe
         if !moved.is_empty() {
             let _ = writeln!(
                 main,
-                "<h3>{} moved</h3>\n<table class=\"moved\"><thead><tr><th>Target</th><th>From</th><th>To</th></tr></thead><tbody>",
+                "<h3>{} moved</h3>\n<table class=\"list moved\"><thead><tr><th>Target</th><th>From</th><th>To</th></tr></thead><tbody>",
                 moved.len()
             );
             for m in &moved {
@@ -117,9 +117,9 @@ async fn page(app: &App, op: &Operator, id: &str, version: Option<i64>) -> ApiRe
             } else {
                 let _ = writeln!(
                     main,
-                    "<p>{} message{} go out:</p>\n<table class=\"recipients\"><thead><tr><th>To</th><th>Subject</th></tr></thead><tbody>",
+                    "<p>{} message{} out:</p>\n<table class=\"list recipients\"><thead><tr><th>To</th><th>Subject</th></tr></thead><tbody>",
                     list.len(),
-                    if list.len() == 1 { "" } else { "s" }
+                    if list.len() == 1 { " goes" } else { "s go" }
                 );
                 for m in &list {
                     let _ = writeln!(
@@ -208,9 +208,9 @@ async fn move_page(app: &App, op: &Operator, id: &str, q: &MoveQuery) -> ApiResu
             let list = preview["messages"].as_array().cloned().unwrap_or_default();
             let _ = writeln!(
                 main,
-                "<section id=\"messages\">\n<h2>Who will be told</h2>\n<p>{} message{} go out:</p>\n<ul class=\"recipients\">",
+                "<section id=\"messages\">\n<h2>Who will be told</h2>\n<p>{} message{} out:</p>\n<ul class=\"recipients\">",
                 list.len(),
-                if list.len() == 1 { "" } else { "s" }
+                if list.len() == 1 { " goes" } else { "s go" }
             );
             for m in &list {
                 let _ = writeln!(
