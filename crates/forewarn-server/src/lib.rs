@@ -102,6 +102,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics_page))
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)
+        .layer(axum::middleware::from_fn(error::json_under_api))
         .layer(axum::middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)
 }

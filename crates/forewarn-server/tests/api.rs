@@ -1319,3 +1319,58 @@ async fn a_target_without_a_slot_is_placed_by_hand() {
     assert!(notice.sequence >= 2, "told, cancelled, told again: {notice:?}");
     api.store.close().await;
 }
+
+/// Every error under `/api/` is the JSON error document, also where axum's extractors
+/// refuse by themselves: a path or query that does not parse (400), no such endpoint (404),
+/// a method the endpoint does not take (405), a body too large (413), a body of another
+/// media type (415). None of them changes anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_error_is_json() {
+    let dir = TempDir::new("forewarn-server-json-errors").unwrap();
+    let store = Store::open(&dir.sqlite_url("errors.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.expect(StatusCode::CREATED);
+    let before = api.snapshot().await;
+    let cases: Vec<(Reply, StatusCode, &str, &str)> = vec![
+        (api.get("/api/v1/outbox/not-a-number").await, StatusCode::BAD_REQUEST, "bad_request", "parse"),
+        (
+            api.get(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/plan?version=seven")).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "version",
+        ),
+        (
+            api.post(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/plan?fresh=maybe"), "application/json", "").await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "fresh",
+        ),
+        (api.get("/api/v1/no-such-thing").await, StatusCode::NOT_FOUND, "not_found", "no-such-thing"),
+        (
+            api.send(Method::DELETE, "/api/v1/posts", Auth::Token, None, Body::empty()).await,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "DELETE",
+        ),
+        (
+            api.post("/api/v1/posts", "application/json", vec![b' '; 3 << 20]).await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "larger",
+        ),
+        (
+            api.post("/api/v1/posts", "text/plain", "title").await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type",
+        ),
+        (api.post("/api/v1/posts", "application/json", "{").await, StatusCode::UNPROCESSABLE_ENTITY, "invalid", "body"),
+    ];
+    for (reply, status, code, word) in cases {
+        assert!(reply.content_type().starts_with("application/json"), "{status}: {}", reply.content_type());
+        reply.refused(status, code, &[word]);
+    }
+    api.unchanged(&before, "refused requests").await;
+    api.store.close().await;
+}
