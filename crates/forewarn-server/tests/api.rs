@@ -1374,3 +1374,55 @@ async fn every_api_error_is_json() {
     api.unchanged(&before, "refused requests").await;
     api.store.close().await;
 }
+
+/// Free text has limits per field: a refusal (422) names the field and the limit (or the
+/// character), and changes nothing. Inventory and campaign files are refused by their
+/// validation, with file, line and field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_text_has_limits() {
+    let dir = TempDir::new("forewarn-server-text-limits").unwrap();
+    let store = Store::open(&dir.sqlite_url("limits.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.expect(StatusCode::CREATED);
+    let post = api
+        .post_json("/api/v1/posts", json!({ "kind": "notice", "title": "Hello", "body": "A notice." }))
+        .await
+        .expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
+    let before = api.snapshot().await;
+    let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+
+    let notice = |title: String, body: String| json!({ "kind": "notice", "title": title, "body": body });
+    let huge = "x".repeat(1_900_000);
+    for (body, words) in [
+        (notice(huge.clone(), "b".into()), &["`title`", "1900000", "at most 200"][..]),
+        (notice("t".repeat(201), "b".into()), &["`title`", "at most 200"]),
+        (notice("a\nb".into(), "b".into()), &["`title`", "U+000A"]),
+        (notice("evil \u{202E}txt".into(), "b".into()), &["`title`", "U+202E"]),
+        (notice("t".into(), "b".repeat(20_001)), &["`body`", "at most 20000"]),
+        (notice("t".into(), "nul\0".into()), &["`body`", "NUL"]),
+    ] {
+        api.post_json("/api/v1/posts", body).await.refused(invalid, "invalid", words);
+    }
+    let r = api.post_json(&format!("/api/v1/posts/{post}/updates"), json!({ "body": "u".repeat(20_001) })).await;
+    r.refused(invalid, "invalid", &["`body`", "at most 20000"]);
+    let r = api.patch_json(&format!("/api/v1/posts/{post}"), json!({ "note": "n".repeat(2_001), "body": "x" })).await;
+    r.refused(invalid, "invalid", &["`note`", "at most 2000"]);
+    let r = api.patch_json(&format!("/api/v1/posts/{post}"), json!({ "note": "typo", "title": "t".repeat(201) })).await;
+    r.refused(invalid, "invalid", &["`title`", "at most 200"]);
+    let r = api.post_json(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/cancel"), json!({ "reason": "bell\u{7}" })).await;
+    r.refused(invalid, "invalid", &["`reason`", "U+0007"]);
+
+    // Files: the platform's name of 300,000 characters, a contact's name over two lines.
+    let long_name = INVENTORY.replacen("name = \"", &format!("name = \"{}", "p".repeat(300_000)), 1);
+    let r = api.post_toml("/api/v1/inventory?file=big.toml", &long_name).await;
+    r.refused(invalid, "invalid", &["big.toml:", "name", "at most 200"]);
+    let title = CAMPAIGN.lines().find(|l| l.starts_with("title")).unwrap();
+    let long_title = CAMPAIGN.replacen(title, &format!("title = \"{}\"", "t".repeat(201)), 1);
+    let r = api.post_toml("/api/v1/campaigns?file=c.toml", &long_title).await;
+    r.refused(invalid, "invalid", &["c.toml:", "title", "at most 200"]);
+    api.unchanged(&before, "text over its limits").await;
+    api.store.close().await;
+}
