@@ -1426,3 +1426,150 @@ async fn free_text_has_limits() {
     api.unchanged(&before, "text over its limits").await;
     api.store.close().await;
 }
+
+/// A TOML basic string holding `s`, every control character escaped.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Values an attacker or a careless paste puts into text fields: line breaks (mail header
+/// injection), NUL, other control characters, bidirectional overrides and isolates, very
+/// long values, and two values that are fine (markup characters and letters of other
+/// scripts; a name of exactly the limit).
+fn nasty_values() -> Vec<(&'static str, String)> {
+    vec![
+        ("newline", "Ana\nBcc: all@example.net".to_owned()),
+        ("crlf", "Ana\r\nSubject: hi".to_owned()),
+        ("nul", "Ana\0Ops".to_owned()),
+        ("escape", "Ana\u{1b}[31mOps".to_owned()),
+        ("rtl override", "Ana \u{202E}spO".to_owned()),
+        ("isolate", "Ana \u{2067}Ops\u{2069}".to_owned()),
+        ("very long", "x".repeat(300_000)),
+        ("markup and scripts", "Zoë <b>&amp;\"'</b> 名前 Ωμέγα".to_owned()),
+        ("at the limit", "y".repeat(200)),
+    ]
+}
+
+/// Asserts an answer is a refusal (4xx, the JSON error document) or a success, never a
+/// server error or an empty reply.
+#[track_caller]
+fn sound(r: &Reply, what: &str) -> bool {
+    assert!(r.status.as_u16() < 500, "{what}: {} {}", r.status, r.text());
+    assert!(!r.body.is_empty(), "{what}: an empty reply ({})", r.status);
+    if r.status.is_client_error() {
+        assert!(!r.json()["message"].as_str().unwrap_or_default().is_empty(), "{what}: {}", r.text());
+    }
+    r.status.is_success()
+}
+
+/// No text in the inventory, the campaign or a post makes the service fail: every value is
+/// refused with a 4xx or goes all the way through publishing and delivery (capture mode).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_text_makes_the_service_fail() {
+    let inventory_fields = [
+        "name = \"Lindenau Hosting\"",
+        "reason = \"year-end change freeze\"",
+        "name = \"Nordlicht Reisen GmbH\"",
+        "name = \"Jana Becker\"",
+        "email = \"jana.becker@nordlicht-reisen.example\"",
+        "name = \"Booking platform\"",
+        "rack = \"r1\"",
+        "services = [\"http\"]",
+        "id = \"nordlicht\"",
+        "id = \"booking-stg-web01\"",
+    ];
+    let campaign_fields = ["title = \"Operating system update, March 2027\"", "{ kind = \"reboot\""];
+    let dir = TempDir::new("forewarn-server-nasty").unwrap();
+    let mut n = 0;
+    let mut delivered = 0;
+    let cases = inventory_fields.iter().map(|f| (true, *f)).chain(campaign_fields.iter().map(|f| (false, *f)));
+    for (in_inventory, field) in cases {
+        for (label, value) in nasty_values() {
+            n += 1;
+            let what = format!("{field} as {label}");
+            let (key, _) = field.split_once(" = ").unwrap();
+            let replacement = match key {
+                "services" => format!("services = [{}]", toml_string(&value)),
+                "{ kind" => format!("{{ kind = {}", toml_string(&value)),
+                _ => format!("{key} = {}", toml_string(&value)),
+            };
+            let (inventory, campaign) = if in_inventory {
+                assert!(INVENTORY.contains(field), "{field}");
+                (INVENTORY.replacen(field, &replacement, 1), CAMPAIGN.to_owned())
+            } else {
+                assert!(CAMPAIGN.contains(field), "{field}");
+                (INVENTORY.to_owned(), CAMPAIGN.replacen(field, &replacement, 1))
+            };
+            let store = Store::open(&dir.sqlite_url(&format!("nasty{n}.db"))).await.expect("open SQLite");
+            let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+            let ok = sound(&api.post_toml("/api/v1/inventory", &inventory).await, &what)
+                && sound(&api.post_toml("/api/v1/campaigns", &campaign).await, &what)
+                && sound(&api.campaign_action(CAMPAIGN_ID, "plan").await, &what)
+                && sound(&api.campaign_action(CAMPAIGN_ID, "publish").await, &what);
+            if ok {
+                let deliverer = forewarn_notify::deliver::Deliverer::new(
+                    api.store.clone(),
+                    forewarn_notify::deliver::Options::default(),
+                )
+                .unwrap();
+                let round = deliverer.round(api.app.now()).await.expect("a delivery round");
+                assert_eq!(round.dead, 0, "{what}: {round:?}");
+                delivered += round.sent;
+                for page in ["/", "/history", "/feed.atom", "/calendar.ics"] {
+                    sound(&api.get_anonymous(page).await, &format!("{what}: {page}"));
+                }
+            } else {
+                assert!(
+                    !matches!(label, "markup and scripts" | "at the limit")
+                        || field.starts_with("email")
+                        || field.starts_with("id")
+                        || field.starts_with("{ kind"),
+                    "{what} is refused"
+                );
+            }
+            api.store.close().await;
+        }
+    }
+    assert!(delivered > 0, "the values that are fine were delivered");
+
+    // Posts: title, body, an update's body, a correction's note and title.
+    let store = Store::open(&dir.sqlite_url("posts.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    let post = api
+        .post_json("/api/v1/posts", json!({ "kind": "incident", "title": "Slow", "body": "We look." }))
+        .await
+        .expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
+    for (label, value) in nasty_values() {
+        let what = |f: &str| format!("post {f} as {label}");
+        for (title, body) in [(value.as_str(), "body"), ("title", value.as_str())] {
+            let r = api.post_json("/api/v1/posts", json!({ "kind": "notice", "title": title, "body": body })).await;
+            if sound(&r, &what("title/body")) {
+                let id = r.json()["id"].as_i64().unwrap();
+                sound(&api.get_anonymous(&format!("/posts/{id}")).await, &what("page"));
+            }
+        }
+        let r = api.post_json(&format!("/api/v1/posts/{post}/updates"), json!({ "body": value })).await;
+        sound(&r, &what("update"));
+        let r = api.patch_json(&format!("/api/v1/posts/{post}"), json!({ "note": value, "body": "Fixed." })).await;
+        sound(&r, &what("note"));
+        let r = api.patch_json(&format!("/api/v1/posts/{post}"), json!({ "note": "typo", "title": value })).await;
+        sound(&r, &what("corrected title"));
+        for page in ["/", "/history", "/feed.atom", "/calendar.ics", &format!("/posts/{post}")] {
+            sound(&api.get_anonymous(page).await, &what(page));
+        }
+    }
+    api.store.close().await;
+}
