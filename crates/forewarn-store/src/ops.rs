@@ -1317,7 +1317,9 @@ async fn tell(c: &mut Conn, at: Timestamp, actor: &str, notifier: &dyn Notifier,
         .fetch_one(&mut *c)
         .await?
         .try_get("value")?;
-    let messages = notifier.messages(&Event { seq, at, actor, what });
+    let messages = notifier
+        .messages(&Event { seq, at, actor, what })
+        .map_err(|e| Error::Invalid(format!("nothing was changed, because its people cannot be told: {e}")))?;
     write_messages(c, at, seq, &messages).await?;
     Ok(seq)
 }

@@ -59,7 +59,7 @@ fn emails(subscribers: &[crate::Subscriber]) -> Vec<String> {
 }
 
 impl Notifier for Recorder {
-    fn messages(&self, e: &Event<'_>) -> Vec<NewMessage> {
+    fn messages(&self, e: &Event<'_>) -> Result<Vec<NewMessage>, String> {
         let mut seen = Seen {
             seq: e.seq,
             at: e.at,
@@ -123,7 +123,7 @@ impl Notifier for Recorder {
         let mut messages = vec![mail(format!("{}.0@test", e.seq))];
         messages.extend(self.also.map(|key| mail(key.to_owned())));
         self.seen.lock().unwrap().push(seen);
-        messages
+        Ok(messages)
     }
 }
 
@@ -248,10 +248,28 @@ pub(super) async fn a_failed_message_fails_the_change(store: &Store) {
     assert_eq!(after, before);
     assert_eq!(outbox(store).await, outbox_before);
 
+    // A notifier that cannot tell (a mail it cannot write, a campaign file that no longer
+    // validates) refuses the change with its reason: nothing is written.
+    struct Cannot;
+    impl Notifier for Cannot {
+        fn messages(&self, _: &Event<'_>) -> Result<Vec<NewMessage>, String> {
+            Err("the mail to `x` cannot be written".to_owned())
+        }
+    }
+    match store.publish_campaign(t(5), "ada", "os", 1, maintenance("OS"), &slots, &Cannot).await {
+        Err(Error::Invalid(m)) => assert!(m.contains("cannot be told") && m.contains("`x`"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(matches!(store.create_post(t(6), "ada", incident("x"), &Cannot).await, Err(Error::Invalid(_))));
+    let after = (store.campaigns().await.unwrap(), store.posts().await.unwrap(), store.audit(100).await.unwrap());
+    assert_eq!(after, before);
+    assert_eq!(outbox(store).await, outbox_before);
+    assert!(store.slot_notices("os").await.unwrap().is_empty());
+
     // Twice the same key in one event, too.
     struct Twice;
     impl Notifier for Twice {
-        fn messages(&self, e: &Event<'_>) -> Vec<NewMessage> {
+        fn messages(&self, e: &Event<'_>) -> Result<Vec<NewMessage>, String> {
             let m = NewMessage {
                 key: format!("{}.x@test", e.seq),
                 channel: Channel::Webhook,
@@ -262,7 +280,7 @@ pub(super) async fn a_failed_message_fails_the_change(store: &Store) {
                 payload: "{}".into(),
                 due: e.at,
             };
-            vec![m.clone(), m]
+            Ok(vec![m.clone(), m])
         }
     }
     assert!(matches!(store.create_post(t(6), "ada", incident("x"), &Twice).await, Err(Error::Conflict(_))));
