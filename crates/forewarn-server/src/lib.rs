@@ -60,6 +60,8 @@ pub struct App {
     /// Woken after every write, so the background round (reminders, slot progress, posts by
     /// the schedule) runs at once: a post whose window has begun is in progress right away.
     rounds: tokio::sync::Notify,
+    /// Subscription requests of the current minute, for all clients together.
+    subscribes: subscribe::Limit,
 }
 
 impl std::fmt::Debug for App {
@@ -83,6 +85,7 @@ impl App {
             wake: Arc::new(tokio::sync::Notify::new()),
             moves: tokio::sync::Mutex::new(()),
             rounds: tokio::sync::Notify::new(),
+            subscribes: subscribe::Limit::default(),
         })
     }
 

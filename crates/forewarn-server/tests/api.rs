@@ -1573,3 +1573,57 @@ async fn no_text_makes_the_service_fail() {
     }
     api.store.close().await;
 }
+
+/// `POST /subscribe` as an attacker uses it: 50 requests for one address queue one mail,
+/// a confirmed subscription is not changed by anyone who knows its address, and the page
+/// is the same whatever the address's state. Beyond the global limit a minute: 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribing_cannot_flood_or_probe_an_address() {
+    let dir = TempDir::new("forewarn-server-subscribe").unwrap();
+    let store = Store::open(&dir.sqlite_url("subscribe.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    let form = |email: &str, language: &str| format!("email={}&language={language}", email.replace('@', "%40"));
+    let api = &api;
+    // Each request a minute after the one before (the test clock's step): 50 in 50 minutes.
+    let subscribe = |body: String| async move {
+        api.send(Method::POST, "/subscribe", Auth::Anonymous, Some("application/x-www-form-urlencoded"), body.into())
+            .await
+    };
+    let mails = || async { api.store.outbox_counts().await.unwrap().pending };
+
+    let first = subscribe(form("victim@example.net", "en")).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    for _ in 0..49 {
+        let again = subscribe(form("victim@example.net", "de")).await;
+        assert_eq!(again.body, first.body, "the page does not change");
+    }
+    assert_eq!(mails().await, 1, "50 requests, one confirmation");
+
+    // Confirmed: a request for it neither changes it nor tells anyone, and reads the same.
+    let confirmed = api.store.confirm_subscriber(api.app.now(), "victim@example.net").await.unwrap();
+    api.clock.advance(SignedDuration::from_hours(2));
+    let after = subscribe(form("victim@example.net", "de")).await;
+    assert_eq!(after.body, first.body, "the page does not tell a confirmed address");
+    assert_eq!(api.store.subscribers().await.unwrap(), [confirmed]);
+    assert_eq!(mails().await, 1);
+    // A new address gets the same page too (apart from the address it was given).
+    let other = subscribe(form("other@example.net", "en")).await;
+    assert_eq!(other.text().replace("other@example.net", "victim@example.net"), first.text());
+    assert_eq!(mails().await, 2);
+
+    // All clients together: at most the limit a minute, then 429 with Retry-After.
+    api.clock.advance(SignedDuration::from_hours(1));
+    let mut refused = 0;
+    for i in 0..forewarn_server::subscribe::REQUESTS_PER_MINUTE + 5 {
+        // All within one minute: back by the minute the request adds, and a second on.
+        api.clock.advance(SignedDuration::from_secs(-59));
+        let r = subscribe(form(&format!("n{i}@example.net"), "en")).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(r.headers.get("retry-after").unwrap(), "60");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 5);
+    api.store.close().await;
+}

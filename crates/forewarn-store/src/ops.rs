@@ -1966,6 +1966,9 @@ fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// An address is sent at most one confirmation request an hour.
+const CONFIRMATION_INTERVAL_MICROS: i64 = 3_600_000_000;
+
 pub(crate) async fn subscribe(
     c: &mut Conn,
     at: Timestamp,
@@ -2019,14 +2022,17 @@ pub(crate) async fn subscribe(
             let id: i64 = r.try_get("id")?;
             let confirmed: Option<i64> = r.try_get("confirmed")?;
             let unsubscribed: Option<i64> = r.try_get("unsubscribed")?;
-            if confirmed.is_some() && unsubscribed.is_none() {
-                query("UPDATE subscribers SET components = $1, language = $2 WHERE id = $3")
-                    .bind(&components_text)
-                    .bind(language)
-                    .bind(id)
-                    .execute(&mut *c)
-                    .await?;
-                (id, false)
+            let last: Option<i64> =
+                query("SELECT MAX(at) AS last FROM audit WHERE action = 'subscriber.request' AND subject = $1")
+                    .bind(id.to_string())
+                    .fetch_one(&mut *c)
+                    .await?
+                    .try_get("last")?;
+            let recent = last.is_some_and(|last| micros(at) - last < CONFIRMATION_INTERVAL_MICROS);
+            if (confirmed.is_some() && unsubscribed.is_none()) || recent {
+                // A confirmed subscription is not changed by anyone who knows its address,
+                // and an address is sent at most one confirmation an hour: nothing happens.
+                return existing_subscriber(c, id).await;
             } else {
                 // Asked again before confirming, or back after unsubscribing (a new
                 // subscription, from now): unconfirmed until the new link is followed.

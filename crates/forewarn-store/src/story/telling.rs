@@ -753,49 +753,63 @@ pub(super) async fn subscribing(store: &Store) {
     assert_eq!((ada.created, ada.confirmed), (t(2), None));
     let asked = recorder.last();
     assert_eq!((asked.seq, asked.what.as_str(), asked.actor.as_str()), (1, "subscription Ada@Example.NET", "public"));
-    // Asked again before confirming: a new request, the new choices.
-    let again = store.subscribe(t(3), "ada@example.net", &[], "de", &recorder).await.unwrap();
+    // Asked again within the hour: nothing changes and nothing is sent (at most one
+    // confirmation an hour to an address); 50 times, too.
+    for minute in 0..50 {
+        let again = store
+            .subscribe(t(3) + SignedDuration::from_secs(minute), "ada@example.net", &[], "de", &recorder)
+            .await
+            .unwrap();
+        assert_eq!(again, ada);
+    }
+    assert_eq!(recorder.seen().len(), 1);
+    // After the hour, a new request with the new choices.
+    let again = store.subscribe(t(62), "ada@example.net", &[], "de", &recorder).await.unwrap();
     assert_eq!(
         (again.id, again.email.as_str(), again.language.as_str(), again.created),
         (ada.id, "ada@example.net", "de", t(2))
     );
     assert!(again.components.is_empty());
     assert_eq!(recorder.last().seq, 2);
+    // Back to the choices of the first request, an hour later still.
+    store.subscribe(t(123), "Ada@Example.NET", &vm, "en", &recorder).await.unwrap();
+    assert_eq!(recorder.last().seq, 3);
 
     not_found(store.confirm_subscriber(t(4), "bob@example.net").await, "subscriber `bob@example.net`");
-    let confirmed = store.confirm_subscriber(t(4), " ADA@example.net").await.unwrap();
-    assert_eq!((confirmed.id, confirmed.confirmed), (ada.id, Some(t(4))));
+    let confirmed = store.confirm_subscriber(t(124), " ADA@example.net").await.unwrap();
+    assert_eq!((confirmed.id, confirmed.confirmed), (ada.id, Some(t(124))));
     assert_eq!(
-        store.confirm_subscriber(t(5), "ada@example.net").await.unwrap(),
+        store.confirm_subscriber(t(125), "ada@example.net").await.unwrap(),
         confirmed,
         "confirming again changes nothing"
     );
-    // A confirmed subscriber changes their choices without being asked again.
-    let changed = store.subscribe(t(6), "ada@example.net", &vm, "en", &recorder).await.unwrap();
-    assert_eq!(
-        (changed.confirmed, changed.components.as_slice(), changed.language.as_str()),
-        (Some(t(4)), &vm[..], "en")
-    );
-    assert_eq!(recorder.seen().len(), 2);
-    let bob = store.subscribe(t(7), "bob@example.net", &[], "de", &recorder).await.unwrap();
+    // A confirmed subscription is not changed by whoever knows its address, at any time,
+    // and nothing is sent.
+    for at in [t(126), t(500)] {
+        let changed = store.subscribe(at, "ada@example.net", &[], "de", &recorder).await.unwrap();
+        assert_eq!(changed, confirmed);
+    }
+    let changed = confirmed.clone();
+    assert_eq!(recorder.seen().len(), 3);
+    let bob = store.subscribe(t(127), "bob@example.net", &[], "de", &recorder).await.unwrap();
     assert_eq!(store.subscribers().await.unwrap(), [changed.clone(), bob.clone()]);
 
-    store.create_post(t(8), "ada", incident("x"), &recorder).await.unwrap();
-    assert_eq!(recorder.last().subscribers, ["ada@example.net"]);
+    store.create_post(t(128), "ada", incident("x"), &recorder).await.unwrap();
+    assert_eq!(recorder.last().subscribers, ["Ada@Example.NET"]);
 
-    assert!(store.unsubscribe(t(9), "ADA@example.net ").await.unwrap());
-    assert!(!store.unsubscribe(t(9), "ada@example.net").await.unwrap());
-    assert!(!store.unsubscribe(t(9), "carol@example.net").await.unwrap());
-    not_found(store.confirm_subscriber(t(10), "ada@example.net").await, "subscriber `ada@example.net`");
+    assert!(store.unsubscribe(t(129), "ADA@example.net ").await.unwrap());
+    assert!(!store.unsubscribe(t(129), "ada@example.net").await.unwrap());
+    assert!(!store.unsubscribe(t(129), "carol@example.net").await.unwrap());
+    not_found(store.confirm_subscriber(t(130), "ada@example.net").await, "subscriber `ada@example.net`");
     assert_eq!(store.subscribers().await.unwrap(), [bob]);
-    store.create_post(t(10), "ada", incident("y"), &recorder).await.unwrap();
+    store.create_post(t(130), "ada", incident("y"), &recorder).await.unwrap();
     assert!(recorder.last().subscribers.is_empty());
 
     // Back after unsubscribing: the same row, unconfirmed, subscribed from now.
-    let back = store.subscribe(t(11), "ada@example.net", &[], "de", &recorder).await.unwrap();
-    assert_eq!((back.id, back.confirmed, back.created), (ada.id, None, t(11)));
+    let back = store.subscribe(t(200), "ada@example.net", &[], "de", &recorder).await.unwrap();
+    assert_eq!((back.id, back.confirmed, back.created), (ada.id, None, t(200)));
     assert_eq!(recorder.last().what, "subscription ada@example.net");
-    assert_eq!(store.confirm_subscriber(t(12), "ada@example.net").await.unwrap().confirmed, Some(t(12)));
+    assert_eq!(store.confirm_subscriber(t(201), "ada@example.net").await.unwrap().confirmed, Some(t(201)));
 
     let audit = store.audit(100).await.unwrap();
     let subscriber_rows: Vec<(&str, &str)> = audit
@@ -807,8 +821,8 @@ pub(super) async fn subscribing(store: &Store) {
     let expected = [
         "subscriber.request",
         "subscriber.request",
+        "subscriber.request",
         "subscriber.confirm",
-        "subscriber.update",
         "subscriber.request",
         "subscriber.unsubscribe",
         "subscriber.request",
