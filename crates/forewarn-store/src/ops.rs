@@ -2001,7 +2001,7 @@ pub(crate) async fn subscribe(
         .bind(&key)
         .fetch_optional(&mut *c)
         .await?;
-    let (id, requested) = match row {
+    let id = match row {
         None => {
             let id: i64 = query(
                 "INSERT INTO subscribers (email, email_key, components, language, created) \
@@ -2016,19 +2016,23 @@ pub(crate) async fn subscribe(
             .await
             .map_err(|e| conflict_on_unique(e, || "this address subscribed at the same time; try again".into()))?
             .try_get("id")?;
-            (id, true)
+            id
         }
         Some(r) => {
             let id: i64 = r.try_get("id")?;
             let confirmed: Option<i64> = r.try_get("confirmed")?;
             let unsubscribed: Option<i64> = r.try_get("unsubscribed")?;
-            let last: Option<i64> =
-                query("SELECT MAX(at) AS last FROM audit WHERE action = 'subscriber.request' AND subject = $1")
-                    .bind(id.to_string())
-                    .fetch_one(&mut *c)
-                    .await?
-                    .try_get("last")?;
-            let recent = last.is_some_and(|last| micros(at) - last < CONFIRMATION_INTERVAL_MICROS);
+            // The last hour of the audit log only (its index is by time).
+            let last: Option<i64> = query(
+                "SELECT MAX(at) AS last FROM audit \
+                 WHERE at > $1 AND action = 'subscriber.request' AND subject = $2",
+            )
+            .bind(micros(at) - CONFIRMATION_INTERVAL_MICROS)
+            .bind(id.to_string())
+            .fetch_one(&mut *c)
+            .await?
+            .try_get("last")?;
+            let recent = last.is_some();
             if (confirmed.is_some() && unsubscribed.is_none()) || recent {
                 // A confirmed subscription is not changed by anyone who knows its address,
                 // and an address is sent at most one confirmation an hour: nothing happens.
@@ -2048,16 +2052,14 @@ pub(crate) async fn subscribe(
                 .bind(id)
                 .execute(&mut *c)
                 .await?;
-                (id, true)
+                id
             }
         }
     };
-    let action = if requested { "subscriber.request" } else { "subscriber.update" };
-    audit(c, at, PUBLIC, action, &id.to_string(), json!({ "components": wanted, "language": language })).await?;
+    let detail = json!({ "components": wanted, "language": language });
+    audit(c, at, PUBLIC, "subscriber.request", &id.to_string(), detail).await?;
     let subscriber = existing_subscriber(c, id).await?;
-    if requested {
-        tell(c, at, PUBLIC, notifier, What::SubscriptionRequested { subscriber: &subscriber }).await?;
-    }
+    tell(c, at, PUBLIC, notifier, What::SubscriptionRequested { subscriber: &subscriber }).await?;
     Ok(subscriber)
 }
 
