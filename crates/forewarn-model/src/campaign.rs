@@ -290,6 +290,8 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
     }
     if def.title.trim().is_empty() {
         err(root.key("title"), "`title` is empty: say what the campaign does, e.g. \"OS update March 2027\"".into());
+    } else if let Err(e) = crate::text::line(&def.title, crate::text::TITLE) {
+        err(root.key("title"), format!("`title` {e}"));
     }
     let mut time = |field: &str, t: &TimeText| parse_instant(&t.0).map_err(|e| err(root.key(field), e)).ok();
     let starts = time("starts", &def.starts);

@@ -890,6 +890,15 @@ impl<'a> Check<'a> {
     fn nonempty(&mut self, path: &dyn Fn() -> FieldPath, field: &str, value: &str) {
         if value.trim().is_empty() {
             self.err(&path().key(field), format!("`{field}` is empty: give it a value"));
+        } else {
+            self.line(path, field, value, crate::text::NAME);
+        }
+    }
+
+    /// One line of text of at most `max` characters, without control characters.
+    fn line(&mut self, path: &dyn Fn() -> FieldPath, field: &str, value: &str, max: usize) {
+        if let Err(e) = crate::text::line(value, max) {
+            self.err(&path().key(field), format!("`{field}` {e}"));
         }
     }
 
@@ -934,6 +943,9 @@ impl<'a> Check<'a> {
         let mut out = Vec::with_capacity(defs.len());
         for (i, b) in defs.iter().enumerate() {
             let p = path().key("blackouts").index(i);
+            if let Err(e) = crate::text::line(&b.reason, crate::text::NOTE) {
+                self.err(&p.key("reason"), format!("`reason` {e}"));
+            }
             let from = parse_instant(&b.from.0).map_err(|e| self.err(&p.key("from"), e)).ok();
             let to = parse_instant(&b.to.0).map_err(|e| self.err(&p.key("to"), e)).ok();
             if let (Some(from), Some(to)) = (from, to) {
@@ -951,6 +963,11 @@ impl<'a> Check<'a> {
     }
 
     fn list(&mut self, path: &dyn Fn() -> FieldPath, field: &str, values: &[impl AsRef<str>]) {
+        for (i, v) in values.iter().map(AsRef::as_ref).enumerate() {
+            if let Err(e) = crate::text::line(v, crate::text::NAME) {
+                self.err(&path().key(field).index(i), format!("entry in `{field}` {e}"));
+            }
+        }
         if values.len() == 1 && !values[0].as_ref().trim().is_empty() {
             return;
         }
@@ -970,8 +987,12 @@ pub(crate) fn check_id(id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err("is empty: give it a value".to_owned());
     }
-    if id.len() > 253 {
-        return Err(format!("`{}...` is longer than 253 characters", id.chars().take(20).collect::<String>()));
+    if id.len() > crate::text::ID {
+        return Err(format!(
+            "`{}...` is longer than {} characters",
+            id.chars().take(20).collect::<String>(),
+            crate::text::ID
+        ));
     }
     if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))) {
         return Err(format!("`{id}` contains `{c}`: use only letters, digits, `.`, `-` and `_`"));
@@ -1086,6 +1107,8 @@ impl<'d> Head<'d> {
                 c.nonempty(&kp, "name", &k.name);
                 if let Err(e) = check_email(&k.email) {
                     c.err(&kp().key("email"), e);
+                } else if let Err(e) = crate::text::line(&k.email, crate::text::EMAIL) {
+                    c.err(&kp().key("email"), e);
                 } else if !emails.insert(k.email.to_ascii_lowercase()) {
                     c.err(&kp().key("email"), format!("`{}` is listed twice for customer `{}`", k.email, d.id));
                 }
@@ -1122,6 +1145,9 @@ impl<'d> Head<'d> {
         let mut projects = Vec::with_capacity(def.projects.len());
         for (i, d) in def.projects.iter().enumerate() {
             let p = || root.key("projects").index(i);
+            if let Some(name) = &d.name {
+                c.line(&p, "name", name, crate::text::NAME);
+            }
             let customer = match customer_ix.get(d.customer.as_str()) {
                 Some(&ix) => ix,
                 None => {

@@ -8,6 +8,7 @@ pub mod fleet;
 pub mod fxhash;
 pub mod ical;
 pub mod inventory;
+pub mod text;
 pub mod time;
 pub mod tz;
 pub mod window;

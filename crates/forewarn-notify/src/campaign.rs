@@ -33,40 +33,44 @@ pub(crate) struct Info {
 
 impl Info {
     /// The campaign as its file says, validated against the inventory its plan was made from;
-    /// without that inventory (or should the file no longer validate against it) the file is
-    /// read as written, and failing that only the stored id and title are known.
-    pub(crate) fn of(stored: &StoredCampaign, inv: Option<&Inventory>) -> Info {
-        let file = "campaign";
-        if let Some(c) = inv.and_then(|inv| parse_campaign(file, &stored.text, inv).ok()) {
-            return Info {
+    /// without that inventory the file is read as written (no contact is told then). A file
+    /// that no longer validates against that inventory, or does not parse, is an error: the
+    /// event is refused rather than told to the wrong people.
+    pub(crate) fn of(stored: &StoredCampaign, inv: Option<&Inventory>) -> Result<Info, String> {
+        let file = format!("campaign `{}`", stored.id);
+        if let Some(inv) = inv {
+            let c = parse_campaign(&file, &stored.text, inv).map_err(|d| {
+                format!(
+                    "the file of campaign `{}` no longer validates against the inventory its plan was made \
+                     from, so who is affected is not known: {d} (edit the campaign or plan it again)",
+                    stored.id
+                )
+            })?;
+            return Ok(Info {
                 id: c.id,
                 title: c.title,
                 scope: c.scope,
                 activities: c.activities.into_iter().map(|a| (a.kind, a.duration.seconds())).collect(),
                 notify_contacts: c.notify_contacts,
                 reason: None,
-            };
+            });
         }
-        let as_written = Document::parse(file, &stored.text, Format::detect(file, &stored.text))
+        let as_written = Document::parse(&file, &stored.text, Format::detect(&file, &stored.text))
             .ok()
             .and_then(|doc| doc.whole::<CampaignFile>(&mut Vec::new()));
         match as_written {
-            Some(f) => Info {
+            Some(f) => Ok(Info {
                 id: f.id,
                 title: f.title,
                 scope: f.scope,
                 activities: f.activities.into_iter().map(|a| (a.kind, a.duration.seconds())).collect(),
                 notify_contacts: f.notify_contacts,
                 reason: None,
-            },
-            None => Info {
-                id: stored.id.clone(),
-                title: stored.title.clone(),
-                scope: Scope::Machines,
-                activities: Vec::new(),
-                notify_contacts: true,
-                reason: None,
-            },
+            }),
+            None => Err(format!(
+                "the file of campaign `{}` does not parse, so who is affected is not known (edit the campaign)",
+                stored.id
+            )),
         }
     }
 

@@ -138,6 +138,8 @@ struct Out<'a> {
     list: Vec<NewMessage>,
     /// The position of the next message in the event: its key's `n`.
     next: usize,
+    /// Why messages could not be written: the event is refused with these.
+    errors: Vec<String>,
 }
 
 impl Out<'_> {
@@ -148,15 +150,16 @@ impl Out<'_> {
 
     fn email(&mut self, email: &Email, cause: String) {
         let key = self.key();
-        if let Some(m) = self.rendered(key, email, cause) {
-            self.list.push(m);
+        match self.rendered(key, email, cause) {
+            Ok(m) => self.list.push(m),
+            Err(e) => self.errors.push(e),
         }
     }
 
-    /// An email as it goes out, or `None` (logged) when it cannot be written.
-    fn rendered(&self, key: String, email: &Email, cause: String) -> Option<NewMessage> {
+    /// An email as it goes out, or why it cannot be written (the event is then refused).
+    fn rendered(&self, key: String, email: &Email, cause: String) -> Result<NewMessage, String> {
         match email::render(self.site, &key, self.at, email) {
-            Ok(payload) => Some(NewMessage {
+            Ok(payload) => Ok(NewMessage {
                 key,
                 channel: Channel::Email,
                 sender: self.site.from_address.clone(),
@@ -166,10 +169,7 @@ impl Out<'_> {
                 payload,
                 due: self.at,
             }),
-            Err(e) => {
-                tracing::warn!(recipient = %email.to, cause = %cause, "not written to the outbox: {}", e.0);
-                None
-            }
+            Err(e) => Err(format!("the mail to {} ({cause}) cannot be written: {}", email.to, e.0)),
         }
     }
 
@@ -235,16 +235,16 @@ impl Messages<'_> {
         }
         // Written on every core: a campaign of a million machines tells 100,000 contacts.
         let out_ref = &*out;
-        let render = |part: &[(String, &campaign::Affected<'_, '_>, &Contact)]| -> Vec<NewMessage> {
+        let render = |part: &[(String, &campaign::Affected<'_, '_>, &Contact)]| -> Vec<Result<NewMessage, String>> {
             part.iter()
-                .filter_map(|(key, affected, contact)| {
+                .map(|(key, affected, contact)| {
                     let email = campaign::email(&cx, tell, affected, contact);
                     out_ref.rendered(key.clone(), &email, tell.cause(&info.id))
                 })
                 .collect()
         };
         let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
-        let rendered: Vec<Vec<NewMessage>> = if jobs.len() < 64 || threads < 2 {
+        let rendered: Vec<Vec<Result<NewMessage, String>>> = if jobs.len() < 64 || threads < 2 {
             vec![render(&jobs)]
         } else {
             let chunk = jobs.len().div_ceil(threads);
@@ -254,8 +254,11 @@ impl Messages<'_> {
                 handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
             })
         };
-        for part in rendered {
-            out.list.extend(part);
+        for m in rendered.into_iter().flatten() {
+            match m {
+                Ok(m) => out.list.push(m),
+                Err(e) => out.errors.push(e),
+            }
         }
     }
 
@@ -284,7 +287,7 @@ impl Messages<'_> {
 }
 
 impl Notifier for Messages<'_> {
-    fn messages(&self, event: &Event<'_>) -> Vec<NewMessage> {
+    fn messages(&self, event: &Event<'_>) -> Result<Vec<NewMessage>, String> {
         let mut out = Out {
             site: self.site,
             seq: event.seq,
@@ -292,11 +295,12 @@ impl Notifier for Messages<'_> {
             domain: self.site.domain(),
             list: Vec::new(),
             next: 0,
+            errors: Vec::new(),
         };
         let site = self.site;
         match event.what {
             What::CampaignPublished { campaign, post, slots, subscribers } => {
-                let info = Info::of(campaign, self.inventory);
+                let info = Info::of(campaign, self.inventory)?;
                 let cause = Tell::Published.cause(&info.id);
                 self.tell_contacts(&mut out, &info, Tell::Published, &site.post_url(post.id), slots);
                 self.tell_subscribers(&mut out, post, News::Created, subscribers, &cause);
@@ -308,7 +312,7 @@ impl Notifier for Messages<'_> {
                 out.webhooks(self.webhooks, "campaign.published", &cause, &data);
             }
             What::SlotsChanged { campaign, post, slots } => {
-                let info = Info::of(campaign, self.inventory);
+                let info = Info::of(campaign, self.inventory)?;
                 let cause = Tell::Changed.cause(&info.id);
                 self.tell_contacts(&mut out, &info, Tell::Changed, &self.campaign_status_url(post), slots);
                 let data = json!({
@@ -319,7 +323,7 @@ impl Notifier for Messages<'_> {
                 out.webhooks(self.webhooks, "slots.changed", &cause, &data);
             }
             What::CampaignStateChanged { campaign, from, reason, posts, slots, subscribers } => {
-                let mut info = Info::of(campaign, self.inventory);
+                let mut info = Info::of(campaign, self.inventory)?;
                 info.reason = reason.map(str::to_owned);
                 let to = campaign.state;
                 let (kind, verb) = match (from, to) {
@@ -373,7 +377,7 @@ impl Notifier for Messages<'_> {
                 out.email(&email, posts::confirmation_cause(subscriber));
             }
             What::Reminder { campaign, slots } => {
-                let info = Info::of(campaign, self.inventory);
+                let info = Info::of(campaign, self.inventory)?;
                 self.tell_contacts(&mut out, &info, Tell::Reminder, &site.url("/"), slots);
             }
             What::SlotsStarted { campaign, slots } => {
@@ -385,6 +389,10 @@ impl Notifier for Messages<'_> {
                 out.webhooks(self.webhooks, "slot.finished", &cause, &webhook::progress(campaign, slots));
             }
         }
-        out.list
+        if let Some(first) = out.errors.first() {
+            let more = out.errors.len() - 1;
+            return Err(if more == 0 { first.clone() } else { format!("{first} (and {more} more)") });
+        }
+        Ok(out.list)
     }
 }

@@ -238,7 +238,7 @@ fn subscriber(id: i64, email: &str, components: &[&str], language: &str, confirm
 fn notify(inv: Option<&Inventory>, webhooks: &[String], what: What<'_>) -> Vec<NewMessage> {
     let site = site();
     let messages = Messages { site: &site, inventory: inv, webhooks, publication: Default::default() };
-    messages.messages(&Event { seq: 17, at: at(), actor: "ops", what })
+    messages.messages(&Event { seq: 17, at: at(), actor: "ops", what }).expect("the event can be told")
 }
 
 fn emails(list: &[NewMessage]) -> Vec<&NewMessage> {
@@ -1084,4 +1084,37 @@ fn a_big_campaign_is_written_on_every_core_with_keys_in_order() {
     recipients.dedup();
     assert_eq!(recipients.len(), contacts);
     assert_eq!(notify(Some(&inv), &[], what()), first);
+}
+
+/// What cannot be told fails closed: a mail that cannot be written, or a campaign file that
+/// no longer validates against the inventory of its plan (or does not parse), is an error
+/// with the reason, never a message dropped or everyone told.
+#[test]
+fn what_cannot_be_told_is_an_error_not_a_message_dropped() {
+    let site = site();
+    let inv = inventory();
+    let tell = |inv: Option<&Inventory>, what: What<'_>| {
+        let messages = Messages { site: &site, inventory: inv, webhooks: &[], publication: Default::default() };
+        messages.messages(&Event { seq: 17, at: at(), actor: "ops", what })
+    };
+
+    let sub = subscriber(5, "not an address", &["vm-hosting"], "en", false);
+    let e = tell(Some(&inv), What::SubscriptionRequested { subscriber: &sub }).unwrap_err();
+    assert!(e.contains("`not an address`") && e.contains("cannot be"), "{e}");
+
+    let p = post(7, &["vm-hosting"]);
+    let slots = published_slots();
+    // The campaign targets a customer the inventory no longer has.
+    let gone = stored(&OS_UPDATE.replace("\"harbor\"", "\"gone\""), CampaignState::Published);
+    let e = tell(Some(&inv), What::CampaignPublished { campaign: &gone, post: &p, slots: &slots, subscribers: &[] })
+        .unwrap_err();
+    assert!(e.contains("os-update") && e.contains("no longer validates") && e.contains("gone"), "{e}");
+    let e = tell(Some(&inv), What::Reminder { campaign: &gone, slots: &slots }).unwrap_err();
+    assert!(e.contains("no longer validates"), "{e}");
+    // A file that does not parse at all, even without an inventory.
+    let mut broken = stored(OS_UPDATE, CampaignState::Published);
+    broken.text = "id = \"os-update\"\ntitle = ".to_owned();
+    let e = tell(None, What::CampaignPublished { campaign: &broken, post: &p, slots: &slots, subscribers: &[] })
+        .unwrap_err();
+    assert!(e.contains("does not parse"), "{e}");
 }

@@ -546,7 +546,7 @@ pub async fn change_state(app: &App, actor: &str, id: &str, state: CampaignState
 }
 
 /// The longest reason for a change of state.
-const REASON_CHARS: usize = 2000;
+const REASON_CHARS: usize = forewarn_model::text::NOTE;
 
 /// [`change_state`] with the operator's reason: it follows the words of the posts' update
 /// and goes into the contacts' cancellation mail, the webhooks' event and the audit log.
@@ -569,6 +569,9 @@ pub async fn change_state_because(
         );
         e.code = "reason_required";
         return Err(e);
+    }
+    if let Some(r) = reason {
+        lines("reason", r, REASON_CHARS)?;
     }
     if let Some(r) = reason
         && r.chars().count() > REASON_CHARS
@@ -629,6 +632,40 @@ fn nonempty(field: &str, value: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// One line of text (a title, an id) of at most `max` characters, without control or
+/// bidirectional formatting characters (422 naming the field and the limit).
+pub fn one_line(field: &str, value: &str, max: usize) -> ApiResult<()> {
+    forewarn_model::text::line(value, max).map_err(|e| ApiError::unprocessable(format!("`{field}` {e}")))
+}
+
+/// Text that may span lines (a body, a note) of at most `max` characters.
+pub fn lines(field: &str, value: &str, max: usize) -> ApiResult<()> {
+    forewarn_model::text::multiline(value, max).map_err(|e| ApiError::unprocessable(format!("`{field}` {e}")))
+}
+
+/// A post's title, body, components and campaign, within their limits.
+fn check_post_text(
+    title: Option<&str>,
+    body: Option<&str>,
+    components: &[String],
+    campaign: Option<&str>,
+) -> ApiResult<()> {
+    use forewarn_model::text::{BODY, ID, TITLE};
+    if let Some(t) = title {
+        one_line("title", t, TITLE)?;
+    }
+    if let Some(b) = body {
+        lines("body", b, BODY)?;
+    }
+    for c in components {
+        one_line("components", c, ID)?;
+    }
+    if let Some(c) = campaign {
+        one_line("campaign", c, ID)?;
+    }
+    Ok(())
+}
+
 /// The states of a kind, for messages: "scheduled, in_progress, completed, cancelled".
 pub fn states(kind: PostKind) -> String {
     kind.states().iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
@@ -676,6 +713,7 @@ pub async fn post(app: &App, id: i64) -> ApiResult<Post> {
 /// A new post, after every check.
 pub async fn create_post(app: &App, actor: &str, new: NewPost) -> ApiResult<Post> {
     nonempty("title", &new.title)?;
+    check_post_text(Some(&new.title), Some(&new.body), &new.components, new.campaign.as_deref())?;
     check_window(new.starts, new.ends)?;
     check_state(new.kind, new.state)?;
     check_components(app, &new.components).await?;
@@ -689,6 +727,7 @@ pub async fn create_post(app: &App, actor: &str, new: NewPost) -> ApiResult<Post
 /// Appends an update to a post's timeline, moving it to `state` if given.
 pub async fn add_update(app: &App, actor: &str, id: i64, state: Option<PostState>, body: &str) -> ApiResult<Update> {
     nonempty("body", body)?;
+    lines("body", body, forewarn_model::text::BODY)?;
     let post = post(app, id).await?;
     check_state(post.kind, state)?;
     check_dates(app, post.campaign.as_deref(), &[body]).await?;
@@ -698,6 +737,8 @@ pub async fn add_update(app: &App, actor: &str, id: i64, state: Option<PostState
 /// A correction: the post changes, its earlier text stays visible with the note.
 pub async fn correct_post(app: &App, actor: &str, id: i64, note: &str, correction: Correction) -> ApiResult<Post> {
     nonempty("note", note)?;
+    lines("note", note, forewarn_model::text::NOTE)?;
+    check_post_text(correction.title.as_deref(), correction.body.as_deref(), &[], None)?;
     let post = post(app, id).await?;
     check_window(correction.starts.or(post.starts), correction.ends.or(post.ends))?;
     check_plan_window(app, &post, &correction).await?;

@@ -112,3 +112,55 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Every error under `/api/` is the JSON error document: what axum's extractors answer by
+/// themselves (a path or query that does not parse, a body that is not JSON, too large or
+/// of another media type) is `text/plain`, and is rewritten here with its text as the
+/// message and a code for its status.
+pub async fn json_under_api(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    let api = path == "/api" || path.starts_with("/api/");
+    let response = next.run(request).await;
+    if !api || !(response.status().is_client_error() || response.status().is_server_error()) {
+        return response;
+    }
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    // Rejections are one short sentence; anything longer is cut.
+    let text = match axum::body::to_bytes(body, 16 << 10).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let (code, hint) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "the request's path, query or body does not parse"),
+        StatusCode::NOT_FOUND => ("not_found", "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "the endpoint does not take this method"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the body is larger than this endpoint takes"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "send the body with the `Content-Type` this endpoint takes")
+        }
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid", "the body does not have the fields this endpoint takes"),
+        s if s.is_server_error() => ("internal", "internal error; the log has the details"),
+        _ => ("error", "the request was refused"),
+    };
+    let message = if text.is_empty() || status.is_server_error() {
+        format!("{hint}: see /api/v1/openapi.json")
+    } else {
+        format!("{text} ({hint}: see /api/v1/openapi.json)")
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}

@@ -63,6 +63,8 @@ pub struct App {
     /// Woken after every write, so the background round (reminders, slot progress, posts by
     /// the schedule) runs at once: a post whose window has begun is in progress right away.
     rounds: tokio::sync::Notify,
+    /// Subscription requests of the current minute, for all clients together.
+    subscribes: subscribe::Limit,
 }
 
 impl std::fmt::Debug for App {
@@ -87,6 +89,7 @@ impl App {
             wake: Arc::new(tokio::sync::Notify::new()),
             moves: tokio::sync::Mutex::new(()),
             rounds: tokio::sync::Notify::new(),
+            subscribes: subscribe::Limit::default(),
         })
     }
 
@@ -106,6 +109,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics_page))
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)
+        .layer(axum::middleware::from_fn(error::json_under_api))
         .layer(axum::middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)
 }

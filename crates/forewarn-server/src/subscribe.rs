@@ -120,8 +120,43 @@ async fn form(State(app): State<Arc<App>>) -> Response {
     form_page(&app, StatusCode::OK, "", "en", &[], None).await
 }
 
-/// `POST /subscribe` (a form: `email`, `language`, `components` repeated).
+/// How many subscription requests the service takes a minute, from all clients together.
+/// The client's address is not known to the router (no `ConnectInfo` is wired, and behind
+/// a reverse proxy it would be the proxy's), so the limit is global; per address the store
+/// sends at most one confirmation an hour.
+pub const REQUESTS_PER_MINUTE: u32 = 30;
+
+/// The requests of the current minute.
+#[derive(Debug, Default)]
+pub(crate) struct Limit(std::sync::Mutex<(i64, u32)>);
+
+impl Limit {
+    /// Whether one more request fits into the minute of `now`.
+    fn take(&self, now: jiff::Timestamp) -> bool {
+        let minute = now.as_second().div_euclid(60);
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if g.0 != minute {
+            *g = (minute, 0);
+        }
+        if g.1 >= REQUESTS_PER_MINUTE {
+            return false;
+        }
+        g.1 += 1;
+        true
+    }
+}
+
+/// `POST /subscribe` (a form: `email`, `language`, `components` repeated). The answer is
+/// the same whatever the address's state (new, waiting for confirmation, confirmed,
+/// unsubscribed), so that it tells nobody whether an address is subscribed.
 async fn submit(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    if !app.subscribes.take(app.now()) {
+        let main = "<h1 id=\"error\">Too many requests</h1>\n<p>Too many people asked for updates in the last \
+                    minute. Try again in a minute.</p>\n";
+        let mut r = answer(&app, StatusCode::TOO_MANY_REQUESTS, "Too many requests", main).await;
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+        return r;
+    }
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let get = |name: &str| fields.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str()).trim().to_owned();
     let email = get("email");
@@ -131,20 +166,14 @@ async fn submit(State(app): State<Arc<App>>, body: Bytes) -> Response {
     };
     let components: Vec<String> = fields.iter().filter(|(n, _)| n == "components").map(|(_, v)| v.clone()).collect();
     match actions::subscribe(&app, &email, &components, &language).await {
-        Ok(s) => {
-            let main = if s.confirmed.is_some() {
-                format!(
-                    "<h1 id=\"subscribed\" data-confirmed=\"yes\">You are subscribed</h1>\n<p>{} gets our updates; \
-                     your choice is saved.</p>\n",
-                    Esc(&s.email)
-                )
-            } else {
-                format!(
-                    "<h1 id=\"subscribed\" data-confirmed=\"no\">Check your mail</h1>\n<p>We sent a link to <strong>{}\
-                     </strong>. Follow it within 7 days to start getting updates; until then we send nothing else.</p>\n",
-                    Esc(&s.email)
-                )
-            };
+        Ok(_) => {
+            let main = format!(
+                "<h1 id=\"subscribed\">Check your mail</h1>\n<p>If <strong>{}</strong> is not subscribed yet, we sent \
+                 it a link (at most one an hour). Follow it within 7 days to start getting updates; until then we send \
+                 nothing else. An address that is already subscribed keeps its choices: to change them, unsubscribe \
+                 with the link in any of our emails and subscribe again.</p>\n",
+                Esc(&email)
+            );
             answer(&app, StatusCode::OK, "Check your mail", &main).await
         }
         Err(e) if e.status.is_client_error() => {

@@ -59,7 +59,7 @@ fn campaign_of<'a>(what: &What<'a>) -> Option<&'a StoredCampaign> {
 }
 
 impl Notifier for Teller {
-    fn messages(&self, event: &Event<'_>) -> Vec<NewMessage> {
+    fn messages(&self, event: &Event<'_>) -> Result<Vec<NewMessage>, String> {
         let inventory = campaign_of(&event.what)
             .and_then(|c| self.inventories.iter().find(|(id, _)| *id == c.id))
             .map(|(_, inv)| &**inv)
@@ -193,10 +193,10 @@ impl std::fmt::Debug for Recording<'_> {
 }
 
 impl Notifier for Recording<'_> {
-    fn messages(&self, event: &Event<'_>) -> Vec<NewMessage> {
-        let out = self.inner.messages(event);
+    fn messages(&self, event: &Event<'_>) -> Result<Vec<NewMessage>, String> {
+        let out = self.inner.messages(event)?;
         self.seen.lock().unwrap_or_else(|e| e.into_inner()).extend(out.iter().cloned());
-        out
+        Ok(out)
     }
 }
 

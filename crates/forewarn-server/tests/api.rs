@@ -1319,3 +1319,311 @@ async fn a_target_without_a_slot_is_placed_by_hand() {
     assert!(notice.sequence >= 2, "told, cancelled, told again: {notice:?}");
     api.store.close().await;
 }
+
+/// Every error under `/api/` is the JSON error document, also where axum's extractors
+/// refuse by themselves: a path or query that does not parse (400), no such endpoint (404),
+/// a method the endpoint does not take (405), a body too large (413), a body of another
+/// media type (415). None of them changes anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_error_is_json() {
+    let dir = TempDir::new("forewarn-server-json-errors").unwrap();
+    let store = Store::open(&dir.sqlite_url("errors.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.expect(StatusCode::CREATED);
+    let before = api.snapshot().await;
+    let cases: Vec<(Reply, StatusCode, &str, &str)> = vec![
+        (api.get("/api/v1/outbox/not-a-number").await, StatusCode::BAD_REQUEST, "bad_request", "parse"),
+        (
+            api.get(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/plan?version=seven")).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "version",
+        ),
+        (
+            api.post(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/plan?fresh=maybe"), "application/json", "").await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "fresh",
+        ),
+        (api.get("/api/v1/no-such-thing").await, StatusCode::NOT_FOUND, "not_found", "no-such-thing"),
+        (
+            api.send(Method::DELETE, "/api/v1/posts", Auth::Token, None, Body::empty()).await,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "DELETE",
+        ),
+        (
+            api.post("/api/v1/posts", "application/json", vec![b' '; 3 << 20]).await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "larger",
+        ),
+        (
+            api.post("/api/v1/posts", "text/plain", "title").await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type",
+        ),
+        (api.post("/api/v1/posts", "application/json", "{").await, StatusCode::UNPROCESSABLE_ENTITY, "invalid", "body"),
+    ];
+    for (reply, status, code, word) in cases {
+        assert!(reply.content_type().starts_with("application/json"), "{status}: {}", reply.content_type());
+        reply.refused(status, code, &[word]);
+    }
+    api.unchanged(&before, "refused requests").await;
+    api.store.close().await;
+}
+
+/// Free text has limits per field: a refusal (422) names the field and the limit (or the
+/// character), and changes nothing. Inventory and campaign files are refused by their
+/// validation, with file, line and field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_text_has_limits() {
+    let dir = TempDir::new("forewarn-server-text-limits").unwrap();
+    let store = Store::open(&dir.sqlite_url("limits.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.expect(StatusCode::CREATED);
+    let post = api
+        .post_json("/api/v1/posts", json!({ "kind": "notice", "title": "Hello", "body": "A notice." }))
+        .await
+        .expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
+    let before = api.snapshot().await;
+    let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+
+    let notice = |title: String, body: String| json!({ "kind": "notice", "title": title, "body": body });
+    let huge = "x".repeat(1_900_000);
+    for (body, words) in [
+        (notice(huge.clone(), "b".into()), &["`title`", "1900000", "at most 200"][..]),
+        (notice("t".repeat(201), "b".into()), &["`title`", "at most 200"]),
+        (notice("a\nb".into(), "b".into()), &["`title`", "U+000A"]),
+        (notice("evil \u{202E}txt".into(), "b".into()), &["`title`", "U+202E"]),
+        (notice("t".into(), "b".repeat(20_001)), &["`body`", "at most 20000"]),
+        (notice("t".into(), "nul\0".into()), &["`body`", "NUL"]),
+    ] {
+        api.post_json("/api/v1/posts", body).await.refused(invalid, "invalid", words);
+    }
+    let r = api.post_json(&format!("/api/v1/posts/{post}/updates"), json!({ "body": "u".repeat(20_001) })).await;
+    r.refused(invalid, "invalid", &["`body`", "at most 20000"]);
+    let r = api.patch_json(&format!("/api/v1/posts/{post}"), json!({ "note": "n".repeat(2_001), "body": "x" })).await;
+    r.refused(invalid, "invalid", &["`note`", "at most 2000"]);
+    let r = api.patch_json(&format!("/api/v1/posts/{post}"), json!({ "note": "typo", "title": "t".repeat(201) })).await;
+    r.refused(invalid, "invalid", &["`title`", "at most 200"]);
+    let r = api.post_json(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/cancel"), json!({ "reason": "bell\u{7}" })).await;
+    r.refused(invalid, "invalid", &["`reason`", "U+0007"]);
+
+    // Files: the platform's name of 300,000 characters, a contact's name over two lines.
+    let long_name = INVENTORY.replacen("name = \"", &format!("name = \"{}", "p".repeat(300_000)), 1);
+    let r = api.post_toml("/api/v1/inventory?file=big.toml", &long_name).await;
+    r.refused(invalid, "invalid", &["big.toml:", "name", "at most 200"]);
+    let title = CAMPAIGN.lines().find(|l| l.starts_with("title")).unwrap();
+    let long_title = CAMPAIGN.replacen(title, &format!("title = \"{}\"", "t".repeat(201)), 1);
+    let r = api.post_toml("/api/v1/campaigns?file=c.toml", &long_title).await;
+    r.refused(invalid, "invalid", &["c.toml:", "title", "at most 200"]);
+    api.unchanged(&before, "text over its limits").await;
+    api.store.close().await;
+}
+
+/// A TOML basic string holding `s`, every control character escaped.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Values an attacker or a careless paste puts into text fields: line breaks (mail header
+/// injection), NUL, other control characters, bidirectional overrides and isolates, very
+/// long values, and two values that are fine (markup characters and letters of other
+/// scripts; a name of exactly the limit).
+fn nasty_values() -> Vec<(&'static str, String)> {
+    vec![
+        ("newline", "Ana\nBcc: all@example.net".to_owned()),
+        ("crlf", "Ana\r\nSubject: hi".to_owned()),
+        ("nul", "Ana\0Ops".to_owned()),
+        ("escape", "Ana\u{1b}[31mOps".to_owned()),
+        ("rtl override", "Ana \u{202E}spO".to_owned()),
+        ("isolate", "Ana \u{2067}Ops\u{2069}".to_owned()),
+        ("very long", "x".repeat(300_000)),
+        ("markup and scripts", "Zoë <b>&amp;\"'</b> 名前 Ωμέγα".to_owned()),
+        ("at the limit", "y".repeat(200)),
+    ]
+}
+
+/// Asserts an answer is a refusal (4xx, the JSON error document) or a success, never a
+/// server error or an empty reply.
+#[track_caller]
+fn sound(r: &Reply, what: &str) -> bool {
+    assert!(r.status.as_u16() < 500, "{what}: {} {}", r.status, r.text());
+    assert!(!r.body.is_empty(), "{what}: an empty reply ({})", r.status);
+    if r.status.is_client_error() {
+        assert!(!r.json()["message"].as_str().unwrap_or_default().is_empty(), "{what}: {}", r.text());
+    }
+    r.status.is_success()
+}
+
+/// No text in the inventory, the campaign or a post makes the service fail: every value is
+/// refused with a 4xx or goes all the way through publishing and delivery (capture mode).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_text_makes_the_service_fail() {
+    let inventory_fields = [
+        "name = \"Lindenau Hosting\"",
+        "reason = \"year-end change freeze\"",
+        "name = \"Nordlicht Reisen GmbH\"",
+        "name = \"Jana Becker\"",
+        "email = \"jana.becker@nordlicht-reisen.example\"",
+        "name = \"Booking platform\"",
+        "rack = \"r1\"",
+        "services = [\"http\"]",
+        "id = \"nordlicht\"",
+        "id = \"booking-stg-web01\"",
+    ];
+    let campaign_fields = ["title = \"Operating system update, March 2027\"", "{ kind = \"reboot\""];
+    let dir = TempDir::new("forewarn-server-nasty").unwrap();
+    let mut n = 0;
+    let mut delivered = 0;
+    let cases = inventory_fields.iter().map(|f| (true, *f)).chain(campaign_fields.iter().map(|f| (false, *f)));
+    for (in_inventory, field) in cases {
+        for (label, value) in nasty_values() {
+            n += 1;
+            let what = format!("{field} as {label}");
+            let (key, _) = field.split_once(" = ").unwrap();
+            let replacement = match key {
+                "services" => format!("services = [{}]", toml_string(&value)),
+                "{ kind" => format!("{{ kind = {}", toml_string(&value)),
+                _ => format!("{key} = {}", toml_string(&value)),
+            };
+            let (inventory, campaign) = if in_inventory {
+                assert!(INVENTORY.contains(field), "{field}");
+                (INVENTORY.replacen(field, &replacement, 1), CAMPAIGN.to_owned())
+            } else {
+                assert!(CAMPAIGN.contains(field), "{field}");
+                (INVENTORY.to_owned(), CAMPAIGN.replacen(field, &replacement, 1))
+            };
+            let store = Store::open(&dir.sqlite_url(&format!("nasty{n}.db"))).await.expect("open SQLite");
+            let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+            let ok = sound(&api.post_toml("/api/v1/inventory", &inventory).await, &what)
+                && sound(&api.post_toml("/api/v1/campaigns", &campaign).await, &what)
+                && sound(&api.campaign_action(CAMPAIGN_ID, "plan").await, &what)
+                && sound(&api.campaign_action(CAMPAIGN_ID, "publish").await, &what);
+            if ok {
+                let deliverer = forewarn_notify::deliver::Deliverer::new(
+                    api.store.clone(),
+                    forewarn_notify::deliver::Options::default(),
+                )
+                .unwrap();
+                let round = deliverer.round(api.app.now()).await.expect("a delivery round");
+                assert_eq!(round.dead, 0, "{what}: {round:?}");
+                delivered += round.sent;
+                for page in ["/", "/history", "/feed.atom", "/calendar.ics"] {
+                    sound(&api.get_anonymous(page).await, &format!("{what}: {page}"));
+                }
+            } else {
+                assert!(
+                    !matches!(label, "markup and scripts" | "at the limit")
+                        || field.starts_with("email")
+                        || field.starts_with("id")
+                        || field.starts_with("{ kind"),
+                    "{what} is refused"
+                );
+            }
+            api.store.close().await;
+        }
+    }
+    assert!(delivered > 0, "the values that are fine were delivered");
+
+    // Posts: title, body, an update's body, a correction's note and title.
+    let store = Store::open(&dir.sqlite_url("posts.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    let post = api
+        .post_json("/api/v1/posts", json!({ "kind": "incident", "title": "Slow", "body": "We look." }))
+        .await
+        .expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
+    for (label, value) in nasty_values() {
+        let what = |f: &str| format!("post {f} as {label}");
+        for (title, body) in [(value.as_str(), "body"), ("title", value.as_str())] {
+            let r = api.post_json("/api/v1/posts", json!({ "kind": "notice", "title": title, "body": body })).await;
+            if sound(&r, &what("title/body")) {
+                let id = r.json()["id"].as_i64().unwrap();
+                sound(&api.get_anonymous(&format!("/posts/{id}")).await, &what("page"));
+            }
+        }
+        let r = api.post_json(&format!("/api/v1/posts/{post}/updates"), json!({ "body": value })).await;
+        sound(&r, &what("update"));
+        let r = api.patch_json(&format!("/api/v1/posts/{post}"), json!({ "note": value, "body": "Fixed." })).await;
+        sound(&r, &what("note"));
+        let r = api.patch_json(&format!("/api/v1/posts/{post}"), json!({ "note": "typo", "title": value })).await;
+        sound(&r, &what("corrected title"));
+        for page in ["/", "/history", "/feed.atom", "/calendar.ics", &format!("/posts/{post}")] {
+            sound(&api.get_anonymous(page).await, &what(page));
+        }
+    }
+    api.store.close().await;
+}
+
+/// `POST /subscribe` as an attacker uses it: 50 requests for one address queue one mail,
+/// a confirmed subscription is not changed by anyone who knows its address, and the page
+/// is the same whatever the address's state. Beyond the global limit a minute: 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribing_cannot_flood_or_probe_an_address() {
+    let dir = TempDir::new("forewarn-server-subscribe").unwrap();
+    let store = Store::open(&dir.sqlite_url("subscribe.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    let form = |email: &str, language: &str| format!("email={}&language={language}", email.replace('@', "%40"));
+    let api = &api;
+    // Each request a minute after the one before (the test clock's step): 50 in 50 minutes.
+    let subscribe = |body: String| async move {
+        api.send(Method::POST, "/subscribe", Auth::Anonymous, Some("application/x-www-form-urlencoded"), body.into())
+            .await
+    };
+    let mails = || async { api.store.outbox_counts().await.unwrap().pending };
+
+    let first = subscribe(form("victim@example.net", "en")).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    for _ in 0..49 {
+        let again = subscribe(form("victim@example.net", "de")).await;
+        assert_eq!(again.body, first.body, "the page does not change");
+    }
+    assert_eq!(mails().await, 1, "50 requests, one confirmation");
+
+    // Confirmed: a request for it neither changes it nor tells anyone, and reads the same.
+    let confirmed = api.store.confirm_subscriber(api.app.now(), "victim@example.net").await.unwrap();
+    api.clock.advance(SignedDuration::from_hours(2));
+    let after = subscribe(form("victim@example.net", "de")).await;
+    assert_eq!(after.body, first.body, "the page does not tell a confirmed address");
+    assert_eq!(api.store.subscribers().await.unwrap(), [confirmed]);
+    assert_eq!(mails().await, 1);
+    // A new address gets the same page too (apart from the address it was given).
+    let other = subscribe(form("other@example.net", "en")).await;
+    assert_eq!(other.text().replace("other@example.net", "victim@example.net"), first.text());
+    assert_eq!(mails().await, 2);
+
+    // All clients together: at most the limit a minute, then 429 with Retry-After.
+    api.clock.advance(SignedDuration::from_hours(1));
+    let mut refused = 0;
+    for i in 0..forewarn_server::subscribe::REQUESTS_PER_MINUTE + 5 {
+        // All within one minute: back by the minute the request adds, and a second on.
+        api.clock.advance(SignedDuration::from_secs(-59));
+        let r = subscribe(form(&format!("n{i}@example.net"), "en")).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(r.headers.get("retry-after").unwrap(), "60");
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 5);
+    api.store.close().await;
+}

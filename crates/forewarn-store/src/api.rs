@@ -548,8 +548,9 @@ impl Store {
     /// (`Invalid` naming `email`); unknown components are `NotFound`, named. A new,
     /// unconfirmed or unsubscribed address becomes (or stays) unconfirmed with these
     /// choices, and `notifier` is told [`What::SubscriptionRequested`] in the same
-    /// transaction (the confirmation request); a confirmed one only gets its choices
-    /// changed, and nothing is sent. Audit rows name the actor `public`.
+    /// transaction (the confirmation request). Nothing changes and nothing is sent for a
+    /// confirmed subscription (anyone may know its address), nor for an address that was
+    /// sent a confirmation request within the last hour. Audit rows name the actor `public`.
     ///
     /// [`What::SubscriptionRequested`]: crate::What::SubscriptionRequested
     pub async fn subscribe(

@@ -1321,7 +1321,9 @@ async fn tell(c: &mut Conn, at: Timestamp, actor: &str, notifier: &dyn Notifier,
         .fetch_one(&mut *c)
         .await?
         .try_get("value")?;
-    let messages = notifier.messages(&Event { seq, at, actor, what });
+    let messages = notifier
+        .messages(&Event { seq, at, actor, what })
+        .map_err(|e| Error::Invalid(format!("nothing was changed, because its people cannot be told: {e}")))?;
     write_messages(c, at, seq, &messages).await?;
     Ok(seq)
 }
@@ -1968,6 +1970,9 @@ fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// An address is sent at most one confirmation request an hour.
+const CONFIRMATION_INTERVAL_MICROS: i64 = 3_600_000_000;
+
 pub(crate) async fn subscribe(
     c: &mut Conn,
     at: Timestamp,
@@ -2000,7 +2005,7 @@ pub(crate) async fn subscribe(
         .bind(&key)
         .fetch_optional(&mut *c)
         .await?;
-    let (id, requested) = match row {
+    let id = match row {
         None => {
             let id: i64 = query(
                 "INSERT INTO subscribers (email, email_key, components, language, created) \
@@ -2015,20 +2020,27 @@ pub(crate) async fn subscribe(
             .await
             .map_err(|e| conflict_on_unique(e, || "this address subscribed at the same time; try again".into()))?
             .try_get("id")?;
-            (id, true)
+            id
         }
         Some(r) => {
             let id: i64 = r.try_get("id")?;
             let confirmed: Option<i64> = r.try_get("confirmed")?;
             let unsubscribed: Option<i64> = r.try_get("unsubscribed")?;
-            if confirmed.is_some() && unsubscribed.is_none() {
-                query("UPDATE subscribers SET components = $1, language = $2 WHERE id = $3")
-                    .bind(&components_text)
-                    .bind(language)
-                    .bind(id)
-                    .execute(&mut *c)
-                    .await?;
-                (id, false)
+            // The last hour of the audit log only (its index is by time).
+            let last: Option<i64> = query(
+                "SELECT MAX(at) AS last FROM audit \
+                 WHERE at > $1 AND action = 'subscriber.request' AND subject = $2",
+            )
+            .bind(micros(at) - CONFIRMATION_INTERVAL_MICROS)
+            .bind(id.to_string())
+            .fetch_one(&mut *c)
+            .await?
+            .try_get("last")?;
+            let recent = last.is_some();
+            if (confirmed.is_some() && unsubscribed.is_none()) || recent {
+                // A confirmed subscription is not changed by anyone who knows its address,
+                // and an address is sent at most one confirmation an hour: nothing happens.
+                return existing_subscriber(c, id).await;
             } else {
                 // Asked again before confirming, or back after unsubscribing (a new
                 // subscription, from now): unconfirmed until the new link is followed.
@@ -2044,16 +2056,14 @@ pub(crate) async fn subscribe(
                 .bind(id)
                 .execute(&mut *c)
                 .await?;
-                (id, true)
+                id
             }
         }
     };
-    let action = if requested { "subscriber.request" } else { "subscriber.update" };
-    audit(c, at, PUBLIC, action, &id.to_string(), json!({ "components": wanted, "language": language })).await?;
+    let detail = json!({ "components": wanted, "language": language });
+    audit(c, at, PUBLIC, "subscriber.request", &id.to_string(), detail).await?;
     let subscriber = existing_subscriber(c, id).await?;
-    if requested {
-        tell(c, at, PUBLIC, notifier, What::SubscriptionRequested { subscriber: &subscriber }).await?;
-    }
+    tell(c, at, PUBLIC, notifier, What::SubscriptionRequested { subscriber: &subscriber }).await?;
     Ok(subscriber)
 }
 

@@ -296,9 +296,12 @@ pub enum What<'a> {
     },
 }
 
-/// Decides who is told what about an event (pure: no IO, no clock).
+/// Decides who is told what about an event (pure: no IO, no clock). An `Err` is the reason
+/// the event cannot be told (a message that cannot be written, a campaign file that no
+/// longer validates): the store refuses the whole change with it ([`crate::Error::Invalid`]),
+/// so nothing commits that its people were not told.
 pub trait Notifier: Sync {
-    fn messages(&self, event: &Event<'_>) -> Vec<NewMessage>;
+    fn messages(&self, event: &Event<'_>) -> Result<Vec<NewMessage>, String>;
 }
 
 /// A notifier that tells nobody (for tools and tests that only store).
@@ -306,7 +309,7 @@ pub trait Notifier: Sync {
 pub struct Silent;
 
 impl Notifier for Silent {
-    fn messages(&self, _: &Event<'_>) -> Vec<NewMessage> {
-        Vec::new()
+    fn messages(&self, _: &Event<'_>) -> Result<Vec<NewMessage>, String> {
+        Ok(Vec::new())
     }
 }

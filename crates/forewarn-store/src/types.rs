@@ -210,7 +210,8 @@ pub struct AuditEntry {
     /// `campaign.pause`, `campaign.resume`, `campaign.cancel`, `campaign.complete`,
     /// `campaign.remind`, `campaign.slots_started`, `campaign.slots_finished`; `plan.add`;
     /// `post.create`, `post.update`, `post.correct`; `component.upsert`, `component.status`; `token.create`, `token.revoke`, `operator.set`,
-    /// `session.create`, `operator.login_failed` (subject: the name tried; detail: the address); `subscriber.request`, `subscriber.update`, `subscriber.confirm`,
+    /// `session.create`, `operator.login_failed` (subject: the name tried; detail: the address);
+    /// `subscriber.request`, `subscriber.update` (no longer written), `subscriber.confirm`,
     /// `subscriber.unsubscribe` (subject: the subscriber's id, actor `public`);
     /// `outbox.retry`; `tzdb.change` (subject: the release), `tzdb.slot_outside_window`
     /// (subject: the campaign; actor `forewarn`).

@@ -203,3 +203,15 @@ fn unknown_keys_do_not_hide_other_errors() {
          2 errors"
     );
 }
+
+#[test]
+fn titles_are_one_line_of_sensible_length() {
+    let e = errors(&GOOD.replace("OS update March 2027", "OS update\\nMarch"));
+    assert!(e.contains("c.toml:3") && e.contains("title") && e.contains("U+000A"), "{e}");
+    let e = errors(&GOOD.replace("OS update March 2027", &"x".repeat(201)));
+    assert!(e.contains("title") && e.contains("at most 200"), "{e}");
+    let e = errors(&GOOD.replace("OS update March 2027", "OS \\u202Eupdate"));
+    assert!(e.contains("U+202E"), "{e}");
+    let e = errors(&GOOD.replace("id = \"os-update-2027-03\"", "id = \"os\\u0000update\""));
+    assert!(e.contains("c.toml:2") && e.contains("id"), "{e}");
+}

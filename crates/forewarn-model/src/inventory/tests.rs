@@ -373,3 +373,40 @@ host = "kvm01"
          3 errors"
     );
 }
+
+/// Names hold one line of text of sensible length: a newline in a contact's name (which
+/// would become a header line in a mail), NUL, a bidirectional override or a name of
+/// megabytes is refused at validation, with file, line and field.
+#[test]
+fn names_with_control_characters_or_too_long_are_refused() {
+    let cases: [(&str, &str, &str); 9] = [
+        ("name = \"Ana Ops\"", "name = \"Ana\\nBcc: all@example.net\"", "customers[0].contacts[0].name"),
+        ("name = \"ACME Corp\"", "name = \"ACME\\u0000Corp\"", "customers[0].name"),
+        ("name = \"Example Hosting\"", "name = \"Example \\u202EgnitsoH\"", "platform.name"),
+        ("name = \"Example Hosting\"", &format!("name = \"{}\"", "x".repeat(201)), "platform.name"),
+        ("rack = \"r1\"", "rack = \"r1\\u2066\"", "hosts[0].rack"),
+        ("reason = \"holidays\"", "reason = \"holi\\rdays\"", "platform.blackouts[0].reason"),
+        ("services = [\"http\"]", "services = [\"ht\\ttp\"]", "machines[1].services[0]"),
+        ("groups = [\"shop-web\"]\nservices", "groups = [\"shop\\u001bweb\"]\nservices", "machines[1].groups[0]"),
+        ("id = \"acme\"", "id = \"ac\\nme\"", "customers[0].id"),
+    ];
+    for (good, bad, field) in cases {
+        assert!(GOOD.contains(good), "{good}");
+        let text = GOOD.replacen(good, bad, 1);
+        let e = errors("inv.toml", &text);
+        assert!(e.contains("inv.toml:"), "no file and line: {e}");
+        assert!(e.contains(field), "{field} not named: {e}");
+        assert!(
+            e.contains("control character")
+                || e.contains("NUL")
+                || e.contains("U+202E")
+                || e.contains("U+2066")
+                || e.contains("at most 200")
+                || e.contains("contains `"),
+            "{e}"
+        );
+    }
+    let long_email = format!("email = \"{}@acme.example\"", "a".repeat(250));
+    let e = errors("inv.toml", &GOOD.replacen("email = \"ana@acme.example\"", &long_email, 1));
+    assert!(e.contains("customers[0].contacts[0].email") && e.contains("at most 254"), "{e}");
+}

@@ -598,8 +598,8 @@ async fn the_mailbox_shows_what_publishing_wrote_and_retries_the_dead() {
         };
         struct One(forewarn_store::NewMessage);
         impl forewarn_store::Notifier for One {
-            fn messages(&self, _: &forewarn_store::Event<'_>) -> Vec<forewarn_store::NewMessage> {
-                vec![self.0.clone()]
+            fn messages(&self, _: &forewarn_store::Event<'_>) -> Result<Vec<forewarn_store::NewMessage>, String> {
+                Ok(vec![self.0.clone()])
             }
         }
         s.app.store.subscribe(s.app.now(), "reader@example.net", &[], "en", &One(m)).await.unwrap();

@@ -59,7 +59,7 @@ fn emails(subscribers: &[crate::Subscriber]) -> Vec<String> {
 }
 
 impl Notifier for Recorder {
-    fn messages(&self, e: &Event<'_>) -> Vec<NewMessage> {
+    fn messages(&self, e: &Event<'_>) -> Result<Vec<NewMessage>, String> {
         let mut seen = Seen {
             seq: e.seq,
             at: e.at,
@@ -123,7 +123,7 @@ impl Notifier for Recorder {
         let mut messages = vec![mail(format!("{}.0@test", e.seq))];
         messages.extend(self.also.map(|key| mail(key.to_owned())));
         self.seen.lock().unwrap().push(seen);
-        messages
+        Ok(messages)
     }
 }
 
@@ -248,10 +248,28 @@ pub(super) async fn a_failed_message_fails_the_change(store: &Store) {
     assert_eq!(after, before);
     assert_eq!(outbox(store).await, outbox_before);
 
+    // A notifier that cannot tell (a mail it cannot write, a campaign file that no longer
+    // validates) refuses the change with its reason: nothing is written.
+    struct Cannot;
+    impl Notifier for Cannot {
+        fn messages(&self, _: &Event<'_>) -> Result<Vec<NewMessage>, String> {
+            Err("the mail to `x` cannot be written".to_owned())
+        }
+    }
+    match store.publish_campaign(t(5), "ada", "os", 1, maintenance("OS"), &slots, &Cannot).await {
+        Err(Error::Invalid(m)) => assert!(m.contains("cannot be told") && m.contains("`x`"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(matches!(store.create_post(t(6), "ada", incident("x"), &Cannot).await, Err(Error::Invalid(_))));
+    let after = (store.campaigns().await.unwrap(), store.posts().await.unwrap(), store.audit(100).await.unwrap());
+    assert_eq!(after, before);
+    assert_eq!(outbox(store).await, outbox_before);
+    assert!(store.slot_notices("os").await.unwrap().is_empty());
+
     // Twice the same key in one event, too.
     struct Twice;
     impl Notifier for Twice {
-        fn messages(&self, e: &Event<'_>) -> Vec<NewMessage> {
+        fn messages(&self, e: &Event<'_>) -> Result<Vec<NewMessage>, String> {
             let m = NewMessage {
                 key: format!("{}.x@test", e.seq),
                 channel: Channel::Webhook,
@@ -262,7 +280,7 @@ pub(super) async fn a_failed_message_fails_the_change(store: &Store) {
                 payload: "{}".into(),
                 due: e.at,
             };
-            vec![m.clone(), m]
+            Ok(vec![m.clone(), m])
         }
     }
     assert!(matches!(store.create_post(t(6), "ada", incident("x"), &Twice).await, Err(Error::Conflict(_))));
@@ -735,49 +753,63 @@ pub(super) async fn subscribing(store: &Store) {
     assert_eq!((ada.created, ada.confirmed), (t(2), None));
     let asked = recorder.last();
     assert_eq!((asked.seq, asked.what.as_str(), asked.actor.as_str()), (1, "subscription Ada@Example.NET", "public"));
-    // Asked again before confirming: a new request, the new choices.
-    let again = store.subscribe(t(3), "ada@example.net", &[], "de", &recorder).await.unwrap();
+    // Asked again within the hour: nothing changes and nothing is sent (at most one
+    // confirmation an hour to an address); 50 times, too.
+    for minute in 0..50 {
+        let again = store
+            .subscribe(t(3) + SignedDuration::from_secs(minute), "ada@example.net", &[], "de", &recorder)
+            .await
+            .unwrap();
+        assert_eq!(again, ada);
+    }
+    assert_eq!(recorder.seen().len(), 1);
+    // After the hour, a new request with the new choices.
+    let again = store.subscribe(t(62), "ada@example.net", &[], "de", &recorder).await.unwrap();
     assert_eq!(
         (again.id, again.email.as_str(), again.language.as_str(), again.created),
         (ada.id, "ada@example.net", "de", t(2))
     );
     assert!(again.components.is_empty());
     assert_eq!(recorder.last().seq, 2);
+    // Back to the choices of the first request, an hour later still.
+    store.subscribe(t(123), "Ada@Example.NET", &vm, "en", &recorder).await.unwrap();
+    assert_eq!(recorder.last().seq, 3);
 
     not_found(store.confirm_subscriber(t(4), "bob@example.net").await, "subscriber `bob@example.net`");
-    let confirmed = store.confirm_subscriber(t(4), " ADA@example.net").await.unwrap();
-    assert_eq!((confirmed.id, confirmed.confirmed), (ada.id, Some(t(4))));
+    let confirmed = store.confirm_subscriber(t(124), " ADA@example.net").await.unwrap();
+    assert_eq!((confirmed.id, confirmed.confirmed), (ada.id, Some(t(124))));
     assert_eq!(
-        store.confirm_subscriber(t(5), "ada@example.net").await.unwrap(),
+        store.confirm_subscriber(t(125), "ada@example.net").await.unwrap(),
         confirmed,
         "confirming again changes nothing"
     );
-    // A confirmed subscriber changes their choices without being asked again.
-    let changed = store.subscribe(t(6), "ada@example.net", &vm, "en", &recorder).await.unwrap();
-    assert_eq!(
-        (changed.confirmed, changed.components.as_slice(), changed.language.as_str()),
-        (Some(t(4)), &vm[..], "en")
-    );
-    assert_eq!(recorder.seen().len(), 2);
-    let bob = store.subscribe(t(7), "bob@example.net", &[], "de", &recorder).await.unwrap();
+    // A confirmed subscription is not changed by whoever knows its address, at any time,
+    // and nothing is sent.
+    for at in [t(126), t(500)] {
+        let changed = store.subscribe(at, "ada@example.net", &[], "de", &recorder).await.unwrap();
+        assert_eq!(changed, confirmed);
+    }
+    let changed = confirmed.clone();
+    assert_eq!(recorder.seen().len(), 3);
+    let bob = store.subscribe(t(127), "bob@example.net", &[], "de", &recorder).await.unwrap();
     assert_eq!(store.subscribers().await.unwrap(), [changed.clone(), bob.clone()]);
 
-    store.create_post(t(8), "ada", incident("x"), &recorder).await.unwrap();
-    assert_eq!(recorder.last().subscribers, ["ada@example.net"]);
+    store.create_post(t(128), "ada", incident("x"), &recorder).await.unwrap();
+    assert_eq!(recorder.last().subscribers, ["Ada@Example.NET"]);
 
-    assert!(store.unsubscribe(t(9), "ADA@example.net ").await.unwrap());
-    assert!(!store.unsubscribe(t(9), "ada@example.net").await.unwrap());
-    assert!(!store.unsubscribe(t(9), "carol@example.net").await.unwrap());
-    not_found(store.confirm_subscriber(t(10), "ada@example.net").await, "subscriber `ada@example.net`");
+    assert!(store.unsubscribe(t(129), "ADA@example.net ").await.unwrap());
+    assert!(!store.unsubscribe(t(129), "ada@example.net").await.unwrap());
+    assert!(!store.unsubscribe(t(129), "carol@example.net").await.unwrap());
+    not_found(store.confirm_subscriber(t(130), "ada@example.net").await, "subscriber `ada@example.net`");
     assert_eq!(store.subscribers().await.unwrap(), [bob]);
-    store.create_post(t(10), "ada", incident("y"), &recorder).await.unwrap();
+    store.create_post(t(130), "ada", incident("y"), &recorder).await.unwrap();
     assert!(recorder.last().subscribers.is_empty());
 
     // Back after unsubscribing: the same row, unconfirmed, subscribed from now.
-    let back = store.subscribe(t(11), "ada@example.net", &[], "de", &recorder).await.unwrap();
-    assert_eq!((back.id, back.confirmed, back.created), (ada.id, None, t(11)));
+    let back = store.subscribe(t(200), "ada@example.net", &[], "de", &recorder).await.unwrap();
+    assert_eq!((back.id, back.confirmed, back.created), (ada.id, None, t(200)));
     assert_eq!(recorder.last().what, "subscription ada@example.net");
-    assert_eq!(store.confirm_subscriber(t(12), "ada@example.net").await.unwrap().confirmed, Some(t(12)));
+    assert_eq!(store.confirm_subscriber(t(201), "ada@example.net").await.unwrap().confirmed, Some(t(201)));
 
     let audit = store.audit(100).await.unwrap();
     let subscriber_rows: Vec<(&str, &str)> = audit
@@ -789,8 +821,8 @@ pub(super) async fn subscribing(store: &Store) {
     let expected = [
         "subscriber.request",
         "subscriber.request",
+        "subscriber.request",
         "subscriber.confirm",
-        "subscriber.update",
         "subscriber.request",
         "subscriber.unsubscribe",
         "subscriber.request",
