@@ -1627,3 +1627,24 @@ async fn subscribing_cannot_flood_or_probe_an_address() {
     assert_eq!(refused, 5);
     api.store.close().await;
 }
+
+/// Every answer, pages, feeds, the API and errors alike, carries the security headers; HSTS
+/// because the site is reached over https.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let dir = TempDir::new("forewarn-server-headers").unwrap();
+    let store = Store::open(&dir.sqlite_url("headers.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    for uri in ["/", "/history", "/feed.atom", "/calendar.ics", "/admin/login", "/api/v1/openapi.json", "/nowhere"] {
+        let r = api.get(uri).await;
+        let header = |name: &str| r.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let csp = header("content-security-policy");
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{uri}: {csp}");
+        assert!(!csp.contains("script-src"), "{uri}: no script is allowed: {csp}");
+        assert_eq!(header("x-frame-options"), "DENY", "{uri}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{uri}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{uri}");
+        assert_eq!(header("strict-transport-security"), "max-age=31536000", "{uri}");
+    }
+    api.store.close().await;
+}

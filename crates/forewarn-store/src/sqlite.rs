@@ -51,9 +51,23 @@ pub(crate) async fn open(url: &str) -> Result<SqlitePool> {
                 )));
             }
         }
+        create_private(file)?;
         SqlitePoolOptions::new().max_connections(8)
     };
     Ok(pool.connect_with(options).await?)
+}
+
+/// Creates a missing database file readable and writable by its owner only (0600): it holds
+/// contacts' addresses, operators' password hashes and the installation's secret. SQLite
+/// gives its `-wal` and `-shm` files the database file's permissions. An existing file keeps
+/// the permissions it has.
+fn create_private(file: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::Invalid(format!("cannot create the SQLite database {}: {e}", file.display()))),
+    }
 }
 
 pub(crate) async fn begin(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {

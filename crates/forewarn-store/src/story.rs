@@ -801,6 +801,13 @@ async fn sqlite_creates_its_file_in_wal_mode_with_foreign_keys() {
     assert_eq!(keys, 1);
     let timeout: i64 = sqlx::query("PRAGMA busy_timeout").fetch_one(pool).await.unwrap().get(0);
     assert_eq!(timeout, 10_000);
+    // Readable by its owner only, and so are the files SQLite keeps beside it.
+    use std::os::unix::fs::PermissionsExt;
+    sqlx::query("CREATE TABLE t (x)").execute(pool).await.unwrap();
+    for file in [path.clone(), dir.path().join("new.db-wal"), dir.path().join("new.db-shm")] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is {mode:o}", file.display());
+    }
     store.close().await;
 }
 

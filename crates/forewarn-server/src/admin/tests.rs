@@ -192,6 +192,12 @@ async fn behind_https_the_cookie_is_secure() {
     assert!(r.cookie().ends_with("; Max-Age=43200; Secure"), "{}", r.cookie());
     // Below a path, redirects keep it.
     assert_eq!(r.location(), "/ops/admin");
+    // Browsers are told to come back over https only; a site over http says nothing of it.
+    assert_eq!(r.headers.get("strict-transport-security").unwrap(), "max-age=31536000");
+    let plain = service("http://status.test").await;
+    let r = plain.send(Method::GET, "/admin/login", None, &[]).await;
+    assert!(r.headers.get("strict-transport-security").is_none());
+    assert_eq!(r.headers.get("x-frame-options").unwrap(), "DENY");
 }
 
 #[tokio::test]
