@@ -500,8 +500,19 @@ impl Store {
     // Operators and sessions.
 
     /// Adds an operator or replaces their password hash.
+    /// Adds an operator, or gives one a new password, which ends every session they have.
     pub async fn set_operator(&self, at: Timestamp, actor: &str, name: &str, password_hash: &str) -> Result<()> {
         in_tx!(self, set_operator(at, actor, name, password_hash))
+    }
+
+    /// Every operator: name, when added, when last given a password; by name.
+    pub async fn operators(&self) -> Result<Vec<(String, Timestamp, Timestamp)>> {
+        on_conn!(self, operators())
+    }
+
+    /// Removes an operator and ends their sessions; audited. `NotFound` for an unknown name.
+    pub async fn remove_operator(&self, at: Timestamp, actor: &str, name: &str) -> Result<()> {
+        in_tx!(self, remove_operator(at, actor, name))
     }
 
     pub async fn operator_hash(&self, name: &str) -> Result<Option<String>> {

@@ -1222,7 +1222,25 @@ pub(crate) async fn set_operator(
     .bind(micros(at))
     .execute(&mut *c)
     .await?;
-    audit(c, at, actor, "operator.set", name, json!({ "new": known.is_none() })).await
+    // A new password ends every session the old one opened.
+    let ended = query("DELETE FROM sessions WHERE operator = $1").bind(name).execute(&mut *c).await?.rows_affected();
+    audit(c, at, actor, "operator.set", name, json!({ "new": known.is_none(), "sessions_ended": ended })).await
+}
+
+pub(crate) async fn operators(c: &mut Conn) -> Result<Vec<(String, Timestamp, Timestamp)>> {
+    let rows = query("SELECT name, created, updated FROM operators ORDER BY name").fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("name")?, from_micros(r.try_get("created")?)?, from_micros(r.try_get("updated")?)?)))
+        .collect()
+}
+
+pub(crate) async fn remove_operator(c: &mut Conn, at: Timestamp, actor: &str, name: &str) -> Result<()> {
+    let ended = query("DELETE FROM sessions WHERE operator = $1").bind(name).execute(&mut *c).await?.rows_affected();
+    let gone = query("DELETE FROM operators WHERE name = $1").bind(name).execute(&mut *c).await?.rows_affected();
+    if gone == 0 {
+        return Err(Error::NotFound(format!("no operator `{name}`")));
+    }
+    audit(c, at, actor, "operator.remove", name, json!({ "sessions_ended": ended })).await
 }
 
 pub(crate) async fn operator_hash(c: &mut Conn, name: &str) -> Result<Option<String>> {

@@ -1,5 +1,6 @@
-//! `forewarn operator add`: an operator who logs in to the admin pages, with a password read
-//! from standard input and kept only as its argon2id hash.
+//! `forewarn operator add|list|remove`: the operators who log in to the admin pages, each with
+//! a password read from standard input and kept only as its argon2id hash. A new password
+//! and a removal end the operator's sessions.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -23,6 +24,26 @@ pub enum OperatorCommand {
         #[arg(long, env = "FOREWARN_DATABASE")]
         database: String,
     },
+    /// Every operator, a line each: name, when added, when last given a password.
+    List {
+        /// `sqlite://PATH` or `postgres://...`
+        #[arg(long, env = "FOREWARN_DATABASE")]
+        database: String,
+    },
+    /// Remove an operator: their sessions end at once; the audit log keeps what they did.
+    Remove {
+        /// The name they log in with.
+        name: String,
+        /// `sqlite://PATH` or `postgres://...`
+        #[arg(long, env = "FOREWARN_DATABASE")]
+        database: String,
+    },
+}
+
+async fn open(database: &str) -> anyhow::Result<Store> {
+    Store::open(database)
+        .await
+        .with_context(|| format!("cannot open the database `{}`", forewarn_server::config::redact(database)))
 }
 
 /// Names are what the login form takes and the audit log shows: printable, no spaces.
@@ -59,22 +80,56 @@ fn read_password(name: &str) -> anyhow::Result<String> {
 }
 
 pub fn run(cmd: OperatorCommand) -> anyhow::Result<Outcome> {
-    let OperatorCommand::Add { name, database } = cmd;
+    let (name, database) = match cmd {
+        OperatorCommand::Add { name, database } => (name, database),
+        OperatorCommand::List { database } => {
+            let operators = runtime()?.block_on(async {
+                let store = open(&database).await?;
+                let list = store.operators().await?;
+                store.close().await;
+                anyhow::Ok(list)
+            })?;
+            if operators.is_empty() {
+                println!("no operators: add one with `forewarn operator add --name NAME`");
+            }
+            for (name, created, updated) in operators {
+                println!("{name}  added {created}, password set {updated}");
+            }
+            return Ok(Outcome::Ok);
+        }
+        OperatorCommand::Remove { name, database } => {
+            let removed = runtime()?.block_on(async {
+                let store = open(&database).await?;
+                let removed = store.remove_operator(crate::clock::now(), "cli", &name).await;
+                store.close().await;
+                anyhow::Ok(removed)
+            })?;
+            return match removed {
+                Ok(()) => {
+                    println!("operator `{name}` removed; their sessions are ended");
+                    Ok(Outcome::Ok)
+                }
+                Err(forewarn_store::Error::NotFound(why)) => {
+                    eprintln!("{why}: `forewarn operator list` shows who there is");
+                    Ok(Outcome::Findings)
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
+    };
     check_name(&name)?;
     let password = read_password(&name)?;
     auth::check_password_strength(&password).map_err(|e| anyhow::anyhow!("{e}; the operator was not added"))?;
     let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
     let known = runtime()?.block_on(async {
-        let store = Store::open(&database)
-            .await
-            .with_context(|| format!("cannot open the database `{}`", forewarn_server::config::redact(&database)))?;
+        let store = open(&database).await?;
         let known = store.operator_hash(&name).await?.is_some();
         store.set_operator(crate::clock::now(), "cli", &name, &hash).await?;
         store.close().await;
         anyhow::Ok(known)
     })?;
     if known {
-        println!("operator `{name}` has a new password");
+        println!("operator `{name}` has a new password; their sessions are ended");
     } else {
         println!("operator `{name}` added: they log in at /admin/login");
     }

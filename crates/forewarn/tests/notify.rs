@@ -1446,3 +1446,47 @@ fn a_plan_is_published_only_with_its_notice_and_machines_without_a_slot_are_told
         }
     }
 }
+
+/// `forewarn operator` with `--database`, its password on standard input.
+fn operator(serve: &Serve, args: &[&str], password: &str) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = Command::new(BIN)
+        .arg("operator")
+        .args(args)
+        .args(["--database", &serve.database])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run forewarn operator");
+    let _ = child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_new_password_ends_the_operators_sessions_and_operators_are_listed_and_removed() {
+    let tmp = TempDir::new("forewarn-operators");
+    let serve = Serve::start(&tmp.path().join("forewarn.db"), &[], &[]);
+    let cookie = operator_cookie(&serve);
+    let page = |cookie: &str| serve.request("GET", "/admin", &[("Cookie", cookie)], b"").status;
+    assert_eq!(page(&cookie), 200, "logged in");
+
+    let out = operator(&serve, &["add", "--name", "ada"], "another long passphrase");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("their sessions are ended"));
+    assert_eq!(page(&cookie), 303, "the old session ended with the old password");
+
+    let out = operator(&serve, &["list"], "");
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success() && listed.starts_with("ada  added "), "{listed}");
+
+    let cookie = operator_cookie(&serve);
+    assert_eq!(page(&cookie), 200);
+    let out = operator(&serve, &["remove", "ada"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(page(&cookie), 303, "a removed operator's sessions end at once");
+    let out = operator(&serve, &["remove", "ada"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no operator `ada`"));
+}
