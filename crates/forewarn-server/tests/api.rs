@@ -1648,3 +1648,48 @@ async fn every_answer_carries_the_security_headers() {
     }
     api.store.close().await;
 }
+
+/// A campaign cancelled after its first slots began cancels only the slots still ahead:
+/// what has begun took place, and its contacts get no `METHOD:CANCEL` for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_leaves_the_slots_that_have_begun() {
+    let dir = TempDir::new("forewarn-server-cancel-late").unwrap();
+    let store = Store::open(&dir.sqlite_url("cancel.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.expect(StatusCode::CREATED);
+    api.campaign_action(CAMPAIGN_ID, "plan").await.expect(StatusCode::CREATED);
+    api.campaign_action(CAMPAIGN_ID, "publish").await.expect(StatusCode::OK);
+    let told = api.store.slot_notices(CAMPAIGN_ID).await.unwrap();
+    let first = told.iter().map(|n| n.start).min().unwrap();
+    // Just after the first slots began.
+    api.clock.advance(first.duration_since(api.clock.now()) + SignedDuration::from_secs(1));
+    let begun: Vec<&str> = told.iter().filter(|n| n.start < api.clock.now()).map(|n| n.target.as_str()).collect();
+    assert!(!begun.is_empty() && begun.len() < told.len(), "{begun:?} of {}", told.len());
+    api.post_json(&format!("/api/v1/campaigns/{CAMPAIGN_ID}/cancel"), json!({ "reason": "The mirror broke." }))
+        .await
+        .expect(StatusCode::OK);
+    for n in api.store.slot_notices(CAMPAIGN_ID).await.unwrap() {
+        let cancelled = n.change == forewarn_store::SlotChange::Cancelled;
+        assert_eq!(cancelled, !begun.contains(&n.target.as_str()), "{n:?}");
+    }
+    // The cancellation mail names no slot that began.
+    let listed = api.store.messages(None, 1000, None).await.unwrap();
+    let cancellations: Vec<_> = listed
+        .iter()
+        .filter(|m| m.cause.ends_with("cancelled") && m.channel == forewarn_store::Channel::Email)
+        .collect();
+    assert!(!cancellations.is_empty(), "the contacts of the slots ahead are told");
+    for m in cancellations {
+        let full = api.store.message(m.id).await.unwrap().unwrap();
+        let cancel = forewarn_notify::read::text_parts(&full.payload)
+            .into_iter()
+            .filter(|(kind, _)| kind == "text/calendar")
+            .map(|(_, text)| text)
+            .collect::<String>();
+        for target in &begun {
+            assert!(!cancel.contains(&format!(".{target}@")), "{target} began and is not cancelled: {cancel}");
+        }
+    }
+    api.store.close().await;
+}
