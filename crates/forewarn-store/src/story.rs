@@ -537,7 +537,7 @@ async fn access(store: &Store) {
         ]
     );
     assert_eq!((audit[2].actor.as_str(), audit[2].subject.as_str()), ("ada", "ada"));
-    assert_eq!(audit[4].detail, json!({ "new": true }));
+    assert_eq!(audit[4].detail, json!({ "new": true, "sessions_ended": 0 }));
     let written = format!("{audit:?}");
     for secret in ["hash-of-token", "argon2-hash", "session-hash", "csrf-"] {
         assert!(!written.contains(secret), "the audit log shows {secret}");
