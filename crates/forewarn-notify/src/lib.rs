@@ -51,6 +51,10 @@ use crate::posts::News;
 /// How long a subscription's confirmation link works by default.
 pub const CONFIRM_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
 
+/// How long the unsubscribe link of a message works: every message carries a fresh one, and
+/// asking to subscribe again sends an address a message with one.
+pub const UNSUBSCRIBE_LIFETIME: SignedDuration = SignedDuration::from_hours(90 * 24);
+
 /// Where messages come from and what their links point to.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Site {
@@ -96,9 +100,11 @@ impl Site {
         self.url(&format!("/posts/{id}"))
     }
 
-    /// The one-click unsubscribe link of an address (it never expires).
-    pub fn unsubscribe_url(&self, email: &str) -> String {
-        self.url(&format!("/unsubscribe?token={}", posts::unsubscribe_token(self, email)))
+    /// The one-click unsubscribe link of the message to subscription `subscriber` written
+    /// at `sent`: it works for [`UNSUBSCRIBE_LIFETIME`] from then.
+    pub fn unsubscribe_url(&self, subscriber: i64, sent: Timestamp) -> String {
+        let expires = sent.checked_add(UNSUBSCRIBE_LIFETIME).unwrap_or(sent);
+        self.url(&format!("/unsubscribe?token={}", links::unsubscribe_token(&self.secret, subscriber, sent, expires)))
     }
 }
 
@@ -271,8 +277,9 @@ impl Messages<'_> {
         cause: &str,
     ) {
         let zone = self.zone();
+        let at = out.at;
         for sub in subscribers.iter().filter(|s| posts::wants(s, post)) {
-            out.email(&posts::email(self.site, &zone, sub, post, news), cause.to_owned());
+            out.email(&posts::email(self.site, &zone, sub, post, news, at), cause.to_owned());
         }
     }
 
@@ -372,9 +379,9 @@ impl Notifier for Messages<'_> {
                 let data = json!({ "post": webhook::post(site, post), "note": note });
                 out.webhooks(self.webhooks, "post.corrected", &cause, &data);
             }
-            What::SubscriptionRequested { subscriber } => {
-                let email = posts::confirmation(site, &self.zone(), subscriber, event.at);
-                out.email(&email, posts::confirmation_cause(subscriber));
+            What::SubscriptionRequested { subscriber, request } => {
+                let email = posts::confirmation(site, &self.zone(), subscriber, request, event.at);
+                out.email(&email, posts::confirmation_cause(request));
             }
             What::Reminder { campaign, slots } => {
                 let info = Info::of(campaign, self.inventory)?;

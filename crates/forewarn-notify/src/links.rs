@@ -1,16 +1,20 @@
-//! Signed links for people who have no account: confirming a subscription (expires) and
-//! unsubscribing (never expires). A token carries the address and its expiry in the clear
-//! and an HMAC-SHA256 over the purpose, the expiry and the address, so a token made for one
+//! Signed links for people who have no account. A confirmation link names the one request
+//! it was sent for (a subscription, or a change of one) and expires; an unsubscribe link
+//! names the subscription and the message it came in, and expires too: every message
+//! carries a fresh one. A token carries its subject and expiry in the clear and an
+//! HMAC-SHA256 over the purpose, the expiry and the subject, so a token made for one
 //! purpose is worthless for another and no byte of it can be changed unnoticed. Tokens use
 //! only URL-safe characters (`A–Z a–z 0–9 - _ .`) and go into a query string as they are.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The purpose of a subscription's confirmation link.
+/// The purpose of a confirmation link.
 pub const CONFIRM: &str = "confirm";
 /// The purpose of an unsubscribe link.
 pub const UNSUBSCRIBE: &str = "unsubscribe";
@@ -31,46 +35,80 @@ fn keyed(secret: &[u8]) -> HmacSha256 {
     <HmacSha256 as Mac>::new_from_slice(secret).expect("HMAC takes keys of every length")
 }
 
-fn mac(secret: &[u8], purpose: &str, expires: &str, email: &str) -> HmacSha256 {
+fn mac(secret: &[u8], purpose: &str, expires: &str, subject: &str) -> HmacSha256 {
     let mut mac = keyed(secret);
-    // Purpose and expiry cannot contain a NUL; the address comes last, so the input is unambiguous.
+    // Purpose and expiry cannot contain a NUL; the subject comes last, so the input is unambiguous.
     for part in ["forewarn-link", purpose, expires] {
         mac.update(part.as_bytes());
         mac.update(b"\0");
     }
-    mac.update(email.as_bytes());
+    mac.update(subject.as_bytes());
     mac
 }
 
-/// A token for `email` and `purpose` ([`CONFIRM`], [`UNSUBSCRIBE`]), valid until `expires`
-/// (`None`: never expires): `<address>.<expiry>.<signature>`, each URL-safe.
-pub fn token(secret: &[u8], purpose: &str, email: &str, expires: Option<Timestamp>) -> String {
-    let expires = expires.map_or_else(|| "n".to_owned(), |t| t.as_second().to_string());
-    let tag = mac(secret, purpose, &expires, email).finalize().into_bytes();
-    format!("{}.{expires}.{}", base64url(email.as_bytes()), base64url(&tag))
+/// A token for `subject` and `purpose` ([`CONFIRM`], [`UNSUBSCRIBE`]), valid until
+/// `expires`: `<subject>.<expiry>.<signature>`, each URL-safe.
+pub fn token(secret: &[u8], purpose: &str, subject: &str, expires: Timestamp) -> String {
+    let expires = expires.as_second().to_string();
+    let tag = mac(secret, purpose, &expires, subject).finalize().into_bytes();
+    format!("{}.{expires}.{}", URL_SAFE_NO_PAD.encode(subject), URL_SAFE_NO_PAD.encode(tag))
 }
 
-/// The address a token was made for, if it was made with `secret` for `purpose` and has not
+/// The subject a token was made for, if it was made with `secret` for `purpose` and has not
 /// expired at `now`.
 pub fn verify(secret: &[u8], purpose: &str, token: &str, now: Timestamp) -> Result<String, LinkError> {
     let mut parts = token.trim().split('.');
-    let (Some(email), Some(expires), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(subject), Some(expires), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(LinkError::Invalid);
     };
-    let email = unbase64url(email).and_then(|b| String::from_utf8(b).ok()).ok_or(LinkError::Invalid)?;
-    let tag = unbase64url(tag).ok_or(LinkError::Invalid)?;
-    let until = match expires {
-        "n" => None,
-        digits if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit() || b == b'-') => {
-            Some(digits.parse::<i64>().map_err(|_| LinkError::Invalid)?)
-        }
-        _ => return Err(LinkError::Invalid),
-    };
-    mac(secret, purpose, expires, &email).verify_slice(&tag).map_err(|_| LinkError::Invalid)?;
-    match until {
-        Some(until) if now.as_second() >= until => Err(LinkError::Expired),
-        _ => Ok(email),
+    let subject =
+        URL_SAFE_NO_PAD.decode(subject).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(LinkError::Invalid)?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| LinkError::Invalid)?;
+    // Only the digits `token` writes: one text, one token.
+    let canonical = expires.strip_prefix('-').unwrap_or(expires);
+    if canonical.is_empty() || !canonical.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(LinkError::Invalid);
     }
+    let until: i64 = expires.parse().map_err(|_| LinkError::Invalid)?;
+    mac(secret, purpose, expires, &subject).verify_slice(&tag).map_err(|_| LinkError::Invalid)?;
+    if now.as_second() >= until {
+        return Err(LinkError::Expired);
+    }
+    Ok(subject)
+}
+
+/// The token of the confirmation link sent for subscription request `request`.
+pub fn confirm_token(secret: &[u8], request: i64, expires: Timestamp) -> String {
+    token(secret, CONFIRM, &request.to_string(), expires)
+}
+
+/// The subscription request a confirmation token was sent for.
+pub fn verify_confirm(secret: &[u8], token: &str, now: Timestamp) -> Result<i64, LinkError> {
+    verify(secret, CONFIRM, token, now)?.parse().map_err(|_| LinkError::Invalid)
+}
+
+/// What an unsubscribe link names: the subscription, and when the message that carried the
+/// link was written (a link works only for the subscription it was sent to, not for a later
+/// one of the same address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unsubscribe {
+    pub subscriber: i64,
+    pub sent: Timestamp,
+}
+
+/// The token of the unsubscribe link in a message to `subscriber` written at `sent`.
+pub fn unsubscribe_token(secret: &[u8], subscriber: i64, sent: Timestamp, expires: Timestamp) -> String {
+    token(secret, UNSUBSCRIBE, &format!("{subscriber}.{}", sent.as_microsecond()), expires)
+}
+
+/// The subscription and message an unsubscribe token names.
+pub fn verify_unsubscribe(secret: &[u8], token: &str, now: Timestamp) -> Result<Unsubscribe, LinkError> {
+    let subject = verify(secret, UNSUBSCRIBE, token, now)?;
+    let (id, sent) = subject.split_once('.').ok_or(LinkError::Invalid)?;
+    let subscriber = id.parse().map_err(|_| LinkError::Invalid)?;
+    let sent = sent.parse().ok().and_then(|us| Timestamp::from_microsecond(us).ok()).ok_or(LinkError::Invalid)?;
+    Ok(Unsubscribe { subscriber, sent })
 }
 
 /// The signature of a webhook body, for the `X-Forewarn-Signature` header:
@@ -92,43 +130,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     out
 }
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// Base64 with the URL-safe alphabet, without padding (RFC 4648 §5).
-fn base64url(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// The reverse of [`base64url`]; `None` for anything it would not have written.
-fn unbase64url(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    for chunk in text.as_bytes().chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-            n |= v << (18 - 6 * i);
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        let len = chunk.len() - 1;
-        // Bits beyond the last whole byte must be zero, so that each text decodes from one token only.
-        if len < 3 && n & ((1 << (8 * (3 - len))) - 1) != 0 {
-            return None;
-        }
-        out.extend_from_slice(&bytes[..len]);
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,30 +139,15 @@ mod tests {
     }
 
     #[test]
-    fn links_base64url_round_trips_and_rejects_what_it_would_not_write() {
-        for n in 0..40usize {
-            let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
-            let text = base64url(&bytes);
-            assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-            assert_eq!(unbase64url(&text).as_deref(), Some(bytes.as_slice()), "{text}");
-        }
-        assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64url(b"fo"), "Zm8");
-        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
-        assert_eq!(unbase64url("Zm9"), None, "non-zero bits after the last byte");
-        assert_eq!(unbase64url("Zm8="), None);
-        assert_eq!(unbase64url("A"), None);
-    }
-
-    #[test]
     fn links_tokens_verify_and_tampering_or_expiry_fails() {
         let secret = b"site secret";
         let now = ts("2027-02-22T09:00:00Z");
         let week = ts("2027-03-01T09:00:00Z");
-        let t = token(secret, CONFIRM, "jana.becker@nordlicht-reisen.example", Some(week));
+        let t = token(secret, CONFIRM, "jana.becker@nordlicht-reisen.example", week);
+        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')), "{t}");
         assert_eq!(verify(secret, CONFIRM, &t, now).as_deref(), Ok("jana.becker@nordlicht-reisen.example"));
         // The same token is made from the same input.
-        assert_eq!(t, token(secret, CONFIRM, "jana.becker@nordlicht-reisen.example", Some(week)));
+        assert_eq!(t, token(secret, CONFIRM, "jana.becker@nordlicht-reisen.example", week));
         // Expired at the instant given, and after.
         assert_eq!(verify(secret, CONFIRM, &t, week), Err(LinkError::Expired));
         // Another purpose, another secret, or any changed character: invalid.
@@ -173,18 +159,39 @@ mod tests {
             let changed = String::from_utf8(bytes).unwrap();
             assert!(verify(secret, CONFIRM, &changed, now).is_err(), "{changed}");
         }
-        // A later expiry with the old signature does not pass.
+        // A later expiry with the old signature does not pass, nor another spelling of the same one.
         let parts: Vec<&str> = t.split('.').collect();
         let later = format!("{}.{}.{}", parts[0], week.as_second() + 86_400, parts[2]);
         assert_eq!(verify(secret, CONFIRM, &later, week), Err(LinkError::Invalid));
+        let padded = format!("{}.0{}.{}", parts[0], parts[1], parts[2]);
+        assert_eq!(verify(secret, CONFIRM, &padded, now), Err(LinkError::Invalid));
+        let plus = format!("{}.+{}.{}", parts[0], parts[1], parts[2]);
+        assert_eq!(verify(secret, CONFIRM, &plus, now), Err(LinkError::Invalid));
         assert_eq!(verify(secret, CONFIRM, "", now), Err(LinkError::Invalid));
         assert_eq!(verify(secret, CONFIRM, "a.b.c.d", now), Err(LinkError::Invalid));
-        // Unsubscribe links never expire.
-        let u = token(secret, UNSUBSCRIBE, "Émile@exämple.de", None);
-        assert!(u.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')), "{u}");
-        assert_eq!(verify(secret, UNSUBSCRIBE, &u, ts("2100-01-01T00:00:00Z")).as_deref(), Ok("Émile@exämple.de"));
         assert!(LinkError::Expired.to_string().contains("expired"));
         assert!(LinkError::Invalid.to_string().contains("not valid"));
+    }
+
+    #[test]
+    fn links_confirmation_names_its_request_and_unsubscribe_its_message() {
+        let secret = b"site secret";
+        let sent = ts("2027-02-22T09:00:00.123456Z");
+        let until = ts("2027-05-23T09:00:00Z");
+        let c = confirm_token(secret, 41, until);
+        assert_eq!(verify_confirm(secret, &c, sent), Ok(41));
+        assert_ne!(c, confirm_token(secret, 42, until), "each request has its own link");
+        // A confirmation token does not unsubscribe, and the other way round.
+        assert_eq!(verify_unsubscribe(secret, &c, sent), Err(LinkError::Invalid));
+        let u = unsubscribe_token(secret, 7, sent, until);
+        assert_eq!(verify_unsubscribe(secret, &u, sent), Ok(Unsubscribe { subscriber: 7, sent }));
+        assert_eq!(verify_confirm(secret, &u, sent), Err(LinkError::Invalid));
+        // Each message has its own link, and it expires.
+        assert_ne!(u, unsubscribe_token(secret, 7, ts("2027-02-23T09:00:00Z"), until));
+        assert_eq!(verify_unsubscribe(secret, &u, until), Err(LinkError::Expired));
+        // A subject that is not what these functions write is invalid, even when signed.
+        assert_eq!(verify_confirm(secret, &token(secret, CONFIRM, "x", until), sent), Err(LinkError::Invalid));
+        assert_eq!(verify_unsubscribe(secret, &token(secret, UNSUBSCRIBE, "7", until), sent), Err(LinkError::Invalid));
     }
 
     #[test]

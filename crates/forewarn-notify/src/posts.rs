@@ -5,13 +5,13 @@
 use forewarn_model::Zone;
 use forewarn_model::inventory::Language;
 use forewarn_status::{Post, Update};
-use forewarn_store::Subscriber;
+use forewarn_store::{Subscriber, SubscriptionRequest};
 use jiff::Timestamp;
 
 use crate::Site;
 use crate::doc::{Block, Doc};
 use crate::email::Email;
-use crate::links::{self, CONFIRM, UNSUBSCRIBE};
+use crate::links;
 use crate::words::{self, pick};
 
 /// Whether a subscriber wants to hear about a post: confirmed, and either the subscriber
@@ -51,8 +51,9 @@ fn window(lang: Language, post: &Post, zone: &Zone) -> Option<String> {
     }
 }
 
-/// The email a subscriber gets about a post, its times in `zone` (the platform's).
-pub(crate) fn email(site: &Site, zone: &Zone, sub: &Subscriber, post: &Post, news: News<'_>) -> Email {
+/// The email a subscriber gets about a post, written at `at`, its times in `zone` (the
+/// platform's).
+pub(crate) fn email(site: &Site, zone: &Zone, sub: &Subscriber, post: &Post, news: News<'_>, at: Timestamp) -> Email {
     let lang = words::language(&sub.language);
     let subject = match news {
         News::Created => format!("[{}] {}", site.name, post.title),
@@ -111,7 +112,7 @@ pub(crate) fn email(site: &Site, zone: &Zone, sub: &Subscriber, post: &Post, new
         }
     }
     doc.link(pick(lang, "On the status page", "Auf der Statusseite"), site.post_url(post.id));
-    let unsubscribe = site.unsubscribe_url(&sub.email);
+    let unsubscribe = site.unsubscribe_url(sub.id, at);
     let why = if sub.components.is_empty() {
         pick(
             lang,
@@ -141,66 +142,112 @@ pub(crate) fn email(site: &Site, zone: &Zone, sub: &Subscriber, post: &Post, new
     }
 }
 
-/// The request to confirm a subscription, with a link that expires
-/// [`Site::confirm_lifetime`] after `at` (said in `zone`).
-pub(crate) fn confirmation(site: &Site, zone: &Zone, sub: &Subscriber, at: Timestamp) -> Email {
-    let lang = words::language(&sub.language);
-    let expires = at.checked_add(site.confirm_lifetime).unwrap_or(at);
-    let token = links::token(&site.secret, CONFIRM, &sub.email, Some(expires));
-    let url = site.url(&format!("/subscribe/confirm?token={token}"));
-    let about = if sub.components.is_empty() {
+/// In words: the components chosen ("" for every post), " about a, b" / " zu a, b".
+fn about(lang: Language, components: &[String]) -> String {
+    if components.is_empty() {
         String::new()
     } else {
-        let list = sub.components.join(", ");
+        let list = components.join(", ");
         pick(lang, format!(" about {list}"), format!(" zu {list}"))
-    };
+    }
+}
+
+/// The request to confirm a subscription, or a change of a confirmed one, with a link that
+/// applies this request's choices and expires [`Site::confirm_lifetime`] after `at` (said
+/// in `zone`). A change also carries an unsubscribe link, so that whoever holds the address
+/// can always get a working one.
+pub(crate) fn confirmation(
+    site: &Site,
+    zone: &Zone,
+    sub: &Subscriber,
+    request: &SubscriptionRequest,
+    at: Timestamp,
+) -> Email {
+    let lang = words::language(&request.language);
+    let expires = at.checked_add(site.confirm_lifetime).unwrap_or(at);
+    let token = links::confirm_token(&site.secret, request.id, expires);
+    let url = site.url(&format!("/subscribe/confirm?token={token}"));
+    let about = about(lang, &request.components);
+    let change = sub.confirmed.is_some();
     let mut doc = Doc::default();
     doc.para(pick(lang, "Hello,", "Guten Tag,"));
+    if change {
+        let now = match about.as_str() {
+            "" => pick(lang, "every post".to_owned(), "alle Beiträge".to_owned()),
+            _ => pick(lang, format!("the posts{about}"), format!("die Beiträge{about}")),
+        };
+        let language = pick(lang, "in English", "auf Deutsch");
+        doc.para(pick(
+            lang,
+            format!(
+                "this address already receives the posts of the {} status page{}. Someone, hopefully you, asked to \
+                 receive {now} instead, {language}. To make this change, follow this link:",
+                site.name,
+                self::about(lang, &sub.components)
+            ),
+            format!(
+                "diese Adresse erhält bereits die Beiträge der Statusseite von {}{}. Jemand, hoffentlich Sie, möchte \
+                 stattdessen {now} erhalten, {language}. Um das zu ändern, folgen Sie diesem Link:",
+                site.name,
+                self::about(lang, &sub.components)
+            ),
+        ));
+        doc.link(pick(lang, "Change my subscription", "Abonnement ändern"), url);
+    } else {
+        doc.para(pick(
+            lang,
+            format!(
+                "someone, hopefully you, asked to receive the posts of the {} status page{about} at this address. Please confirm with this link:",
+                site.name
+            ),
+            format!(
+                "jemand, hoffentlich Sie, möchte die Beiträge der Statusseite von {}{about} an diese Adresse erhalten. Bitte bestätigen Sie mit diesem Link:",
+                site.name
+            ),
+        ));
+        doc.link(pick(lang, "Confirm", "Bestätigen"), url);
+    }
     doc.para(pick(
         lang,
         format!(
-            "someone, hopefully you, asked to receive the posts of the {} status page{about} at this address. Please confirm with this link:",
-            site.name
+            "The link works until {}. If you did not ask for this, ignore this email: {}",
+            words::moment(lang, expires, zone),
+            if change { "nothing changes." } else { "you will get nothing else from us." }
         ),
         format!(
-            "jemand, hoffentlich Sie, möchte die Beiträge der Statusseite von {}{about} an diese Adresse erhalten. Bitte bestätigen Sie mit diesem Link:",
-            site.name
-        ),
-    ));
-    doc.link(pick(lang, "Confirm", "Bestätigen"), url);
-    doc.para(pick(
-        lang,
-        format!(
-            "The link works until {}. If you did not ask for this, ignore this email: you will get nothing else from us.",
-            words::moment(lang, expires, zone)
-        ),
-        format!(
-            "Der Link gilt bis {}. Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail einfach: Sie erhalten dann nichts weiter von uns.",
-            words::moment(lang, expires, zone)
+            "Der Link gilt bis {}. Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail einfach: {}",
+            words::moment(lang, expires, zone),
+            if change { "es ändert sich nichts." } else { "Sie erhalten dann nichts weiter von uns." }
         ),
     ));
     doc.para(format!("{}\n{}", pick(lang, "Kind regards", "Viele Grüße"), site.name));
-    Email {
-        to_name: None,
-        to: sub.email.clone(),
-        subject: pick(
+    let unsubscribe = change.then(|| site.unsubscribe_url(sub.id, at));
+    if let Some(url) = &unsubscribe {
+        doc.push(Block::Footer {
+            text: pick(
+                lang,
+                format!("To receive no more posts of {}, unsubscribe:", site.name),
+                format!("Um keine Beiträge von {} mehr zu erhalten, bestellen Sie sie ab:", site.name),
+            ),
+            link: Some((pick(lang, "Unsubscribe", "Abbestellen").to_owned(), url.clone())),
+        });
+    }
+    let subject = match change {
+        false => pick(
             lang,
             format!("Please confirm your subscription to {}", site.name),
             format!("Bitte bestätigen Sie Ihr Abonnement bei {}", site.name),
         ),
-        lang,
-        doc,
-        calendars: Vec::new(),
-        unsubscribe: None,
-    }
+        true => pick(
+            lang,
+            format!("Please confirm the change of your subscription to {}", site.name),
+            format!("Bitte bestätigen Sie die Änderung Ihres Abonnements bei {}", site.name),
+        ),
+    };
+    Email { to_name: None, to: sub.email.clone(), subject, lang, doc, calendars: Vec::new(), unsubscribe }
 }
 
 /// The cause of a confirmation request, for the outbox.
-pub(crate) fn confirmation_cause(sub: &Subscriber) -> String {
-    format!("subscription {} requested", sub.id)
-}
-
-/// The purpose-bound unsubscribe token of an address.
-pub(crate) fn unsubscribe_token(site: &Site, email: &str) -> String {
-    links::token(&site.secret, UNSUBSCRIBE, email, None)
+pub(crate) fn confirmation_cause(request: &SubscriptionRequest) -> String {
+    format!("subscription {} requested ({})", request.subscriber, request.id)
 }

@@ -4,7 +4,8 @@
 use forewarn_model::{Inventory, parse_inventory};
 use forewarn_status::{Post, PostKind, PostState, Update};
 use forewarn_store::{
-    CampaignState, Channel, Event, NewMessage, Notifier, SlotChange, SlotNotice, StoredCampaign, Subscriber, What,
+    CampaignState, Channel, Event, NewMessage, Notifier, SlotChange, SlotNotice, StoredCampaign, Subscriber,
+    SubscriptionRequest, What,
 };
 use jiff::Timestamp;
 
@@ -816,8 +817,14 @@ fn subscribers_get_posts_of_their_components_with_an_unsubscribe_link() {
     assert!(url.starts_with("https://status.lindenau.example/unsubscribe?token="), "{url}");
     assert_eq!(all.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
     let token = url.split_once("token=").unwrap().1;
-    assert_eq!(links::verify(&site().secret, links::UNSUBSCRIBE, token, at()).as_deref(), Ok("all@example.org"));
-    assert_eq!(links::verify(&site().secret, links::CONFIRM, token, at()), Err(LinkError::Invalid));
+    // The link names the subscription and this message, and expires.
+    let named = links::Unsubscribe { subscriber: 1, sent: at() };
+    assert_eq!(links::verify_unsubscribe(&site().secret, token, at()), Ok(named));
+    let end = at() + crate::UNSUBSCRIBE_LIFETIME;
+    assert_eq!(links::verify_unsubscribe(&site().secret, token, end), Err(LinkError::Expired));
+    assert_eq!(links::verify_confirm(&site().secret, token, at()), Err(LinkError::Invalid));
+    let vm = to(&list, "vm@example.de").header("List-Unsubscribe").unwrap();
+    assert!(!vm.contains(token), "each subscriber has a link of their own");
     let text = all.text();
     assert!(
         text.contains(&format!(
@@ -885,14 +892,26 @@ fn subscribers_get_posts_of_their_components_with_an_unsubscribe_link() {
     assert!(text.contains("When: Tue 2 Mar 2027 13:00 – Wed 3 Mar 2027 22:30 UTC\n"), "{text}");
 }
 
+fn request(id: i64, sub: &Subscriber, components: &[&str], language: &str) -> SubscriptionRequest {
+    SubscriptionRequest {
+        id,
+        subscriber: sub.id,
+        components: components.iter().map(|c| (*c).to_owned()).collect(),
+        language: language.into(),
+        created: at(),
+        confirmed: None,
+    }
+}
+
 #[test]
 fn a_subscription_request_sends_a_confirmation_link_that_expires() {
     let inv = inventory();
     let sub = subscriber(5, "neu@example.de", &["vm-hosting"], "de", false);
-    let list = notify(Some(&inv), &webhooks(), What::SubscriptionRequested { subscriber: &sub });
+    let req = request(12, &sub, &["vm-hosting"], "de");
+    let list = notify(Some(&inv), &webhooks(), What::SubscriptionRequested { subscriber: &sub, request: &req });
     assert_eq!(list.len(), 1, "no webhook for subscriptions");
     let m = &list[0];
-    assert_eq!((m.recipient.as_str(), m.cause.as_str()), ("neu@example.de", "subscription 5 requested"));
+    assert_eq!((m.recipient.as_str(), m.cause.as_str()), ("neu@example.de", "subscription 5 requested (12)"));
     assert_eq!(m.subject, "Bitte bestätigen Sie Ihr Abonnement bei Lindenau Hosting");
     let mail = Mail::parse(&m.payload);
     assert_eq!(mail.subject(), m.subject);
@@ -908,14 +927,37 @@ fn a_subscription_request_sends_a_confirmation_link_that_expires() {
     assert!(text.contains("Der Link gilt bis Mo. 1. März 2027 09:00 MEZ (Europe/Berlin)."), "{text}");
     let token = url.split_once("token=").unwrap().1;
     let secret = &site().secret;
-    assert_eq!(links::verify(secret, links::CONFIRM, token, at()).as_deref(), Ok("neu@example.de"));
+    // The link confirms this request, and no other.
+    assert_eq!(links::verify_confirm(secret, token, at()), Ok(12));
     let week = at() + CONFIRM_LIFETIME;
-    assert_eq!(
-        links::verify(secret, links::CONFIRM, token, week - jiff::SignedDuration::from_secs(1)).as_deref(),
-        Ok("neu@example.de")
-    );
-    assert_eq!(links::verify(secret, links::CONFIRM, token, week), Err(LinkError::Expired));
+    assert_eq!(links::verify_confirm(secret, token, week - jiff::SignedDuration::from_secs(1)), Ok(12));
+    assert_eq!(links::verify_confirm(secret, token, week), Err(LinkError::Expired));
     assert!(mail.html().contains(&format!("href=\"{url}\"")));
+}
+
+#[test]
+fn a_request_for_a_confirmed_address_asks_to_confirm_the_change_and_can_unsubscribe() {
+    let inv = inventory();
+    let sub = subscriber(5, "alt@example.org", &["vm-hosting"], "en", true);
+    let req = request(13, &sub, &[], "de");
+    let list = notify(Some(&inv), &[], What::SubscriptionRequested { subscriber: &sub, request: &req });
+    let mail = Mail::parse(&list[0].payload);
+    // Written in the language asked for.
+    assert_eq!(mail.subject(), "Bitte bestätigen Sie die Änderung Ihres Abonnements bei Lindenau Hosting");
+    let text = mail.text();
+    assert!(
+        text.contains("diese Adresse erhält bereits die Beiträge der Statusseite von Lindenau Hosting zu vm-hosting. Jemand, hoffentlich Sie, möchte stattdessen alle Beiträge erhalten, auf Deutsch."),
+        "{text}"
+    );
+    assert!(text.contains("es ändert sich nichts."), "{text}");
+    let change = text.lines().find_map(|l| l.strip_prefix("Abonnement ändern: ")).unwrap();
+    assert_eq!(links::verify_confirm(&site().secret, change.split_once("token=").unwrap().1, at()), Ok(13));
+    // And a working unsubscribe link, in the text and the headers.
+    let url = mail.header("List-Unsubscribe").unwrap();
+    let url = url.strip_prefix('<').and_then(|u| u.strip_suffix('>')).unwrap();
+    assert!(text.contains(&format!("Abbestellen: {url}")), "{text}");
+    let named = links::verify_unsubscribe(&site().secret, url.split_once("token=").unwrap().1, at());
+    assert_eq!(named, Ok(links::Unsubscribe { subscriber: 5, sent: at() }));
 }
 
 // ---------------------------------------------------------------------------
@@ -1099,7 +1141,8 @@ fn what_cannot_be_told_is_an_error_not_a_message_dropped() {
     };
 
     let sub = subscriber(5, "not an address", &["vm-hosting"], "en", false);
-    let e = tell(Some(&inv), What::SubscriptionRequested { subscriber: &sub }).unwrap_err();
+    let req = request(1, &sub, &["vm-hosting"], "en");
+    let e = tell(Some(&inv), What::SubscriptionRequested { subscriber: &sub, request: &req }).unwrap_err();
     assert!(e.contains("`not an address`") && e.contains("cannot be"), "{e}");
 
     let p = post(7, &["vm-hosting"]);

@@ -11,8 +11,8 @@ use forewarn_model::{Campaign, Inventory, parse_campaign, parse_inventory};
 use forewarn_planner::Plan;
 use forewarn_status::{Component, ComponentKind, ComponentStatus, Post, PostKind, PostState, Update};
 use forewarn_store::{
-    CampaignState, Correction, Message, NewCampaign, NewPost, PlannedSlot, SlotChange, SlotNotice, StoredCampaign,
-    StoredPlan, Subscriber,
+    CampaignState, Confirmation, Correction, Message, NewCampaign, NewPost, PlannedSlot, SlotChange, SlotNotice,
+    StoredCampaign, StoredPlan, Subscriber,
 };
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -1197,24 +1197,31 @@ pub async fn subscribe(app: &App, email: &str, components: &[String], language: 
     Ok(app.store.subscribe(app.now(), email, components, language, &teller).await?)
 }
 
-/// The address a signed link was made for, or why the link does not work.
-async fn link_email(app: &App, purpose: &str, token: &str) -> ApiResult<String> {
+/// Why a signed link does not work, as the person who followed it reads it.
+fn bad_link(e: forewarn_notify::LinkError) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_link", format!("{e}"))
+}
+
+/// Follows a confirmation link: applies the choices of the one request it was sent for.
+pub async fn confirm_subscription(app: &App, token: &str) -> ApiResult<Confirmation> {
     let site = app.mail_site().await?;
-    forewarn_notify::links::verify(&site.secret, purpose, token, app.now())
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_link", format!("{e}")))
+    let request = forewarn_notify::links::verify_confirm(&site.secret, token, app.now()).map_err(bad_link)?;
+    Ok(app.store.confirm_subscription(app.now(), request).await?)
 }
 
-/// Follows a confirmation link.
-pub async fn confirm_subscription(app: &App, token: &str) -> ApiResult<Subscriber> {
-    let email = link_email(app, "confirm", token).await?;
-    Ok(app.store.confirm_subscriber(app.now(), &email).await?)
+/// The subscription an unsubscribe link names, while it lasts (`None`: it ended, or the link
+/// came in a message to an earlier subscription of the address).
+pub async fn unsubscribe_link(app: &App, token: &str) -> ApiResult<Option<Subscriber>> {
+    let site = app.mail_site().await?;
+    let link = forewarn_notify::links::verify_unsubscribe(&site.secret, token, app.now()).map_err(bad_link)?;
+    Ok(app.store.subscription(link.subscriber, link.sent).await?)
 }
 
-/// Follows an unsubscribe link; `false` when the address was not subscribed (any more).
-pub async fn unsubscribe(app: &App, token: &str) -> ApiResult<(String, bool)> {
-    let email = link_email(app, "unsubscribe", token).await?;
-    let done = app.store.unsubscribe(app.now(), &email).await?;
-    Ok((email, done))
+/// Follows an unsubscribe link: the subscription it named, now ended (`None`: it had ended).
+pub async fn unsubscribe(app: &App, token: &str) -> ApiResult<Option<Subscriber>> {
+    let site = app.mail_site().await?;
+    let link = forewarn_notify::links::verify_unsubscribe(&site.secret, token, app.now()).map_err(bad_link)?;
+    Ok(app.store.unsubscribe(app.now(), link.subscriber, link.sent).await?)
 }
 
 /// Reminds contacts of the slots that start within the configured time (nothing when it

@@ -63,8 +63,8 @@ pub struct App {
     /// Woken after every write, so the background round (reminders, slot progress, posts by
     /// the schedule) runs at once: a post whose window has begun is in progress right away.
     rounds: tokio::sync::Notify,
-    /// Subscription requests of the current minute, for all clients together.
-    subscribes: subscribe::Limit,
+    /// Subscription requests: per client address, and for all clients together.
+    subscribes: subscribe::Limits,
 }
 
 impl std::fmt::Debug for App {
@@ -89,7 +89,7 @@ impl App {
             wake: Arc::new(tokio::sync::Notify::new()),
             moves: tokio::sync::Mutex::new(()),
             rounds: tokio::sync::Notify::new(),
-            subscribes: subscribe::Limit::default(),
+            subscribes: subscribe::Limits::default(),
         })
     }
 

@@ -3,6 +3,7 @@
 //! address and per operator name in fixed windows of the service's monotonic clock.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -15,6 +16,12 @@ pub const LOGINS_PER_NAME: u32 = 10;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
 /// Keys a limiter keeps at most; past it, windows that ended are dropped, then all.
 const MAX_KEYS: usize = 10_000;
+
+/// The client's address, as the connection gives it (`serve` adds it); in-process requests
+/// (tests) have none and share one key.
+pub(crate) fn client_address(connection: Option<&axum::extract::ConnectInfo<SocketAddr>>) -> String {
+    connection.map_or_else(|| "local".to_owned(), |c| c.0.ip().to_string())
+}
 
 /// Counts hits per key in fixed windows.
 #[derive(Debug)]

@@ -1,18 +1,23 @@
 //! Subscribing to the status page by email, with double opt-in: `/subscribe` (the form, and
-//! what it posts), `/subscribe/confirm?token=...` (the signed, expiring link of the
-//! confirmation mail) and `/unsubscribe?token=...` (the link in every message: a GET shows
-//! a button, so that link checkers cannot unsubscribe anyone; a POST, as mail clients send
-//! for `List-Unsubscribe-Post: List-Unsubscribe=One-Click`, unsubscribes).
+//! what it posts: a new address, or new choices for a subscribed one, are sent a link that
+//! applies them), `/subscribe/confirm?token=...` (that signed, expiring link: it confirms
+//! only the request it was sent for) and `/unsubscribe?token=...` (the link in every
+//! message, signed for that message's subscription and expiring: a GET shows a button, so
+//! that link checkers cannot unsubscribe anyone; a POST, as mail clients send for
+//! `List-Unsubscribe-Post: List-Unsubscribe=One-Click`, unsubscribes).
 //!
 //! Public pages: no login, no cookies. Stable hooks for tests: `#subscribe` (the form),
 //! `#subscribed`, `#confirmed`, `#unsubscribe`, `#unsubscribed`, `#error`.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +29,8 @@ use serde::Deserialize;
 use crate::App;
 use crate::actions;
 use crate::error::ApiError;
+use crate::limits::{RateLimiter, client_address};
+use forewarn_store::Confirmed;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -121,40 +128,57 @@ async fn form(State(app): State<Arc<App>>) -> Response {
 }
 
 /// How many subscription requests the service takes a minute, from all clients together.
-/// The client's address is not known to the router (no `ConnectInfo` is wired, and behind
-/// a reverse proxy it would be the proxy's), so the limit is global; per address the store
-/// sends at most one confirmation an hour.
 pub const REQUESTS_PER_MINUTE: u32 = 30;
+/// How many subscription requests one client address may make an hour. Per email address,
+/// the store sends at most one confirmation an hour whoever asks.
+pub const REQUESTS_PER_CLIENT_HOUR: u32 = 10;
 
-/// The requests of the current minute.
-#[derive(Debug, Default)]
-pub(crate) struct Limit(std::sync::Mutex<(i64, u32)>);
+/// The limits of `POST /subscribe`: all clients together per minute, each client per hour.
+#[derive(Debug)]
+pub(crate) struct Limits {
+    all: RateLimiter,
+    by_client: RateLimiter,
+}
 
-impl Limit {
-    /// Whether one more request fits into the minute of `now`.
-    fn take(&self, now: jiff::Timestamp) -> bool {
-        let minute = now.as_second().div_euclid(60);
-        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if g.0 != minute {
-            *g = (minute, 0);
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            all: RateLimiter::new(REQUESTS_PER_MINUTE, Duration::from_secs(60)),
+            by_client: RateLimiter::new(REQUESTS_PER_CLIENT_HOUR, Duration::from_secs(3600)),
         }
-        if g.1 >= REQUESTS_PER_MINUTE {
-            return false;
-        }
-        g.1 += 1;
-        true
+    }
+}
+
+impl Limits {
+    /// Counts a request of `client` at `now`: `Err(wait)` when it is one too many.
+    fn take(&self, client: &str, now: Duration) -> Result<(), Duration> {
+        self.by_client.hit(client, now)?;
+        self.all.hit("", now)
     }
 }
 
 /// `POST /subscribe` (a form: `email`, `language`, `components` repeated). The answer is
 /// the same whatever the address's state (new, waiting for confirmation, confirmed,
 /// unsubscribed), so that it tells nobody whether an address is subscribed.
-async fn submit(State(app): State<Arc<App>>, body: Bytes) -> Response {
-    if !app.subscribes.take(app.now()) {
-        let main = "<h1 id=\"error\">Too many requests</h1>\n<p>Too many people asked for updates in the last \
-                    minute. Try again in a minute.</p>\n";
-        let mut r = answer(&app, StatusCode::TOO_MANY_REQUESTS, "Too many requests", main).await;
-        r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+async fn submit(
+    State(app): State<Arc<App>>,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> Response {
+    let client = client_address(connection.as_ref().map(|e| &e.0));
+    // The service's clock, in whole seconds: a limit of an hour is counted in the time the
+    // service tells (pinned in tests), not in the process's monotonic ticks.
+    let now = Duration::from_secs(u64::try_from(app.now().as_second()).unwrap_or(0));
+    if let Err(wait) = app.subscribes.take(&client, now) {
+        let secs = wait.as_secs().max(1);
+        let main = format!(
+            "<h1 id=\"error\">Too many requests</h1>\n<p>Too many requests for updates came from here or from \
+             everyone together. Try again in {secs} seconds.</p>\n"
+        );
+        let mut r = answer(&app, StatusCode::TOO_MANY_REQUESTS, "Too many requests", &main).await;
+        if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
         return r;
     }
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
@@ -168,10 +192,10 @@ async fn submit(State(app): State<Arc<App>>, body: Bytes) -> Response {
     match actions::subscribe(&app, &email, &components, &language).await {
         Ok(_) => {
             let main = format!(
-                "<h1 id=\"subscribed\">Check your mail</h1>\n<p>If <strong>{}</strong> is not subscribed yet, we sent \
-                 it a link (at most one an hour). Follow it within 7 days to start getting updates; until then we send \
-                 nothing else. An address that is already subscribed keeps its choices: to change them, unsubscribe \
-                 with the link in any of our emails and subscribe again.</p>\n",
+                "<h1 id=\"subscribed\">Check your mail</h1>\n<p>We sent <strong>{}</strong> a link (at most one an \
+                 hour). If the address is not subscribed yet, follow the link within 7 days to start getting updates; \
+                 until then we send nothing else. If it is subscribed already, the link changes what it gets to what \
+                 you chose here, and the email has a link to unsubscribe too.</p>\n",
                 Esc(&email)
             );
             answer(&app, StatusCode::OK, "Check your mail", &main).await
@@ -204,32 +228,42 @@ async fn link_error(app: &App, e: ApiError) -> Response {
 /// `GET /subscribe/confirm?token=...`.
 async fn confirm(State(app): State<Arc<App>>, Query(q): Query<TokenQuery>) -> Response {
     match actions::confirm_subscription(&app, &q.token).await {
-        Ok(s) => {
+        Ok(done) => {
+            let s = &done.subscriber;
+            let what = if s.components.is_empty() {
+                String::new()
+            } else {
+                format!(", about {}", Esc(&s.components.join(", ")))
+            };
+            let (title, said) = match done.outcome {
+                Confirmed::Subscribed => ("You are subscribed", "now gets"),
+                Confirmed::Changed => ("Your subscription is changed", "now gets"),
+                Confirmed::Already => ("This link was used already", "gets"),
+            };
             let main = format!(
-                "<h1 id=\"confirmed\">You are subscribed</h1>\n<p>{} now gets an email when maintenance is announced \
-                 or changes and when incidents are updated{}.</p>\n",
+                "<h1 id=\"confirmed\">{title}</h1>\n<p>{} {said} an email when maintenance is announced or changes and \
+                 when incidents are updated{what}.</p>\n",
                 Esc(&s.email),
-                if s.components.is_empty() {
-                    String::new()
-                } else {
-                    format!(", about {}", Esc(&s.components.join(", ")))
-                }
             );
-            answer(&app, StatusCode::OK, "Subscribed", &main).await
+            answer(&app, StatusCode::OK, title, &main).await
         }
         Err(e) => link_error(&app, e).await,
     }
 }
 
+/// The page of an unsubscribe link whose subscription has ended already.
+async fn not_subscribed(app: &App) -> Response {
+    let main = "<h1 id=\"unsubscribed\">Not subscribed</h1>\n<p>The subscription this link came for has ended: we \
+                send it nothing more.</p>\n";
+    answer(app, StatusCode::OK, "Not subscribed", main).await
+}
+
 /// `GET /unsubscribe?token=...`: asks first.
 async fn unsubscribe_form(State(app): State<Arc<App>>, Query(q): Query<TokenQuery>) -> Response {
-    let site = match app.mail_site().await {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
-    let email = match forewarn_notify::links::verify(&site.secret, "unsubscribe", &q.token, app.now()) {
-        Ok(email) => email,
-        Err(e) => return link_error(&app, ApiError::bad_request(e.to_string())).await,
+    let sub = match actions::unsubscribe_link(&app, &q.token).await {
+        Ok(Some(sub)) => sub,
+        Ok(None) => return not_subscribed(&app).await,
+        Err(e) => return link_error(&app, e).await,
     };
     let action = app.site().await.map(|s| s.path("/unsubscribe")).unwrap_or_else(|_| "/unsubscribe".to_owned());
     let main = format!(
@@ -237,7 +271,7 @@ async fn unsubscribe_form(State(app): State<Arc<App>>, Query(q): Query<TokenQuer
          <p>{} will get no more updates from us.</p>\n<button type=\"submit\">Unsubscribe</button>\n</form>\n",
         Esc(&action),
         Esc(&q.token),
-        Esc(&email)
+        Esc(&sub.email)
     );
     answer(&app, StatusCode::OK, "Unsubscribe", &main).await
 }
@@ -245,13 +279,14 @@ async fn unsubscribe_form(State(app): State<Arc<App>>, Query(q): Query<TokenQuer
 /// `POST /unsubscribe?token=...` (the button, or a mail client's one-click request).
 async fn unsubscribe(State(app): State<Arc<App>>, Query(q): Query<TokenQuery>) -> Response {
     match actions::unsubscribe(&app, &q.token).await {
-        Ok((email, _)) => {
+        Ok(Some(sub)) => {
             let main = format!(
                 "<h1 id=\"unsubscribed\">Unsubscribed</h1>\n<p>{} gets no more updates from us.</p>\n",
-                Esc(&email)
+                Esc(&sub.email)
             );
             answer(&app, StatusCode::OK, "Unsubscribed", &main).await
         }
+        Ok(None) => not_subscribed(&app).await,
         Err(e) => link_error(&app, e).await,
     }
 }

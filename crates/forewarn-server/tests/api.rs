@@ -1574,9 +1574,24 @@ async fn no_text_makes_the_service_fail() {
     api.store.close().await;
 }
 
-/// `POST /subscribe` as an attacker uses it: 50 requests for one address queue one mail,
-/// a confirmed subscription is not changed by anyone who knows its address, and the page
-/// is the same whatever the address's state. Beyond the global limit a minute: 429.
+/// A link of `kind` (`subscribe/confirm`, `unsubscribe`) in the newest message to `to`, as a
+/// path: the payload's quoted-printable soft breaks and `=3D` undone.
+async fn link_to(api: &Api, to: &str, kind: &str) -> String {
+    let messages = api.store.messages(None, 100, None).await.unwrap();
+    let newest = messages.iter().find(|m| m.recipient == to).unwrap_or_else(|| panic!("no message to {to}"));
+    let mail = api.store.message(newest.id).await.unwrap().expect("the message");
+    let payload = mail.payload.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let start = payload.find(&format!("/{kind}?token=")).unwrap_or_else(|| panic!("no {kind} link: {payload}"));
+    let end = payload[start..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "/?=.-_".contains(c)))
+        .map_or(payload.len(), |n| start + n);
+    payload[start..end].to_owned()
+}
+
+/// `POST /subscribe` as an attacker uses it: 50 requests for one address from 50 clients
+/// queue one mail; a confirmed subscription changes only through a link sent to it; the
+/// page is the same whatever the address's state. One client may ask 10 times an hour, all
+/// clients together 30 times a minute; beyond: 429 with `Retry-After`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribing_cannot_flood_or_probe_an_address() {
     let dir = TempDir::new("forewarn-server-subscribe").unwrap();
@@ -1585,42 +1600,97 @@ async fn subscribing_cannot_flood_or_probe_an_address() {
     api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
     let form = |email: &str, language: &str| format!("email={}&language={language}", email.replace('@', "%40"));
     let api = &api;
-    // Each request a minute after the one before (the test clock's step): 50 in 50 minutes.
-    let subscribe = |body: String| async move {
-        api.send(Method::POST, "/subscribe", Auth::Anonymous, Some("application/x-www-form-urlencoded"), body.into())
-            .await
+    // Each request a minute after the one before (the test clock's step), from client `n`.
+    let subscribe = |n: u32, body: String| async move {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/subscribe")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let client = std::net::SocketAddr::from(([10, 0, (n >> 8) as u8, n as u8], 40_000));
+        request.extensions_mut().insert(axum::extract::ConnectInfo(client));
+        api.clock.advance(SignedDuration::from_mins(1));
+        let response = api.router.clone().oneshot(request).await.expect("the router answers");
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        Reply { status, headers, body }
     };
     let mails = || async { api.store.outbox_counts().await.unwrap().pending };
 
-    let first = subscribe(form("victim@example.net", "en")).await;
+    let first = subscribe(0, form("victim@example.net", "en")).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text());
-    for _ in 0..49 {
-        let again = subscribe(form("victim@example.net", "de")).await;
+    for n in 1..50 {
+        let again = subscribe(n, form("victim@example.net", "de")).await;
         assert_eq!(again.body, first.body, "the page does not change");
     }
     assert_eq!(mails().await, 1, "50 requests, one confirmation");
 
-    // Confirmed: a request for it neither changes it nor tells anyone, and reads the same.
-    let confirmed = api.store.confirm_subscriber(api.app.now(), "victim@example.net").await.unwrap();
+    // Following the link confirms the first request's choices.
+    let confirm = link_to(api, "victim@example.net", "subscribe/confirm").await;
+    let page = api.get_anonymous(&confirm).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(page.text().contains("You are subscribed"), "{}", page.text());
+    let [confirmed] = <[_; 1]>::try_from(api.store.subscribers().await.unwrap()).unwrap();
+    assert_eq!((confirmed.language.as_str(), confirmed.confirmed.is_some()), ("en", true));
+
+    // Confirmed: a request for it reads the same and changes nothing; the address itself is
+    // sent a link that would change it.
     api.clock.advance(SignedDuration::from_hours(2));
-    let after = subscribe(form("victim@example.net", "de")).await;
+    let after = subscribe(60, form("victim@example.net", "de")).await;
     assert_eq!(after.body, first.body, "the page does not tell a confirmed address");
-    assert_eq!(api.store.subscribers().await.unwrap(), [confirmed]);
-    assert_eq!(mails().await, 1);
-    // A new address gets the same page too (apart from the address it was given).
-    let other = subscribe(form("other@example.net", "en")).await;
-    assert_eq!(other.text().replace("other@example.net", "victim@example.net"), first.text());
+    assert_eq!(api.store.subscribers().await.unwrap(), std::slice::from_ref(&confirmed));
     assert_eq!(mails().await, 2);
+    let change = link_to(api, "victim@example.net", "subscribe/confirm").await;
+    assert_ne!(change, confirm, "each request has a link of its own");
+    // A new address gets the same page too (apart from the address it was given).
+    let other = subscribe(61, form("other@example.net", "en")).await;
+    assert_eq!(other.text().replace("other@example.net", "victim@example.net"), first.text());
+    assert_eq!(mails().await, 3);
+
+    // The old link does nothing more; the new one changes the subscription.
+    assert!(api.get_anonymous(&confirm).await.text().contains("This link was used already"));
+    assert_eq!(api.store.subscribers().await.unwrap()[0], confirmed);
+    assert!(api.get_anonymous(&change).await.text().contains("Your subscription is changed"));
+    assert_eq!(api.store.subscribers().await.unwrap()[0].language, "de");
+    // The change request carried an unsubscribe link: a GET asks, a POST ends it, once.
+    let unsubscribe = link_to(api, "victim@example.net", "unsubscribe").await;
+    let ask = api.get_anonymous(&unsubscribe).await;
+    assert!(ask.text().contains("id=\"unsubscribe\"") && ask.text().contains("victim@example.net"), "{}", ask.text());
+    let done = api.send(Method::POST, &unsubscribe, Auth::Anonymous, None, Body::empty()).await;
+    assert!(done.text().contains("Unsubscribed"), "{}", done.text());
+    assert!(api.store.subscribers().await.unwrap().iter().all(|s| s.email != "victim@example.net"));
+    let again = api.send(Method::POST, &unsubscribe, Auth::Anonymous, None, Body::empty()).await;
+    assert!(again.text().contains("Not subscribed"), "{}", again.text());
+    // A changed token, or one past its lifetime, does not work.
+    let bad = api.get_anonymous(&format!("{unsubscribe}x")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    api.clock.advance(forewarn_notify::UNSUBSCRIBE_LIFETIME);
+    let expired = api.get_anonymous(&unsubscribe).await;
+    assert!(expired.text().contains("expired"), "{}", expired.text());
+
+    // One client: 10 requests an hour, then 429 with the wait.
+    api.clock.advance(SignedDuration::from_hours(2));
+    let statuses: Vec<u16> = {
+        let mut v = Vec::new();
+        for i in 0..12 {
+            v.push(subscribe(7777, form(&format!("c{i}@example.net"), "en")).await.status.as_u16());
+        }
+        v
+    };
+    let allowed = forewarn_server::subscribe::REQUESTS_PER_CLIENT_HOUR as usize;
+    assert_eq!(statuses[..allowed], vec![200; allowed], "{statuses:?}");
+    assert_eq!(statuses[allowed..], [429, 429], "{statuses:?}");
 
     // All clients together: at most the limit a minute, then 429 with Retry-After.
-    api.clock.advance(SignedDuration::from_hours(1));
     let mut refused = 0;
     for i in 0..forewarn_server::subscribe::REQUESTS_PER_MINUTE + 5 {
         // All within one minute: back by the minute the request adds, and a second on.
         api.clock.advance(SignedDuration::from_secs(-59));
-        let r = subscribe(form(&format!("n{i}@example.net"), "en")).await;
+        let r = subscribe(1000 + i, form(&format!("n{i}@example.net"), "en")).await;
         if r.status == StatusCode::TOO_MANY_REQUESTS {
-            assert_eq!(r.headers.get("retry-after").unwrap(), "60");
+            let wait: u64 = r.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&wait), "{wait}");
             refused += 1;
         }
     }

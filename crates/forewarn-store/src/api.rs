@@ -5,7 +5,9 @@
 use forewarn_status::{Component, ComponentStatus, Post, PostState, Revision, Update};
 use jiff::Timestamp;
 
-use crate::outbox::{Message, MessageState, Notifier, OutboxCounts, PlannedSlot, RetryPolicy, SlotNotice, Subscriber};
+use crate::outbox::{
+    Confirmation, Message, MessageState, Notifier, OutboxCounts, PlannedSlot, RetryPolicy, SlotNotice, Subscriber,
+};
 use crate::types::{
     AuditEntry, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
     StoredInventory, StoredPlan, Token, TzdbFinding, TzdbRecord,
@@ -556,12 +558,13 @@ impl Store {
 
     /// Someone asks to be told about posts naming one of `components` (none: every post),
     /// in `language` (`en` or `de`). The address is trimmed and must look like one
-    /// (`Invalid` naming `email`); unknown components are `NotFound`, named. A new,
-    /// unconfirmed or unsubscribed address becomes (or stays) unconfirmed with these
-    /// choices, and `notifier` is told [`What::SubscriptionRequested`] in the same
-    /// transaction (the confirmation request). Nothing changes and nothing is sent for a
-    /// confirmed subscription (anyone may know its address), nor for an address that was
-    /// sent a confirmation request within the last hour. Audit rows name the actor `public`.
+    /// (`Invalid` naming `email`); unknown components are `NotFound`, named. The request is
+    /// kept, and `notifier` is told [`What::SubscriptionRequested`] in the same transaction
+    /// (the confirmation request, whose link applies this request's choices). Nothing about
+    /// the subscription changes until then: a new address is unconfirmed, and a confirmed
+    /// one keeps its choices (anyone may know its address). Nothing at all happens for an
+    /// address that was sent a request within the last hour. Audit rows name the actor
+    /// `public`.
     ///
     /// [`What::SubscriptionRequested`]: crate::What::SubscriptionRequested
     pub async fn subscribe(
@@ -575,15 +578,24 @@ impl Store {
         in_tx!(self, subscribe(at, email, components, language, notifier))
     }
 
-    /// The confirmation link was followed (any spelling of the address). Confirming again
-    /// changes nothing; `NotFound` if the address is not subscribed.
-    pub async fn confirm_subscriber(&self, at: Timestamp, email: &str) -> Result<Subscriber> {
-        in_tx!(self, confirm_subscriber(at, email))
+    /// The confirmation link of subscription request `request` was followed: the
+    /// subscription takes that request's choices and is confirmed (one that had ended starts
+    /// anew). Following it again changes nothing; `NotFound` for an unknown request.
+    pub async fn confirm_subscription(&self, at: Timestamp, request: i64) -> Result<Confirmation> {
+        in_tx!(self, confirm_subscription(at, request))
     }
 
-    /// Ends a subscription (the row is kept, marked); whether there was one.
-    pub async fn unsubscribe(&self, at: Timestamp, email: &str) -> Result<bool> {
-        in_tx!(self, unsubscribe(at, email))
+    /// Subscription `id`, if it is confirmed, has not ended, and had begun when a message
+    /// written at `sent` went to it: what an unsubscribe link from that message may end.
+    pub async fn subscription(&self, id: i64, sent: Timestamp) -> Result<Option<Subscriber>> {
+        on_conn!(self, subscription(id, sent))
+    }
+
+    /// Ends the subscription an unsubscribe link from a message written at `sent` names (the
+    /// row is kept, marked): the subscription, or `None` when it had ended already or the
+    /// link came to an earlier subscription of the address.
+    pub async fn unsubscribe(&self, at: Timestamp, id: i64, sent: Timestamp) -> Result<Option<Subscriber>> {
+        in_tx!(self, unsubscribe(at, id, sent))
     }
 
     /// Every subscriber not unsubscribed, confirmed or not, oldest first.

@@ -23,8 +23,8 @@ mod types;
 mod story;
 
 pub use outbox::{
-    Channel, Event, Message, MessageState, NewMessage, Notifier, OutboxCounts, PlannedSlot, RetryPolicy, Silent,
-    SlotChange, SlotNotice, Subscriber, What,
+    Channel, Confirmation, Confirmed, Event, Message, MessageState, NewMessage, Notifier, OutboxCounts, PlannedSlot,
+    RetryPolicy, Silent, SlotChange, SlotNotice, Subscriber, SubscriptionRequest, What,
 };
 pub use types::{
     AuditEntry, Backend, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,

@@ -211,6 +211,39 @@ pub struct Subscriber {
     pub confirmed: Option<Timestamp>,
 }
 
+/// What following a confirmation link did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmed {
+    /// A new subscription (or one that had ended) starts.
+    Subscribed,
+    /// A confirmed subscription takes the request's choices.
+    Changed,
+    /// The link had been followed before: nothing changed.
+    Already,
+}
+
+/// A followed confirmation link: the subscription as it is now, and what the link did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Confirmation {
+    pub subscriber: Subscriber,
+    pub outcome: Confirmed,
+}
+
+/// A request to subscribe, or to change a subscription: the choices asked for. Its
+/// confirmation link applies these choices, once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SubscriptionRequest {
+    pub id: i64,
+    pub subscriber: i64,
+    /// As [`Subscriber::components`].
+    pub components: Vec<String>,
+    pub language: String,
+    pub created: Timestamp,
+    /// When its link was followed.
+    pub confirmed: Option<Timestamp>,
+}
+
 /// A change that tells people, as handed to a [`Notifier`] inside its transaction.
 #[derive(Clone, Copy, Debug)]
 pub struct Event<'a> {
@@ -271,9 +304,11 @@ pub enum What<'a> {
         note: &'a str,
         subscribers: &'a [Subscriber],
     },
-    /// Someone asked to subscribe (or asked again): the confirmation request.
+    /// Someone asked to subscribe, or to change a subscription (`subscriber` as it is: a
+    /// confirmed one is a change): the confirmation request for `request`.
     SubscriptionRequested {
         subscriber: &'a Subscriber,
+        request: &'a SubscriptionRequest,
     },
     /// These slots of a published campaign start soon and were not reminded of yet.
     Reminder {

@@ -876,8 +876,9 @@ fn every_operation_can_be_awaited_on_any_thread() {
         send(s.slot_notices("c"));
         send(s.send_reminders(at, jiff::SignedDuration::ZERO, &Silent));
         send(s.subscribe(at, "e", &[], "en", &Silent));
-        send(s.confirm_subscriber(at, "e"));
-        send(s.unsubscribe(at, "e"));
+        send(s.confirm_subscription(at, 1));
+        send(s.subscription(1, at));
+        send(s.unsubscribe(at, 1, at));
         send(s.subscribers());
         send(s.claim_messages(at, jiff::SignedDuration::ZERO, 1));
         send(s.release_claims());

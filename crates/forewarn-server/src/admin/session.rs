@@ -22,6 +22,7 @@ use super::{Cx, Fields, html, respond, see_other, site_path};
 use crate::App;
 use crate::auth::{self, SESSION_COOKIE, hash_secret, random_hex, same_secret, verify_password};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::client_address;
 use forewarn_status::escape::Esc;
 
 /// How long a login lasts.
@@ -126,12 +127,6 @@ pub async fn login_form(State(app): State<Arc<App>>, headers: HeaderMap) -> Resp
         Ok(None) => login_page(&app, StatusCode::OK, "", None).await,
         Err(e) => respond(&app, None, Err(e)).await,
     }
-}
-
-/// The client's address, as the connection gives it (`serve` adds it); in-process requests
-/// (tests) have none and share one key.
-pub(crate) fn client_address(connection: Option<&ConnectInfo<SocketAddr>>) -> String {
-    connection.map_or_else(|| "local".to_owned(), |c| c.0.ip().to_string())
 }
 
 /// An answer that asks to come back later: the status, `Retry-After` in whole seconds, and

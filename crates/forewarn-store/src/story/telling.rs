@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::{component, incident, invalid, maintenance, not_found, planned, t};
 use crate::outbox::{
-    Channel, Event, Message, MessageState, NewMessage, Notifier, OutboxCounts, PlannedSlot, RetryPolicy, SlotChange,
-    SlotNotice, What,
+    Channel, Confirmed, Event, Message, MessageState, NewMessage, Notifier, OutboxCounts, PlannedSlot, RetryPolicy,
+    SlotChange, SlotNotice, What,
 };
 use crate::types::{CampaignState, Correction, NewPost};
 use crate::{Error, Silent, Store};
@@ -30,6 +30,8 @@ struct Seen {
     subscribers: Vec<String>,
     /// `CampaignStateChanged`: each post's id and state with its update's text.
     updates: Vec<(i64, PostState, String)>,
+    /// `SubscriptionRequested`: the request, and whether it would change a confirmed subscription.
+    request: Option<(i64, bool)>,
 }
 
 /// A notifier that records every event and gives one email per event under the key
@@ -54,6 +56,13 @@ impl Recorder {
     }
 }
 
+/// Subscribes `email` to every post and follows the confirmation link.
+async fn confirmed(store: &Store, at: Timestamp, email: &str, language: &str, recorder: &Recorder) {
+    store.subscribe(at, email, &[], language, recorder).await.unwrap();
+    let (request, _) = recorder.last().request.expect("a confirmation request");
+    store.confirm_subscription(at, request).await.unwrap();
+}
+
 fn emails(subscribers: &[crate::Subscriber]) -> Vec<String> {
     subscribers.iter().map(|s| s.email.clone()).collect()
 }
@@ -66,6 +75,7 @@ impl Notifier for Recorder {
             actor: e.actor.to_owned(),
             what: String::new(),
             post: None,
+            request: None,
             slots: vec![],
             subscribers: vec![],
             updates: vec![],
@@ -96,7 +106,10 @@ impl Notifier for Recorder {
                 seen.what = format!("post corrected: {note}");
                 (seen.post, seen.subscribers) = (Some(post.id), emails(subscribers));
             }
-            What::SubscriptionRequested { subscriber } => seen.what = format!("subscription {}", subscriber.email),
+            What::SubscriptionRequested { subscriber, request } => {
+                seen.what = format!("subscription {}", subscriber.email);
+                seen.request = Some((request.id, subscriber.confirmed.is_some()));
+            }
             What::Reminder { campaign, slots } => {
                 seen.what = format!("reminder {}", campaign.id);
                 seen.slots = slots.to_vec();
@@ -164,8 +177,7 @@ async fn plans_up_to(store: &Store, campaign: &str, version: i64) {
 pub(super) async fn writes_tell(store: &Store) {
     let recorder = Recorder::default();
     store.upsert_component(t(0), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
-    store.subscribe(t(0), "ada@example.net", &[], "en", &recorder).await.unwrap();
-    store.confirm_subscriber(t(0), "ada@example.net").await.unwrap();
+    confirmed(store, t(0), "ada@example.net", "en", &recorder).await;
     store.subscribe(t(0), "bob@example.net", &[], "de", &recorder).await.unwrap();
     planned(store, "os").await;
 
@@ -398,8 +410,7 @@ pub(super) async fn republishing(store: &Store) {
 /// and tells about those, with the update each open post got.
 pub(super) async fn cancelling(store: &Store) {
     let recorder = Recorder::default();
-    store.subscribe(t(0), "ada@example.net", &[], "en", &recorder).await.unwrap();
-    store.confirm_subscriber(t(0), "ada@example.net").await.unwrap();
+    confirmed(store, t(0), "ada@example.net", "en", &recorder).await;
     planned(store, "os").await;
     plans_up_to(store, "os", 2).await;
     let (_, post) = store
@@ -753,6 +764,8 @@ pub(super) async fn subscribing(store: &Store) {
     assert_eq!((ada.created, ada.confirmed), (t(2), None));
     let asked = recorder.last();
     assert_eq!((asked.seq, asked.what.as_str(), asked.actor.as_str()), (1, "subscription Ada@Example.NET", "public"));
+    let (first, change) = asked.request.unwrap();
+    assert!(!change, "a new address is asked to confirm, not to change");
     // Asked again within the hour: nothing changes and nothing is sent (at most one
     // confirmation an hour to an address); 50 times, too.
     for minute in 0..50 {
@@ -763,53 +776,79 @@ pub(super) async fn subscribing(store: &Store) {
         assert_eq!(again, ada);
     }
     assert_eq!(recorder.seen().len(), 1);
-    // After the hour, a new request with the new choices.
+    // After the hour, a new request with new choices; the subscription is as it was until a
+    // link is followed.
     let again = store.subscribe(t(62), "ada@example.net", &[], "de", &recorder).await.unwrap();
-    assert_eq!(
-        (again.id, again.email.as_str(), again.language.as_str(), again.created),
-        (ada.id, "ada@example.net", "de", t(2))
-    );
-    assert!(again.components.is_empty());
+    assert_eq!(again, ada);
+    let (second, _) = recorder.last().request.unwrap();
     assert_eq!(recorder.last().seq, 2);
-    // Back to the choices of the first request, an hour later still.
-    store.subscribe(t(123), "Ada@Example.NET", &vm, "en", &recorder).await.unwrap();
-    assert_eq!(recorder.last().seq, 3);
+    assert_ne!(first, second);
 
-    not_found(store.confirm_subscriber(t(4), "bob@example.net").await, "subscriber `bob@example.net`");
-    let confirmed = store.confirm_subscriber(t(124), " ADA@example.net").await.unwrap();
+    not_found(store.confirm_subscription(t(63), 9999).await, "subscription request 9999");
+    // Each link applies the choices of the request it was sent for, and only those.
+    let done = store.confirm_subscription(t(124), first).await.unwrap();
+    assert_eq!(done.outcome, Confirmed::Subscribed);
+    let confirmed = done.subscriber;
     assert_eq!((confirmed.id, confirmed.confirmed), (ada.id, Some(t(124))));
+    assert_eq!((confirmed.components.as_slice(), confirmed.language.as_str()), (&vm[..], "en"));
+    let done = store.confirm_subscription(t(125), first).await.unwrap();
     assert_eq!(
-        store.confirm_subscriber(t(125), "ada@example.net").await.unwrap(),
-        confirmed,
-        "confirming again changes nothing"
+        (done.outcome, &done.subscriber),
+        (Confirmed::Already, &confirmed),
+        "following it again changes nothing"
     );
-    // A confirmed subscription is not changed by whoever knows its address, at any time,
-    // and nothing is sent.
-    for at in [t(126), t(500)] {
-        let changed = store.subscribe(at, "ada@example.net", &[], "de", &recorder).await.unwrap();
-        assert_eq!(changed, confirmed);
-    }
-    let changed = confirmed.clone();
+    // The second request's link, followed later, changes the confirmed subscription to its choices.
+    let done = store.confirm_subscription(t(126), second).await.unwrap();
+    assert_eq!(done.outcome, Confirmed::Changed);
+    assert_eq!(
+        (done.subscriber.components.is_empty(), done.subscriber.language.as_str(), done.subscriber.confirmed),
+        (true, "de", Some(t(124)))
+    );
+    // Whoever knows a confirmed address can only have a link sent to it (a change,
+    // at most one an hour); the subscription changes only when it is followed.
+    let asked = store.subscribe(t(200), "ada@example.net", &vm, "en", &recorder).await.unwrap();
+    assert_eq!(asked, done.subscriber);
+    let (third, change) = recorder.last().request.unwrap();
+    assert!(change, "a confirmed address is asked to confirm a change");
+    assert_eq!(store.subscribe(t(201), "ada@example.net", &[], "en", &recorder).await.unwrap(), asked);
     assert_eq!(recorder.seen().len(), 3);
-    let bob = store.subscribe(t(127), "bob@example.net", &[], "de", &recorder).await.unwrap();
+    let changed = done.subscriber;
+    let bob = store.subscribe(t(202), "bob@example.net", &[], "de", &recorder).await.unwrap();
     assert_eq!(store.subscribers().await.unwrap(), [changed.clone(), bob.clone()]);
 
-    store.create_post(t(128), "ada", incident("x"), &recorder).await.unwrap();
+    store.create_post(t(203), "ada", incident("x"), &recorder).await.unwrap();
     assert_eq!(recorder.last().subscribers, ["Ada@Example.NET"]);
 
-    assert!(store.unsubscribe(t(129), "ADA@example.net ").await.unwrap());
-    assert!(!store.unsubscribe(t(129), "ada@example.net").await.unwrap());
-    assert!(!store.unsubscribe(t(129), "carol@example.net").await.unwrap());
-    not_found(store.confirm_subscriber(t(130), "ada@example.net").await, "subscriber `ada@example.net`");
+    // An unsubscribe link names the subscription and when its message was written: one
+    // written before the subscription began (another subscription of the address), or for an
+    // unknown or unconfirmed subscription, ends nothing.
+    assert_eq!(store.subscription(ada.id, t(1)).await.unwrap(), None);
+    assert_eq!(store.unsubscribe(t(204), ada.id, t(1)).await.unwrap(), None);
+    assert_eq!(store.unsubscribe(t(204), bob.id, t(203)).await.unwrap(), None);
+    assert_eq!(store.unsubscribe(t(204), 9999, t(203)).await.unwrap(), None);
+    assert_eq!(store.subscription(ada.id, t(203)).await.unwrap().as_ref(), Some(&changed));
+    assert_eq!(store.unsubscribe(t(205), ada.id, t(203)).await.unwrap().as_ref(), Some(&changed));
+    assert_eq!(store.unsubscribe(t(205), ada.id, t(203)).await.unwrap(), None, "once");
+    assert_eq!(store.subscription(ada.id, t(203)).await.unwrap(), None);
     assert_eq!(store.subscribers().await.unwrap(), [bob]);
-    store.create_post(t(130), "ada", incident("y"), &recorder).await.unwrap();
+    store.create_post(t(206), "ada", incident("y"), &recorder).await.unwrap();
     assert!(recorder.last().subscribers.is_empty());
 
-    // Back after unsubscribing: the same row, unconfirmed, subscribed from now.
-    let back = store.subscribe(t(200), "ada@example.net", &[], "de", &recorder).await.unwrap();
-    assert_eq!((back.id, back.confirmed, back.created), (ada.id, None, t(200)));
-    assert_eq!(recorder.last().what, "subscription ada@example.net");
-    assert_eq!(store.confirm_subscriber(t(201), "ada@example.net").await.unwrap().confirmed, Some(t(201)));
+    // Back after unsubscribing: a new subscription from when its link is followed; the old
+    // links (even the unused third request's) apply their own choices, and the old
+    // unsubscribe links do not end the new subscription.
+    let back = store.subscribe(t(300), "ada@example.net", &[], "de", &recorder).await.unwrap();
+    assert_eq!((back.id, back.confirmed), (ada.id, None));
+    let (fourth, change) = recorder.last().request.unwrap();
+    assert!(!change, "an ended subscription is asked to confirm anew");
+    let done = store.confirm_subscription(t(301), fourth).await.unwrap();
+    assert_eq!(
+        (done.outcome, done.subscriber.confirmed, done.subscriber.created),
+        (Confirmed::Subscribed, Some(t(301)), t(301))
+    );
+    assert_eq!(store.unsubscribe(t(302), ada.id, t(203)).await.unwrap(), None);
+    let done = store.confirm_subscription(t(303), third).await.unwrap();
+    assert_eq!((done.outcome, done.subscriber.components.as_slice()), (Confirmed::Changed, &vm[..]));
 
     let audit = store.audit(100).await.unwrap();
     let subscriber_rows: Vec<(&str, &str)> = audit
@@ -821,15 +860,18 @@ pub(super) async fn subscribing(store: &Store) {
     let expected = [
         "subscriber.request",
         "subscriber.request",
-        "subscriber.request",
         "subscriber.confirm",
+        "subscriber.change",
+        "subscriber.request",
         "subscriber.request",
         "subscriber.unsubscribe",
         "subscriber.request",
         "subscriber.confirm",
+        "subscriber.change",
     ];
     assert_eq!(subscriber_rows, expected.map(|a| (a, "public")));
-    assert_eq!(audit[audit.len() - 2].detail, json!({ "components": ["vm-hosting"], "language": "en" }));
+    let last = &audit[0];
+    assert_eq!(last.detail, json!({ "request": third, "components": ["vm-hosting"], "language": "en" }));
     assert!(!format!("{audit:?}").contains("example.net"), "the audit log names subscribers by number");
 }
 
