@@ -6,8 +6,8 @@
 //! stays behind. History is kept: inventory and plan versions, post updates and
 //! revisions, and the audit log only grow.
 //!
-//! Each operation is written once, in `ops.rs`, which `sqlite.rs` and `postgres.rs` both
-//! mount as a module: the same source compiled against each driver's concrete types.
+//! Each operation is written once, in `ops/` (a module per domain), which `sqlite.rs` and
+//! `postgres.rs` both mount as a module: the same source compiled against each driver's concrete types.
 
 mod api;
 mod codec;

@@ -2,7 +2,7 @@
 //! transactions run at READ COMMITTED; operations that read before they write guard the
 //! write with the state they read (`UPDATE ... WHERE state = $old`) or take the row lock
 //! first (`UPDATE ... RETURNING`), so concurrent writers never both win. The operations
-//! are `ops.rs`, compiled here for sqlx's PostgreSQL driver.
+//! are `ops/`, compiled here for sqlx's PostgreSQL driver.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,9 +14,9 @@ use crate::{Error, Result};
 
 pub(crate) type Db = Postgres;
 
-// The same file is `ops` of sqlite.rs too, on purpose: one source, two drivers.
+// The same files are `ops` of sqlite.rs too, on purpose: one source, two drivers.
 #[allow(clippy::duplicate_mod)]
-#[path = "ops.rs"]
+#[path = "ops/mod.rs"]
 pub(crate) mod ops;
 
 /// What ends the query that picks rows to claim: each row is locked as it is picked, and

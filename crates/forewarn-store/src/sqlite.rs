@@ -1,7 +1,7 @@
 //! The SQLite backend: the file is created if missing, in WAL mode, with foreign keys on
 //! and a busy timeout; write transactions begin IMMEDIATE so that writers queue for the
 //! lock up front instead of failing when a read turns into a write. The operations are
-//! `ops.rs`, compiled here for sqlx's SQLite driver.
+//! `ops/`, compiled here for sqlx's SQLite driver.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,9 +13,9 @@ use crate::{Error, Result};
 
 pub(crate) type Db = Sqlite;
 
-// The same file is `ops` of postgres.rs too, on purpose: one source, two drivers.
+// The same files are `ops` of postgres.rs too, on purpose: one source, two drivers.
 #[allow(clippy::duplicate_mod)]
-#[path = "ops.rs"]
+#[path = "ops/mod.rs"]
 pub(crate) mod ops;
 
 /// What ends the query that picks rows to claim: nothing, since one writer at a time

@@ -1,0 +1,206 @@
+//! The outbox: claiming, sending, failing and retrying messages.
+
+use jiff::SignedDuration;
+use serde_json::json;
+
+use super::super::SKIP_LOCKED;
+use crate::Error;
+use crate::codec::{corrupt, micros};
+use crate::outbox::{Channel, Message, MessageState, OutboxCounts, RetryPolicy};
+
+use super::*;
+
+const MESSAGE: &str = "id, key, channel, sender, recipient, subject, cause, created, state, attempts, due, sent, error";
+
+fn message_from_row(r: &DbRow, with_payload: bool) -> Result<Message> {
+    let channel: &str = r.try_get("channel")?;
+    let state: &str = r.try_get("state")?;
+    let attempts: i64 = r.try_get("attempts")?;
+    Ok(Message {
+        id: r.try_get("id")?,
+        key: r.try_get("key")?,
+        channel: Channel::parse(channel).ok_or_else(|| corrupt(format!("unknown channel `{channel}`")))?,
+        sender: r.try_get("sender")?,
+        recipient: r.try_get("recipient")?,
+        subject: r.try_get("subject")?,
+        cause: r.try_get("cause")?,
+        payload: if with_payload { r.try_get("payload")? } else { String::new() },
+        created: ts(r, "created")?,
+        state: MessageState::parse(state).ok_or_else(|| corrupt(format!("unknown message state `{state}`")))?,
+        attempts: u32::try_from(attempts).map_err(|_| corrupt(format!("{attempts} attempts is out of range")))?,
+        due: ts(r, "due")?,
+        sent: opt_ts(r, "sent")?,
+        error: r.try_get("error")?,
+    })
+}
+
+pub(crate) async fn claim_messages(
+    c: &mut Conn,
+    at: Timestamp,
+    lease: SignedDuration,
+    limit: u32,
+) -> Result<Vec<Message>> {
+    if !lease.is_positive() {
+        return Err(Error::Invalid(format!("a lease must be longer than nothing, not {lease}")));
+    }
+    // On PostgreSQL the rows are locked as they are picked, skipping those another instance
+    // is picking right now: no message is claimed twice in one round. The pick is
+    // materialized so that it runs once, whatever plan the update gets.
+    let rows = query(&format!(
+        "WITH picked AS MATERIALIZED (\
+         SELECT id FROM outbox WHERE state = 'pending' AND due <= $2 \
+         AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY due, id LIMIT $3{SKIP_LOCKED}) \
+         UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM picked) \
+         RETURNING {MESSAGE}, payload"
+    ))
+    .bind(micros(later(at, lease)))
+    .bind(micros(at))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *c)
+    .await?;
+    let mut messages = rows.iter().map(|r| message_from_row(r, true)).collect::<Result<Vec<_>>>()?;
+    messages.sort_by_key(|m| (m.due, m.id));
+    Ok(messages)
+}
+
+pub(crate) async fn release_claims(c: &mut Conn) -> Result<u64> {
+    let done = query("UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL").execute(&mut *c).await?;
+    Ok(done.rows_affected())
+}
+
+pub(crate) async fn mark_sent(c: &mut Conn, id: i64, at: Timestamp) -> Result<bool> {
+    let done =
+        query("UPDATE outbox SET state = 'sent', sent = $1, claimed_until = NULL WHERE id = $2 AND state = 'pending'")
+            .bind(micros(at))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn mark_failed(
+    c: &mut Conn,
+    id: i64,
+    at: Timestamp,
+    error: &str,
+    permanent: bool,
+    policy: &RetryPolicy,
+) -> Result<MessageState> {
+    let row = query(
+        "UPDATE outbox SET attempts = attempts + 1, error = $1, claimed_until = NULL \
+         WHERE id = $2 AND state = 'pending' RETURNING attempts",
+    )
+    .bind(error)
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(row) = row else {
+        // Not pending: marked by another worker after this one's lease ran out (or dead and
+        // retried meanwhile); that stands.
+        let row = query("SELECT state FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("message {id}")))?;
+        let state: &str = row.try_get("state")?;
+        return MessageState::parse(state).ok_or_else(|| corrupt(format!("unknown message state `{state}`")));
+    };
+    let attempts: i64 = row.try_get("attempts")?;
+    let failures = u32::try_from(attempts).unwrap_or(u32::MAX);
+    let state = if permanent || failures >= policy.max_attempts { MessageState::Dead } else { MessageState::Pending };
+    query("UPDATE outbox SET state = $1, due = $2 WHERE id = $3")
+        .bind(state.as_str())
+        .bind(micros(later(at, policy.backoff(failures))))
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    Ok(state)
+}
+
+pub(crate) async fn retry_message(c: &mut Conn, at: Timestamp, actor: &str, id: i64) -> Result<Message> {
+    let old = message(c, id).await?.ok_or_else(|| Error::NotFound(format!("message {id}")))?;
+    if old.state != MessageState::Dead {
+        return Err(Error::Invalid(format!(
+            "message {id} is {}: only a dead message is retried by hand",
+            old.state.as_str()
+        )));
+    }
+    let done = query(
+        "UPDATE outbox SET state = 'pending', attempts = 0, due = $1, claimed_until = NULL \
+         WHERE id = $2 AND state = 'dead'",
+    )
+    .bind(micros(at))
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(Error::Conflict(format!("message {id} changed while it was being retried; look again")));
+    }
+    let detail = json!({ "key": old.key, "attempts": old.attempts, "error": old.error });
+    audit(c, at, actor, "outbox.retry", &id.to_string(), detail).await?;
+    message(c, id).await?.ok_or_else(|| Error::NotFound(format!("message {id}")))
+}
+
+pub(crate) async fn messages(
+    c: &mut Conn,
+    state: Option<MessageState>,
+    limit: u32,
+    before: Option<i64>,
+) -> Result<Vec<Message>> {
+    let mut conditions = Vec::new();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    if state.is_some() {
+        conditions.push(format!("state = ${}", next()));
+    }
+    if before.is_some() {
+        conditions.push(format!("id < ${}", next()));
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    let sql = format!("SELECT {MESSAGE} FROM outbox{filter} ORDER BY id DESC LIMIT ${}", next());
+    let mut q = query(&sql);
+    if let Some(state) = state {
+        q = q.bind(state.as_str());
+    }
+    if let Some(before) = before {
+        q = q.bind(before);
+    }
+    let rows = q.bind(i64::from(limit)).fetch_all(&mut *c).await?;
+    rows.iter().map(|r| message_from_row(r, false)).collect()
+}
+
+pub(crate) async fn message(c: &mut Conn, id: i64) -> Result<Option<Message>> {
+    let row =
+        query(&format!("SELECT {MESSAGE}, payload FROM outbox WHERE id = $1")).bind(id).fetch_optional(&mut *c).await?;
+    row.map(|r| message_from_row(&r, true)).transpose()
+}
+
+pub(crate) async fn outbox_counts(c: &mut Conn) -> Result<OutboxCounts> {
+    let rows = query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state").fetch_all(&mut *c).await?;
+    let mut counts = OutboxCounts::default();
+    for r in &rows {
+        let state: &str = r.try_get("state")?;
+        let n = u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0);
+        match MessageState::parse(state) {
+            Some(MessageState::Pending) => counts.pending = n,
+            Some(MessageState::Sent) => counts.sent = n,
+            Some(MessageState::Dead) => counts.dead = n,
+            None => return Err(corrupt(format!("unknown message state `{state}`"))),
+        }
+    }
+    Ok(counts)
+}
+
+pub(crate) async fn next_due(c: &mut Conn) -> Result<Option<Timestamp>> {
+    // A claimed message is not due before its lease ends.
+    let row = query(
+        "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > due THEN claimed_until ELSE due END) \
+         AS due FROM outbox WHERE state = 'pending'",
+    )
+    .fetch_one(&mut *c)
+    .await?;
+    opt_ts(&row, "due")
+}

@@ -1,0 +1,173 @@
+//! Maintenance posts (and their campaigns) moved by the schedule.
+
+use forewarn_status::{Post, PostKind, PostState, Update};
+use serde_json::json;
+
+use crate::codec::micros;
+use crate::outbox::{Notifier, SlotChange, SlotNotice, What};
+use crate::types::CampaignState;
+
+use super::*;
+
+/// What a maintenance post's update says when the schedule moves it.
+fn progress_words(to: PostState, campaign: bool) -> &'static str {
+    match (to, campaign) {
+        (PostState::InProgress, true) => "In progress: the first slot has begun.",
+        (PostState::InProgress, false) => "In progress: the maintenance window has begun.",
+        (_, true) => "Completed: the last slot has ended.",
+        (_, false) => "Completed: the maintenance window has ended.",
+    }
+}
+
+/// Moves post `id` from one of `from` to `to` with an update at `happened` (by the service),
+/// unless someone moved it first (then `None`). The post's `updated` becomes `at`, when the
+/// change was made (so feed readers see it), unless it is later already.
+async fn move_post(
+    c: &mut Conn,
+    at: Timestamp,
+    id: i64,
+    from: &[PostState],
+    to: PostState,
+    happened: Timestamp,
+    campaign: bool,
+) -> Result<Option<(Post, Update)>> {
+    let mut states = String::new();
+    for (i, s) in from.iter().enumerate() {
+        states.push_str(if i == 0 { "'" } else { ", '" });
+        states.push_str(s.name());
+        states.push('\'');
+    }
+    let moved = query(&format!(
+        "UPDATE posts SET state = $1, updated = CASE WHEN updated > $2 THEN updated ELSE $2 END \
+         WHERE id = $3 AND state IN ({states})"
+    ))
+    .bind(to.name())
+    .bind(micros(at))
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let body = progress_words(to, campaign);
+    let row = query(
+        "INSERT INTO post_updates (post, at, state, body, author) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id, post, at, state, body, author",
+    )
+    .bind(id)
+    .bind(micros(happened))
+    .bind(to.name())
+    .bind(body)
+    .bind(SERVICE)
+    .fetch_one(&mut *c)
+    .await?;
+    let update = update_from_row(&row)?;
+    let detail = json!({ "update": update.id, "state": to.name(), "by": "schedule", "happened": micros(happened) });
+    audit(c, at, SERVICE, "post.update", &id.to_string(), detail).await?;
+    Ok(Some((existing_post(c, id).await?, update)))
+}
+
+/// A post moved by the schedule: its update, and the subscribers told.
+async fn tell_moved(c: &mut Conn, at: Timestamp, notifier: &dyn Notifier, post: &Post, update: &Update) -> Result<()> {
+    let subscribers = confirmed_subscribers(c).await?;
+    tell(c, at, SERVICE, notifier, What::PostUpdated { post, update, subscribers: &subscribers }).await?;
+    Ok(())
+}
+
+pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn Notifier) -> Result<usize> {
+    const OPEN: [PostState; 2] = [PostState::Scheduled, PostState::InProgress];
+    let mut moves = 0;
+
+    // Posts of no campaign: by their own window.
+    let rows = query(&format!(
+        "{POST} WHERE kind = 'maintenance' AND campaign IS NULL AND state IN ('scheduled', 'in_progress') \
+         AND starts IS NOT NULL AND starts <= $1 ORDER BY starts, id"
+    ))
+    .bind(micros(at))
+    .fetch_all(&mut *c)
+    .await?;
+    for row in &rows {
+        let p = post_from_row(row, Vec::new())?;
+        let Some(starts) = p.starts else { continue };
+        if p.state == PostState::Scheduled
+            && let Some((post, update)) =
+                move_post(c, at, p.id, &[PostState::Scheduled], PostState::InProgress, starts, false).await?
+        {
+            tell_moved(c, at, notifier, &post, &update).await?;
+            moves += 1;
+        }
+        if let Some(ends) = p.ends.filter(|e| *e <= at)
+            && let Some((post, update)) = move_post(c, at, p.id, &OPEN, PostState::Completed, ends, false).await?
+        {
+            tell_moved(c, at, notifier, &post, &update).await?;
+            moves += 1;
+        }
+    }
+
+    // Published campaigns: their posts by the slots, as told started and finished
+    // (`slot_progress`); the campaign completes with its last slot.
+    let rows = query(
+        "SELECT campaign, \
+         MIN(CASE WHEN started THEN starts END) AS first_start, \
+         MAX(ends) AS last_end, \
+         SUM(CASE WHEN finished THEN 0 ELSE 1 END) AS unfinished \
+         FROM slot_notices WHERE NOT cancelled \
+         AND campaign IN (SELECT id FROM campaigns WHERE state = 'published') \
+         GROUP BY campaign ORDER BY campaign",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    for row in &rows {
+        let id: String = row.try_get("campaign")?;
+        let first_start = opt_ts(row, "first_start")?;
+        let last_end = ts(row, "last_end")?;
+        let unfinished: i64 = row.try_get::<Option<i64>, _>("unfinished")?.unwrap_or(0);
+        let Some(first_start) = first_start else { continue };
+        let open: Vec<Post> = posts_of_campaign(c, &id)
+            .await?
+            .into_iter()
+            .filter(|p| p.kind == PostKind::Maintenance && OPEN.contains(&p.state))
+            .collect();
+        for p in open.iter().filter(|p| p.state == PostState::Scheduled) {
+            if let Some((post, update)) =
+                move_post(c, at, p.id, &[PostState::Scheduled], PostState::InProgress, first_start, true).await?
+            {
+                tell_moved(c, at, notifier, &post, &update).await?;
+                moves += 1;
+            }
+        }
+        if unfinished > 0 {
+            continue;
+        }
+        let mut done = Vec::new();
+        for p in &open {
+            if let Some(moved) = move_post(c, at, p.id, &OPEN, PostState::Completed, last_end, true).await? {
+                done.push(moved);
+            }
+        }
+        let from = existing_campaign(c, &id).await?.state;
+        move_campaign(c, at, &id, from, CampaignState::Completed, None).await?;
+        let detail =
+            json!({ "from": from.as_str(), "to": "completed", "by": "schedule", "last_end": micros(last_end) });
+        audit(c, at, SERVICE, "campaign.complete", &id, detail).await?;
+        let campaign = existing_campaign(c, &id).await?;
+        let slots: Vec<SlotNotice> = notice_rows(c, &id)
+            .await?
+            .into_iter()
+            .filter(|n| !n.cancelled)
+            .map(|n| n.notice(SlotChange::Unchanged))
+            .collect::<Result<_>>()?;
+        let subscribers = confirmed_subscribers(c).await?;
+        let what = What::CampaignStateChanged {
+            campaign: &campaign,
+            from,
+            posts: &done,
+            slots: &slots,
+            subscribers: &subscribers,
+            reason: None,
+        };
+        tell(c, at, SERVICE, notifier, what).await?;
+        moves += done.len() + 1;
+    }
+    Ok(moves)
+}
