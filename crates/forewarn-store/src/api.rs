@@ -63,8 +63,11 @@ impl Store {
         on_conn!(self, inventory(version))
     }
 
-    /// [`Store::import_inventory`] and [`Store::upsert_component`] for each of `components`
-    /// not known yet, in one transaction.
+    /// [`Store::import_inventory`] and the components made those it names (`components`), in
+    /// one transaction: new ones added, known ones renamed to the inventory's name, those it
+    /// no longer names retired (kept, no longer listed by [`Store::components`]), retired
+    /// ones it names again brought back; each change in the audit log (`component.upsert`,
+    /// `component.rename`, `component.retire`, `component.unretire`).
     pub async fn import_inventory_with_components(
         &self,
         at: Timestamp,
@@ -420,12 +423,13 @@ impl Store {
 
     // Components.
 
-    /// Adds a component, or replaces its name, kind and status. New components come last.
+    /// Adds a component, or replaces its name, kind and status (a retired one comes back).
+    /// New components come last.
     pub async fn upsert_component(&self, at: Timestamp, actor: &str, component: &Component) -> Result<()> {
         in_tx!(self, upsert_component(at, actor, component))
     }
 
-    /// Every component, in the order they were first added.
+    /// Every component in use (not retired), in the order they were first added.
     pub async fn components(&self) -> Result<Vec<Component>> {
         on_conn!(self, components())
     }
