@@ -317,6 +317,16 @@ impl Store {
         in_tx!(self, advance_posts(at, notifier))
     }
 
+    /// When [`Store::send_reminders`] (with `horizon`; zero: none), [`Store::slot_progress`]
+    /// or [`Store::advance_posts`] next has something to do, as seen at `at`: the earliest
+    /// reminder, slot start or end, or window start or end of a post of no campaign still to
+    /// come; `at` itself when something is due already (a campaign's post to move, a
+    /// campaign to complete); `None` when nothing will be. Never later than the first time
+    /// one of them would change something, so that a caller may skip them until then.
+    pub async fn next_scheduled(&self, at: Timestamp, horizon: jiff::SignedDuration) -> Result<Option<Timestamp>> {
+        on_conn!(self, next_scheduled(at, horizon))
+    }
+
     // Plans.
 
     /// Keeps a plan file (JSON, as written by the planner) as the campaign's next plan

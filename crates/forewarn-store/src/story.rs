@@ -902,6 +902,7 @@ fn every_operation_can_be_awaited_on_any_thread() {
         send(s.revisions(1));
         send(s.upsert_component(at, "a", &component("x", "X")));
         send(s.components());
+        send(s.next_scheduled(at, jiff::SignedDuration::ZERO));
         send(s.set_component_status(at, "a", "x", ComponentStatus::Degraded));
         send(s.audit(10));
         send(s.create_token(at, "a", "n", "h"));
