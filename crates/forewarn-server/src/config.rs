@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
-/// The settings, as a file, the environment or flags may give them (all optional).
-#[derive(Clone, Debug, Default, Deserialize)]
+/// The settings, as a file, the environment or flags may give them (all optional). Its
+/// `Debug` hides the passwords of the URLs, the webhooks' paths and secrets and the metrics
+/// token, like [`Config`]'s.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `sqlite://PATH` (the default, one file) or `postgres://USER:PASSWORD@HOST/DB`.
@@ -65,7 +67,33 @@ pub struct Webhook {
 
 impl fmt::Debug for Webhook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Webhook").field("url", &self.url).field("secret", &"***").finish()
+        f.debug_struct("Webhook").field("url", &redact_webhook(&self.url)).field("secret", &"***").finish()
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("Settings")
+            .field("database", &self.database.as_deref().map(redact))
+            .field("listen", &self.listen)
+            .field("base_url", &self.base_url)
+            .field("smtp", &self.smtp.as_deref().map(redact))
+            .field("site_name", &self.site_name)
+            .field("mail_from", &self.mail_from)
+            .field("reminder", &self.reminder)
+            .field("delivery_backoff", &self.delivery_backoff)
+            .field("delivery_backoff_max", &self.delivery_backoff_max)
+            .field("delivery_attempts", &self.delivery_attempts)
+            .field("webhooks", &self.webhooks)
+            .field("tzdir", &self.tzdir)
+            .field("tzdir_force", &self.tzdir_force)
+            .field("metrics_token", &hidden(&self.metrics_token))
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("invalid", &self.invalid)
+            .finish()
     }
 }
 
@@ -150,6 +178,17 @@ pub fn redact(url: &str) -> String {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
     }
+}
+
+/// A webhook URL as logs show it: its scheme and host, without credentials, and `/***` for
+/// its path and query, which often carry the receiver's token (`/services/T0/B0/XYZ`).
+pub fn redact_webhook(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return "***".to_owned() };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let tail = if tail.is_empty() || tail == "/" { tail } else { "/***" };
+    format!("{scheme}://{host}{tail}")
 }
 
 /// A commented example configuration file (`forewarn config example`).
@@ -507,5 +546,31 @@ mod tests {
             Settings::from_toml("f.toml", "webhooks = [{ url = \"https://h/\", secret = \"topsecret1\" }]").unwrap()
         );
         assert!(!shown.contains("topsecret1"), "{shown}");
+    }
+
+    #[test]
+    fn settings_show_no_password_secret_or_token() {
+        let text = "database = \"postgres://forewarn:dbpass1@db/forewarn\"\n\
+                    smtp = \"smtps://relay:smtppass1@mail.example.net\"\n\
+                    metrics_token = \"metricstoken1\"\n\
+                    webhooks = [{ url = \"https://u:hookpass1@hooks.example.net/services/T0/hookpath1?k=1\", \
+                    secret = \"hooksecret1\" }]\n";
+        let settings = Settings::from_toml("f.toml", text).unwrap();
+        let shown = format!("{settings:?}");
+        for secret in ["dbpass1", "smtppass1", "metricstoken1", "hookpass1", "hookpath1", "hooksecret1"] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
+        for kept in ["postgres://forewarn:***@db/forewarn", "smtps://relay:***@mail.example.net"] {
+            assert!(shown.contains(kept), "{kept} not in {shown}");
+        }
+        assert!(shown.contains("https://hooks.example.net/***"), "{shown}");
+        let config = settings.resolve().unwrap();
+        let shown = format!("{config:?}");
+        for secret in ["dbpass1", "smtppass1", "metricstoken1", "hookpass1", "hookpath1", "hooksecret1"] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
+        assert_eq!(redact_webhook("https://h/"), "https://h/");
+        assert_eq!(redact_webhook("http://h:8080"), "http://h:8080");
+        assert_eq!(redact_webhook("not a url"), "***");
     }
 }

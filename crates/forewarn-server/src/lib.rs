@@ -65,6 +65,9 @@ pub struct App {
     rounds: tokio::sync::Notify,
     /// Subscription requests: per client address, and for all clients together.
     subscribes: subscribe::Limits,
+    /// Notifiers made ([`App::teller`]), each reading the inventories it needs: what a
+    /// background round with nothing due must not do ([`schedule_round`]).
+    tellers: AtomicU64,
 }
 
 impl std::fmt::Debug for App {
@@ -90,11 +93,17 @@ impl App {
             moves: tokio::sync::Mutex::new(()),
             rounds: tokio::sync::Notify::new(),
             subscribes: subscribe::Limits::default(),
+            tellers: AtomicU64::new(0),
         })
     }
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// How many notifiers were made since the start (for tests and diagnosis).
+    pub fn tellers_made(&self) -> u64 {
+        self.tellers.load(Ordering::Relaxed)
     }
 }
 
@@ -341,12 +350,75 @@ async fn metrics_page(State(app): State<Arc<App>>, headers: axum::http::HeaderMa
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
+/// What one [`schedule_round`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Round {
+    /// Whether something was due, so that the reminders, slot progress and posts by the
+    /// schedule ran.
+    pub worked: bool,
+    /// When something is next due, if anything will be ([`forewarn_store::Store::next_scheduled`]).
+    pub next: Option<Timestamp>,
+}
+
+/// One round of the work the schedule causes: queueing the reminders that are due and the
+/// webhook events of slots that started or finished, and moving maintenance posts (and
+/// campaigns) to in progress and completed. When nothing is due at the app's now, it asks
+/// the store when something will be (one query) and does nothing else: no notifier is
+/// made, no inventory read. Errors of the work are logged.
+pub async fn schedule_round(app: &App) -> Result<Round, String> {
+    let now = app.now();
+    let next = app.store.next_scheduled(now, app.config.reminder).await.map_err(|e| e.to_string())?;
+    if next.is_none_or(|due| due > now) {
+        return Ok(Round { worked: false, next });
+    }
+    match actions::send_reminders(app).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(slots = n, "reminders queued");
+            app.wake_delivery();
+        }
+        Err(e) => tracing::error!(error = %e.message, "reminders failed"),
+    }
+    match actions::record_slot_progress(app).await {
+        Ok((0, 0)) => {}
+        Ok((started, finished)) => {
+            tracing::info!(started, finished, "slot progress queued");
+            app.wake_delivery();
+        }
+        Err(e) => tracing::error!(error = %e.message, "slot progress failed"),
+    }
+    // After the slots: a campaign completes once its last slot was told finished.
+    match actions::advance_posts(app).await {
+        Ok(0) => {}
+        Ok(moves) => {
+            tracing::info!(moves, "maintenance posts moved by the schedule");
+            // The pages show the new states at once.
+            app.generation.fetch_add(1, Ordering::AcqRel);
+            app.wake_delivery();
+        }
+        Err(e) => tracing::error!(error = %e.message, "moving maintenance posts failed"),
+    }
+    let next = app.store.next_scheduled(app.now(), app.config.reminder).await.map_err(|e| e.to_string())?;
+    Ok(Round { worked: true, next })
+}
+
+/// How long the background waits after a round: until the next due time, or a minute,
+/// whichever is first; a minute too when something stayed due after the work (it failed,
+/// or someone else holds it), so that a failure is not retried in a busy loop.
+fn wait_after(round: &Round, now: Timestamp) -> Duration {
+    const MINUTE: Duration = Duration::from_secs(60);
+    match round.next.map(|next| next.duration_since(now)) {
+        Some(wait) if wait.is_positive() => Duration::try_from(wait).unwrap_or(MINUTE).min(MINUTE),
+        _ => MINUTE,
+    }
+}
+
 /// The work that runs beside the requests until `stop` turns true: delivering the outbox
-/// (SMTP or the capture mailbox, and webhooks) and, every minute, queueing the reminders
-/// that are due and the webhook events of slots that started or finished (by the
-/// schedule), and moving maintenance posts (and campaigns) to in progress and completed
-/// by the schedule. A write that succeeded starts a round at once. A SQLite service first takes back the leases a killed predecessor held (it
-/// is the only process on its file), so their messages go out at once.
+/// (SMTP or the capture mailbox, and webhooks) and the rounds of the schedule
+/// ([`schedule_round`]): after every write that succeeded, at the next due time and at
+/// least every minute; a round with nothing due costs one query. A SQLite service first
+/// takes back the leases a killed predecessor held (it is the only process on its file),
+/// so their messages go out at once.
 pub async fn background(
     app: Arc<App>,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -382,36 +454,16 @@ pub async fn background(
         let delivery = deliverer.run(move || clock.now(), app.wake.clone(), Duration::from_secs(5), stopped);
         let reminders = async {
             loop {
-                match actions::send_reminders(&app).await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        tracing::info!(slots = n, "reminders queued");
-                        app.wake_delivery();
+                let wait = match schedule_round(&app).await {
+                    Ok(round) => wait_after(&round, app.now()),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the schedule's round failed");
+                        Duration::from_secs(60)
                     }
-                    Err(e) => tracing::error!(error = %e.message, "reminders failed"),
-                }
-                match actions::record_slot_progress(&app).await {
-                    Ok((0, 0)) => {}
-                    Ok((started, finished)) => {
-                        tracing::info!(started, finished, "slot progress queued");
-                        app.wake_delivery();
-                    }
-                    Err(e) => tracing::error!(error = %e.message, "slot progress failed"),
-                }
-                // After the slots: a campaign completes once its last slot was told finished.
-                match actions::advance_posts(&app).await {
-                    Ok(0) => {}
-                    Ok(moves) => {
-                        tracing::info!(moves, "maintenance posts moved by the schedule");
-                        // The pages show the new states at once.
-                        app.generation.fetch_add(1, Ordering::AcqRel);
-                        app.wake_delivery();
-                    }
-                    Err(e) => tracing::error!(error = %e.message, "moving maintenance posts failed"),
-                }
+                };
                 tokio::select! {
                     _ = stop.wait_for(|s| *s) => return,
-                    () = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    () = tokio::time::sleep(wait) => {}
                     () = app.rounds.notified() => {}
                 }
             }

@@ -108,6 +108,7 @@ impl App {
 
     /// The notifier for a write about posts or subscribers (no campaign).
     pub async fn teller(&self) -> ApiResult<Teller> {
+        self.tellers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let s = self.shared().await?;
         let latest = match self.store.inventory_version().await? {
             Some(_) => Some(self.inventory(None).await?.1),

@@ -65,8 +65,11 @@ impl Store {
         on_conn!(self, inventory(version))
     }
 
-    /// [`Store::import_inventory`] and [`Store::upsert_component`] for each of `components`
-    /// not known yet, in one transaction.
+    /// [`Store::import_inventory`] and the components made those it names (`components`), in
+    /// one transaction: new ones added, known ones renamed to the inventory's name, those it
+    /// no longer names retired (kept, no longer listed by [`Store::components`]), retired
+    /// ones it names again brought back; each change in the audit log (`component.upsert`,
+    /// `component.rename`, `component.retire`, `component.unretire`).
     pub async fn import_inventory_with_components(
         &self,
         at: Timestamp,
@@ -316,6 +319,16 @@ impl Store {
         in_tx!(self, advance_posts(at, notifier))
     }
 
+    /// When [`Store::send_reminders`] (with `horizon`; zero: none), [`Store::slot_progress`]
+    /// or [`Store::advance_posts`] next has something to do, as seen at `at`: the earliest
+    /// reminder, slot start or end, or window start or end of a post of no campaign still to
+    /// come; `at` itself when something is due already (a campaign's post to move, a
+    /// campaign to complete); `None` when nothing will be. Never later than the first time
+    /// one of them would change something, so that a caller may skip them until then.
+    pub async fn next_scheduled(&self, at: Timestamp, horizon: jiff::SignedDuration) -> Result<Option<Timestamp>> {
+        on_conn!(self, next_scheduled(at, horizon))
+    }
+
     // Plans.
 
     /// Keeps a plan file (JSON, as written by the planner) as the campaign's next plan
@@ -422,12 +435,13 @@ impl Store {
 
     // Components.
 
-    /// Adds a component, or replaces its name, kind and status. New components come last.
+    /// Adds a component, or replaces its name, kind and status (a retired one comes back).
+    /// New components come last.
     pub async fn upsert_component(&self, at: Timestamp, actor: &str, component: &Component) -> Result<()> {
         in_tx!(self, upsert_component(at, actor, component))
     }
 
-    /// Every component, in the order they were first added.
+    /// Every component in use (not retired), in the order they were first added.
     pub async fn components(&self) -> Result<Vec<Component>> {
         on_conn!(self, components())
     }

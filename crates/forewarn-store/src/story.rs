@@ -488,6 +488,51 @@ async fn components(store: &Store) {
     assert_eq!(audit[0].detail, json!({ "from": "operational", "to": "major_outage" }));
 }
 
+/// Each inventory import makes the components those it names: a corrected name replaces the
+/// old one, a component it no longer names is retired (kept: a post still names it), one it
+/// names again comes back, with the status set by hand kept throughout.
+async fn components_follow_the_inventory(store: &Store) {
+    let rack = |id: &str, name: &str| Component { kind: ComponentKind::Rack, ..component(id, name) };
+    let platform = component("platform", "Example");
+    let named = [platform.clone(), rack("rack-a1", "Rack A1"), rack("rack-a2", "Rakc A2")];
+    store.import_inventory_with_components(t(0), "ada", "toml", "1", &summary(2), &named).await.unwrap();
+    store.set_component_status(t(1), "bob", "rack-a2", ComponentStatus::Degraded).await.unwrap();
+    let down = NewPost { components: vec!["rack-a1".into()], ..incident("Rack A1 down") };
+    let post = store.create_post(t(2), "bob", down, &Silent).await.unwrap();
+    let a2 = Component { status: ComponentStatus::Degraded, ..rack("rack-a2", "Rack A2") };
+
+    // Rack A2's name corrected, rack A1 gone.
+    let named = [platform.clone(), rack("rack-a2", "Rack A2")];
+    store.import_inventory_with_components(t(3), "ada", "toml", "2", &summary(1), &named).await.unwrap();
+    assert_eq!(store.components().await.unwrap(), [platform.clone(), a2.clone()]);
+    assert_eq!(store.post(post.id).await.unwrap().unwrap().components, ["rack-a1"], "the post keeps its component");
+    let audit = store.audit(3).await.unwrap();
+    assert_eq!(actions(&audit), ["component.retire", "component.rename", "inventory.import"]);
+    assert_eq!((audit[0].subject.as_str(), &audit[0].detail), ("rack-a1", &json!({ "name": "Rack A1" })));
+    assert_eq!(
+        (audit[1].subject.as_str(), &audit[1].detail),
+        ("rack-a2", &json!({ "from": "Rakc A2", "to": "Rack A2" }))
+    );
+
+    // The same inventory again changes no component.
+    store.import_inventory_with_components(t(4), "ada", "toml", "3", &summary(1), &named).await.unwrap();
+    assert_eq!(actions(&store.audit(2).await.unwrap()), ["inventory.import", "component.retire"]);
+
+    // Rack A1 back, under a new name, in its old place.
+    let named = [platform.clone(), rack("rack-a1", "Rack A1 (rebuilt)"), rack("rack-a2", "Rack A2")];
+    store.import_inventory_with_components(t(5), "ada", "toml", "4", &summary(2), &named).await.unwrap();
+    assert_eq!(store.components().await.unwrap(), [platform.clone(), rack("rack-a1", "Rack A1 (rebuilt)"), a2.clone()]);
+    let audit = store.audit(3).await.unwrap();
+    assert_eq!(actions(&audit), ["component.rename", "component.unretire", "inventory.import"]);
+    assert_eq!(audit[1].detail, json!({ "name": "Rack A1 (rebuilt)" }));
+
+    // A blank name is refused, and the inventory with it.
+    let named = [component("platform", " ")];
+    invalid(store.import_inventory_with_components(t(6), "ada", "toml", "5", &summary(0), &named).await, &["name"]);
+    assert_eq!(store.inventory(None).await.unwrap().unwrap().version, 4);
+    assert_eq!(store.components().await.unwrap().len(), 3);
+}
+
 async fn access(store: &Store) {
     let id = store.create_token(t(0), "cli", "deploy", "hash-of-token-1").await.unwrap();
     let token = store.token_by_hash("hash-of-token-1").await.unwrap().unwrap();
@@ -748,6 +793,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         impact_and_replacement,
         corrections,
         components,
+        components_follow_the_inventory,
         access,
         revoking_and_editing,
         timestamps,
@@ -856,6 +902,7 @@ fn every_operation_can_be_awaited_on_any_thread() {
         send(s.revisions(1));
         send(s.upsert_component(at, "a", &component("x", "X")));
         send(s.components());
+        send(s.next_scheduled(at, jiff::SignedDuration::ZERO));
         send(s.set_component_status(at, "a", "x", ComponentStatus::Degraded));
         send(s.audit(10));
         send(s.create_token(at, "a", "n", "h"));

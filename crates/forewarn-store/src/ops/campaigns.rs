@@ -162,7 +162,7 @@ fn state_change_refused(id: &str, from: CampaignState, to: CampaignState) -> Err
     Error::Invalid(format!("campaign `{id}` cannot go from {from} to {to}: {hint}"))
 }
 
-/// An inventory version and the components it names that are not known yet, together: a
+/// An inventory version and the components following it ([`follow_inventory`]), together: a
 /// failure leaves neither.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn import_inventory_with_components(
@@ -175,10 +175,7 @@ pub(crate) async fn import_inventory_with_components(
     named: &[Component],
 ) -> Result<i64> {
     let version = import_inventory(c, at, actor, format, text, summary).await?;
-    let known: Vec<String> = components(c).await?.into_iter().map(|k| k.id).collect();
-    for component in named.iter().filter(|k| !known.contains(&k.id)) {
-        upsert_component(c, at, actor, component).await?;
-    }
+    follow_inventory(c, at, actor, named).await?;
     Ok(version)
 }
 

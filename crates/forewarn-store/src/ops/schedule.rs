@@ -1,6 +1,7 @@
 //! Maintenance posts (and their campaigns) moved by the schedule.
 
 use forewarn_status::{Post, PostKind, PostState, Update};
+use jiff::SignedDuration;
 use serde_json::json;
 
 use crate::codec::micros;
@@ -170,4 +171,49 @@ pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn No
         moves += done.len() + 1;
     }
     Ok(moves)
+}
+
+/// The published campaigns, for the queries below.
+const PUBLISHED: &str = "campaign IN (SELECT id FROM campaigns WHERE state = 'published')";
+
+pub(crate) async fn next_scheduled(c: &mut Conn, at: Timestamp, horizon: SignedDuration) -> Result<Option<Timestamp>> {
+    // Due now: a published campaign's scheduled maintenance post once one of its slots was
+    // told started, a published campaign whose every slot not cancelled was told finished.
+    let due_now = query(&format!(
+        "SELECT 1 AS due FROM posts WHERE kind = 'maintenance' AND state = 'scheduled' AND {PUBLISHED} \
+         AND EXISTS (SELECT 1 FROM slot_notices n WHERE n.campaign = posts.campaign AND n.started AND NOT n.cancelled) \
+         UNION ALL \
+         SELECT 1 AS due FROM slot_notices WHERE NOT cancelled AND {PUBLISHED} \
+         GROUP BY campaign HAVING SUM(CASE WHEN finished THEN 0 ELSE 1 END) = 0"
+    ))
+    .fetch_optional(&mut *c)
+    .await?;
+    if due_now.is_some() {
+        return Ok(Some(at));
+    }
+    let row = query(&format!(
+        "SELECT \
+         (SELECT MIN(starts) FROM slot_notices WHERE NOT reminded AND NOT cancelled AND starts > $1 AND {PUBLISHED}) \
+         AS remind, \
+         (SELECT MIN(starts) FROM slot_notices WHERE NOT started AND NOT cancelled AND {PUBLISHED}) AS start, \
+         (SELECT MIN(ends) FROM slot_notices WHERE NOT finished AND NOT cancelled AND {PUBLISHED}) AS finish, \
+         (SELECT MIN(starts) FROM posts WHERE kind = 'maintenance' AND campaign IS NULL AND state = 'scheduled') \
+         AS post_start, \
+         (SELECT MIN(ends) FROM posts WHERE kind = 'maintenance' AND campaign IS NULL AND starts IS NOT NULL \
+         AND state IN ('scheduled', 'in_progress')) AS post_end"
+    ))
+    .bind(micros(at))
+    .fetch_one(&mut *c)
+    .await?;
+    let mut next = None;
+    for column in ["start", "finish", "post_start", "post_end"] {
+        next = next.into_iter().chain(opt_ts(&row, column)?).min();
+    }
+    if !horizon.is_zero()
+        && let Some(starts) = opt_ts(&row, "remind")?
+    {
+        let remind = starts.checked_sub(horizon).unwrap_or(Timestamp::MIN);
+        next = next.into_iter().chain([remind]).min();
+    }
+    Ok(next.map(|n| n.max(at)))
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::Error;
 use crate::codec::{conflict_on_unique, corrupt, json_text, micros};
-use crate::outbox::{Notifier, Subscriber, What};
+use crate::outbox::{Confirmation, Confirmed, Notifier, Subscriber, SubscriptionRequest, What};
 
 use super::*;
 
@@ -36,11 +36,6 @@ pub(super) async fn confirmed_subscribers(c: &mut Conn) -> Result<Vec<Subscriber
 pub(crate) async fn subscribers(c: &mut Conn) -> Result<Vec<Subscriber>> {
     let rows = query(&format!("{SUBSCRIBER} WHERE unsubscribed IS NULL ORDER BY id")).fetch_all(&mut *c).await?;
     rows.iter().map(subscriber_from_row).collect()
-}
-
-async fn existing_subscriber(c: &mut Conn, id: i64) -> Result<Subscriber> {
-    let row = query(&format!("{SUBSCRIBER} WHERE id = $1")).bind(id).fetch_one(&mut *c).await?;
-    subscriber_from_row(&row)
 }
 
 /// Whether `email` (trimmed) looks like an address: one `@` with something before it and
@@ -78,6 +73,19 @@ fn email_key(email: &str) -> String {
 /// An address is sent at most one confirmation request an hour.
 const CONFIRMATION_INTERVAL_MICROS: i64 = 3_600_000_000;
 
+/// A subscriber row as [`subscriber_from_row`] reads it, with `unsubscribed` folded into
+/// `confirmed`: an ended subscription is not confirmed.
+async fn current_subscriber(c: &mut Conn, id: i64) -> Result<Subscriber> {
+    let row = query(
+        "SELECT id, email, components, language, created, \
+         CASE WHEN unsubscribed IS NULL THEN confirmed END AS confirmed FROM subscribers WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *c)
+    .await?;
+    subscriber_from_row(&row)
+}
+
 pub(crate) async fn subscribe(
     c: &mut Conn,
     at: Timestamp,
@@ -106,12 +114,10 @@ pub(crate) async fn subscribe(
     }
     let key = email_key(email);
     let components_text = json_text(&json!(wanted));
-    let row = query("SELECT id, confirmed, unsubscribed FROM subscribers WHERE email_key = $1")
-        .bind(&key)
-        .fetch_optional(&mut *c)
-        .await?;
+    let row = query("SELECT id FROM subscribers WHERE email_key = $1").bind(&key).fetch_optional(&mut *c).await?;
     let id = match row {
         None => {
+            // A new address: unconfirmed, with these choices, until the link is followed.
             let id: i64 = query(
                 "INSERT INTO subscribers (email, email_key, components, language, created) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -129,77 +135,103 @@ pub(crate) async fn subscribe(
         }
         Some(r) => {
             let id: i64 = r.try_get("id")?;
-            let confirmed: Option<i64> = r.try_get("confirmed")?;
-            let unsubscribed: Option<i64> = r.try_get("unsubscribed")?;
-            // The last hour of the audit log only (its index is by time).
-            let last: Option<i64> = query(
-                "SELECT MAX(at) AS last FROM audit \
-                 WHERE at > $1 AND action = 'subscriber.request' AND subject = $2",
-            )
-            .bind(micros(at) - CONFIRMATION_INTERVAL_MICROS)
-            .bind(id.to_string())
-            .fetch_one(&mut *c)
-            .await?
-            .try_get("last")?;
-            let recent = last.is_some();
-            if (confirmed.is_some() && unsubscribed.is_none()) || recent {
-                // A confirmed subscription is not changed by anyone who knows its address,
-                // and an address is sent at most one confirmation an hour: nothing happens.
-                return existing_subscriber(c, id).await;
-            } else {
-                // Asked again before confirming, or back after unsubscribing (a new
-                // subscription, from now): unconfirmed until the new link is followed.
-                query(
-                    "UPDATE subscribers SET email = $1, components = $2, language = $3, confirmed = NULL, \
-                     created = CASE WHEN unsubscribed IS NULL THEN created ELSE $4 END, unsubscribed = NULL \
-                     WHERE id = $5",
-                )
-                .bind(email)
-                .bind(&components_text)
-                .bind(language)
-                .bind(micros(at))
+            let recent = query("SELECT id FROM subscription_requests WHERE subscriber = $1 AND created > $2 LIMIT 1")
                 .bind(id)
-                .execute(&mut *c)
-                .await?;
-                id
+                .bind(micros(at) - CONFIRMATION_INTERVAL_MICROS)
+                .fetch_optional(&mut *c)
+                .await?
+                .is_some();
+            if recent {
+                // At most one confirmation an hour to an address, whoever asks: nothing happens.
+                return current_subscriber(c, id).await;
             }
+            // Nothing changes until the link is followed: a confirmed subscription is not
+            // changed by anyone who merely knows its address.
+            id
         }
     };
-    let detail = json!({ "components": wanted, "language": language });
+    let request: i64 = query(
+        "INSERT INTO subscription_requests (subscriber, components, language, created) \
+         VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(id)
+    .bind(&components_text)
+    .bind(language)
+    .bind(micros(at))
+    .fetch_one(&mut *c)
+    .await?
+    .try_get("id")?;
+    let detail = json!({ "request": request, "components": wanted, "language": language });
     audit(c, at, PUBLIC, "subscriber.request", &id.to_string(), detail).await?;
-    let subscriber = existing_subscriber(c, id).await?;
-    tell(c, at, PUBLIC, notifier, What::SubscriptionRequested { subscriber: &subscriber }).await?;
+    let subscriber = current_subscriber(c, id).await?;
+    let request = SubscriptionRequest {
+        id: request,
+        subscriber: id,
+        components: wanted.iter().map(|s| (*s).to_owned()).collect(),
+        language: language.to_owned(),
+        created: at,
+        confirmed: None,
+    };
+    tell(c, at, PUBLIC, notifier, What::SubscriptionRequested { subscriber: &subscriber, request: &request }).await?;
     Ok(subscriber)
 }
 
-pub(crate) async fn confirm_subscriber(c: &mut Conn, at: Timestamp, email: &str) -> Result<Subscriber> {
-    let row = query("SELECT id, confirmed FROM subscribers WHERE email_key = $1 AND unsubscribed IS NULL")
-        .bind(email_key(email))
+pub(crate) async fn confirm_subscription(c: &mut Conn, at: Timestamp, request: i64) -> Result<Confirmation> {
+    let row = query("SELECT subscriber, components, language, confirmed FROM subscription_requests WHERE id = $1")
+        .bind(request)
         .fetch_optional(&mut *c)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("subscriber `{}`", email.trim())))?;
-    let id: i64 = row.try_get("id")?;
-    let confirmed: Option<i64> = row.try_get("confirmed")?;
-    if confirmed.is_none() {
-        query("UPDATE subscribers SET confirmed = $1 WHERE id = $2 AND confirmed IS NULL")
-            .bind(micros(at))
-            .bind(id)
-            .execute(&mut *c)
-            .await?;
-        audit(c, at, PUBLIC, "subscriber.confirm", &id.to_string(), json!({})).await?;
+        .ok_or_else(|| Error::NotFound(format!("subscription request {request}")))?;
+    let id: i64 = row.try_get("subscriber")?;
+    if opt_ts(&row, "confirmed")?.is_some() {
+        return Ok(Confirmation { subscriber: current_subscriber(c, id).await?, outcome: Confirmed::Already });
     }
-    existing_subscriber(c, id).await
+    let components: String = row.try_get("components")?;
+    let language: String = row.try_get("language")?;
+    let current = current_subscriber(c, id).await?.confirmed.is_some();
+    // A subscription that had ended starts anew from now.
+    query(
+        "UPDATE subscribers SET components = $1, language = $2, \
+         confirmed = CASE WHEN confirmed IS NULL OR unsubscribed IS NOT NULL THEN $3 ELSE confirmed END, \
+         created = CASE WHEN unsubscribed IS NOT NULL THEN $3 ELSE created END, unsubscribed = NULL \
+         WHERE id = $4",
+    )
+    .bind(&components)
+    .bind(&language)
+    .bind(micros(at))
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
+    query("UPDATE subscription_requests SET confirmed = $1 WHERE id = $2")
+        .bind(micros(at))
+        .bind(request)
+        .execute(&mut *c)
+        .await?;
+    let subscriber = current_subscriber(c, id).await?;
+    let (action, outcome) =
+        if current { ("subscriber.change", Confirmed::Changed) } else { ("subscriber.confirm", Confirmed::Subscribed) };
+    let detail = json!({ "request": request, "components": subscriber.components, "language": subscriber.language });
+    audit(c, at, PUBLIC, action, &id.to_string(), detail).await?;
+    Ok(Confirmation { subscriber, outcome })
 }
 
-pub(crate) async fn unsubscribe(c: &mut Conn, at: Timestamp, email: &str) -> Result<bool> {
-    let row =
-        query("UPDATE subscribers SET unsubscribed = $1 WHERE email_key = $2 AND unsubscribed IS NULL RETURNING id")
-            .bind(micros(at))
-            .bind(email_key(email))
-            .fetch_optional(&mut *c)
-            .await?;
-    let Some(row) = row else { return Ok(false) };
-    let id: i64 = row.try_get("id")?;
-    audit(c, at, PUBLIC, "subscriber.unsubscribe", &id.to_string(), json!({})).await?;
-    Ok(true)
+/// Subscription `id` if it is confirmed, has not ended, and began by `sent` (a message
+/// written then went to it).
+pub(crate) async fn subscription(c: &mut Conn, id: i64, sent: Timestamp) -> Result<Option<Subscriber>> {
+    let row = query(&format!(
+        "{SUBSCRIBER} WHERE id = $1 AND confirmed IS NOT NULL AND unsubscribed IS NULL AND created <= $2"
+    ))
+    .bind(id)
+    .bind(micros(sent))
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(subscriber_from_row).transpose()
+}
+
+pub(crate) async fn unsubscribe(c: &mut Conn, at: Timestamp, id: i64, sent: Timestamp) -> Result<Option<Subscriber>> {
+    let Some(subscriber) = subscription(c, id, sent).await? else { return Ok(None) };
+    query("UPDATE subscribers SET unsubscribed = $1 WHERE id = $2").bind(micros(at)).bind(id).execute(&mut *c).await?;
+    let detail = json!({ "message": forewarn_status::when::rfc3339(sent) });
+    audit(c, at, PUBLIC, "subscriber.unsubscribe", &id.to_string(), detail).await?;
+    Ok(Some(subscriber))
 }

@@ -544,6 +544,12 @@ pub(super) async fn slots_start_and_finish(store: &Store) {
     let events = recorder.seen().len();
     let unchanged = SlotChange::Unchanged;
 
+    // Next due: a's start (c is cancelled, net paused), or a reminder before it.
+    let zero = jiff::SignedDuration::ZERO;
+    assert_eq!(store.next_scheduled(t(5), zero).await.unwrap(), Some(t(60)));
+    assert_eq!(store.next_scheduled(t(5), jiff::SignedDuration::from_mins(30)).await.unwrap(), Some(t(30)));
+    assert_eq!(store.next_scheduled(t(5), jiff::SignedDuration::from_hours(2)).await.unwrap(), Some(t(5)));
+
     // Nothing before the start.
     assert_eq!(store.slot_progress(t(59), &recorder).await.unwrap(), (0, 0));
     assert_eq!(recorder.seen().len(), events, "nobody told");
@@ -555,6 +561,8 @@ pub(super) async fn slots_start_and_finish(store: &Store) {
     assert_eq!(started.slots, [notice("a", 60, 90, 0, unchanged)]);
     assert_eq!(recorder.seen().len(), events + 1, "one event");
     assert!(keys(&outbox(store).await).contains(&format!("{}.0@test", started.seq).as_str()), "its messages");
+    // The campaign's post is to move to in progress: due at once.
+    assert_eq!(store.next_scheduled(t(61), zero).await.unwrap(), Some(t(61)));
     // Once.
     assert_eq!(store.slot_progress(t(61), &recorder).await.unwrap(), (0, 0));
     assert_eq!(recorder.seen().len(), events + 1);
