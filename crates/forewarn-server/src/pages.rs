@@ -188,7 +188,8 @@ async fn post(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
         let (updates, revisions, components, posts) = (
             a.store.updates(p.id).await?,
             a.store.revisions(p.id).await?,
-            a.store.components().await?,
+            // Retired components too: an older post still names them.
+            a.store.all_components().await?,
             a.store.posts().await?,
         );
         let view = PostView {
@@ -216,7 +217,7 @@ async fn history(State(app): State<Arc<App>>, Query(q): Query<PageQuery>) -> Res
     let page = q.page.unwrap_or(1).max(1);
     app.cached(&format!("/history?page={page}"), HTML, || async move {
         let site = a.site().await?;
-        let (components, posts) = (a.store.components().await?, a.store.posts().await?);
+        let (components, posts) = (a.store.all_components().await?, a.store.posts().await?);
         let view = HistoryView { site: &site, now: a.now(), posts: &posts, page, components: &components };
         Ok((StatusCode::OK, pages::history(&view)))
     })

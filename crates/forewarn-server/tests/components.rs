@@ -33,7 +33,8 @@ impl Clock for FixedClock {
 async fn send(router: &axum::Router, method: Method, uri: &str, body: &str) -> (StatusCode, String) {
     let mut request = Request::builder().method(method).uri(uri);
     if !body.is_empty() {
-        request = request.header("authorization", format!("Bearer {TOKEN}")).header("content-type", "application/toml");
+        let ctype = if body.starts_with('{') { "application/json" } else { "application/toml" };
+        request = request.header("authorization", format!("Bearer {TOKEN}")).header("content-type", ctype);
     }
     let response = router.clone().oneshot(request.body(Body::from(body.to_owned())).unwrap()).await.unwrap();
     let status = response.status();
@@ -41,10 +42,11 @@ async fn send(router: &axum::Router, method: Method, uri: &str, body: &str) -> (
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
-/// The part of a page from the element with `id` on.
+/// The section of a page with `id`, to its end.
 fn from_id<'a>(html: &'a str, id: &str) -> &'a str {
     let at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in {html}"));
-    &html[at..]
+    let end = html[at..].find("</section>").map_or(html.len(), |n| at + n);
+    &html[at..end]
 }
 
 #[tokio::test]
@@ -71,6 +73,12 @@ async fn a_renamed_or_removed_component_follows_the_inventory_on_the_status_page
     let components = from_id(&page, "components");
     assert!(components.contains("Lindenau Hosting") && components.contains("Switch sw2"), "{components}");
 
+    // A post about switch sw2, before it goes.
+    let post = r#"{"kind": "notice", "title": "Rack r2 uplink replaced", "body": "Done.", "components": ["sw2"]}"#;
+    let (status, text) = send(&router, Method::POST, "/api/v1/posts", post).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let id = serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"].as_i64().unwrap();
+
     // The platform renamed, switch sw2 gone (rack r2 hangs off the core router alone).
     let sw2 = "[[devices]]\nid = \"sw2\"\nkind = \"switch\"\nracks = [\"r2\"]\n";
     assert!(INVENTORY.contains(sw2));
@@ -87,6 +95,13 @@ async fn a_renamed_or_removed_component_follows_the_inventory_on_the_status_page
     let (status, form) = send(&router, Method::GET, "/subscribe", "").await;
     assert_eq!(status, StatusCode::OK, "{form}");
     assert!(!form.contains("value=\"sw2\"") && form.contains("value=\"sw1\""), "{form}");
+
+    // The post still names the switch by its name, on its page and in the history.
+    for uri in [format!("/posts/{id}"), "/history".to_owned()] {
+        let (status, page) = send(&router, Method::GET, &uri, "").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("Switch sw2"), "{uri} names the retired switch: {page}");
+    }
 
     let audit = store.audit(100).await.unwrap();
     let of = |action: &str| audit.iter().filter(|a| a.action == action).map(|a| a.subject.as_str()).collect::<Vec<_>>();

@@ -446,6 +446,11 @@ impl Store {
         on_conn!(self, components())
     }
 
+    /// Every component, retired ones too: what names the components of older posts.
+    pub async fn all_components(&self) -> Result<Vec<Component>> {
+        on_conn!(self, all_components())
+    }
+
     pub async fn set_component_status(
         &self,
         at: Timestamp,

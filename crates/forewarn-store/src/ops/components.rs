@@ -54,6 +54,12 @@ pub(crate) async fn components(c: &mut Conn) -> Result<Vec<Component>> {
     rows.iter().map(component_from_row).collect()
 }
 
+/// Every component, retired ones too (old posts name them), in the order they were added.
+pub(crate) async fn all_components(c: &mut Conn) -> Result<Vec<Component>> {
+    let rows = query("SELECT id, name, kind, status FROM components ORDER BY position, id").fetch_all(&mut *c).await?;
+    rows.iter().map(component_from_row).collect()
+}
+
 /// Makes the components those an inventory names (`named`): a new one is added
 /// (operational), a known one takes the inventory's name (`component.rename`) and, when it
 /// was retired, comes back (`component.unretire`); one the inventory no longer names is
