@@ -1,10 +1,13 @@
 //! Delivery from the outbox: the one place in forewarn that talks SMTP and posts webhooks.
 //!
 //! A round claims the due messages under a lease, sends them (several at once: email over
-//! lettre's pooled SMTP connections, webhooks over HTTP/1.1), and marks each sent or
-//! failed. Failures wait with exponential backoff ([`RetryPolicy`]); a permanent one (an
-//! SMTP 5xx, an address that cannot be an address) or too many make the message dead,
-//! kept with its error until an operator retries it.
+//! lettre's pooled SMTP connections, webhooks through one ureq agent that keeps connections
+//! open between requests), and marks each sent or failed. Failures wait with exponential
+//! backoff ([`RetryPolicy`]); a permanent one (an SMTP 5xx, an address that cannot be an
+//! address, a webhook's 4xx other than 408 and 429) or too many make the message dead, kept
+//! with its error until an operator retries it. A webhook's URL may hold a secret (Slack's
+//! do): it is never logged nor written into an error; the webhook is named by its place in
+//! the configuration (`webhooks[0]`).
 //!
 //! Nothing is lost when the process dies: a message is marked sent only after the relay
 //! accepted it, so one killed in between is sent again once its lease ends (a SQLite
@@ -21,7 +24,6 @@ use jiff::{SignedDuration, Timestamp};
 use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
 /// How delivery runs.
@@ -37,9 +39,11 @@ pub struct Options {
     pub batch: u32,
     /// Messages in flight at once (and SMTP connections in the pool).
     pub concurrency: usize,
-    /// Each webhook URL's signing secret.
+    /// Each webhook URL's signing secret, in the configuration's order (the index names the
+    /// webhook in logs and errors).
     pub webhooks: Vec<(String, Vec<u8>)>,
-    /// How long one SMTP conversation or webhook request may take.
+    /// How long one SMTP conversation or webhook request may take (connecting, at most
+    /// [`WEBHOOK_CONNECT_TIMEOUT`] of it, included).
     pub timeout: Duration,
 }
 
@@ -56,6 +60,11 @@ impl Default for Options {
         }
     }
 }
+
+/// How long connecting to a webhook (TCP and TLS) may take.
+pub const WEBHOOK_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of a webhook's answer read (and dropped), so its connection can be used again.
+const WEBHOOK_ANSWER_LIMIT: u64 = 64 * 1024;
 
 /// What one round did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,7 +99,8 @@ pub struct Deliverer {
     store: Store,
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
     options: Arc<Options>,
-    tls: Arc<tokio_rustls::TlsConnector>,
+    /// Shared by every webhook request, so connections are used again.
+    http: ureq::Agent,
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -112,18 +122,21 @@ impl Deliverer {
                     .build(),
             ),
         };
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS set-up failed: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Deliverer {
-            store,
-            smtp,
-            options: Arc::new(options),
-            tls: Arc::new(tokio_rustls::TlsConnector::from(Arc::new(tls))),
-        })
+        let tls = ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+            .build();
+        let http = ureq::Agent::config_builder()
+            .timeout_connect(Some(WEBHOOK_CONNECT_TIMEOUT.min(options.timeout)))
+            .timeout_global(Some(options.timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_idle_connections_per_host(options.concurrency.max(1))
+            .user_agent("forewarn")
+            .tls_config(tls)
+            .build()
+            .new_agent();
+        Ok(Deliverer { store, smtp, options: Arc::new(options), http })
     }
 
     /// Whether mail goes to the capture mailbox.
@@ -155,7 +168,7 @@ impl Deliverer {
                     round.sent += 1;
                 }
                 Err(failure) => {
-                    tracing::warn!(id = message.id, key = %message.key, recipient = %message.recipient, error = %failure.error, permanent = failure.permanent, "delivery failed");
+                    tracing::warn!(id = message.id, key = %message.key, recipient = %self.recipient_name(&message), error = %failure.error, permanent = failure.permanent, "delivery failed");
                     let state = self
                         .store
                         .mark_failed(message.id, now, &failure.error, failure.permanent, &self.options.policy)
@@ -199,57 +212,41 @@ impl Deliverer {
         }
     }
 
+    /// Where a message goes, as logs may show it: an email address, or a webhook's place in
+    /// the configuration (its URL may hold a secret).
+    fn recipient_name(&self, message: &Message) -> String {
+        match message.channel {
+            Channel::Email => message.recipient.clone(),
+            Channel::Webhook => match self.options.webhooks.iter().position(|(url, _)| *url == message.recipient) {
+                Some(i) => format!("webhooks[{i}]"),
+                None => "a webhook that is not configured any more".to_owned(),
+            },
+        }
+    }
+
     async fn post_webhook(&self, message: &Message) -> Result<(), Failure> {
-        let secret = self
-            .options
-            .webhooks
-            .iter()
-            .find(|(url, _)| *url == message.recipient)
-            .map(|(_, secret)| secret.as_slice())
-            .ok_or_else(|| Failure::permanent(format!("webhook `{}` is not configured any more", message.recipient)))?;
-        let body = message.payload.as_bytes();
+        let (index, (url, secret)) =
+            self.options.webhooks.iter().enumerate().find(|(_, (url, _))| *url == message.recipient).ok_or_else(
+                || {
+                    Failure::permanent(
+                        "the webhook is not configured any more (its URL is not shown: it may hold a secret)",
+                    )
+                },
+            )?;
+        let name = format!("webhooks[{index}]");
         let headers = [
             ("Content-Type", "application/json".to_owned()),
             ("X-Forewarn-Event", message.subject.clone()),
             ("X-Forewarn-Delivery", message.key.clone()),
-            ("X-Forewarn-Signature", crate::sign_webhook(secret, body)),
+            ("X-Forewarn-Signature", crate::sign_webhook(secret, message.payload.as_bytes())),
         ];
-        let status = tokio::time::timeout(self.options.timeout, self.http_post(&message.recipient, &headers, body))
+        let (agent, url, body) = (self.http.clone(), url.clone(), message.payload.clone());
+        let posted = tokio::task::spawn_blocking(move || post(&agent, &url, &headers, body.as_bytes()))
             .await
-            .map_err(|_| Failure::transient(format!("no answer within {} s", self.options.timeout.as_secs())))??;
-        match status {
-            200..=299 => Ok(()),
-            _ => Err(Failure::transient(format!("the webhook answered HTTP {status}"))),
-        }
-    }
-
-    /// POSTs `body` to an `http://` or `https://` URL and returns the status code.
-    async fn http_post(&self, url: &str, headers: &[(&str, String)], body: &[u8]) -> Result<u16, Failure> {
-        let target = Target::parse(url).map_err(Failure::permanent)?;
-        let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|e| Failure::transient(format!("cannot connect to {}:{}: {e}", target.host, target.port)))?;
-        let mut request = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: forewarn\r\nContent-Length: {}\r\nConnection: close\r\n",
-            target.path,
-            target.host_header(),
-            body.len()
-        );
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        if target.tls {
-            let name = rustls::pki_types::ServerName::try_from(target.host.clone())
-                .map_err(|e| Failure::permanent(format!("`{}` is not a TLS server name: {e}", target.host)))?;
-            let stream = self
-                .tls
-                .connect(name, tcp)
-                .await
-                .map_err(|e| Failure::transient(format!("TLS with {}: {e}", target.host)))?;
-            exchange(stream, request.as_bytes(), body).await
-        } else {
-            exchange(tcp, request.as_bytes(), body).await
+            .map_err(|e| Failure::transient(format!("{name}: the delivery task failed: {e}")))?;
+        match posted {
+            Ok(status) => webhook_outcome(&name, status),
+            Err(e) => Err(webhook_error(&name, &message.recipient, &e, self.options.timeout)),
         }
     }
 
@@ -325,85 +322,43 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Where a webhook goes.
-#[derive(Debug, PartialEq, Eq)]
-struct Target {
-    tls: bool,
-    host: String,
-    port: u16,
-    path: String,
-}
-
-impl Target {
-    fn parse(url: &str) -> Result<Target, String> {
-        let (tls, rest) = if let Some(rest) = url.strip_prefix("https://") {
-            (true, rest)
-        } else if let Some(rest) = url.strip_prefix("http://") {
-            (false, rest)
-        } else {
-            return Err(format!("webhook `{url}`: only http:// and https:// URLs are posted to"));
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        if authority.contains('@') {
-            return Err(format!("webhook `{url}`: credentials in the URL (use the secret instead)"));
-        }
-        let default = if tls { 443 } else { 80 };
-        let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
-            let (host, after) = inner.split_once(']').ok_or_else(|| format!("webhook `{url}`: unclosed `[`"))?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => p.parse().map_err(|_| format!("webhook `{url}`: bad port `{p}`"))?,
-                None => default,
-            };
-            (host.to_owned(), port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((host, p)) => {
-                    (host.to_owned(), p.parse().map_err(|_| format!("webhook `{url}`: bad port `{p}`"))?)
-                }
-                None => (authority.to_owned(), default),
-            }
-        };
-        if host.is_empty() {
-            return Err(format!("webhook `{url}`: no host"));
-        }
-        Ok(Target { tls, host, port, path: path.to_owned() })
+/// POSTs `body` and returns the status; the answer is read (up to a bound) so that the
+/// connection can serve the next request.
+fn post(agent: &ureq::Agent, url: &str, headers: &[(&str, String)], body: &[u8]) -> Result<u16, ureq::Error> {
+    let mut request = agent.post(url);
+    for (name, value) in headers {
+        request = request.header(*name, value);
     }
-
-    fn host_header(&self) -> String {
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
-        if self.port == if self.tls { 443 } else { 80 } { host } else { format!("{host}:{}", self.port) }
-    }
-}
-
-/// Writes the request, reads the status line.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, head: &[u8], body: &[u8]) -> Result<u16, Failure> {
-    let io = |e: std::io::Error| Failure::transient(format!("webhook connection: {e}"));
-    stream.write_all(head).await.map_err(io)?;
-    stream.write_all(body).await.map_err(io)?;
-    stream.flush().await.map_err(io)?;
-    let mut buf = Vec::with_capacity(256);
-    let mut chunk = [0u8; 256];
-    while !buf.windows(2).any(|w| w == b"\r\n") && buf.len() < 8192 {
-        let n = stream.read(&mut chunk).await.map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let line = String::from_utf8_lossy(&buf);
-    let status = line
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("HTTP/1."))
-        .and_then(|l| l.get(2..5))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| {
-            Failure::transient(format!("the webhook did not answer HTTP: {:?}", line.lines().next().unwrap_or("")))
-        })?;
+    let mut response = request.send(body)?;
+    let status = response.status().as_u16();
+    // An answer larger than the bound only costs the connection.
+    let _ = response.body_mut().with_config().limit(WEBHOOK_ANSWER_LIMIT).read_to_vec();
     Ok(status)
+}
+
+/// What a webhook's status means: 2xx delivered; 408, 429 and 5xx (and 3xx: redirects are
+/// not followed) worth another attempt; any other 4xx permanent.
+fn webhook_outcome(name: &str, status: u16) -> Result<(), Failure> {
+    let reason = ureq::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+    let text = format!("{name} answered HTTP {status} {reason}").trim_end().to_owned();
+    match status {
+        200..=299 => Ok(()),
+        408 | 429 => Err(Failure::transient(text)),
+        400..=499 => Err(Failure::permanent(text)),
+        300..=399 => Err(Failure::transient(format!("{text} (redirects are not followed)"))),
+        _ => Err(Failure::transient(text)),
+    }
+}
+
+/// A failed request in words, without the URL; a URL ureq cannot use is permanent.
+fn webhook_error(name: &str, url: &str, e: &ureq::Error, timeout: Duration) -> Failure {
+    match e {
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) => {
+            Failure::permanent(format!("{name}: the URL cannot be requested; check the webhook's `url`"))
+        }
+        ureq::Error::Timeout(_) => Failure::transient(format!("{name}: no answer within {} s", timeout.as_secs())),
+        e => Failure::transient(format!("{name}: {}", e.to_string().replace(url, name))),
+    }
 }
 
 #[cfg(test)]
@@ -411,37 +366,184 @@ mod tests {
     use super::*;
 
     #[test]
-    fn webhook_urls() {
-        assert_eq!(
-            Target::parse("http://127.0.0.1:8080/hook?x=1").unwrap(),
-            Target { tls: false, host: "127.0.0.1".into(), port: 8080, path: "/hook?x=1".into() }
-        );
-        let t = Target::parse("https://hooks.example.net").unwrap();
-        assert_eq!((t.tls, t.port, t.path.as_str(), t.host_header()), (true, 443, "/", "hooks.example.net".to_owned()));
-        let t = Target::parse("http://[::1]:9/x").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.host_header()), ("::1", 9, "[::1]:9".to_owned()));
-        assert!(Target::parse("ftp://x/").unwrap_err().contains("only http"));
-        assert!(Target::parse("http://user:pw@x/").unwrap_err().contains("credentials"));
-        assert!(Target::parse("http://x:port/").unwrap_err().contains("bad port"));
-    }
-
-    #[test]
     fn passwords_stay_out_of_messages() {
         assert_eq!(redact("smtps://mailer:hunter2@smtp.example.net:465"), "smtps://mailer:***@smtp.example.net:465");
         assert_eq!(redact("smtp://127.0.0.1:25"), "smtp://127.0.0.1:25");
     }
 
+    use std::collections::VecDeque;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use forewarn_store::testing::TempDir;
+    use forewarn_store::{MessageState, NewMessage};
+
+    /// The path of the receivers' URLs: what a Slack-style hook keeps secret.
+    const SECRET_PATH: &str = "/services/T000/B000/s3cr3t-hook-token";
+
+    /// A webhook receiver on loopback: answers each request with the next of its statuses
+    /// (200 when none are left) and keeps the connection open; counts the connections it
+    /// accepted and keeps the heads of the requests.
+    struct Receiver {
+        url: String,
+        connections: Arc<AtomicUsize>,
+        heads: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Receiver {
+        fn start(statuses: &[u16]) -> Receiver {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}{SECRET_PATH}", listener.local_addr().unwrap());
+            let connections = Arc::new(AtomicUsize::new(0));
+            let heads = Arc::new(Mutex::new(Vec::new()));
+            let statuses = Arc::new(Mutex::new(statuses.iter().copied().collect::<VecDeque<u16>>()));
+            let (count, kept) = (connections.clone(), heads.clone());
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    let Ok(conn) = conn else { return };
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let (statuses, kept) = (statuses.clone(), kept.clone());
+                    std::thread::spawn(move || answer(conn, &statuses, &kept));
+                }
+            });
+            Receiver { url, connections, heads }
+        }
+    }
+
+    /// Answers the requests of one connection until the client closes it.
+    fn answer(conn: TcpStream, statuses: &Mutex<VecDeque<u16>>, heads: &Mutex<Vec<String>>) {
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut conn = conn;
+        loop {
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                head.push_str(&line);
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let length = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .unwrap_or(0);
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body).unwrap();
+            heads.lock().unwrap().push(head);
+            let status = statuses.lock().unwrap().pop_front().unwrap_or(200);
+            conn.write_all(format!("HTTP/1.1 {status} Whatever\r\ncontent-length: 2\r\n\r\nok").as_bytes()).unwrap();
+        }
+    }
+
+    fn now() -> Timestamp {
+        "2027-03-01T09:00:00Z".parse().unwrap()
+    }
+
+    /// A store holding one webhook message per entry of `urls`, and a deliverer that knows
+    /// `configured` webhooks and sends one message at a time.
+    async fn outbox(urls: &[&str], configured: &[&str]) -> (TempDir, Store, Deliverer) {
+        let dir = TempDir::new("forewarn-deliver-test").unwrap();
+        let store = Store::open(&dir.sqlite_url("forewarn.db")).await.unwrap();
+        struct Queue(Vec<NewMessage>);
+        impl forewarn_store::Notifier for Queue {
+            fn messages(&self, _: &forewarn_store::Event<'_>) -> Result<Vec<NewMessage>, String> {
+                Ok(self.0.clone())
+            }
+        }
+        let messages = urls
+            .iter()
+            .enumerate()
+            .map(|(i, url)| NewMessage {
+                key: format!("test.{i}"),
+                channel: Channel::Webhook,
+                sender: String::new(),
+                recipient: (*url).to_owned(),
+                subject: "post.created".into(),
+                cause: "a test".into(),
+                payload: format!("{{\"id\":\"test.{i}\"}}"),
+                due: now(),
+            })
+            .collect();
+        store.subscribe(now(), "reader@example.net", &[], "en", &Queue(messages)).await.unwrap();
+        let options = Options {
+            concurrency: 1,
+            webhooks: configured.iter().map(|url| ((*url).to_owned(), b"hook secret".to_vec())).collect(),
+            ..Options::default()
+        };
+        let deliverer = Deliverer::new(store.clone(), options).unwrap();
+        (dir, store, deliverer)
+    }
+
+    async fn webhook_messages(store: &Store) -> Vec<Message> {
+        let mut all = store.messages(None, 100, None).await.unwrap();
+        all.retain(|m| m.channel == Channel::Webhook);
+        all.sort_by_key(|m| m.id);
+        all
+    }
+
     #[tokio::test]
-    async fn a_status_line_is_read() {
-        let (client, mut server) = tokio::io::duplex(1024);
-        let answer = tokio::spawn(async move {
-            let mut got = vec![0u8; 1024];
-            let n = server.read(&mut got).await.unwrap();
-            server.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await.unwrap();
-            String::from_utf8_lossy(&got[..n]).into_owned()
-        });
-        let status = exchange(client, b"POST / HTTP/1.1\r\n\r\n", b"{}").await.unwrap();
-        assert_eq!(status, 204);
-        assert!(answer.await.unwrap().starts_with("POST / HTTP/1.1"));
+    async fn a_webhook_that_refuses_is_dead_at_once_and_its_url_is_never_shown() {
+        let hook = Receiver::start(&[404]);
+        let (_dir, store, deliverer) = outbox(&[&hook.url, "https://gone.example.net/x"], &[&hook.url]).await;
+        let round = deliverer.round(now()).await.unwrap();
+        assert_eq!(round, Round { claimed: 2, sent: 0, retrying: 0, dead: 2 });
+        let messages = webhook_messages(&store).await;
+        let errors: Vec<&str> = messages.iter().map(|m| m.error.as_deref().unwrap_or("")).collect();
+        assert!(messages.iter().all(|m| m.state == MessageState::Dead && m.attempts == 1), "{messages:#?}");
+        assert_eq!(errors[0], "webhooks[0] answered HTTP 404 Not Found");
+        assert!(errors[1].contains("not configured any more"), "{}", errors[1]);
+        assert!(errors.iter().all(|e| !e.contains("s3cr3t") && !e.contains("gone.example")), "{errors:?}");
+    }
+
+    #[tokio::test]
+    async fn busy_failing_or_unreachable_webhooks_are_tried_again() {
+        let hook = Receiver::start(&[429, 408, 503]);
+        let closed = {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}{SECRET_PATH}", listener.local_addr().unwrap())
+        };
+        let urls = [hook.url.as_str(), &hook.url, &hook.url, &closed];
+        let (_dir, store, deliverer) = outbox(&urls, &[&hook.url, &closed]).await;
+        let round = deliverer.round(now()).await.unwrap();
+        assert_eq!(round, Round { claimed: 4, sent: 0, retrying: 4, dead: 0 });
+        let messages = webhook_messages(&store).await;
+        assert!(messages.iter().all(|m| m.state == MessageState::Pending && m.attempts == 1), "{messages:#?}");
+        let mut errors: Vec<String> = messages.iter().map(|m| m.error.clone().unwrap_or_default()).collect();
+        let unreachable = errors.pop().unwrap();
+        errors.sort();
+        assert_eq!(
+            errors,
+            [
+                "webhooks[0] answered HTTP 408 Request Timeout",
+                "webhooks[0] answered HTTP 429 Too Many Requests",
+                "webhooks[0] answered HTTP 503 Service Unavailable"
+            ]
+        );
+        assert!(unreachable.starts_with("webhooks[1]: "), "{unreachable}");
+        assert!(!unreachable.contains("s3cr3t") && !unreachable.contains("127.0.0.1"), "{unreachable}");
+    }
+
+    #[tokio::test]
+    async fn messages_to_one_webhook_share_a_connection() {
+        let hook = Receiver::start(&[]);
+        let (_dir, store, deliverer) = outbox(&[&hook.url, &hook.url, &hook.url], &[&hook.url]).await;
+        let round = deliverer.round(now()).await.unwrap();
+        assert_eq!(round, Round { claimed: 3, sent: 3, retrying: 0, dead: 0 });
+        assert!(webhook_messages(&store).await.iter().all(|m| m.state == MessageState::Sent));
+        assert_eq!(hook.connections.load(Ordering::SeqCst), 1, "one connection for the three requests");
+        let heads = hook.heads.lock().unwrap();
+        assert_eq!(heads.len(), 3);
+        for head in heads.iter() {
+            assert!(head.starts_with(&format!("POST {SECRET_PATH} HTTP/1.1\r\n")), "{head}");
+            let lower = head.to_ascii_lowercase();
+            assert!(
+                lower.contains("x-forewarn-signature: sha256=") && lower.contains("x-forewarn-event: post.created")
+            );
+        }
     }
 }

@@ -14,7 +14,6 @@ use sha2::{Digest, Sha256};
 use crate::Site;
 use crate::calendar::Method;
 use crate::doc::Doc;
-use crate::links::hex;
 
 /// An email to render.
 #[derive(Clone, Debug)]
@@ -64,7 +63,7 @@ pub(crate) fn render(site: &Site, key: &str, at: Timestamp, email: &Email) -> Re
         hash.update(ics.as_bytes());
         hash.update([0]);
     }
-    let tag = hex(&hash.finalize()[..12]);
+    let tag = hex::encode(&hash.finalize()[..12]);
 
     let alternative = MultiPart::alternative()
         .boundary(format!("=_fw_alt_{tag}"))

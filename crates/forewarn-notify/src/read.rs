@@ -115,26 +115,12 @@ pub fn quoted_printable(text: &str) -> Vec<u8> {
     out
 }
 
+/// A base64 body or encoded word decoded (line breaks and other whitespace ignored); text
+/// that is not base64 is kept as it is, so that it can still be read.
 pub fn base64(text: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => continue,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
+    use base64::Engine as _;
+    let digits: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(&digits).unwrap_or_else(|_| text.as_bytes().to_vec())
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use argon2::Argon2;
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
@@ -14,6 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use forewarn_store::Session;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::App;
 use crate::error::{ApiError, ApiResult};
@@ -26,26 +26,20 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 
 /// The hex SHA-256 of a token or session id: what the store keeps.
 pub fn hash_secret(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// A new token from 32 random bytes (the caller brings the randomness): `fw_` and 64 hex digits.
 pub fn token_from(random: &[u8; 32]) -> String {
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    format!("fw_{hex}")
+    format!("fw_{}", hex::encode(random))
 }
 
 /// 32 bytes from the operating system's random source, as 64 hex digits (session cookies,
 /// CSRF tokens).
 pub fn random_hex() -> ApiResult<String> {
     let mut bytes = [0u8; 32];
-    OsRng.try_fill_bytes(&mut bytes).map_err(ApiError::internal)?;
-    Ok(hex(&bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    Ok(hex::encode(bytes))
 }
 
 /// Whether a password is long enough; the message says what to do if not.
@@ -62,7 +56,7 @@ pub fn check_password_strength(password: &str) -> Result<(), String> {
 /// threads.
 pub fn hash_password(password: &str) -> Result<String, String> {
     let mut bytes = [0u8; 16];
-    OsRng.try_fill_bytes(&mut bytes).map_err(|e| format!("no random salt: {e}"))?;
+    getrandom::fill(&mut bytes).map_err(|e| format!("no random salt: {e}"))?;
     let salt = SaltString::encode_b64(&bytes).map_err(|e| format!("cannot encode the salt: {e}"))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -107,7 +101,7 @@ pub async fn session(app: &App, headers: &HeaderMap) -> ApiResult<Option<Session
 
 /// Whether two secrets are equal, in time that depends on their length only.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// An authenticated operator or API client; its name goes into the audit log. An API token

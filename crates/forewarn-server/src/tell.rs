@@ -209,9 +209,8 @@ fn unscheduled_of(json: &str) -> ApiResult<Vec<(String, String)>> {
 
 /// 32 random bytes from the operating system, as hex: the installation's secret when it
 /// has none yet (the store keeps the first one it is given).
-fn random_secret() -> std::io::Result<String> {
-    use std::io::Read;
+fn random_secret() -> Result<String, getrandom::Error> {
     let mut buf = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+    getrandom::fill(&mut buf)?;
+    Ok(hex::encode(buf))
 }

@@ -2,14 +2,15 @@
 //! `post ...`, `component ...`, `inventory import`. Human output by default, the service's JSON with `--json`;
 //! the service's errors (every diagnostic with its line) are printed as they come, exit 1.
 //!
-//! The HTTP client is deliberately small: HTTP/1.1, one request per connection, over TCP
-//! (`http://`) or TLS (`https://`, rustls with the web's root certificates).
+//! The HTTP client is ureq: HTTP/1.1 over TCP (`http://`) or TLS (`https://`, rustls with
+//! the system's trust store), with a connect and a whole-call timeout; query values and path
+//! segments are percent-encoded, and an answer cut short is an error.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
@@ -198,23 +199,13 @@ pub enum ComponentCommand {
     },
 }
 
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
-
-/// TLS over `tcp`, the server's certificate checked against the web's roots (webpki-roots).
-fn tls_stream(host: &str, tcp: TcpStream) -> anyhow::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let config =
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .context("TLS set-up")?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-    let name = rustls::pki_types::ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_owned())
-        .with_context(|| format!("`{host}` is not a TLS server name"))?;
-    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).context("TLS set-up")?;
-    Ok(rustls::StreamOwned::new(connection, tcp))
-}
+/// How long connecting (TCP and TLS) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one call may take from connecting to the last byte of the answer: importing a
+/// large inventory is checked and stored before the service answers.
+const CALL_TIMEOUT: Duration = Duration::from_secs(300);
+/// The largest answer read (a slot table of a big campaign is a few MiB).
+const ANSWER_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// What the service answered.
 struct Answer {
@@ -222,50 +213,118 @@ struct Answer {
     body: Value,
 }
 
+/// The HTTP methods the CLI uses.
+#[derive(Clone, Copy, Debug)]
+enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+}
+
+/// A request to the service: a path under `--server`, its query (percent-encoded when sent)
+/// and its body.
+struct Call<'a> {
+    method: Method,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    content_type: &'a str,
+    body: &'a [u8],
+}
+
+impl<'a> Call<'a> {
+    fn new(method: Method, path: impl Into<String>) -> Call<'a> {
+        Call { method, path: path.into(), query: Vec::new(), content_type: "", body: b"" }
+    }
+
+    fn get(path: impl Into<String>) -> Call<'a> {
+        Call::new(Method::Get, path)
+    }
+
+    fn query(mut self, key: &'static str, value: impl Into<String>) -> Call<'a> {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    fn body(mut self, content_type: &'a str, body: &'a [u8]) -> Call<'a> {
+        self.content_type = content_type;
+        self.body = body;
+        self
+    }
+}
+
+/// Characters escaped in a path segment: everything but RFC 3986's unreserved ones.
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// A path segment (an id, a target) percent-encoded.
+fn segment(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+/// The HTTP client: HTTP/1.1 over TCP (`http://`) or TLS (`https://`, rustls with the system's
+/// trust store), with [`CONNECT_TIMEOUT`] and [`CALL_TIMEOUT`].
+fn agent() -> ureq::Agent {
+    let tls = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_global(Some(CALL_TIMEOUT))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!("forewarn/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls)
+        .build()
+        .new_agent()
+}
+
 impl Server {
-    fn call(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> anyhow::Result<Answer> {
-        let (tls, rest) = if let Some(rest) = self.url.strip_prefix("https://") {
-            (true, rest)
-        } else if let Some(rest) = self.url.strip_prefix("http://") {
-            (false, rest)
-        } else {
+    fn call(&self, call: Call<'_>) -> anyhow::Result<Answer> {
+        if !(self.url.starts_with("https://") || self.url.starts_with("http://")) {
             bail!("--server `{}`: expected an https:// or http:// URL", self.url)
-        };
-        let (authority, base_path) = match rest.find('/') {
-            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-            None => (rest, ""),
-        };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) if !port.contains(']') => (host, port.to_owned()),
-            _ => (authority, if tls { "443" } else { "80" }.to_owned()),
-        };
-        let tcp = TcpStream::connect(format!("{host}:{port}"))
-            .with_context(|| format!("cannot reach the service at {}", self.url))?;
-        let mut stream: Box<dyn ReadWrite> = if tls { Box::new(tls_stream(host, tcp)?) } else { Box::new(tcp) };
-        let mut head = format!(
-            "{method} {base_path}{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nAccept: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        if !content_type.is_empty() {
-            head.push_str(&format!("Content-Type: {content_type}\r\n"));
         }
-        if let Some(token) = &self.token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        let url = format!("{}{}", self.url.trim_end_matches('/'), call.path);
+        let agent = agent();
+        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let failed = |e: ureq::Error| {
+            let what = match e {
+                ureq::Error::Timeout(_) => "no answer in time from",
+                ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => "cannot reach",
+                ureq::Error::Io(ref io) if io.kind() == std::io::ErrorKind::ConnectionRefused => "cannot reach",
+                _ => "cannot talk to",
+            };
+            anyhow::Error::new(e).context(format!("{what} the service at {}", self.url))
+        };
+        macro_rules! send {
+            ($builder:expr) => {{
+                let mut b = $builder
+                    .header("Accept", "application/json")
+                    .query_pairs(call.query.iter().map(|(k, v)| (*k, v.as_str())));
+                if let Some(auth) = &auth {
+                    b = b.header("Authorization", auth);
+                }
+                b
+            }};
         }
-        head.push_str("\r\n");
-        let talk =
-            |e: std::io::Error| anyhow::Error::new(e).context(format!("cannot talk to the service at {}", self.url));
-        stream.write_all(head.as_bytes()).map_err(talk)?;
-        stream.write_all(body).map_err(talk)?;
-        stream.flush().map_err(talk)?;
-        let mut raw = Vec::new();
-        match stream.read_to_end(&mut raw) {
-            Ok(_) => {}
-            // A server that closes without TLS's close_notify: the answer is whole (Connection: close).
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
-            Err(e) => return Err(e).with_context(|| format!("no answer from {}", self.url)),
-        }
-        let (status, body) = parse_response(&raw)?;
+        let sent = match call.method {
+            Method::Get => send!(agent.get(&url)).call(),
+            method => {
+                let mut b = match method {
+                    Method::Put => send!(agent.put(&url)),
+                    Method::Patch => send!(agent.patch(&url)),
+                    _ => send!(agent.post(&url)),
+                };
+                if !call.content_type.is_empty() {
+                    b = b.header("Content-Type", call.content_type);
+                }
+                b.send(call.body)
+            }
+        };
+        let mut response = sent.map_err(failed)?;
+        let status = response.status().as_u16();
+        let body = response.body_mut().with_config().limit(ANSWER_LIMIT).read_to_vec().map_err(failed)?;
         let body = if body.is_empty() {
             Value::Null
         } else {
@@ -274,12 +333,13 @@ impl Server {
         Ok(Answer { status, body })
     }
 
-    fn send_json(&self, method: &str, path: &str, body: &Value) -> anyhow::Result<Answer> {
-        self.call(method, path, "application/json", body.to_string().as_bytes())
+    fn send_json(&self, call: Call<'_>, body: &Value) -> anyhow::Result<Answer> {
+        let text = body.to_string();
+        self.call(call.body("application/json", text.as_bytes()))
     }
 
     /// Sends a file with its name (`?file=NAME`), which the service's diagnostics repeat.
-    fn send_file(&self, method: &str, path: &str, file: &Path, what: &str) -> anyhow::Result<Answer> {
+    fn send_file(&self, call: Call<'_>, file: &Path, what: &str) -> anyhow::Result<Answer> {
         let text = crate::read_text(file, what)?;
         let ext = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         let json = match ext.as_deref() {
@@ -288,11 +348,11 @@ impl Server {
             _ => text.trim_start().starts_with('{'),
         };
         let ctype = if json { "application/json" } else { "application/toml" };
-        let path = match file.file_name().and_then(|n| n.to_str()) {
-            Some(name) => format!("{path}?file={}", query_escape(name)),
-            None => path.to_owned(),
+        let call = match file.file_name().and_then(|n| n.to_str()) {
+            Some(name) => call.query("file", name),
+            None => call,
         };
-        self.call(method, &path, ctype, text.as_bytes())
+        self.call(call.body(ctype, text.as_bytes()))
     }
 
     /// Prints the answer: JSON as it came with `--json`, else `human`'s words; errors always
@@ -315,19 +375,6 @@ impl Server {
     }
 }
 
-/// A query parameter's value, percent-encoded.
-fn query_escape(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn error_text(status: u16, body: &Value) -> String {
     let message = body["message"].as_str().map_or_else(|| body.to_string(), str::to_owned);
     let mut out = format!("forewarn: the service answered {status}: {message}");
@@ -338,43 +385,6 @@ fn error_text(status: u16, body: &Value) -> String {
         }
     }
     out
-}
-
-/// The status and body of an HTTP/1.1 response read to its end.
-fn parse_response(raw: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| anyhow!("malformed HTTP response"))?;
-    let head = std::str::from_utf8(&raw[..split]).context("malformed HTTP response head")?;
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow!("malformed HTTP status line"))?;
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked")
-    });
-    let mut body = raw[split + 4..].to_vec();
-    if chunked {
-        body = dechunk(&body)?;
-    }
-    Ok((status, body))
-}
-
-fn dechunk(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").ok_or_else(|| anyhow!("malformed chunk"))?;
-        let size_text = std::str::from_utf8(&data[..line_end])?.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).context("malformed chunk size")?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if data.len() < size {
-            bail!("truncated chunk");
-        }
-        out.extend_from_slice(&data[..size]);
-        data = data.get(size + 2..).unwrap_or(&[]);
-    }
 }
 
 fn plan_words(v: &Value) -> String {
@@ -405,19 +415,23 @@ fn campaign_words(v: &Value) -> String {
 pub fn campaign(server: &Server, cmd: CampaignCommand) -> anyhow::Result<Outcome> {
     match cmd {
         CampaignCommand::Create { file } => server
-            .report(server.send_file("POST", "/api/v1/campaigns", &file, "campaign")?, |v| {
+            .report(server.send_file(Call::new(Method::Post, "/api/v1/campaigns"), &file, "campaign")?, |v| {
                 format!("created {}", campaign_words(v))
             }),
-        CampaignCommand::Edit { id, file } => server
-            .report(server.send_file("PUT", &format!("/api/v1/campaigns/{id}"), &file, "campaign")?, |v| {
-                format!("edited {}; plan it again before publishing", campaign_words(v))
-            }),
-        CampaignCommand::List => server.report(server.call("GET", "/api/v1/campaigns", "", b"")?, |v| {
+        CampaignCommand::Edit { id, file } => server.report(
+            server.send_file(
+                Call::new(Method::Put, format!("/api/v1/campaigns/{}", segment(&id))),
+                &file,
+                "campaign",
+            )?,
+            |v| format!("edited {}; plan it again before publishing", campaign_words(v)),
+        ),
+        CampaignCommand::List => server.report(server.call(Call::get("/api/v1/campaigns"))?, |v| {
             let lines: Vec<String> = v.as_array().into_iter().flatten().map(campaign_words).collect();
             if lines.is_empty() { "no campaigns".to_owned() } else { lines.join("\n") }
         }),
         CampaignCommand::Show { id } => {
-            server.report(server.call("GET", &format!("/api/v1/campaigns/{id}"), "", b"")?, |v| {
+            server.report(server.call(Call::get(format!("/api/v1/campaigns/{}", segment(&id))))?, |v| {
                 let mut out = campaign_words(v);
                 for p in v["plans"].as_array().into_iter().flatten() {
                     out.push_str(&format!(
@@ -429,24 +443,26 @@ pub fn campaign(server: &Server, cmd: CampaignCommand) -> anyhow::Result<Outcome
             })
         }
         CampaignCommand::Plan { id, fresh } => {
-            let path = format!("/api/v1/campaigns/{id}/plan{}", if fresh { "?fresh=true" } else { "" });
-            server.report(server.call("POST", &path, "", b"")?, plan_words)
+            let call = Call::new(Method::Post, format!("/api/v1/campaigns/{}/plan", segment(&id)));
+            let call = if fresh { call.query("fresh", "true") } else { call };
+            server.report(server.call(call)?, plan_words)
         }
         CampaignCommand::Publish { id, plan, preview, yes } => {
             let body = match plan {
                 Some(v) => json!({ "version": v }),
                 None => json!({}),
             };
-            let path = format!("/api/v1/campaigns/{id}/publish");
+            let path = format!("/api/v1/campaigns/{}/publish", segment(&id));
             if preview {
-                return server.report(server.send_json("POST", &format!("{path}?preview=true"), &body)?, preview_words);
+                let call = Call::new(Method::Post, path).query("preview", "true");
+                return server.report(server.send_json(call, &body)?, preview_words);
             }
             if !yes && let Some(shown) = newer_plan_shown(server, &id, plan, &body)? {
                 println!("{shown}");
                 eprintln!("nothing published yet: run again with --yes to publish it");
                 return Ok(Outcome::Findings);
             }
-            server.report(server.send_json("POST", &path, &body)?, |v| {
+            server.report(server.send_json(Call::new(Method::Post, path), &body)?, |v| {
                 format!("published {}; its post is /posts/{}", campaign_words(v), v["post"])
             })
         }
@@ -460,12 +476,10 @@ pub fn campaign(server: &Server, cmd: CampaignCommand) -> anyhow::Result<Outcome
         }
         CampaignCommand::Slots { id, customer, csv } => slots(server, &id, customer.as_deref(), csv),
         CampaignCommand::Move { id, target, start, preview } => {
-            let path = format!(
-                "/api/v1/campaigns/{id}/slots/{}{}",
-                query_escape(&target),
-                if preview { "?preview=true" } else { "" }
-            );
-            let answer = server.send_json("POST", &path, &json!({ "start": start }))?;
+            let call =
+                Call::new(Method::Post, format!("/api/v1/campaigns/{}/slots/{}", segment(&id), segment(&target)));
+            let call = if preview { call.query("preview", "true") } else { call };
+            let answer = server.send_json(call, &json!({ "start": start }))?;
             if preview {
                 return server.report(answer, preview_words);
             }
@@ -501,14 +515,21 @@ fn preview_words(v: &Value) -> String {
 /// what publishing it changes and whom it tells, in words; `None` otherwise (the service
 /// decides).
 fn newer_plan_shown(server: &Server, id: &str, plan: Option<i64>, body: &Value) -> anyhow::Result<Option<String>> {
-    let c = server.call("GET", &format!("/api/v1/campaigns/{id}"), "", b"")?;
+    let c = server.call(Call::get(format!("/api/v1/campaigns/{}", segment(id))))?;
     let Some(published) = c.body["published_plan"].as_i64().filter(|_| (200..300).contains(&c.status)) else {
         return Ok(None);
     };
     let latest = c.body["plans"].as_array().into_iter().flatten().filter_map(|p| p["version"].as_i64()).max();
     let Some(to) = plan.or(latest).filter(|&v| v > published) else { return Ok(None) };
-    let diff = server.call("GET", &format!("/api/v1/campaigns/{id}/plan/diff?from={published}&to={to}"), "", b"")?;
-    let preview = server.send_json("POST", &format!("/api/v1/campaigns/{id}/publish?preview=true"), body)?;
+    let diff = server.call(
+        Call::get(format!("/api/v1/campaigns/{}/plan/diff", segment(id)))
+            .query("from", published.to_string())
+            .query("to", to.to_string()),
+    )?;
+    let preview = server.send_json(
+        Call::new(Method::Post, format!("/api/v1/campaigns/{}/publish", segment(id))).query("preview", "true"),
+        body,
+    )?;
     if !(200..300).contains(&diff.status) || !(200..300).contains(&preview.status) {
         // The service says why when it is asked to publish.
         return Ok(None);
@@ -546,7 +567,10 @@ fn state(server: &Server, id: &str, verb: &str, reason: Option<String>) -> anyho
         Some(r) => json!({ "reason": r }),
         None => json!({}),
     };
-    server.report(server.send_json("POST", &format!("/api/v1/campaigns/{id}/{verb}"), &body)?, campaign_words)
+    server.report(
+        server.send_json(Call::new(Method::Post, format!("/api/v1/campaigns/{}/{verb}", segment(id))), &body)?,
+        campaign_words,
+    )
 }
 
 /// Asks on the terminal before a cancellation; without a terminal, refuses (`--yes` skips).
@@ -569,11 +593,12 @@ fn confirm_cancel(id: &str) -> anyhow::Result<()> {
 }
 
 fn slots(server: &Server, id: &str, customer: Option<&str>, csv: bool) -> anyhow::Result<Outcome> {
-    let mut path = format!("/api/v1/campaigns/{id}/slots?format={}", if csv { "csv" } else { "json" });
+    let mut call =
+        Call::get(format!("/api/v1/campaigns/{}/slots", segment(id))).query("format", if csv { "csv" } else { "json" });
     if let Some(c) = customer {
-        path.push_str(&format!("&customer={}", query_escape(c)));
+        call = call.query("customer", c);
     }
-    let answer = server.call("GET", &path, "", b"")?;
+    let answer = server.call(call)?;
     if csv && (200..300).contains(&answer.status) && !server.json {
         print!("{}", answer.body.as_str().unwrap_or_default());
         return Ok(Outcome::Ok);
@@ -620,18 +645,23 @@ pub fn post(server: &Server, cmd: PostCommand) -> anyhow::Result<Outcome> {
             if let Some(replaces) = replaces {
                 body["replaces"] = json!(replaces);
             }
-            server.report(server.send_json("POST", "/api/v1/posts", &body)?, |v| format!("created {}", post_words(v)))
+            server.report(server.send_json(Call::new(Method::Post, "/api/v1/posts"), &body)?, |v| {
+                format!("created {}", post_words(v))
+            })
         }
         PostCommand::Update { id, text, state } => {
             let Some(body) = text.text()? else { bail!("give the update's text with --body or --body-file") };
             let body = json!({ "body": body, "state": state });
-            server.report(server.send_json("POST", &format!("/api/v1/posts/{id}/updates"), &body)?, |v| {
-                format!(
-                    "update {} added to post {id}{}",
-                    v["id"],
-                    v["state"].as_str().map(|s| format!(", now {s}")).unwrap_or_default()
-                )
-            })
+            server.report(
+                server.send_json(Call::new(Method::Post, format!("/api/v1/posts/{id}/updates")), &body)?,
+                |v| {
+                    format!(
+                        "update {} added to post {id}{}",
+                        v["id"],
+                        v["state"].as_str().map(|s| format!(", now {s}")).unwrap_or_default()
+                    )
+                },
+            )
         }
         PostCommand::Correct { id, note, title, text, starts, ends } => {
             let mut body = json!({ "note": note });
@@ -640,7 +670,7 @@ pub fn post(server: &Server, cmd: PostCommand) -> anyhow::Result<Outcome> {
                     body[k] = Value::String(v);
                 }
             }
-            server.report(server.send_json("PATCH", &format!("/api/v1/posts/{id}"), &body)?, |v| {
+            server.report(server.send_json(Call::new(Method::Patch, format!("/api/v1/posts/{id}")), &body)?, |v| {
                 format!("corrected {}", post_words(v))
             })
         }
@@ -663,21 +693,22 @@ fn component_words(v: &Value) -> String {
 
 pub fn component(server: &Server, cmd: ComponentCommand) -> anyhow::Result<Outcome> {
     match cmd {
-        ComponentCommand::List => server.report(server.call("GET", "/api/v1/components", "", b"")?, |v| {
+        ComponentCommand::List => server.report(server.call(Call::get("/api/v1/components"))?, |v| {
             let lines: Vec<String> = v.as_array().into_iter().flatten().map(component_words).collect();
             if lines.is_empty() { "no components: they come with the inventory".to_owned() } else { lines.join("\n") }
         }),
         ComponentCommand::Set { id, status } => {
             let body = json!({ "status": status });
-            server.report(server.send_json("PATCH", &format!("/api/v1/components/{id}"), &body)?, |v| {
-                format!("set {}", component_words(v))
-            })
+            server.report(
+                server.send_json(Call::new(Method::Patch, format!("/api/v1/components/{}", segment(&id))), &body)?,
+                |v| format!("set {}", component_words(v)),
+            )
         }
     }
 }
 
 pub fn import_inventory(server: &Server, file: &Path) -> anyhow::Result<Outcome> {
-    server.report(server.send_file("POST", "/api/v1/inventory", file, "inventory")?, |v| {
+    server.report(server.send_file(Call::new(Method::Post, "/api/v1/inventory"), file, "inventory")?, |v| {
         let s = &v["summary"];
         format!(
             "inventory version {} imported: {} customers, {} projects, {} hosts, {} machines",
@@ -688,17 +719,31 @@ pub fn import_inventory(server: &Server, file: &Path) -> anyhow::Result<Outcome>
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+    use std::net::TcpListener;
+
     use super::*;
 
-    #[test]
-    fn responses_plain_and_chunked() {
-        let raw = b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{\"id\":1}";
-        let (status, body) = parse_response(raw).unwrap();
-        assert_eq!((status, body.as_slice()), (201, b"{\"id\":1}".as_slice()));
-        let raw = b"HTTP/1.1 422 Unprocessable Entity\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n";
-        let (status, body) = parse_response(raw).unwrap();
-        assert_eq!((status, body.as_slice()), (422, b"{\"a\":1}".as_slice()));
-        assert!(parse_response(b"garbage").is_err());
+    /// A one-connection HTTP server on loopback: reads a request head, writes `answer` as it
+    /// is, closes, and gives back the head it read.
+    fn answer_once(answer: &'static [u8]) -> (String, std::thread::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            conn.write_all(answer).unwrap();
+            String::from_utf8(head).unwrap()
+        });
+        (url, server)
+    }
+
+    fn server(url: &str) -> Server {
+        Server { url: url.to_owned(), token: Some("tok".into()), json: false }
     }
 
     #[test]
@@ -713,23 +758,73 @@ mod tests {
     }
 
     #[test]
+    fn answers_plain_and_chunked_are_read_whole() {
+        let (url, head) = answer_once(
+            b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{\"id\":1}",
+        );
+        let answer = server(&url).call(Call::get("/api/v1/posts")).unwrap();
+        assert_eq!((answer.status, answer.body), (201, json!({ "id": 1 })));
+        let head = head.join().unwrap();
+        assert!(head.starts_with("GET /api/v1/posts HTTP/1.1\r\n"), "{head}");
+        assert!(head.to_ascii_lowercase().contains("\r\nauthorization: bearer tok\r\n"), "{head}");
+        let (url, _) = answer_once(
+            b"HTTP/1.1 422 Unprocessable Entity\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n",
+        );
+        let answer = server(&url).call(Call::get("/api/v1/posts")).unwrap();
+        assert_eq!((answer.status, answer.body), (422, json!({ "a": 1 })));
+    }
+
+    /// The old client took whatever arrived before the connection closed as the answer.
+    #[test]
+    fn an_answer_cut_short_is_an_error() {
+        let (url, _) = answer_once(b"HTTP/1.1 200 OK\r\ncontent-length: 40\r\n\r\n{\"id\":");
+        let err = server(&url).call(Call::get("/api/v1/posts")).err().expect("a truncated answer is no answer");
+        assert!(format!("{err:#}").contains(&format!("the service at {url}")), "{err:#}");
+        let (url, _) = answer_once(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n");
+        assert!(server(&url).call(Call::get("/api/v1/posts")).is_err(), "a chunked answer without its last chunk");
+    }
+
+    /// Query values and path segments reach the service as they were typed.
+    #[test]
+    fn values_are_percent_encoded() {
+        let (url, head) = answer_once(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}");
+        let call = Call::get(format!("/api/v1/campaigns/{}/slots", segment("a/b?c")))
+            .query("format", "json")
+            .query("customer", "Smith & Sons #2+x=1");
+        server(&url).call(call).unwrap();
+        let head = head.join().unwrap();
+        let target = head.split(' ').nth(1).unwrap();
+        let (path, query) = target.split_once('?').unwrap();
+        assert_eq!(path, "/api/v1/campaigns/a%2Fb%3Fc/slots", "{head}");
+        let decode = |v: &str| percent_encoding::percent_decode_str(v).decode_utf8().unwrap().into_owned();
+        let pairs: Vec<(String, String)> = query
+            .split('&')
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap();
+                (decode(k), decode(v))
+            })
+            .collect();
+        let expected = [("format", "json"), ("customer", "Smith & Sons #2+x=1")];
+        assert_eq!(pairs, expected.map(|(k, v)| (k.to_owned(), v.to_owned())), "{head}");
+    }
+
+    #[test]
     fn https_speaks_tls_and_other_schemes_are_refused() {
-        let s = Server { url: "ftp://status.example.net".into(), token: None, json: false };
-        let err = s.call("GET", "/api/v1/posts", "", b"").err().unwrap().to_string();
+        let err = server("ftp://status.example.net").call(Call::get("/api/v1/posts")).err().unwrap().to_string();
         assert!(err.contains("expected an https:// or http:// URL"), "{err}");
         // A plain HTTP server behind an https:// URL: the client insists on a TLS handshake.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let server = std::thread::spawn(move || {
+        let server_thread = std::thread::spawn(move || {
             let (mut conn, _) = listener.accept().unwrap();
             let mut hello = [0u8; 5];
             conn.read_exact(&mut hello).unwrap();
             conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").unwrap();
             hello
         });
-        let s = Server { url: format!("https://127.0.0.1:{port}"), token: None, json: false };
-        let err = s.call("GET", "/api/v1/posts", "", b"").err().expect("no TLS, no answer");
-        assert_eq!(server.join().unwrap()[0], 0x16, "the first byte sent is a TLS handshake record");
-        assert!(format!("{err:#}").contains(&format!("https://127.0.0.1:{port}")), "{err:#}");
+        let url = format!("https://127.0.0.1:{port}");
+        let err = server(&url).call(Call::get("/api/v1/posts")).err().expect("no TLS, no answer");
+        assert_eq!(server_thread.join().unwrap()[0], 0x16, "the first byte sent is a TLS handshake record");
+        assert!(format!("{err:#}").contains(&url), "{err:#}");
     }
 }

@@ -236,9 +236,8 @@ async fn serve_with_delivery(listener: tokio::net::TcpListener, app: Arc<App>) -
 
 /// 32 random bytes from the operating system.
 fn random_bytes() -> anyhow::Result<[u8; 32]> {
-    use std::io::Read;
     let mut buf = [0u8; 32];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf)).context("cannot read /dev/urandom")?;
+    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("the operating system gave no random bytes: {e}"))?;
     Ok(buf)
 }
 
