@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::error::{ApiError, ApiResult};
+use crate::schema::{InventorySummary, PlanStats};
 
 /// Runs a store write that tells people, for real, or rehearsed (`preview`: rolled back,
 /// its messages kept).
@@ -75,7 +76,12 @@ pub fn file_name(given: Option<&str>, format: &str, what: &str) -> ApiResult<Str
 
 /// Validates and keeps an inventory file (`format` is `toml` or `json`), adds the components
 /// it names, and gives its version and summary.
-pub async fn import_inventory(app: &App, actor: &str, format: &str, text: String) -> ApiResult<(i64, Value)> {
+pub async fn import_inventory(
+    app: &App,
+    actor: &str,
+    format: &str,
+    text: String,
+) -> ApiResult<(i64, InventorySummary)> {
     import_inventory_as(app, actor, format, &format!("inventory.{format}"), text).await
 }
 
@@ -86,15 +92,16 @@ pub async fn import_inventory_as(
     format: &str,
     name: &str,
     text: String,
-) -> ApiResult<(i64, Value)> {
+) -> ApiResult<(i64, InventorySummary)> {
     let name = name.to_owned();
     let (inv, text) =
         tokio::task::spawn_blocking(move || (parse_inventory(&name, &text), text)).await.map_err(ApiError::internal)?;
     let inv = inv.map_err(|d| ApiError::diagnostics("inventory", d))?;
-    let summary = summary_json(&inv);
+    let summary = InventorySummary::of(&inv);
+    let stored = serde_json::to_value(&summary).map_err(ApiError::internal)?;
     let version = app
         .store
-        .import_inventory_with_components(app.now(), actor, format, &text, &summary, &components_of(&inv))
+        .import_inventory_with_components(app.now(), actor, format, &text, &stored, &components_of(&inv))
         .await?;
     app.remember_inventory(version, Arc::new(inv));
     Ok((version, summary))
@@ -129,23 +136,6 @@ pub fn components_of(inv: &Inventory) -> Vec<Component> {
         status: ComponentStatus::Operational,
     }));
     out
-}
-
-fn summary_json(inv: &Inventory) -> Value {
-    let s = inv.summary();
-    json!({
-        "platform": s.platform,
-        "time_zone": s.zone,
-        "customers": s.customers,
-        "contacts": s.contacts,
-        "projects": s.projects,
-        "hosts": s.hosts,
-        "racks": s.racks,
-        "devices": s.devices,
-        "machines": s.machines,
-        "groups": s.groups,
-        "groups_sharing_a_host": s.groups_sharing_a_host,
-    })
 }
 
 pub fn no_inventory() -> ApiError {
@@ -294,7 +284,7 @@ pub async fn stored_plan(app: &App, id: &str, version: Option<i64>) -> ApiResult
 pub struct Planned {
     pub version: i64,
     pub inventory_version: i64,
-    pub summary: Value,
+    pub summary: PlanStats,
 }
 
 /// Plans the campaign against the latest inventory and keeps the result as a new draft
@@ -323,29 +313,33 @@ pub async fn plan_campaign(app: &App, actor: &str, id: &str, fresh: bool) -> Api
         } else {
             Vec::new()
         };
-    let (json_text, summary) = tokio::task::spawn_blocking(move || -> std::io::Result<(String, Value)> {
+    let (json_text, summary) = tokio::task::spawn_blocking(move || -> std::io::Result<(String, PlanStats)> {
         let plan = forewarn_planner::plan_keeping(&inv, &campaign, &keep);
         let kept = plan.slots.iter().filter(|s| s.why == forewarn_planner::Why::Kept).count();
         let mut buf = Vec::new();
         plan.write_json(&mut buf, &inv, &campaign)?;
-        let summary = json!({
-            "targets": plan.stats.targets,
-            "scheduled": plan.slots.len(),
-            "unscheduled": plan.unscheduled.len(),
-            "completion": plan.stats.completion,
-            "lower_bound": plan.stats.lower_bound,
-            "notes": plan.notes.len(),
-            "publish_at": publish_at.to_string(),
-            "kept": kept,
-        });
+        let summary = PlanStats {
+            targets: plan.stats.targets,
+            scheduled: i64::try_from(plan.slots.len()).unwrap_or(i64::MAX),
+            unscheduled: i64::try_from(plan.unscheduled.len()).unwrap_or(i64::MAX),
+            completion: plan.stats.completion,
+            lower_bound: plan.stats.lower_bound,
+            notes: plan.notes.len(),
+            publish_at: Some(publish_at.to_string()),
+            kept: Some(kept),
+            campaign_sha256: None,
+            moved: None,
+            placed: None,
+        };
         Ok((String::from_utf8_lossy(&buf).into_owned(), summary))
     })
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
     let mut summary = summary;
-    summary["campaign_sha256"] = json!(campaign_digest(&c.text));
-    let v = app.store.add_plan(app.now(), actor, id, version, &json_text, &summary).await?;
+    summary.campaign_sha256 = Some(campaign_digest(&c.text));
+    let stored = serde_json::to_value(&summary).map_err(ApiError::internal)?;
+    let v = app.store.add_plan(app.now(), actor, id, version, &json_text, &stored).await?;
     Ok(Planned { version: v, inventory_version: version, summary })
 }
 
@@ -850,7 +844,7 @@ pub async fn slots(app: &App, id: &str) -> ApiResult<Vec<SlotNotice>> {
 /// One row of a campaign's slot table: a target of its published plan with its slot as
 /// contacts were told it (`planned` or `cancelled`, with the calendar SEQUENCE), or without
 /// a slot (`unscheduled`, with the plan's reason).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct SlotRow {
     pub target: String,
     /// The customer's id; in host campaigns every customer with a machine on the host,
@@ -861,7 +855,9 @@ pub struct SlotRow {
     pub host: String,
     /// The tier's name (empty in host campaigns).
     pub tier: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub start: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub end: Option<Timestamp>,
     /// `planned`, `cancelled` or `unscheduled`.
     pub state: &'static str,

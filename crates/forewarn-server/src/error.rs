@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use forewarn_model::{Diagnostic, Diagnostics};
 use serde::Serialize;
+use utoipa::{IntoResponses, ToSchema};
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -16,24 +17,71 @@ pub struct ApiError {
     pub errors: Vec<Diagnostic>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
-    message: &'a str,
+/// The JSON error document: every error under `/api/` is one.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// A short code: bad_request, invalid, not_found, method_not_allowed, conflict,
+    /// no_inventory, unauthorized, too_large, unsupported_media_type, ...
+    pub error: String,
+    /// What went wrong and how to fix it.
+    pub message: String,
+    /// For invalid files: every problem, as the CLI prints them.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    errors: Vec<DiagnosticJson<'a>>,
+    #[schema(required = false)]
+    pub errors: Vec<DiagnosticJson>,
 }
 
-#[derive(Serialize)]
-struct DiagnosticJson<'a> {
-    file: &'a str,
+/// One problem of an invalid file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiagnosticJson {
+    pub file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<usize>,
-    path: &'a str,
-    message: &'a str,
+    pub line: Option<usize>,
+    /// The field, as a path into the file (`hosts[2].rack`).
+    pub path: String,
+    pub message: String,
     /// The whole diagnostic as the CLI prints it.
-    text: String,
+    pub text: String,
 }
+
+// The error statuses operations document (`responses(...)` of `#[utoipa::path]`), each with
+// the error document.
+
+/// The path, the query or the body does not parse.
+#[derive(Debug, IntoResponses)]
+#[response(status = 400)]
+pub struct BadRequest(pub ErrorBody);
+
+/// No API token, or one that is unknown or revoked.
+#[derive(Debug, IntoResponses)]
+#[response(status = 401)]
+pub struct Unauthorized(pub ErrorBody);
+
+/// What the path names does not exist.
+#[derive(Debug, IntoResponses)]
+#[response(status = 404)]
+pub struct NotFound(pub ErrorBody);
+
+/// The write does not fit what is stored (a campaign's state, an id taken, no inventory yet).
+#[derive(Debug, IntoResponses)]
+#[response(status = 409)]
+pub struct Conflict(pub ErrorBody);
+
+/// The body is larger than the endpoint takes.
+#[derive(Debug, IntoResponses)]
+#[response(status = 413)]
+pub struct TooLarge(pub ErrorBody);
+
+/// The body's `Content-Type` is not one the endpoint takes.
+#[derive(Debug, IntoResponses)]
+#[response(status = 415)]
+pub struct UnsupportedMediaType(pub ErrorBody);
+
+/// The body parses but is not valid: every problem is named with its field.
+#[derive(Debug, IntoResponses)]
+#[response(status = 422)]
+pub struct Unprocessable(pub ErrorBody);
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
@@ -99,14 +147,14 @@ impl IntoResponse for ApiError {
             .errors
             .iter()
             .map(|d| DiagnosticJson {
-                file: &d.file,
+                file: d.file.clone(),
                 line: d.line,
-                path: &d.path,
-                message: &d.message,
+                path: d.path.clone(),
+                message: d.message.clone(),
                 text: d.to_string(),
             })
             .collect();
-        let body = Body { error: self.code, message: &self.message, errors };
+        let body = ErrorBody { error: self.code.to_owned(), message: self.message, errors };
         (self.status, Json(body)).into_response()
     }
 }

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod schema;
 pub mod subscribe;
 pub mod tell;
 pub mod tzdb;
@@ -110,7 +111,7 @@ impl App {
 /// Every route of the service.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .merge(api::routes())
+        .merge(Router::from(api::routes()))
         .merge(pages::routes())
         .merge(admin::routes())
         .merge(subscribe::routes())
