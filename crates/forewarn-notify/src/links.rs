@@ -116,18 +116,7 @@ pub fn verify_unsubscribe(secret: &[u8], token: &str, now: Timestamp) -> Result<
 pub fn sign_webhook(secret: &[u8], body: &[u8]) -> String {
     let mut mac = keyed(secret);
     mac.update(body);
-    format!("sha256={}", hex(&mac.finalize().into_bytes()))
-}
-
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 #[cfg(test)]
