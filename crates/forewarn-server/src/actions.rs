@@ -192,16 +192,21 @@ pub async fn create_campaign_as(app: &App, actor: &str, name: &str, text: &str) 
     Ok(app.store.create_campaign(app.now(), actor, new).await?)
 }
 
+/// Runs CPU-heavy work (parsing campaigns and plans, editing and checking them) on the
+/// blocking pool, off the async workers that serve every other request meanwhile.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)?
+}
+
 /// A campaign file checked against the latest inventory, ready to keep.
 async fn new_campaign(app: &App, name: &str, text: &str) -> ApiResult<NewCampaign> {
     let (version, inv) = app.inventory(None).await?;
-    let campaign = parse_campaign(name, text, &inv).map_err(|d| ApiError::diagnostics("campaign", d))?;
-    Ok(NewCampaign {
-        id: campaign.id.clone(),
-        title: campaign.title.clone(),
-        text: text.to_owned(),
-        inventory_version: version,
+    let (name, text) = (name.to_owned(), text.to_owned());
+    blocking(move || {
+        let campaign = parse_campaign(&name, &text, &inv).map_err(|d| ApiError::diagnostics("campaign", d))?;
+        Ok(NewCampaign { id: campaign.id, title: campaign.title, text, inventory_version: version })
     })
+    .await
 }
 
 /// Replaces a draft campaign's file with a new one (checked as [`create_campaign`] checks,
@@ -260,11 +265,16 @@ pub async fn parsed_campaign(
 ) -> ApiResult<(i64, Arc<Inventory>, Campaign)> {
     let (v, inv) = app.inventory(version).await?;
     let file = format!("campaign-{}.{}", c.id, if c.text.trim_start().starts_with('{') { "json" } else { "toml" });
-    let campaign = parse_campaign(&file, &c.text, &inv).map_err(|d| {
-        let mut e = ApiError::diagnostics("campaign", d);
-        e.message = format!("{} against inventory version {v}: fix the inventory or the campaign", e.message);
-        e
-    })?;
+    let text = c.text.clone();
+    let read = inv.clone();
+    let campaign = blocking(move || {
+        parse_campaign(&file, &text, &read).map_err(|d| {
+            let mut e = ApiError::diagnostics("campaign", d);
+            e.message = format!("{} against inventory version {v}: fix the inventory or the campaign", e.message);
+            e
+        })
+    })
+    .await?;
     Ok((v, inv, campaign))
 }
 
@@ -389,7 +399,7 @@ async fn publish_as(
     let stored = stored_plan(app, id, version).await?;
     check_plan_of_this_text(&c, &stored)?;
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
-    let slots = planned_slots(&stored.json)?;
+    let slots = slots_of(&stored.json).await?;
     check_notice(app.now(), &campaign, stored.version, slots.iter())?;
     let components = campaign_components(app, &inv, &campaign).await?;
     let announcement = announce(&stored.json, inv, campaign).await?;
@@ -777,6 +787,12 @@ pub async fn set_component_status(app: &App, actor: &str, id: &str, status: Comp
 // ---------------------------------------------------------------------------
 // Telling people: slots, the outbox, subscribers.
 
+/// [`planned_slots`], off the async workers.
+async fn slots_of(plan_json: &str) -> ApiResult<Vec<PlannedSlot>> {
+    let json = plan_json.to_owned();
+    blocking(move || planned_slots(&json)).await
+}
+
 /// The slots of a plan file, as its targets' contacts are told them.
 pub fn planned_slots(plan_json: &str) -> ApiResult<Vec<PlannedSlot>> {
     let plan: forewarn_planner::PlanFile<'_> = serde_json::from_str(plan_json).map_err(ApiError::internal)?;
@@ -809,7 +825,7 @@ async fn republish(
             c.state.as_str()
         )));
     }
-    let slots = planned_slots(&stored.json)?;
+    let slots = slots_of(&stored.json).await?;
     let (_, inv, campaign) = parsed_campaign(app, c, Some(stored.inventory_version)).await?;
     // Slots contacts were told keep their times; what is new or moved needs the notice.
     let told = app.store.slot_notices(&c.id).await?;
@@ -1074,9 +1090,65 @@ async fn move_slot_as(
             c.state.as_str()
         )));
     };
-    let stored = stored_plan(app, id, Some(published)).await?;
+    let mut stored = stored_plan(app, id, Some(published)).await?;
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
-    let mut plan: Value = serde_json::from_str(&stored.json).map_err(ApiError::internal)?;
+    // Reading, editing and checking the plan takes time in proportion to its size: off the
+    // async workers.
+    let json = std::mem::take(&mut stored.json);
+    let (target_owned, actor_owned, now) = (target.to_owned(), actor.to_owned(), app.now());
+    let (text, was, placed) =
+        blocking(move || moved_plan(&json, &inv, &campaign, &target_owned, start, &actor_owned, now)).await?;
+    let mut summary = stored.summary.clone();
+    if placed {
+        let count = |v: &Value| v.as_i64().unwrap_or(0);
+        summary["scheduled"] = json!(count(&summary["scheduled"]) + 1);
+        summary["unscheduled"] = json!((count(&summary["unscheduled"]) - 1).max(0));
+        summary["placed"] = json!({ "target": target, "to": start.to_string() });
+    } else {
+        summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
+    }
+    let slots = slots_of(&text).await?;
+    let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
+    let post = post_text(announce(&text, inv, campaign).await?);
+    let teller = app.publication_teller(&c, &text, stored.inventory_version).await?;
+    let plan = (stored.inventory_version, text.as_str(), &summary);
+    let (c, version) = match told!(app, preview, teller, |store, notifier| store.move_slot(
+        app.now(),
+        actor,
+        id,
+        published,
+        plan,
+        &slots,
+        &post,
+        notifier
+    )) {
+        Told::Written(done) => done,
+        Told::Rehearsed(m) => return Ok(Told::Rehearsed(m)),
+    };
+    let notice = app
+        .store
+        .slot_notices(id)
+        .await?
+        .into_iter()
+        .find(|n| n.target == target)
+        .ok_or_else(|| ApiError::internal("the moved slot was not kept"))?;
+    Ok(Told::Written((c, notice, version)))
+}
+
+/// The published plan `json` with `target`'s slot moved to `start` (or placed there, when it
+/// had none) by `actor` at `now`, checked against every constraint: its text, where the slot
+/// was (empty when placed), and whether it was placed.
+fn moved_plan(
+    json: &str,
+    inv: &Inventory,
+    campaign: &Campaign,
+    target: &str,
+    start: Timestamp,
+    actor: &str,
+    now: Timestamp,
+) -> ApiResult<(String, String, bool)> {
+    let mut plan: Value = serde_json::from_str(json).map_err(ApiError::internal)?;
+    let id = &campaign.id;
     let end = start + campaign.slot_length().0;
     let is_target = |s: &Value| s.get("machine").or_else(|| s.get("host")).and_then(Value::as_str) == Some(target);
     // A target without a slot is placed by hand: it leaves the unscheduled list for a slot,
@@ -1096,7 +1168,6 @@ async fn move_slot_as(
         )));
     };
     let was = entry.get("start").and_then(Value::as_str).unwrap_or("").to_owned();
-    let now = app.now();
     if was.parse::<Timestamp>().is_ok_and(|w| w <= now) {
         return Err(ApiError::conflict(format!(
             "the slot of `{target}` started at {was} already: a slot that has begun is not moved"
@@ -1126,60 +1197,16 @@ async fn move_slot_as(
         key(a).cmp(&key(b))
     });
     let text = serde_json::to_string_pretty(&plan).map_err(ApiError::internal)?;
-    let checked = text.clone();
-    let violations = tokio::task::spawn_blocking(move || {
-        let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(&checked).map_err(|e| e.to_string())?;
-        Ok::<_, String>(
-            forewarn_planner::check::check(&inv, &campaign, &file)
-                .into_iter()
-                .map(|v| (v.target.clone(), v.to_string()))
-                .collect::<Vec<_>>(),
-        )
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    let violations: Vec<String> =
+        forewarn_planner::check::check(inv, campaign, &file).into_iter().map(|v| v.to_string()).collect();
     if !violations.is_empty() {
-        let mut lines: Vec<String> = violations.iter().map(|(_, text)| text.clone()).collect();
+        let mut lines = violations;
         lines.sort_by_key(|l| !l.contains(target));
         lines.truncate(10);
         return Err(ApiError::unprocessable(format!("`{target}` cannot move to {start}: {}", lines.join("; "))));
     }
-    let mut summary = stored.summary.clone();
-    if placed.is_some() {
-        let count = |v: &Value| v.as_i64().unwrap_or(0);
-        summary["scheduled"] = json!(count(&summary["scheduled"]) + 1);
-        summary["unscheduled"] = json!((count(&summary["unscheduled"]) - 1).max(0));
-        summary["placed"] = json!({ "target": target, "to": start.to_string() });
-    } else {
-        summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
-    }
-    let slots = planned_slots(&text)?;
-    let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
-    let post = post_text(announce(&text, inv, campaign).await?);
-    let teller = app.publication_teller(&c, &text, stored.inventory_version).await?;
-    let plan = (stored.inventory_version, text.as_str(), &summary);
-    let (c, version) = match told!(app, preview, teller, |store, notifier| store.move_slot(
-        app.now(),
-        actor,
-        id,
-        published,
-        plan,
-        &slots,
-        &post,
-        notifier
-    )) {
-        Told::Written(done) => done,
-        Told::Rehearsed(m) => return Ok(Told::Rehearsed(m)),
-    };
-    let notice = app
-        .store
-        .slot_notices(id)
-        .await?
-        .into_iter()
-        .find(|n| n.target == target)
-        .ok_or_else(|| ApiError::internal("the moved slot was not kept"))?;
-    Ok(Told::Written((c, notice, version)))
+    Ok((text, was, placed.is_some()))
 }
 
 /// Sends a dead message again.

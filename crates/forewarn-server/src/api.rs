@@ -360,16 +360,19 @@ async fn diff_plans(
 ) -> ApiResult<Json<PlanDiff>> {
     let a = stored_plan(&app, &id, Some(q.from)).await?;
     let b = stored_plan(&app, &id, q.to).await?;
-    let (pa, pb): (PlanFile, PlanFile) = (
-        serde_json::from_str(&a.json).map_err(ApiError::internal)?,
-        serde_json::from_str(&b.json).map_err(ApiError::internal)?,
-    );
-    Ok(Json(plan_diff(&pa, &pb, a.version, b.version)))
+    Ok(Json(stored_diff(a, b).await?))
 }
 
-/// [`plan_diff`] as JSON, for the admin pages.
-pub(crate) fn diff(a: &PlanFile, b: &PlanFile, from: i64, to: i64) -> Value {
-    serde_json::to_value(plan_diff(a, b, from, to)).unwrap_or_default()
+/// What changes from plan `a` to plan `b`, read and compared off the async workers.
+pub(crate) async fn stored_diff(a: forewarn_store::StoredPlan, b: forewarn_store::StoredPlan) -> ApiResult<PlanDiff> {
+    crate::actions::blocking(move || {
+        let (pa, pb): (PlanFile, PlanFile) = (
+            serde_json::from_str(&a.json).map_err(ApiError::internal)?,
+            serde_json::from_str(&b.json).map_err(ApiError::internal)?,
+        );
+        Ok(plan_diff(&pa, &pb, a.version, b.version))
+    })
+    .await
 }
 
 /// What changes from plan version `from` (`a`) to `to` (`b`): slots moved, no longer scheduled, newly scheduled.

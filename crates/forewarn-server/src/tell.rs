@@ -150,14 +150,18 @@ impl App {
         let mut teller = self.teller().await?;
         let (_, inv) = self.inventory(Some(inventory_version)).await?;
         teller.inventories.push((campaign.id.clone(), inv));
-        let mut publication = Publication { unscheduled: unscheduled_of(plan_json)?, ..Publication::default() };
+        let json = plan_json.to_owned();
+        let unscheduled = crate::actions::blocking(move || unscheduled_of(&json)).await?;
+        let mut publication = Publication { unscheduled, ..Publication::default() };
         if let Some(told) = match campaign.published_plan {
             Some(p) => self.store.plan(&campaign.id, Some(p)).await?,
             None => None,
         } {
-            publication.told_unscheduled = unscheduled_of(&told.json)?.into_iter().map(|(t, _)| t).collect();
-            if told.inventory_version != inventory_version {
-                publication.previous = Some(self.inventory(Some(told.inventory_version)).await?.1);
+            let (version, json) = (told.inventory_version, told.json);
+            let before = crate::actions::blocking(move || unscheduled_of(&json)).await?;
+            publication.told_unscheduled = before.into_iter().map(|(t, _)| t).collect();
+            if version != inventory_version {
+                publication.previous = Some(self.inventory(Some(version)).await?.1);
             }
         }
         teller.publication = Some(publication);

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use forewarn_planner::PlanFile;
 use forewarn_status::escape::Esc;
 use serde::Deserialize;
 use serde_json::Value;
@@ -55,11 +54,8 @@ async fn page(app: &App, op: &Operator, id: &str, version: Option<i64>) -> ApiRe
     // What changes against what contacts were told.
     if let Some(published) = c.published_plan {
         let told = actions::stored_plan(app, id, Some(published)).await?;
-        let (a, b): (PlanFile, PlanFile) = (
-            serde_json::from_str(&told.json).map_err(ApiError::internal)?,
-            serde_json::from_str(&plan.json).map_err(ApiError::internal)?,
-        );
-        let d = crate::api::diff(&a, &b, told.version, plan.version);
+        let d = crate::api::stored_diff(told, plan.clone()).await?;
+        let d = serde_json::to_value(d).map_err(ApiError::internal)?;
         let _ = writeln!(main, "<section id=\"diff\">\n<h2>What changes against version {published}</h2>");
         let list = |key: &str| d[key].as_array().cloned().unwrap_or_default();
         let (moved, gone, new) = (list("moved"), list("no_longer_scheduled"), list("newly_scheduled"));
