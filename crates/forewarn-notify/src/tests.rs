@@ -1161,3 +1161,58 @@ fn what_cannot_be_told_is_an_error_not_a_message_dropped() {
         .unwrap_err();
     assert!(e.contains("does not parse"), "{e}");
 }
+
+// ---------------------------------------------------------------------------
+// Snapshots: the messages as their readers see them, compared with the reviewed ones in
+// `snapshots/` (`INSTA_UPDATE=always cargo test` writes new ones; `git diff` on them is the
+// change to review).
+
+/// A message as its reader sees it: its headers, then every part decoded (calendars
+/// unfolded, CRLF read as LF).
+fn readable(m: &NewMessage) -> String {
+    let mail = Mail::parse(&m.payload);
+    let mut out = String::new();
+    for name in ["From", "To", "Reply-To", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"] {
+        if let Some(v) = mail.header(name) {
+            out.push_str(&format!("{name}: {v}\n"));
+        }
+    }
+    out.push_str(&format!("Subject: {}\n", mail.subject()));
+    for part in mail.leaves() {
+        let kind = part.header("Content-Type").unwrap_or_default();
+        let kind = kind.split(';').next().unwrap_or_default().to_owned();
+        out.push_str(&format!("\n----- {kind} -----\n{}", part.body));
+        if !part.body.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn emails_match_their_snapshots() {
+    let inv = inventory();
+    let c = stored(OS_UPDATE, CampaignState::Published);
+    let p = post(7, &["vm-hosting"]);
+    let slots = published_slots();
+    let list =
+        notify(Some(&inv), &[], What::CampaignPublished { campaign: &c, post: &p, slots: &slots, subscribers: &[] });
+    let find = |list: &[NewMessage], to: &str| readable(list.iter().find(|m| m.recipient == to).expect("a message"));
+    insta::assert_snapshot!("slots_published_de", find(&list, "jana.becker@nordlicht-reisen.example"));
+    insta::assert_snapshot!("slots_published_en", find(&list, "emily.carter@harbor-analytics.example"));
+
+    let subs = vec![subscriber(1, "all@example.org", &[], "en", true), subscriber(2, "vm@example.de", &[], "de", true)];
+    let list = notify(Some(&inv), &[], What::PostCreated { post: &p, subscribers: &subs });
+    insta::assert_snapshot!("post_created_en", find(&list, "all@example.org"));
+    insta::assert_snapshot!("post_created_de", find(&list, "vm@example.de"));
+
+    let sub = subscriber(5, "neu@example.org", &["vm-hosting"], "en", false);
+    let req = request(12, &sub, &["vm-hosting"], "en");
+    let list = notify(Some(&inv), &[], What::SubscriptionRequested { subscriber: &sub, request: &req });
+    insta::assert_snapshot!("confirmation", find(&list, "neu@example.org"));
+    // A confirmed address asked again: the change to confirm, with an unsubscribe link.
+    let sub = subscriber(6, "alt@example.org", &["vm-hosting"], "en", true);
+    let req = request(13, &sub, &[], "de");
+    let list = notify(Some(&inv), &[], What::SubscriptionRequested { subscriber: &sub, request: &req });
+    insta::assert_snapshot!("confirmation_of_a_change", find(&list, "alt@example.org"));
+}

@@ -17,6 +17,8 @@ pub mod status;
 pub mod when;
 
 #[cfg(test)]
+mod snapshot_tests;
+#[cfg(test)]
 mod testing;
 
 pub use announce::{NewAnnouncement, announcement};

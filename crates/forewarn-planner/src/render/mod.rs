@@ -283,6 +283,21 @@ mod tests {
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
     }
 
+    /// The renderings of the fixture's campaigns, compared with the reviewed ones in
+    /// `snapshots/` (`INSTA_UPDATE=always cargo test` writes new ones; `git diff` shows the
+    /// change). The calendar's CRLF line ends become LF here so that the files read as text;
+    /// the other tests check the CRLFs.
+    #[test]
+    fn renderings_match_their_snapshots() {
+        for (name, text) in [("machines", fixture::CAMPAIGN), ("hosts", fixture::HOST_CAMPAIGN)] {
+            let (inv, campaign, plan) = fixture::load(text);
+            insta::assert_snapshot!(format!("{name}_table"), super::table(&plan, &inv, &campaign));
+            insta::assert_snapshot!(format!("{name}_svg"), super::svg(&plan, &inv, &campaign));
+            let ics = super::ics(&plan, &inv, &campaign, campaign.publish_at);
+            insta::assert_snapshot!(format!("{name}_ics"), ics.replace("\r\n", "\n"));
+        }
+    }
+
     /// Renders the sample platform's campaigns in `examples/` every way, and keeps
     /// the results when `FOREWARN_RENDER_KEEP` names a directory.
     #[test]

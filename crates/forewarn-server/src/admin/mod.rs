@@ -292,51 +292,7 @@ fn option(out: &mut String, value: &str, label: &str, selected: bool) {
 
 /// The admin pages' style, after the public pages' (the plan's SVG brings its own, for its
 /// elements; no class here is one it uses).
-const CSS: &str = "\
-.wrap{max-width:76rem}
-nav{display:flex;flex-wrap:wrap;align-items:baseline;gap:.25rem 1rem}nav a{margin-right:0}
-form.logout{display:inline;margin:0}
-button{font:inherit;font-size:.95rem;font-weight:600;padding:.4rem .95rem;border-radius:6px;border:1px solid #0a58ca;\
-background:#0a58ca;color:#fff;cursor:pointer}
-button:hover{filter:brightness(1.1)}
-button.secondary{background:var(--card);color:var(--fg);border-color:#afb8c1}
-button.danger{background:var(--card);color:var(--bad);border-color:var(--bad)}
-button.link{background:none;border:0;padding:0;color:var(--link);font-weight:400;text-decoration:underline}
-.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.9rem 0}.actions form{margin:0}
-table.list{width:100%;border-collapse:separate;border-spacing:0;background:var(--card);border:1px solid var(--line);\
-border-radius:8px;font-size:.95rem}
-table.list th,table.list td{text-align:left;vertical-align:top;padding:.5rem .75rem;border-top:1px solid var(--line)}
-table.list thead th{border-top:0;font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
-.scroll{overflow-x:auto}
-td.when,.badge{white-space:nowrap}
-.hint{color:var(--muted);font-size:.88rem;font-weight:400}
-code{font-size:.88em;background:#eef1f4;border-radius:4px;padding:0 .25rem}
-td code.detail{white-space:pre-wrap;overflow-wrap:anywhere;background:none;padding:0}
-form.stack{display:grid;gap:.8rem;background:var(--card);border:1px solid var(--line);border-radius:8px;\
-padding:1rem 1.1rem;margin:0 0 1rem}
-form.stack label,form.stack legend{display:block;font-weight:600;font-size:.92rem;padding:0}
-form.stack fieldset{border:0;padding:0;margin:0;min-width:0}
-input[type=text],input[type=password],input[type=datetime-local],select,textarea{display:block;margin-top:.25rem;\
-font:inherit;font-weight:400;padding:.4rem .55rem;border:1px solid #afb8c1;border-radius:6px;background:#fff;\
-color:var(--fg);width:100%}
-textarea{min-height:9rem;resize:vertical;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem}
-.fields{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.8rem}
-.checks{display:flex;flex-wrap:wrap;gap:.3rem 1.1rem;max-height:12rem;overflow-y:auto;padding:.4rem 0}
-form.stack .checks label{display:inline-flex;gap:.35rem;align-items:baseline;font-weight:400}
-.error{background:#ffebe9;border:1px solid #ff8182;border-radius:8px;padding:.6rem .9rem;margin:0 0 1rem;color:#82071e}
-.error p{margin:0}.error ul{margin:.4rem 0 0;padding-left:1.2rem}
-.badge[data-state=draft]{background:#eaeef2}.badge[data-state=published]{background:#ddf4ff;color:#0a3069}
-.badge[data-state=paused],.badge[data-state=pending]{background:#fff8c5;color:#4d2d00}
-.badge[data-state=dead]{background:#ffebe9;color:#82071e}.badge[data-state=sent]{background:#dafbe1;color:#116329}
-#mail-filter a[aria-current]{font-weight:700}.error-text{color:var(--bad)}
-#plan-svg{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px;padding:.5rem;margin:.8rem 0}
-#plan-svg svg{display:block;max-width:100%;height:auto}
-pre.file{background:#eef1f4;padding:.6rem .8rem;border-radius:6px;overflow-x:auto;font-size:.85rem}
-.login{max-width:24rem}
-form.inline{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin:0}
-form.inline select{display:inline-block;width:auto;margin:0}
-form.reason{display:flex;gap:.35rem;align-items:center}form.reason input{margin:0;width:14rem}
-";
+const CSS: &str = include_str!("admin.css");
 
 #[cfg(test)]
 mod tests;

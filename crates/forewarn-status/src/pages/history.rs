@@ -1,12 +1,11 @@
 //! The history: every past post, newest first, under the month it happened in, a page at a time.
 
 use std::cmp::Reverse;
-use std::fmt::Write as _;
 
 use jiff::Timestamp;
+use maud::html;
 
 use super::{layout, post_card};
-use crate::escape::Esc;
 use crate::post::{Component, Post};
 use crate::site::Site;
 use crate::when;
@@ -46,57 +45,52 @@ pub fn history(v: &HistoryView<'_>) -> String {
     let page = v.page.max(1);
     let shown = past.iter().skip((page - 1) * HISTORY_PAGE_SIZE).take(HISTORY_PAGE_SIZE);
 
-    let mut main = String::with_capacity(8192);
-    let _ = writeln!(main, "<h1>History</h1>\n<section id=\"history\" data-page=\"{page}\" data-pages=\"{pages}\">");
-    let mut month = String::new();
-    let mut any = false;
-    for p in shown {
+    // The shown posts by month, in order.
+    let mut months: Vec<(String, Vec<&Post>)> = Vec::new();
+    for &p in shown {
         let this = when::date(happened(p), &site.zone).strftime("%B %Y").to_string();
-        if this != month {
-            if any {
-                main.push_str("</section>\n");
+        match months.last_mut() {
+            Some((month, posts)) if *month == this => posts.push(p),
+            _ => months.push((this, vec![p])),
+        }
+    }
+    let main = html! {
+        h1 { "History" } "\n"
+        section id="history" data-page=(page) data-pages=(pages) {
+            "\n"
+            @for (month, posts) in &months {
+                section class="month" {
+                    "\n"
+                    h2 { (month) } "\n"
+                    @for p in posts { (post_card(site, p, v.components, v.posts)) }
+                } "\n"
             }
-            let _ = writeln!(main, "<section class=\"month\">\n<h2>{}</h2>", Esc(&this));
-            month = this;
+            @if months.is_empty() {
+                @if past.is_empty() {
+                    p class="empty" { "Nothing has been posted yet." } "\n"
+                } @else {
+                    p class="empty" {
+                        "There is no page " (page) "; the history has " (pages) ". "
+                        a href=(site.path("/history")) { "Go to the newest posts" } "."
+                    } "\n"
+                }
+            }
+        } "\n"
+        @if pages > 1 && page <= pages {
+            nav class="pager" {
+                @if page > 1 {
+                    a rel="prev" href=(site.path(&format!("/history?page={}", page - 1))) { "← Newer" }
+                } @else {
+                    span {}
+                }
+                @if page < pages {
+                    a rel="next" href=(site.path(&format!("/history?page={}", page + 1))) { "Older →" }
+                }
+            } "\n"
         }
-        any = true;
-        post_card(&mut main, site, p, v.components, v.posts);
-    }
-    if any {
-        main.push_str("</section>\n");
-    } else if past.is_empty() {
-        main.push_str("<p class=\"empty\">Nothing has been posted yet.</p>\n");
-    } else {
-        let _ = writeln!(
-            main,
-            "<p class=\"empty\">There is no page {page}; the history has {pages}. <a href=\"{}\">Go to the newest \
-             posts</a>.</p>",
-            Esc(&site.path("/history"))
-        );
-    }
-    main.push_str("</section>\n");
-    if pages > 1 && page <= pages {
-        main.push_str("<nav class=\"pager\">");
-        if page > 1 {
-            let _ = write!(
-                main,
-                "<a rel=\"prev\" href=\"{}\">← Newer</a>",
-                Esc(&site.path(&format!("/history?page={}", page - 1)))
-            );
-        } else {
-            main.push_str("<span></span>");
-        }
-        if page < pages {
-            let _ = write!(
-                main,
-                "<a rel=\"next\" href=\"{}\">Older →</a>",
-                Esc(&site.path(&format!("/history?page={}", page + 1)))
-            );
-        }
-        main.push_str("</nav>\n");
-    }
+    };
     let title = if page > 1 { format!("History, page {page}") } else { "History".to_owned() };
-    layout(site, now, &title, &main)
+    layout(site, now, &title, main)
 }
 
 #[cfg(test)]

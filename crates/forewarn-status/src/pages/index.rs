@@ -2,12 +2,11 @@
 //! the incidents of the last 30 days.
 
 use std::cmp::Reverse;
-use std::fmt::Write as _;
 
 use jiff::{SignedDuration, Timestamp};
+use maud::{Markup, html};
 
 use super::{layout, post_card};
-use crate::escape::Esc;
 use crate::post::{Component, ComponentKind, ComponentStatus, Post, PostKind, PostState};
 use crate::site::Site;
 use crate::{status, when};
@@ -64,7 +63,6 @@ fn group_title(kind: ComponentKind) -> &'static str {
 pub fn index(v: &IndexView<'_>) -> String {
     let (site, now) = (v.site, v.now);
     let recent = now.checked_sub(RECENT).unwrap_or(now);
-    let mut main = String::with_capacity(8192);
 
     let mut ongoing: Vec<&Post> = v.posts.iter().filter(|p| ongoing(p, now)).collect();
     ongoing.sort_by_key(|p| (p.kind != PostKind::Incident, p.starts.unwrap_or(p.created), p.id));
@@ -89,12 +87,6 @@ pub fn index(v: &IndexView<'_>) -> String {
     // worst of them and of every open incident and maintenance in progress.
     let components = status::effective(v.components, v.posts, now);
     let worst = status::overall(&components, v.posts, now);
-    let _ = writeln!(
-        main,
-        "<section id=\"overall\" class=\"overall\" data-status=\"{}\">\n<h1>{}</h1>",
-        worst.name(),
-        overall_words(worst)
-    );
     let open_incidents = ongoing.iter().filter(|p| p.kind == PostKind::Incident).count();
     let open_work = ongoing.len() - open_incidents;
     let mut going_on = Vec::new();
@@ -104,67 +96,78 @@ pub fn index(v: &IndexView<'_>) -> String {
     if open_work > 0 {
         going_on.push(format!("{open_work} maintenance{} in progress", if open_work == 1 { "" } else { "s" }));
     }
-    let _ = write!(main, "<p>As of {}", Esc(&when::moment(now, &site.zone)));
-    if !going_on.is_empty() {
-        let _ = write!(main, " · {}", going_on.join(", "));
-    }
-    main.push_str("</p>\n</section>\n");
-
-    let _ = writeln!(main, "<section id=\"ongoing\">\n<h2>Happening now</h2>");
-    cards(&mut main, site, &ongoing, v, "No maintenance or incident is under way.");
-    main.push_str("</section>\n");
-
-    main.push_str("<section id=\"components\">\n<h2>Components</h2>\n");
-    if components.is_empty() {
-        main.push_str("<p class=\"empty\">No components are listed.</p>\n");
-    }
-    for kind in [ComponentKind::Service, ComponentKind::Rack, ComponentKind::Device] {
+    let groups = [ComponentKind::Service, ComponentKind::Rack, ComponentKind::Device].map(|kind| {
         let mut group: Vec<&Component> = components.iter().filter(|c| c.kind == kind).collect();
-        if group.is_empty() {
-            continue;
-        }
         group.sort_by(|a, b| b.status.cmp(&a.status).then_with(|| a.name.cmp(&b.name)).then_with(|| a.id.cmp(&b.id)));
-        let _ = writeln!(main, "<h3 class=\"group\">{}</h3>\n<ul class=\"components\">", group_title(kind));
-        for c in group {
-            let _ = writeln!(
-                main,
-                "<li class=\"component\" id=\"component-{}\" data-kind=\"{}\" data-status=\"{}\">\
-                 <span class=\"name\">{}</span><span class=\"status\">{}</span></li>",
-                Esc(&c.id),
-                kind_name(c.kind),
-                c.status.name(),
-                Esc(&c.name),
-                c.status.label()
-            );
+        (kind, group)
+    });
+
+    let main = html! {
+        section id="overall" class="overall" data-status=(worst.name()) {
+            "\n"
+            h1 { (overall_words(worst)) } "\n"
+            p {
+                "As of " (when::moment(now, &site.zone))
+                @if !going_on.is_empty() { " · " (going_on.join(", ")) }
+            } "\n"
+        } "\n"
+        section id="ongoing" {
+            "\n"
+            h2 { "Happening now" } "\n"
+            (cards(site, &ongoing, v, "No maintenance or incident is under way."))
+        } "\n"
+        section id="components" {
+            "\n"
+            h2 { "Components" } "\n"
+            @if components.is_empty() {
+                p class="empty" { "No components are listed." } "\n"
+            }
+            @for (kind, group) in &groups {
+                @if !group.is_empty() {
+                    h3 class="group" { (group_title(*kind)) } "\n"
+                    ul class="components" {
+                        "\n"
+                        @for c in group {
+                            li class="component" id={ "component-" (c.id) } data-kind=(kind_name(c.kind))
+                                data-status=(c.status.name()) {
+                                span class="name" { (c.name) }
+                                span class="status" { (c.status.label()) }
+                            } "\n"
+                        }
+                    } "\n"
+                }
+            }
+        } "\n"
+        section id="upcoming" {
+            "\n"
+            h2 { "Upcoming maintenance" } "\n"
+            (cards(site, &upcoming, v, "No maintenance is planned."))
+        } "\n"
+        @if !notices.is_empty() {
+            section id="notices" {
+                "\n"
+                h2 { "Notices" } "\n"
+                (cards(site, &notices, v, ""))
+            } "\n"
         }
-        main.push_str("</ul>\n");
-    }
-    main.push_str("</section>\n");
-
-    main.push_str("<section id=\"upcoming\">\n<h2>Upcoming maintenance</h2>\n");
-    cards(&mut main, site, &upcoming, v, "No maintenance is planned.");
-    main.push_str("</section>\n");
-
-    if !notices.is_empty() {
-        main.push_str("<section id=\"notices\">\n<h2>Notices</h2>\n");
-        cards(&mut main, site, &notices, v, "");
-        main.push_str("</section>\n");
-    }
-
-    main.push_str("<section id=\"incidents\">\n<h2>Recent incidents</h2>\n");
-    cards(&mut main, site, &incidents, v, "No incidents in the last 30 days.");
-    let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">All past posts</a></p>", Esc(&site.path("/history")));
-    main.push_str("</section>\n");
-
-    layout(site, now, "Status", &main)
+        section id="incidents" {
+            "\n"
+            h2 { "Recent incidents" } "\n"
+            (cards(site, &incidents, v, "No incidents in the last 30 days."))
+            p class="meta" { a href=(site.path("/history")) { "All past posts" } } "\n"
+        } "\n"
+    };
+    layout(site, now, "Status", main)
 }
 
-fn cards(out: &mut String, site: &Site, posts: &[&Post], v: &IndexView<'_>, empty: &str) {
-    if posts.is_empty() {
-        let _ = writeln!(out, "<p class=\"empty\">{}</p>", Esc(empty));
-    }
-    for p in posts {
-        post_card(out, site, p, v.components, v.posts);
+fn cards(site: &Site, posts: &[&Post], v: &IndexView<'_>, empty: &str) -> Markup {
+    html! {
+        @if posts.is_empty() {
+            p class="empty" { (empty) } "\n"
+        }
+        @for p in posts {
+            (post_card(site, p, v.components, v.posts))
+        }
     }
 }
 

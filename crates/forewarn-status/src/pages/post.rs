@@ -2,12 +2,11 @@
 //! first, and every correction with how the post read before it.
 
 use std::cmp::Reverse;
-use std::fmt::Write as _;
 
 use jiff::Timestamp;
+use maud::{Markup, PreEscaped, html};
 
-use super::{badges, component_name, full_stop, layout, replacement_links, time_html, window_html};
-use crate::escape::Esc;
+use super::{component_name, full_stop, layout, post_badges, replacement_links, time, window};
 use crate::markdown;
 use crate::post::{Component, Impact, Post, PostKind, Revision, Update};
 use crate::site::Site;
@@ -32,107 +31,103 @@ pub struct PostView<'a> {
 
 /// A post's page.
 pub fn post(v: &PostView<'_>) -> String {
-    let mut main = String::with_capacity(4096 + v.post.body.len() * 2);
-    let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">← Status overview</a></p>", Esc(&v.site.path("/")));
-    main.push_str(&post_article(v));
-    layout(v.site, v.now, &v.post.title, &main)
+    let main = html! {
+        p class="meta" { a href=(v.site.path("/")) { "← Status overview" } } "\n"
+        (article(v))
+    };
+    layout(v.site, v.now, &v.post.title, main)
 }
 
 /// A post as its page shows it, without the page around it: `#post` (title, badges, facts,
 /// body), `#timeline` and `#corrections`. The admin pages show it too.
 pub fn post_article(v: &PostView<'_>) -> String {
-    let (site, p) = (v.site, v.post);
-    let mut main = String::with_capacity(4096 + p.body.len() * 2);
-    let _ = writeln!(
-        main,
-        "<article id=\"post\" data-kind=\"{}\" data-state=\"{}\">\n<h1>{}</h1>\n<p class=\"meta\">",
-        p.kind.name(),
-        p.state.name(),
-        Esc(&p.title)
-    );
-    badges(&mut main, p);
-    main.push_str("</p>\n");
-    replacement_links(&mut main, site, v.replaces, v.replaced_by);
+    article(v).into_string()
+}
 
+/// Markdown rendered by [`markdown::render`], which shows raw HTML as text and keeps only
+/// safe URLs: safe to embed as it is.
+fn markdown_html(body: &str) -> Markup {
+    PreEscaped(markdown::render(body))
+}
+
+fn article(v: &PostView<'_>) -> Markup {
+    let (site, p) = (v.site, v.post);
     let mut revisions: Vec<&Revision> = v.revisions.iter().collect();
     revisions.sort_by_key(|r| (Reverse(r.revision), Reverse(r.at)));
-    if let Some(last) = revisions.first() {
-        main.push_str("<p class=\"corrected-note\">Corrected on ");
-        time_html(&mut main, last.at, site);
-        let _ = writeln!(
-            main,
-            ": {}{} <a href=\"#corrections\">See what changed</a>.</p>",
-            Esc(&last.note),
-            full_stop(&last.note)
-        );
-    }
-
-    main.push_str("<dl class=\"facts\">\n");
-    if p.starts.is_some() || p.ends.is_some() {
-        main.push_str("<dt>When</dt><dd id=\"when\">");
-        window_html(&mut main, p.starts, p.ends, site);
-        main.push_str("</dd>\n");
-    }
-    if !p.components.is_empty() {
-        let names: Vec<&str> = p.components.iter().map(|id| component_name(v.components, id)).collect();
-        let _ = writeln!(main, "<dt>Affects</dt><dd id=\"affected\">{}</dd>", Esc(&names.join(", ")));
-    }
-    if p.kind == PostKind::Incident {
-        let _ = writeln!(
-            main,
-            "<dt>Impact</dt><dd id=\"impact\" data-impact=\"{}\">{}</dd>",
-            p.impact.name(),
-            Esc(impact_words(p))
-        );
-    }
-    main.push_str("<dt>Posted</dt><dd>");
-    time_html(&mut main, p.created, site);
-    main.push_str("</dd>\n");
-    if p.updated != p.created {
-        main.push_str("<dt>Last change</dt><dd>");
-        time_html(&mut main, p.updated, site);
-        main.push_str("</dd>\n");
-    }
-    main.push_str("</dl>\n");
-    let _ = writeln!(main, "<div class=\"body card\" id=\"body\">\n{}</div>\n</article>", markdown::render(&p.body));
-
     let mut updates: Vec<&Update> = v.updates.iter().collect();
     updates.sort_by_key(|u| (Reverse(u.at), Reverse(u.id)));
-    main.push_str("<section id=\"timeline\">\n<h2>Updates</h2>\n");
-    if updates.is_empty() {
-        main.push_str("<p class=\"empty\">No updates yet.</p>\n");
-    } else {
-        main.push_str("<ol class=\"timeline\">\n");
-        for u in updates {
-            let state = u.state.map_or("", |s| s.name());
-            let _ =
-                write!(main, "<li class=\"update\" id=\"update-{}\" data-state=\"{state}\">\n<p class=\"meta\">", u.id);
-            time_html(&mut main, u.at, site);
-            if let Some(s) = u.state {
-                let _ = write!(main, " <span class=\"badge state\" data-state=\"{}\">{}</span>", s.name(), s.label());
+    let names: Vec<&str> = p.components.iter().map(|id| component_name(v.components, id)).collect();
+    html! {
+        article id="post" data-kind=(p.kind.name()) data-state=(p.state.name()) {
+            "\n"
+            h1 { (p.title) } "\n"
+            p class="meta" { (post_badges(p)) } "\n"
+            (replacement_links(site, v.replaces, v.replaced_by))
+            @if let Some(last) = revisions.first() {
+                p class="corrected-note" {
+                    "Corrected on " (time(last.at, site)) ": " (last.note) (full_stop(&last.note)) " "
+                    a href="#corrections" { "See what changed" } "."
+                } "\n"
             }
-            let _ = writeln!(main, "</p>\n<div class=\"body\">\n{}</div>\n</li>", markdown::render(&u.body));
-        }
-        main.push_str("</ol>\n");
-    }
-    main.push_str("</section>\n");
-
-    if !revisions.is_empty() {
-        main.push_str("<section id=\"corrections\">\n<h2>Corrections</h2>\n");
-        for (i, r) in revisions.iter().enumerate() {
-            // How the post read after this correction: as the next correction found it, or as it is.
-            let after = match i {
-                0 => (p.title.as_str(), p.body.as_str(), p.starts, p.ends),
-                _ => {
-                    let n = revisions[i - 1];
-                    (n.title.as_str(), n.body.as_str(), n.starts, n.ends)
+            dl class="facts" {
+                "\n"
+                @if p.starts.is_some() || p.ends.is_some() {
+                    dt { "When" } dd id="when" { (window(p.starts, p.ends, site)) } "\n"
                 }
-            };
-            correction(&mut main, site, r, after);
+                @if !p.components.is_empty() {
+                    dt { "Affects" } dd id="affected" { (names.join(", ")) } "\n"
+                }
+                @if p.kind == PostKind::Incident {
+                    dt { "Impact" } dd id="impact" data-impact=(p.impact.name()) { (impact_words(p)) } "\n"
+                }
+                dt { "Posted" } dd { (time(p.created, site)) } "\n"
+                @if p.updated != p.created {
+                    dt { "Last change" } dd { (time(p.updated, site)) } "\n"
+                }
+            } "\n"
+            div class="body card" id="body" { "\n" (markdown_html(&p.body)) } "\n"
+        } "\n"
+        section id="timeline" {
+            "\n"
+            h2 { "Updates" } "\n"
+            @if updates.is_empty() {
+                p class="empty" { "No updates yet." } "\n"
+            } @else {
+                ol class="timeline" {
+                    "\n"
+                    @for u in &updates {
+                        li class="update" id={ "update-" (u.id) } data-state=(u.state.map_or("", |s| s.name())) {
+                            "\n"
+                            p class="meta" {
+                                (time(u.at, site))
+                                @if let Some(s) = u.state {
+                                    " " span class="badge state" data-state=(s.name()) { (s.label()) }
+                                }
+                            } "\n"
+                            div class="body" { "\n" (markdown_html(&u.body)) } "\n"
+                        } "\n"
+                    }
+                } "\n"
+            }
+        } "\n"
+        @if !revisions.is_empty() {
+            section id="corrections" {
+                "\n"
+                h2 { "Corrections" } "\n"
+                @for (i, r) in revisions.iter().enumerate() {
+                    // How the post read after this correction: as the next correction found it, or as it is.
+                    @let after = match i {
+                        0 => (p.title.as_str(), p.body.as_str(), p.starts, p.ends),
+                        _ => {
+                            let n = revisions[i - 1];
+                            (n.title.as_str(), n.body.as_str(), n.starts, n.ends)
+                        }
+                    };
+                    (correction(site, r, after))
+                }
+            } "\n"
         }
-        main.push_str("</section>\n");
     }
-    main
 }
 
 /// What an incident's impact means for what it affects, while open and once resolved.
@@ -151,10 +146,7 @@ fn impact_words(p: &Post) -> &'static str {
 
 type Fields<'a> = (&'a str, &'a str, Option<Timestamp>, Option<Timestamp>);
 
-fn correction(out: &mut String, site: &Site, r: &Revision, after: Fields<'_>) {
-    let _ = write!(out, "<div class=\"correction\" id=\"correction-{}\">\n<p>Corrected on ", r.revision);
-    time_html(out, r.at, site);
-    let _ = writeln!(out, ": {}{}</p>", Esc(&r.note), full_stop(&r.note));
+fn correction(site: &Site, r: &Revision, after: Fields<'_>) -> Markup {
     let mut changed = Vec::new();
     if (r.starts, r.ends) != (after.2, after.3) {
         changed.push("the time");
@@ -165,22 +157,32 @@ fn correction(out: &mut String, site: &Site, r: &Revision, after: Fields<'_>) {
     if r.body != after.1 {
         changed.push("the text");
     }
-    if !changed.is_empty() {
-        let _ = writeln!(out, "<p class=\"meta\">Changed: {}.</p>", changed.join(", "));
+    html! {
+        div class="correction" id={ "correction-" (r.revision) } {
+            "\n"
+            p { "Corrected on " (time(r.at, site)) ": " (r.note) (full_stop(&r.note)) } "\n"
+            @if !changed.is_empty() {
+                p class="meta" { "Changed: " (changed.join(", ")) "." } "\n"
+            }
+            details {
+                "\n"
+                summary { "How it read before" } "\n"
+                div class="before" {
+                    "\n"
+                    dl class="facts" {
+                        "\n"
+                        dt { "Title" } dd class="before-title" { (r.title) } "\n"
+                        dt { "When" }
+                        dd class="before-when" {
+                            @if r.starts.is_none() && r.ends.is_none() { "no time given" }
+                            (window(r.starts, r.ends, site))
+                        } "\n"
+                    } "\n"
+                    div class="body before-body" { "\n" (markdown_html(&r.body)) } "\n"
+                } "\n"
+            } "\n"
+        } "\n"
     }
-    out.push_str("<details>\n<summary>How it read before</summary>\n<div class=\"before\">\n<dl class=\"facts\">\n");
-    let _ = writeln!(out, "<dt>Title</dt><dd class=\"before-title\">{}</dd>", Esc(&r.title));
-    out.push_str("<dt>When</dt><dd class=\"before-when\">");
-    if r.starts.is_none() && r.ends.is_none() {
-        out.push_str("no time given");
-    }
-    window_html(out, r.starts, r.ends, site);
-    out.push_str("</dd>\n</dl>\n");
-    let _ = writeln!(
-        out,
-        "<div class=\"body before-body\">\n{}</div>\n</div>\n</details>\n</div>",
-        markdown::render(&r.body)
-    );
 }
 
 #[cfg(test)]
