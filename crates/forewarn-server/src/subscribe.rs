@@ -9,7 +9,6 @@
 //! Public pages: no login, no cookies. Stable hooks for tests: `#subscribe` (the form),
 //! `#subscribed`, `#confirmed`, `#unsubscribe`, `#unsubscribed`, `#error`.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +21,8 @@ use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use forewarn_status::escape::Esc;
 use forewarn_status::pages::{Frame, page};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::App;
@@ -55,7 +54,7 @@ background:#0a58ca;color:#fff;cursor:pointer;justify-self:start}
 ";
 
 /// A public page around `main`.
-async fn answer(app: &App, status: StatusCode, title: &str, main: &str) -> Response {
+async fn answer(app: &App, status: StatusCode, title: &str, main: Markup) -> Response {
     let site = match app.site().await {
         Ok(site) => site,
         Err(e) => return e.into_response(),
@@ -78,48 +77,44 @@ async fn form_page(
         Ok(c) => c,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let mut main = String::from("<h1>Get updates by email</h1>\n");
-    main.push_str(
-        "<p>We send an email when maintenance is announced, changes or ends, and when an incident is opened, \
-         updated or resolved. Every message has a link to stop them.</p>\n",
-    );
-    if let Some(e) = error {
-        let _ = writeln!(main, "<div class=\"error\" id=\"error\" role=\"alert\"><p>{}</p></div>", Esc(&e.message));
-    }
-    let _ = write!(
-        main,
-        "<form class=\"stack\" id=\"subscribe\" method=\"post\" action=\"{}\">\n\
-         <label>Email address<input type=\"email\" name=\"email\" required autocomplete=\"email\" value=\"{}\"></label>\n\
-         <label>Language<select name=\"language\">",
-        Esc(&app.site().await.map(|s| s.path("/subscribe")).unwrap_or_else(|_| "/subscribe".to_owned())),
-        Esc(email)
-    );
-    for (code, label) in [("en", "English"), ("de", "Deutsch")] {
-        let _ = write!(
-            main,
-            "<option value=\"{code}\"{}>{label}</option>",
-            if language == code { " selected" } else { "" }
-        );
-    }
-    main.push_str("</select></label>\n");
-    if !components.is_empty() {
-        main.push_str(
-            "<fieldset><legend>Only about these <span class=\"hint\">(none ticked: everything)</span></legend>\
-             <div class=\"checks\">",
-        );
-        for c in &components {
-            let _ = write!(
-                main,
-                "<label><input type=\"checkbox\" name=\"components\" value=\"{}\"{}> {}</label>",
-                Esc(&c.id),
-                if chosen.contains(&c.id) { " checked" } else { "" },
-                Esc(&c.name)
-            );
+    let action = app.site().await.map(|s| s.path("/subscribe")).unwrap_or_else(|_| "/subscribe".to_owned());
+    let main = html! {
+        h1 { "Get updates by email" } "\n"
+        p {
+            "We send an email when maintenance is announced, changes or ends, and when an incident is opened, \
+             updated or resolved. Every message has a link to stop them."
+        } "\n"
+        @if let Some(e) = error {
+            div class="error" id="error" role="alert" { p { (e.message) } } "\n"
         }
-        main.push_str("</div></fieldset>\n");
-    }
-    main.push_str("<button type=\"submit\">Subscribe</button>\n</form>\n");
-    answer(app, status, "Get updates by email", &main).await
+        form class="stack" id="subscribe" method="post" action=(action) {
+            "\n"
+            label { "Email address" input type="email" name="email" required autocomplete="email" value=(email); } "\n"
+            label {
+                "Language"
+                select name="language" {
+                    @for (code, label) in [("en", "English"), ("de", "Deutsch")] {
+                        option value=(code) selected[language == code] { (label) }
+                    }
+                }
+            } "\n"
+            @if !components.is_empty() {
+                fieldset {
+                    legend { "Only about these " span class="hint" { "(none ticked: everything)" } }
+                    div class="checks" {
+                        @for c in &components {
+                            label {
+                                input type="checkbox" name="components" value=(c.id) checked[chosen.contains(&c.id)];
+                                " " (c.name)
+                            }
+                        }
+                    }
+                } "\n"
+            }
+            button type="submit" { "Subscribe" } "\n"
+        } "\n"
+    };
+    answer(app, status, "Get updates by email", main).await
 }
 
 /// `GET /subscribe`.
@@ -171,11 +166,14 @@ async fn submit(
     let now = Duration::from_secs(u64::try_from(app.now().as_second()).unwrap_or(0));
     if let Err(wait) = app.subscribes.take(&client, now) {
         let secs = wait.as_secs().max(1);
-        let main = format!(
-            "<h1 id=\"error\">Too many requests</h1>\n<p>Too many requests for updates came from here or from \
-             everyone together. Try again in {secs} seconds.</p>\n"
-        );
-        let mut r = answer(&app, StatusCode::TOO_MANY_REQUESTS, "Too many requests", &main).await;
+        let main = html! {
+            h1 id="error" { "Too many requests" } "\n"
+            p {
+                "Too many requests for updates came from here or from everyone together. Try again in " (secs)
+                " seconds."
+            } "\n"
+        };
+        let mut r = answer(&app, StatusCode::TOO_MANY_REQUESTS, "Too many requests", main).await;
         if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
             r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
         }
@@ -191,14 +189,16 @@ async fn submit(
     let components: Vec<String> = fields.iter().filter(|(n, _)| n == "components").map(|(_, v)| v.clone()).collect();
     match actions::subscribe(&app, &email, &components, &language).await {
         Ok(_) => {
-            let main = format!(
-                "<h1 id=\"subscribed\">Check your mail</h1>\n<p>We sent <strong>{}</strong> a link (at most one an \
-                 hour). If the address is not subscribed yet, follow the link within 7 days to start getting updates; \
-                 until then we send nothing else. If it is subscribed already, the link changes what it gets to what \
-                 you chose here, and the email has a link to unsubscribe too.</p>\n",
-                Esc(&email)
-            );
-            answer(&app, StatusCode::OK, "Check your mail", &main).await
+            let main = html! {
+                h1 id="subscribed" { "Check your mail" } "\n"
+                p {
+                    "We sent " strong { (email) } " a link (at most one an hour). If the address is not subscribed \
+                     yet, follow the link within 7 days to start getting updates; until then we send nothing else. If \
+                     it is subscribed already, the link changes what it gets to what you chose here, and the email has \
+                     a link to unsubscribe too."
+                } "\n"
+            };
+            answer(&app, StatusCode::OK, "Check your mail", main).await
         }
         Err(e) if e.status.is_client_error() => {
             form_page(&app, StatusCode::UNPROCESSABLE_ENTITY, &email, &language, &components, Some(&e)).await
@@ -215,14 +215,14 @@ struct TokenQuery {
 
 /// A page that says why a link did not work.
 async fn link_error(app: &App, e: ApiError) -> Response {
-    let main = format!(
-        "<h1>This link does not work</h1>\n<div class=\"error\" id=\"error\" role=\"alert\"><p>{}</p></div>\n\
-         <p><a href=\"{}\">Subscribe again</a></p>\n",
-        Esc(&e.message),
-        Esc(&app.site().await.map(|s| s.path("/subscribe")).unwrap_or_else(|_| "/subscribe".to_owned()))
-    );
+    let again = app.site().await.map(|s| s.path("/subscribe")).unwrap_or_else(|_| "/subscribe".to_owned());
+    let main = html! {
+        h1 { "This link does not work" } "\n"
+        div class="error" id="error" role="alert" { p { (e.message) } } "\n"
+        p { a href=(again) { "Subscribe again" } } "\n"
+    };
     let status = if e.status.is_server_error() { e.status } else { StatusCode::BAD_REQUEST };
-    answer(app, status, "This link does not work", &main).await
+    answer(app, status, "This link does not work", main).await
 }
 
 /// `GET /subscribe/confirm?token=...`.
@@ -230,22 +230,21 @@ async fn confirm(State(app): State<Arc<App>>, Query(q): Query<TokenQuery>) -> Re
     match actions::confirm_subscription(&app, &q.token).await {
         Ok(done) => {
             let s = &done.subscriber;
-            let what = if s.components.is_empty() {
-                String::new()
-            } else {
-                format!(", about {}", Esc(&s.components.join(", ")))
-            };
             let (title, said) = match done.outcome {
                 Confirmed::Subscribed => ("You are subscribed", "now gets"),
                 Confirmed::Changed => ("Your subscription is changed", "now gets"),
                 Confirmed::Already => ("This link was used already", "gets"),
             };
-            let main = format!(
-                "<h1 id=\"confirmed\">{title}</h1>\n<p>{} {said} an email when maintenance is announced or changes and \
-                 when incidents are updated{what}.</p>\n",
-                Esc(&s.email),
-            );
-            answer(&app, StatusCode::OK, title, &main).await
+            let main = html! {
+                h1 id="confirmed" { (title) } "\n"
+                p {
+                    (s.email) " " (said) " an email when maintenance is announced or changes and when incidents are \
+                     updated"
+                    @if !s.components.is_empty() { ", about " (s.components.join(", ")) }
+                    "."
+                } "\n"
+            };
+            answer(&app, StatusCode::OK, title, main).await
         }
         Err(e) => link_error(&app, e).await,
     }
@@ -253,8 +252,10 @@ async fn confirm(State(app): State<Arc<App>>, Query(q): Query<TokenQuery>) -> Re
 
 /// The page of an unsubscribe link whose subscription has ended already.
 async fn not_subscribed(app: &App) -> Response {
-    let main = "<h1 id=\"unsubscribed\">Not subscribed</h1>\n<p>The subscription this link came for has ended: we \
-                send it nothing more.</p>\n";
+    let main = html! {
+        h1 id="unsubscribed" { "Not subscribed" } "\n"
+        p { "The subscription this link came for has ended: we send it nothing more." } "\n"
+    };
     answer(app, StatusCode::OK, "Not subscribed", main).await
 }
 
@@ -266,25 +267,26 @@ async fn unsubscribe_form(State(app): State<Arc<App>>, Query(q): Query<TokenQuer
         Err(e) => return link_error(&app, e).await,
     };
     let action = app.site().await.map(|s| s.path("/unsubscribe")).unwrap_or_else(|_| "/unsubscribe".to_owned());
-    let main = format!(
-        "<h1>Stop the emails?</h1>\n<form class=\"stack\" id=\"unsubscribe\" method=\"post\" action=\"{}?token={}\">\n\
-         <p>{} will get no more updates from us.</p>\n<button type=\"submit\">Unsubscribe</button>\n</form>\n",
-        Esc(&action),
-        Esc(&q.token),
-        Esc(&sub.email)
-    );
-    answer(&app, StatusCode::OK, "Unsubscribe", &main).await
+    let main = html! {
+        h1 { "Stop the emails?" } "\n"
+        form class="stack" id="unsubscribe" method="post" action={ (action) "?token=" (q.token) } {
+            "\n"
+            p { (sub.email) " will get no more updates from us." } "\n"
+            button type="submit" { "Unsubscribe" } "\n"
+        } "\n"
+    };
+    answer(&app, StatusCode::OK, "Unsubscribe", main).await
 }
 
 /// `POST /unsubscribe?token=...` (the button, or a mail client's one-click request).
 async fn unsubscribe(State(app): State<Arc<App>>, Query(q): Query<TokenQuery>) -> Response {
     match actions::unsubscribe(&app, &q.token).await {
         Ok(Some(sub)) => {
-            let main = format!(
-                "<h1 id=\"unsubscribed\">Unsubscribed</h1>\n<p>{} gets no more updates from us.</p>\n",
-                Esc(&sub.email)
-            );
-            answer(&app, StatusCode::OK, "Unsubscribed", &main).await
+            let main = html! {
+                h1 id="unsubscribed" { "Unsubscribed" } "\n"
+                p { (sub.email) " gets no more updates from us." } "\n"
+            };
+            answer(&app, StatusCode::OK, "Unsubscribed", main).await
         }
         Ok(None) => not_subscribed(&app).await,
         Err(e) => link_error(&app, e).await,

@@ -1,5 +1,6 @@
-//! Escaping text for HTML and XML: one function serves both, so that the pages and the Atom
-//! feed cannot disagree on what is safe.
+//! Escaping text for the outputs that are not maud templates: the Atom feed (XML, `atom.rs`)
+//! and the HTML part of emails (`forewarn_notify::doc`). The pages, public and admin, are
+//! maud templates and escape through maud; nothing else should need this.
 
 use std::fmt;
 
@@ -18,19 +19,6 @@ fn replacement(c: char) -> Option<&'static str> {
         c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => Some(""),
         _ => None,
     }
-}
-
-/// Appends `text` escaped for HTML or XML (see [`Esc`]).
-pub fn escape_into(out: &mut String, text: &str) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "{}", Esc(text));
-}
-
-/// `text` escaped, as a new string.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    escape_into(&mut out, text);
-    out
 }
 
 /// Displays its text escaped for HTML or XML text and attribute values (quoted with `"` or
@@ -61,8 +49,7 @@ mod tests {
     fn escape_markup_quotes_and_controls() {
         let s = "<script>alert('x' & \"y\")</script>\u{0}\u{1b}\tok\n\u{FFFF}é";
         let want = "&lt;script&gt;alert(&#39;x&#39; &amp; &quot;y&quot;)&lt;/script&gt;\tok\né";
-        assert_eq!(escape(s), want);
         assert_eq!(Esc(s).to_string(), want);
-        assert_eq!(escape("plain"), "plain");
+        assert_eq!(Esc("plain").to_string(), "plain");
     }
 }

@@ -10,13 +10,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use forewarn_status::escape::Esc;
 use forewarn_store::{CampaignState, PlanSummary, StoredCampaign, StoredPlan};
 use jiff::Timestamp;
+use maud::{Markup, PreEscaped, html};
 use serde_json::Value;
 
 use super::session::forbidden;
-use super::{Cx, Operator, html, respond, see_other, site_path};
+use super::{Cx, Operator, answer, respond, see_other, site_path};
 use crate::App;
 use crate::actions;
 use crate::error::{ApiError, ApiResult};
@@ -45,97 +45,116 @@ pub async fn index(State(app): State<Arc<App>>, op: Operator) -> Response {
 
 async fn index_page(app: &App, op: &Operator) -> ApiResult<Response> {
     let cx = Cx::new(app, Some(op.clone())).await?;
-    let campaigns = app.store.campaigns().await?;
-    let mut main = String::from("<h1>Campaigns</h1>\n");
-    if campaigns.is_empty() {
-        main.push_str(
-            "<p class=\"empty\">No campaigns yet. Create one with <code>forewarn campaign create</code> or \
-             <code>POST /api/v1/campaigns</code>.</p>\n",
-        );
-        main.push_str(&tzdb_section(app, &cx).await?);
-        return Ok(html(StatusCode::OK, cx.page("Campaigns", &main)));
-    }
-    main.push_str(
-        "<div class=\"scroll\"><table class=\"list\" id=\"campaigns\">\n<thead><tr><th>Campaign</th><th>State</th>\
-         <th>Latest plan</th><th>Last change</th></tr></thead>\n<tbody>\n",
-    );
-    for c in &campaigns {
+    let mut campaigns = Vec::new();
+    for c in app.store.campaigns().await? {
         let latest = app.store.plans(&c.id).await?.into_iter().next();
-        let _ = write!(
-            main,
-            "<tr class=\"campaign\" data-id=\"{id}\" data-state=\"{state}\"><td><a href=\"{href}\">{title}</a><br>\
-             <span class=\"hint\">{id}</span></td><td>{badge}</td><td>",
-            id = Esc(&c.id),
-            state = c.state.as_str(),
-            href = Esc(&cx.path(&format!("/admin/campaigns/{}", c.id))),
-            title = Esc(&c.title),
-            badge = state_badge(c.state),
-        );
-        match &latest {
-            Some(p) => {
-                let _ = write!(main, "version {}: {}", p.version, Esc(&summary_words(&cx, &p.summary)));
-                if c.published_plan == Some(p.version) {
-                    main.push_str(" <span class=\"hint\">(published)</span>");
-                }
-            }
-            None => main.push_str("<span class=\"hint\">not planned yet</span>"),
-        }
-        let _ = writeln!(main, "</td><td>{}</td></tr>", cx.time(c.updated));
+        campaigns.push((c, latest));
     }
-    main.push_str("</tbody>\n</table></div>\n");
-    main.push_str(&tzdb_section(app, &cx).await?);
-    Ok(html(StatusCode::OK, cx.page("Campaigns", &main)))
+    let found = crate::tzdb::standing(app).await?;
+    let main = html! {
+        h1 { "Campaigns" } "\n"
+        @if campaigns.is_empty() {
+            p class="empty" {
+                "No campaigns yet. Create one with " code { "forewarn campaign create" } " or "
+                code { "POST /api/v1/campaigns" } "."
+            } "\n"
+        } @else {
+            (campaigns_table(&cx, &campaigns))
+        }
+        (tzdb_section(&cx, &found))
+    };
+    Ok(answer(StatusCode::OK, cx.page("Campaigns", main)))
+}
+
+/// The campaigns with their state and latest plan.
+fn campaigns_table(cx: &Cx, campaigns: &[(StoredCampaign, Option<PlanSummary>)]) -> Markup {
+    html! {
+        div class="scroll" { table class="list" id="campaigns" {
+            "\n"
+            thead { tr { th { "Campaign" } th { "State" } th { "Latest plan" } th { "Last change" } } } "\n"
+            tbody {
+                "\n"
+                @for (c, latest) in campaigns {
+                    tr class="campaign" data-id=(c.id) data-state=(c.state.as_str()) {
+                        td {
+                            a href=(cx.path(&format!("/admin/campaigns/{}", c.id))) { (c.title) } br;
+                            span class="hint" { (c.id) }
+                        }
+                        td { (state_badge(c.state)) }
+                        td {
+                            @match latest {
+                                Some(p) => {
+                                    "version " (p.version) ": " (summary_words(cx, &p.summary))
+                                    @if c.published_plan == Some(p.version) {
+                                        " " span class="hint" { "(published)" }
+                                    }
+                                }
+                                None => span class="hint" { "not planned yet" },
+                            }
+                        }
+                        td { (cx.time(c.updated)) }
+                    } "\n"
+                }
+            } "\n"
+        } } "\n"
+    }
 }
 
 /// The time zone database in use, and the published slots that lie outside their window
-/// since it changed.
-async fn tzdb_section(app: &App, cx: &Cx) -> ApiResult<String> {
+/// since it changed (`found`, as [`crate::tzdb::standing`] gives them).
+fn tzdb_section(cx: &Cx, found: &[forewarn_store::AuditEntry]) -> Markup {
     let db = forewarn_model::tz::db();
-    let mut out = String::from("<section id=\"tzdb\">\n<h2>Time zone database</h2>\n");
-    let _ = writeln!(
-        out,
-        "<p>Windows are read with tzdb <strong class=\"tzdb-release\">{}</strong> ({}).</p>",
-        Esc(db.release().unwrap_or("of unknown release")),
-        match db.source() {
-            forewarn_model::tz::Source::Bundled => "bundled with forewarn".to_owned(),
-            forewarn_model::tz::Source::Dir(dir) => format!("from <code>{}</code>", Esc(dir)),
-        }
-    );
-    let found = crate::tzdb::standing(app).await?;
-    if !found.is_empty() {
-        let _ = writeln!(
-            out,
-            "<div class=\"error\" role=\"alert\"><p><strong>{} published slot{} lie{} outside {} window under these \
-             zone rules.</strong> forewarn does not move them on its own yet: move each by hand (the API's \
-             <code>POST /api/v1/campaigns/ID/slots/TARGET</code>), and its contacts are told.</p>\n\
-             <table class=\"list\" id=\"tzdb-outside\">\n<thead><tr><th>Campaign</th><th>Target</th><th>What</th>\
-             <th>Found</th></tr></thead>\n<tbody>",
-            found.len(),
-            if found.len() == 1 { "" } else { "s" },
-            if found.len() == 1 { "s" } else { "" },
-            if found.len() == 1 { "its" } else { "their" },
-        );
-        for a in &found {
-            let _ = writeln!(
-                out,
-                "<tr class=\"outside\" data-campaign=\"{id}\"><td><a href=\"{href}\">{id}</a> <span class=\"hint\">plan \
-                 version {v}</span></td><td>{target}</td><td>{what}</td><td>{at}</td></tr>",
-                id = Esc(&a.subject),
-                href = Esc(&cx.path(&format!("/admin/campaigns/{}", a.subject))),
-                v = a.detail["plan_version"],
-                target = Esc(a.detail["target"].as_str().unwrap_or("the whole campaign")),
-                what = Esc(a.detail["message"].as_str().unwrap_or("")),
-                at = cx.time(a.at),
-            );
-        }
-        out.push_str("</tbody>\n</table></div>\n");
+    let one = found.len() == 1;
+    html! {
+        section id="tzdb" {
+            "\n"
+            h2 { "Time zone database" } "\n"
+            p {
+                "Windows are read with tzdb "
+                strong class="tzdb-release" { (db.release().unwrap_or("of unknown release")) }
+                " ("
+                @match db.source() {
+                    forewarn_model::tz::Source::Bundled => "bundled with forewarn",
+                    forewarn_model::tz::Source::Dir(dir) => { "from " code { (dir) } }
+                }
+                ")."
+            } "\n"
+            @if !found.is_empty() {
+                div class="error" role="alert" {
+                    p {
+                        strong {
+                            (found.len()) " published slot" (if one { "" } else { "s" }) " lie" (if one { "s" } else { "" })
+                            " outside " (if one { "its" } else { "their" }) " window under these zone rules."
+                        }
+                        " forewarn does not move them on its own yet: move each by hand (the API's "
+                        code { "POST /api/v1/campaigns/ID/slots/TARGET" } "), and its contacts are told."
+                    } "\n"
+                    table class="list" id="tzdb-outside" {
+                        "\n"
+                        thead { tr { th { "Campaign" } th { "Target" } th { "What" } th { "Found" } } } "\n"
+                        tbody {
+                            "\n"
+                            @for a in found {
+                                tr class="outside" data-campaign=(a.subject) {
+                                    td {
+                                        a href=(cx.path(&format!("/admin/campaigns/{}", a.subject))) { (a.subject) } " "
+                                        span class="hint" { "plan version " (a.detail["plan_version"]) }
+                                    }
+                                    td { (a.detail["target"].as_str().unwrap_or("the whole campaign")) }
+                                    td { (a.detail["message"].as_str().unwrap_or("")) }
+                                    td { (cx.time(a.at)) }
+                                } "\n"
+                            }
+                        } "\n"
+                    } "\n"
+                } "\n"
+            }
+        } "\n"
     }
-    out.push_str("</section>\n");
-    Ok(out)
 }
 
-fn state_badge(state: CampaignState) -> String {
-    format!("<span class=\"badge state\" data-state=\"{0}\">{0}</span>", state.as_str())
+fn state_badge(state: CampaignState) -> Markup {
+    html! { span class="badge state" data-state=(state.as_str()) { (state.as_str()) } }
 }
 
 fn timestamp(v: &Value) -> Option<Timestamp> {
@@ -200,200 +219,202 @@ async fn campaign_page_for(
         None => None,
     };
 
-    let svg_len = match &picture {
-        Some(Ok(p)) => p.svg.len(),
-        _ => 0,
-    };
-    let mut main = String::with_capacity(16 * 1024 + svg_len);
-    let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">← Campaigns</a></p>", Esc(&cx.path("/admin")));
     let status = match &failed {
-        Some((what, e)) => {
-            main.push_str(&cx.error_box(what, e));
-            // The campaign is there; what the action needed was not (no plan yet).
-            if e.status == StatusCode::NOT_FOUND { StatusCode::CONFLICT } else { e.status }
-        }
+        // The campaign is there; what the action needed was not (no plan yet).
+        Some((_, e)) if e.status == StatusCode::NOT_FOUND => StatusCode::CONFLICT,
+        Some((_, e)) => e.status,
         None => StatusCode::OK,
     };
-    let _ = writeln!(
-        main,
-        "<section id=\"campaign\" data-id=\"{}\" data-state=\"{}\">\n<h1>{}</h1>\n<p class=\"meta\">{} \
-         <span class=\"hint\">{}</span></p>",
-        Esc(&c.id),
-        c.state.as_str(),
-        Esc(&c.title),
-        state_badge(c.state),
-        Esc(&c.id)
-    );
-    actions_html(&mut main, &cx, &c, latest.as_ref());
-
-    main.push_str("<dl class=\"facts\">\n");
-    let _ = writeln!(main, "<dt>Inventory</dt><dd>version {}</dd>", c.inventory_version);
-    match c.published_plan {
-        Some(v) => {
-            let _ = writeln!(main, "<dt>Published</dt><dd>plan version {v}</dd>");
+    let main = html! {
+        p class="meta" { a href=(cx.path("/admin")) { "← Campaigns" } } "\n"
+        @if let Some((what, e)) = &failed {
+            (cx.error_box(what, e))
         }
-        None => main.push_str("<dt>Published</dt><dd>not yet</dd>\n"),
-    }
-    let _ = writeln!(main, "<dt>Created</dt><dd>{}</dd>", cx.time(c.created));
-    let _ = writeln!(main, "<dt>Last change</dt><dd>{}</dd>", cx.time(c.updated));
-    if !posts.is_empty() {
-        main.push_str("<dt>Posts</dt><dd>");
-        for (i, p) in posts.iter().enumerate() {
-            let _ = write!(
-                main,
-                "{}<a href=\"{}\">{}</a> <span class=\"hint\">({})</span>",
-                if i > 0 { "<br>" } else { "" },
-                Esc(&cx.path(&format!("/admin/posts/{}", p.id))),
-                Esc(&p.title),
-                p.state.label()
-            );
+        section id="campaign" data-id=(c.id) data-state=(c.state.as_str()) {
+            "\n"
+            h1 { (c.title) } "\n"
+            p class="meta" { (state_badge(c.state)) " " span class="hint" { (c.id) } } "\n"
+            (actions_html(&cx, &c, latest.as_ref()))
+            dl class="facts" {
+                "\n"
+                dt { "Inventory" } dd { "version " (c.inventory_version) } "\n"
+                @match c.published_plan {
+                    Some(v) => { dt { "Published" } dd { "plan version " (v) } "\n" }
+                    None => { dt { "Published" } dd { "not yet" } "\n" }
+                }
+                dt { "Created" } dd { (cx.time(c.created)) } "\n"
+                dt { "Last change" } dd { (cx.time(c.updated)) } "\n"
+                @if !posts.is_empty() {
+                    dt { "Posts" }
+                    dd {
+                        @for (i, p) in posts.iter().enumerate() {
+                            @if i > 0 { br; }
+                            a href=(cx.path(&format!("/admin/posts/{}", p.id))) { (p.title) } " "
+                            span class="hint" { "(" (p.state.label()) ")" }
+                        }
+                    } "\n"
+                }
+            } "\n"
+        } "\n"
+        @match (&latest, &picture) {
+            (Some(plan), Some(pic)) => (plan_html(&cx, plan, pic)),
+            _ => {
+                section id="plan" {
+                    "\n"
+                    h2 { "Plan" } "\n"
+                    p class="empty" { "Not planned yet: " strong { "Plan" } " makes the first version." } "\n"
+                } "\n"
+            }
         }
-        main.push_str("</dd>\n");
-    }
-    main.push_str("</dl>\n</section>\n");
-
-    match (&latest, &picture) {
-        (Some(plan), Some(pic)) => plan_html(&mut main, &cx, plan, pic),
-        _ => main.push_str(
-            "<section id=\"plan\">\n<h2>Plan</h2>\n<p class=\"empty\">Not planned yet: <strong>Plan</strong> makes \
-             the first version.</p>\n</section>\n",
-        ),
-    }
-    super::slots::section(&mut main, &cx, &c.id, &slot_table, customer);
-    versions_html(&mut main, &cx, &c, &plans);
-    if c.state == CampaignState::Draft {
-        main.push_str("<details>\n<summary>Edit the campaign file</summary>\n");
-        super::changes::edit_form(&mut main, &cx, &c, &c.text);
-        main.push_str("</details>\n");
-    } else {
-        let _ = writeln!(
-            main,
-            "<details>\n<summary>The campaign file</summary>\n<pre class=\"file\">{}</pre>\n</details>",
-            Esc(&c.text)
-        );
-    }
-    Ok(html(status, cx.page(&c.title, &main)))
+        (super::slots::section(&cx, &c.id, &slot_table, customer))
+        (versions_html(&cx, &c, &plans))
+        @if c.state == CampaignState::Draft {
+            details {
+                "\n"
+                summary { "Edit the campaign file" } "\n"
+                (super::changes::edit_form(&cx, &c, &c.text))
+            } "\n"
+        } @else {
+            details {
+                "\n"
+                summary { "The campaign file" } "\n"
+                pre class="file" { (c.text) } "\n"
+            } "\n"
+        }
+    };
+    Ok(answer(status, cx.page(&c.title, main)))
 }
 
 /// The buttons for what the campaign's state allows.
-fn actions_html(out: &mut String, cx: &Cx, c: &StoredCampaign, latest: Option<&StoredPlan>) {
+fn actions_html(cx: &Cx, c: &StoredCampaign, latest: Option<&StoredPlan>) -> Markup {
     let base = format!("/admin/campaigns/{}", c.id);
-    out.push_str("<div class=\"actions\" id=\"actions\">");
-    if !c.state.is_final() {
-        let label = if latest.is_some() { "Plan again" } else { "Plan" };
-        out.push_str(&cx.button(&format!("{base}/plan"), label, "secondary", &[]));
-    }
-    if let Some(p) = latest {
-        // Publishing shows first what it changes and whom it tells.
+    // Publishing shows first what it changes and whom it tells.
+    let review = latest.filter(|p| {
         let newer = matches!(c.state, CampaignState::Published | CampaignState::Paused)
             && c.published_plan.is_some_and(|v| v < p.version);
-        if c.state == CampaignState::Draft || newer {
-            let _ = write!(
-                out,
-                "<a class=\"button\" href=\"{}\">Review and publish plan version {}</a>",
-                Esc(&cx.path(&format!("{base}/review?version={}", p.version))),
-                p.version
-            );
-        }
+        c.state == CampaignState::Draft || newer
+    });
+    html! {
+        div class="actions" id="actions" {
+            @if !c.state.is_final() {
+                (cx.button(&format!("{base}/plan"), if latest.is_some() { "Plan again" } else { "Plan" }, "secondary", &[]))
+            }
+            @if let Some(p) = review {
+                a class="button" href=(cx.path(&format!("{base}/review?version={}", p.version))) {
+                    "Review and publish plan version " (p.version)
+                }
+            }
+            @if c.state.can_move_to(CampaignState::Paused) {
+                (super::changes::reason_button(cx, &format!("{base}/pause"), "Pause", "secondary"))
+            }
+            @if c.state == CampaignState::Paused {
+                (super::changes::reason_button(cx, &format!("{base}/resume"), "Resume", ""))
+            }
+            @if c.state.can_move_to(CampaignState::Cancelled) {
+                (super::changes::cancel_button(cx, c))
+            }
+        } "\n"
     }
-    if c.state.can_move_to(CampaignState::Paused) {
-        out.push_str(&super::changes::reason_button(cx, &format!("{base}/pause"), "Pause", "secondary"));
-    }
-    if c.state == CampaignState::Paused {
-        out.push_str(&super::changes::reason_button(cx, &format!("{base}/resume"), "Resume", ""));
-    }
-    if c.state.can_move_to(CampaignState::Cancelled) {
-        out.push_str(&super::changes::cancel_button(cx, c));
-    }
-    out.push_str("</div>\n");
 }
 
-fn plan_html(out: &mut String, cx: &Cx, plan: &StoredPlan, pic: &ApiResult<Arc<Picture>>) {
-    let _ = writeln!(
-        out,
-        "<section id=\"plan\" data-version=\"{}\">\n<h2>Plan version {}</h2>\n<p>{}.",
-        plan.version,
-        plan.version,
-        Esc(&summary_words(cx, &plan.summary))
-    );
-    if let Some(t) = timestamp(&plan.summary["lower_bound"]) {
-        let _ = write!(
-            out,
-            " <span class=\"hint\">No plan can finish before {}.</span>",
-            Esc(&forewarn_status::when::moment(t, &cx.site.zone))
-        );
+/// The latest plan version: its summary, the targets without a slot and why, the planner's
+/// notes, and its picture.
+fn plan_html(cx: &Cx, plan: &StoredPlan, pic: &ApiResult<Arc<Picture>>) -> Markup {
+    html! {
+        section id="plan" data-version=(plan.version) {
+            "\n"
+            h2 { "Plan version " (plan.version) } "\n"
+            p {
+                (summary_words(cx, &plan.summary)) "."
+                @if let Some(t) = timestamp(&plan.summary["lower_bound"]) {
+                    " " span class="hint" { "No plan can finish before " (forewarn_status::when::moment(t, &cx.site.zone)) "." }
+                }
+            } "\n"
+            p class="meta" {
+                "Planned " (cx.time(plan.created)) " by " (plan.actor) " against inventory version "
+                (plan.inventory_version) "."
+            } "\n"
+            @match pic {
+                Err(e) => {
+                    div class="error" { p { strong { "The plan cannot be drawn:" } " " (e.message) } } "\n"
+                }
+                Ok(pic) => (picture_html(plan, pic)),
+            }
+        } "\n"
     }
-    let _ = writeln!(
-        out,
-        "</p>\n<p class=\"meta\">Planned {} by {} against inventory version {}.</p>",
-        cx.time(plan.created),
-        Esc(&plan.actor),
-        plan.inventory_version
-    );
-    let pic = match pic {
-        Ok(pic) => pic,
-        Err(e) => {
-            let _ = writeln!(
-                out,
-                "<div class=\"error\"><p><strong>The plan cannot be drawn:</strong> {}</p></div>\n</section>",
-                Esc(&e.message)
-            );
-            return;
-        }
-    };
-    if pic.unscheduled_total > 0 {
-        let _ = writeln!(
-            out,
-            "<h3>Without a slot ({})</h3>\n<div class=\"scroll\"><table class=\"list\" id=\"unscheduled\">\n\
-             <thead><tr><th>Target</th><th>Why</th></tr></thead>\n<tbody>",
-            pic.unscheduled_total
-        );
-        for (target, reason) in &pic.unscheduled {
-            let _ = writeln!(out, "<tr><td>{}</td><td>{}</td></tr>", Esc(target), Esc(reason));
-        }
-        out.push_str("</tbody>\n</table></div>\n");
-        if pic.unscheduled_total > pic.unscheduled.len() {
-            let _ = writeln!(
-                out,
-                "<p class=\"hint\">And {} more: the plan file (<code>GET /api/v1/campaigns/{}/plan</code>) has them \
-                 all.</p>",
-                pic.unscheduled_total - pic.unscheduled.len(),
-                Esc(&plan.campaign)
-            );
-        }
-    }
-    if !pic.notes.is_empty() {
-        out.push_str("<h3>Notes</h3>\n<ul id=\"notes\">\n");
-        for n in &pic.notes {
-            let _ = writeln!(out, "<li>{}</li>", Esc(n));
-        }
-        out.push_str("</ul>\n");
-    }
-    let _ = writeln!(out, "<div id=\"plan-svg\">\n{}\n</div>\n</section>", pic.svg);
 }
 
-fn versions_html(out: &mut String, cx: &Cx, c: &StoredCampaign, plans: &[PlanSummary]) {
-    if plans.is_empty() {
-        return;
+/// A plan version's targets without a slot, the planner's notes, and the picture.
+fn picture_html(plan: &StoredPlan, pic: &Picture) -> Markup {
+    html! {
+        @if pic.unscheduled_total > 0 {
+            h3 { "Without a slot (" (pic.unscheduled_total) ")" } "\n"
+            div class="scroll" { table class="list" id="unscheduled" {
+                "\n"
+                thead { tr { th { "Target" } th { "Why" } } } "\n"
+                tbody {
+                    "\n"
+                    @for (target, reason) in &pic.unscheduled {
+                        tr { td { (target) } td { (reason) } } "\n"
+                    }
+                } "\n"
+            } } "\n"
+            @if pic.unscheduled_total > pic.unscheduled.len() {
+                p class="hint" {
+                    "And " (pic.unscheduled_total - pic.unscheduled.len()) " more: the plan file ("
+                    code { "GET /api/v1/campaigns/" (plan.campaign) "/plan" } ") has them all."
+                } "\n"
+            }
+        }
+        @if !pic.notes.is_empty() {
+            h3 { "Notes" } "\n"
+            ul id="notes" {
+                "\n"
+                @for n in &pic.notes {
+                    li { (n) } "\n"
+                }
+            } "\n"
+        }
+        div id="plan-svg" {
+            "\n"
+            // The planner's SVG: markup it wrote, every text in it escaped by its renderer.
+            (PreEscaped(&pic.svg))
+            "\n"
+        } "\n"
     }
-    out.push_str(
-        "<section>\n<h2>Plan versions</h2>\n<div class=\"scroll\"><table class=\"list\" id=\"plans\">\n<thead><tr>\
-         <th>Version</th><th>Planned</th><th>By</th><th>Inventory</th><th>Result</th></tr></thead>\n<tbody>\n",
-    );
-    for p in plans {
-        let published =
-            if c.published_plan == Some(p.version) { " <span class=\"hint\">(published)</span>" } else { "" };
-        let _ = writeln!(
-            out,
-            "<tr data-version=\"{v}\"><td>{v}{published}</td><td>{}</td><td>{}</td><td>version {}</td><td>{}</td></tr>",
-            cx.time(p.created),
-            Esc(&p.actor),
-            p.inventory_version,
-            Esc(&summary_words(cx, &p.summary)),
-            v = p.version,
-        );
+}
+
+/// Every plan version of the campaign.
+fn versions_html(cx: &Cx, c: &StoredCampaign, plans: &[PlanSummary]) -> Markup {
+    html! {
+        @if !plans.is_empty() {
+            section {
+                "\n"
+                h2 { "Plan versions" } "\n"
+                div class="scroll" { table class="list" id="plans" {
+                    "\n"
+                    thead { tr { th { "Version" } th { "Planned" } th { "By" } th { "Inventory" } th { "Result" } } } "\n"
+                    tbody {
+                        "\n"
+                        @for p in plans {
+                            tr data-version=(p.version) {
+                                td {
+                                    (p.version)
+                                    @if c.published_plan == Some(p.version) {
+                                        " " span class="hint" { "(published)" }
+                                    }
+                                }
+                                td { (cx.time(p.created)) }
+                                td { (p.actor) }
+                                td { "version " (p.inventory_version) }
+                                td { (summary_words(cx, &p.summary)) }
+                            } "\n"
+                        }
+                    } "\n"
+                } } "\n"
+            } "\n"
+        }
     }
-    out.push_str("</tbody>\n</table></div>\n</section>\n");
 }
 
 /// The plan version drawn as it was stored (a moved slot shows where it was moved to), and

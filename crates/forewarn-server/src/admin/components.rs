@@ -3,19 +3,18 @@
 //! a form per component to set its status by hand (`POST /admin/components/{id}`). The page
 //! shows the worse of the two.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use forewarn_status::escape::Esc;
 use forewarn_status::status;
 use forewarn_status::{ComponentStatus, Post};
+use maud::{Markup, html};
 
 use super::session::forbidden;
-use super::{Cx, Operator, html, option, respond, see_other, site_path};
+use super::{Cx, Operator, answer, option, respond, see_other, site_path};
 use crate::App;
 use crate::actions;
 use crate::error::{ApiError, ApiResult};
@@ -49,73 +48,62 @@ pub async fn set(State(app): State<Arc<App>>, op: Operator, Path(id): Path<Strin
 }
 
 /// The open posts that make something of `id` at `now`, as links.
-fn causes(cx: &Cx, id: &str, posts: &[Post]) -> String {
-    let mut out = String::new();
-    for p in posts.iter().filter(|p| p.components.iter().any(|c| c == id)) {
-        let s = status::post_status(p, cx.now);
-        if s == ComponentStatus::Operational {
-            continue;
+fn causes(cx: &Cx, id: &str, posts: &[Post]) -> Markup {
+    html! {
+        @for p in posts.iter().filter(|p| p.components.iter().any(|c| c == id)) {
+            @let s = status::post_status(p, cx.now);
+            @if s != ComponentStatus::Operational {
+                div class="hint" { (s.label()) ": " a href=(cx.path(&format!("/admin/posts/{}", p.id))) { (p.title) } }
+            }
         }
-        let _ = write!(
-            out,
-            "<div class=\"hint\">{}: <a href=\"{}\">{}</a></div>",
-            s.label(),
-            Esc(&cx.path(&format!("/admin/posts/{}", p.id))),
-            Esc(&p.title)
-        );
     }
-    out
 }
 
 async fn page(app: &App, op: &Operator, failed: Option<ApiError>) -> ApiResult<Response> {
     let cx = Cx::new(app, Some(op.clone())).await?;
     let (components, posts) = (app.store.components().await?, app.store.posts().await?);
     let shown = status::effective(&components, &posts, cx.now);
-    let mut main = String::from("<h1>Components</h1>\n");
-    let code = match &failed {
-        Some(e) => {
-            main.push_str(&cx.error_box("The status was not set:", e));
-            e.status
+    let code = failed.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let main = html! {
+        h1 { "Components" } "\n"
+        @if let Some(e) = &failed {
+            (cx.error_box("The status was not set:", e))
         }
-        None => StatusCode::OK,
+        p class="hint" {
+            "The status page shows the worse of the status set here and what open incidents (by their impact) and \
+             maintenance in progress make of a component; when those end, it shows the one set here again."
+        } "\n"
+        @if components.is_empty() {
+            p class="empty" { "No components yet: they come with the inventory." } "\n"
+        } @else {
+            div class="scroll" { table class="list" id="components" {
+                "\n"
+                thead { tr { th { "Component" } th { "Shown" } th { "From posts" } th { "Set by hand" } } } "\n"
+                tbody {
+                    "\n"
+                    @for (c, s) in components.iter().zip(&shown) {
+                        @let derived = status::derived(&c.id, &posts, cx.now);
+                        tr class="component-row" id={ "component-" (c.id) } data-id=(c.id) data-status=(s.status.name())
+                            data-manual=(c.status.name()) data-derived=(derived.name()) {
+                            td { (c.name) " " span class="hint" { (c.id) } }
+                            td { (s.status.label()) }
+                            td { (derived.label()) (causes(&cx, &c.id, &posts)) }
+                            td {
+                                form class="inline" method="post" action=(cx.path(&format!("/admin/components/{}", c.id))) {
+                                    (cx.csrf())
+                                    select name="status" aria-label={ "Status of " (c.name) } {
+                                        @for option_status in ComponentStatus::ALL {
+                                            (option(option_status.name(), option_status.label(), option_status == c.status))
+                                        }
+                                    }
+                                    " " button type="submit" class="secondary" { "Set" }
+                                }
+                            }
+                        } "\n"
+                    }
+                } "\n"
+            } } "\n"
+        }
     };
-    main.push_str(
-        "<p class=\"hint\">The status page shows the worse of the status set here and what open incidents (by their \
-         impact) and maintenance in progress make of a component; when those end, it shows the one set here \
-         again.</p>\n",
-    );
-    if components.is_empty() {
-        main.push_str("<p class=\"empty\">No components yet: they come with the inventory.</p>\n");
-        return Ok(html(code, cx.page("Components", &main)));
-    }
-    main.push_str(
-        "<div class=\"scroll\"><table class=\"list\" id=\"components\">\n<thead><tr><th>Component</th><th>Shown</th>\
-         <th>From posts</th><th>Set by hand</th></tr></thead>\n<tbody>\n",
-    );
-    for (c, s) in components.iter().zip(&shown) {
-        let derived = status::derived(&c.id, &posts, cx.now);
-        let _ = write!(
-            main,
-            "<tr class=\"component-row\" id=\"component-{id}\" data-id=\"{id}\" data-status=\"{}\" \
-             data-manual=\"{}\" data-derived=\"{}\"><td>{} <span class=\"hint\">{id}</span></td><td>{}</td><td>{}{}</td>\
-             <td><form class=\"inline\" method=\"post\" action=\"{}\">{}<select name=\"status\" aria-label=\"Status of {}\">",
-            s.status.name(),
-            c.status.name(),
-            derived.name(),
-            Esc(&c.name),
-            s.status.label(),
-            derived.label(),
-            causes(&cx, &c.id, &posts),
-            Esc(&cx.path(&format!("/admin/components/{}", c.id))),
-            cx.csrf(),
-            Esc(&c.name),
-            id = Esc(&c.id),
-        );
-        for option_status in ComponentStatus::ALL {
-            option(&mut main, option_status.name(), option_status.label(), option_status == c.status);
-        }
-        main.push_str("</select> <button type=\"submit\" class=\"secondary\">Set</button></form></td></tr>\n");
-    }
-    main.push_str("</tbody>\n</table></div>\n");
-    Ok(html(code, cx.page("Components", &main)))
+    Ok(answer(code, cx.page("Components", main)))
 }

@@ -3,19 +3,18 @@
 //! goes (the capture mailbox). `/admin/mail/{id}` shows one message as its recipient reads
 //! it, with its headers, its calendar parts and its raw text; a dead one has a retry button.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use forewarn_status::escape::Esc;
 use forewarn_store::{Channel, Message, MessageState};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::session::forbidden;
-use super::{Cx, Operator, html, respond, see_other, site_path};
+use super::{Cx, Operator, answer, respond, see_other, site_path};
 use crate::App;
 use crate::error::{ApiError, ApiResult};
 
@@ -43,79 +42,85 @@ async fn list(app: &App, op: &Operator, q: MailQuery) -> ApiResult<Response> {
     };
     let counts = app.store.outbox_counts().await?;
     let messages = app.store.messages(state, PAGE, q.before).await?;
-    let mut main = String::from("<h1>Mail</h1>\n");
-    let _ = writeln!(
-        main,
-        "<p class=\"meta\">{} Every message forewarn sends is kept here with where it stands.</p>",
-        if app.config.smtp.is_some() {
-            "Mail goes out through the configured relay."
-        } else {
-            "No mail relay is configured: mail is captured here instead of being sent."
-        }
-    );
-    main.push_str("<p class=\"actions\" id=\"mail-filter\">");
-    for (label, value, n) in [
+    let relay = if app.config.smtp.is_some() {
+        "Mail goes out through the configured relay."
+    } else {
+        "No mail relay is configured: mail is captured here instead of being sent."
+    };
+    let filters = [
         ("All", "", counts.pending + counts.sent + counts.dead),
         ("Pending", "pending", counts.pending),
         ("Sent", "sent", counts.sent),
         ("Dead", "dead", counts.dead),
-    ] {
-        let href =
-            if value.is_empty() { cx.path("/admin/mail") } else { cx.path(&format!("/admin/mail?state={value}")) };
-        let current = state.map_or("", MessageState::as_str) == value;
-        let _ = write!(
-            main,
-            "<a href=\"{}\" data-state=\"{value}\" class=\"count\"{}>{label} ({n})</a> ",
-            Esc(&href),
-            if current { " aria-current=\"page\"" } else { "" }
-        );
+    ];
+    // A full page has older messages after it.
+    let older = match messages.last() {
+        Some(last) if messages.len() as u32 == PAGE => {
+            let state_q = state.map(|s| format!("state={}&", s.as_str())).unwrap_or_default();
+            Some(cx.path(&format!("/admin/mail?{state_q}before={}", last.id)))
+        }
+        _ => None,
+    };
+    let main = html! {
+        h1 { "Mail" } "\n"
+        p class="meta" { (relay) " Every message forewarn sends is kept here with where it stands." } "\n"
+        p class="actions" id="mail-filter" {
+            @for (label, value, n) in filters {
+                @let href = if value.is_empty() { cx.path("/admin/mail") } else { cx.path(&format!("/admin/mail?state={value}")) };
+                @let current = state.map_or("", MessageState::as_str) == value;
+                a href=(href) data-state=(value) class="count" aria-current=[current.then_some("page")] {
+                    (label) " (" (n) ")"
+                }
+                " "
+            }
+        } "\n"
+        @if messages.is_empty() {
+            p id="mail-empty" { "No messages." } "\n"
+        } @else {
+            (mail_table(&cx, &messages))
+            @if let Some(href) = older {
+                p { a id="older" href=(href) { "Older messages" } } "\n"
+            }
+        }
+    };
+    Ok(answer(StatusCode::OK, cx.page("Mail", main)))
+}
+
+/// The messages of a page, newest first, with where each stands.
+fn mail_table(cx: &Cx, messages: &[Message]) -> Markup {
+    html! {
+        div class="scroll" { table class="list" id="mail" {
+            "\n"
+            thead { tr { th { "Written" } th { "To" } th { "Subject" } th { "Why" } th { "State" } } } "\n"
+            tbody {
+                "\n"
+                @for m in messages {
+                    tr class="mail-row" data-id=(m.id) data-state=(m.state.as_str()) data-channel=(m.channel.as_str()) {
+                        td class="when" { (cx.time(m.created)) }
+                        td { (m.recipient) }
+                        td { a href=(cx.path(&format!("/admin/mail/{}", m.id))) { (subject(m)) } }
+                        td { (m.cause) }
+                        td {
+                            span class="badge" data-state=(m.state.as_str()) {
+                                @match (m.state, &m.error) {
+                                    (MessageState::Pending, Some(_)) => { "pending (after " (m.attempts) " failed)" }
+                                    (s, _) => (s.as_str()),
+                                }
+                            }
+                            @if let Some(e) = &m.error {
+                                br; span class="hint error-text" { (e) }
+                            }
+                        }
+                    } "\n"
+                }
+            } "\n"
+        } } "\n"
     }
-    main.push_str("</p>\n");
-    if messages.is_empty() {
-        main.push_str("<p id=\"mail-empty\">No messages.</p>\n");
-        return Ok(html(StatusCode::OK, cx.page("Mail", &main)));
-    }
-    main.push_str(
-        "<div class=\"scroll\"><table class=\"list\" id=\"mail\">\n<thead><tr><th>Written</th><th>To</th>\
-         <th>Subject</th><th>Why</th><th>State</th></tr></thead>\n<tbody>\n",
-    );
-    for m in &messages {
-        let state_text = match (m.state, &m.error) {
-            (MessageState::Pending, Some(_)) => format!("pending (after {} failed)", m.attempts),
-            (s, _) => s.as_str().to_owned(),
-        };
-        let _ = writeln!(
-            main,
-            "<tr class=\"mail-row\" data-id=\"{}\" data-state=\"{}\" data-channel=\"{}\"><td class=\"when\">{}</td>\
-             <td>{}</td><td><a href=\"{}\">{}</a></td><td>{}</td><td><span class=\"badge\" data-state=\"{}\">{}</span>{}</td></tr>",
-            m.id,
-            m.state.as_str(),
-            m.channel.as_str(),
-            cx.time(m.created),
-            Esc(&m.recipient),
-            Esc(&cx.path(&format!("/admin/mail/{}", m.id))),
-            Esc(if m.subject.is_empty() { "(no subject)" } else { &m.subject }),
-            Esc(&m.cause),
-            m.state.as_str(),
-            Esc(&state_text),
-            m.error
-                .as_deref()
-                .map(|e| format!("<br><span class=\"hint error-text\">{}</span>", Esc(e)))
-                .unwrap_or_default(),
-        );
-    }
-    main.push_str("</tbody>\n</table></div>\n");
-    if messages.len() as u32 == PAGE
-        && let Some(last) = messages.last()
-    {
-        let state_q = state.map(|s| format!("state={}&", s.as_str())).unwrap_or_default();
-        let _ = writeln!(
-            main,
-            "<p><a id=\"older\" href=\"{}\">Older messages</a></p>",
-            Esc(&cx.path(&format!("/admin/mail?{state_q}before={}", last.id)))
-        );
-    }
-    Ok(html(StatusCode::OK, cx.page("Mail", &main)))
+}
+
+/// A message's subject, or that it has none.
+fn subject(m: &Message) -> &str {
+    if m.subject.is_empty() { "(no subject)" } else { &m.subject }
 }
 
 /// `GET /admin/mail/{id}`.
@@ -127,71 +132,71 @@ pub async fn show(State(app): State<Arc<App>>, op: Operator, Path(id): Path<i64>
 async fn one(app: &App, op: &Operator, id: i64) -> ApiResult<Response> {
     let cx = Cx::new(app, Some(op.clone())).await?;
     let m = app.store.message(id).await?.ok_or_else(|| ApiError::not_found(format!("message {id}")))?;
-    let mut main = format!(
-        "<p class=\"meta\"><a href=\"{}\">All mail</a></p>\n<h1 id=\"mail-subject\">{}</h1>\n",
-        Esc(&cx.path("/admin/mail")),
-        Esc(if m.subject.is_empty() { "(no subject)" } else { &m.subject })
-    );
-    let _ = write!(
-        main,
-        "<table class=\"list\" id=\"mail-meta\" data-state=\"{}\"><tbody>\n\
-         <tr><th>To</th><td>{}</td></tr>\n<tr><th>From</th><td>{}</td></tr>\n\
-         <tr><th>{}</th><td><code>{}</code></td></tr>\n<tr><th>Why</th><td>{}</td></tr>\n\
-         <tr><th>Written</th><td>{}</td></tr>\n<tr><th>State</th><td>{}{}</td></tr>\n",
-        m.state.as_str(),
-        Esc(&m.recipient),
-        Esc(if m.sender.is_empty() { "-" } else { &m.sender }),
-        if m.channel == Channel::Email { "Message-ID" } else { "Event id" },
-        Esc(&m.key),
-        Esc(&m.cause),
-        cx.time(m.created),
-        Esc(m.state.as_str()),
-        match (m.state, m.sent) {
-            (MessageState::Sent, Some(t)) => format!(" {}", cx.time(t)),
-            (MessageState::Pending, _) if m.attempts > 0 => {
-                format!(" after {} failed attempt(s); next not before {}", m.attempts, cx.time(m.due))
+    let main = html! {
+        p class="meta" { a href=(cx.path("/admin/mail")) { "All mail" } } "\n"
+        h1 id="mail-subject" { (subject(&m)) } "\n"
+        table class="list" id="mail-meta" data-state=(m.state.as_str()) {
+            tbody {
+                "\n"
+                tr { th { "To" } td { (m.recipient) } } "\n"
+                tr { th { "From" } td { (if m.sender.is_empty() { "-" } else { &m.sender }) } } "\n"
+                tr {
+                    th { (if m.channel == Channel::Email { "Message-ID" } else { "Event id" }) }
+                    td { code { (m.key) } }
+                } "\n"
+                tr { th { "Why" } td { (m.cause) } } "\n"
+                tr { th { "Written" } td { (cx.time(m.created)) } } "\n"
+                tr {
+                    th { "State" }
+                    td {
+                        (m.state.as_str())
+                        @match (m.state, m.sent) {
+                            (MessageState::Sent, Some(t)) => { " " (cx.time(t)) }
+                            (MessageState::Pending, _) if m.attempts > 0 => {
+                                " after " (m.attempts) " failed attempt(s); next not before " (cx.time(m.due))
+                            }
+                            (MessageState::Dead, _) => { " after " (m.attempts) " failed attempt(s)" }
+                            _ => {}
+                        }
+                    }
+                } "\n"
+                @if let Some(error) = &m.error {
+                    tr { th { "Last error" } td id="mail-error" { (error) } } "\n"
+                }
             }
-            (MessageState::Dead, _) => format!(" after {} failed attempt(s)", m.attempts),
-            _ => String::new(),
+        } "\n"
+        @if m.state == MessageState::Dead {
+            div class="actions" id="mail-actions" { (cx.button(&format!("/admin/mail/{}/retry", m.id), "Retry", "", &[])) } "\n"
         }
-    );
-    if let Some(error) = &m.error {
-        let _ = writeln!(main, "<tr><th>Last error</th><td id=\"mail-error\">{}</td></tr>", Esc(error));
-    }
-    main.push_str("</tbody></table>\n");
-    if m.state == MessageState::Dead {
-        let _ = writeln!(
-            main,
-            "<div class=\"actions\" id=\"mail-actions\">{}</div>",
-            cx.button(&format!("/admin/mail/{}/retry", m.id), "Retry", "", &[])
-        );
-    }
+        (parts(&m))
+        details {
+            summary { "The whole message as sent" } "\n"
+            pre class="file" id="mail-raw" { (m.payload) }
+        } "\n"
+    };
+    Ok(answer(StatusCode::OK, cx.page(&m.subject, main)))
+}
+
+/// A message's parts as its recipient reads them: an email's text and calendar parts,
+/// decoded; a webhook's JSON body, indented.
+fn parts(m: &Message) -> Markup {
     match m.channel {
-        Channel::Email => {
-            let parts = forewarn_notify::read::text_parts(&m.payload);
-            for (kind, text) in &parts {
-                let _ = write!(
-                    main,
-                    "<h2>{}</h2>\n<pre class=\"file\" data-part=\"{}\">{}</pre>\n",
-                    Esc(kind),
-                    Esc(kind),
-                    Esc(text)
-                );
+        Channel::Email => html! {
+            @for (kind, text) in &forewarn_notify::read::text_parts(&m.payload) {
+                h2 { (kind) } "\n"
+                pre class="file" data-part=(kind) { (text) } "\n"
             }
-        }
+        },
         Channel::Webhook => {
             let pretty = serde_json::from_str::<serde_json::Value>(&m.payload)
                 .and_then(|v| serde_json::to_string_pretty(&v))
                 .unwrap_or_else(|_| m.payload.clone());
-            let _ = write!(main, "<h2>Body</h2>\n<pre class=\"file\" data-part=\"json\">{}</pre>\n", Esc(&pretty));
+            html! {
+                h2 { "Body" } "\n"
+                pre class="file" data-part="json" { (pretty) } "\n"
+            }
         }
     }
-    let _ = write!(
-        main,
-        "<details><summary>The whole message as sent</summary>\n<pre class=\"file\" id=\"mail-raw\">{}</pre></details>\n",
-        Esc(&m.payload)
-    );
-    Ok(html(StatusCode::OK, cx.page(&m.subject, &main)))
 }
 
 /// `POST /admin/mail/{id}/retry`.
@@ -203,23 +208,4 @@ pub async fn retry(State(app): State<Arc<App>>, op: Operator, Path(id): Path<i64
         Ok(_) => see_other(&site_path(&app, &format!("/admin/mail/{id}"))),
         Err(e) => respond(&app, Some(op), Err(e)).await,
     }
-}
-
-/// The list of a page's messages for the JSON API (`GET /api/v1/outbox`).
-pub fn summary(m: &Message) -> serde_json::Value {
-    serde_json::json!({
-        "id": m.id,
-        "key": m.key,
-        "channel": m.channel,
-        "sender": m.sender,
-        "recipient": m.recipient,
-        "subject": m.subject,
-        "cause": m.cause,
-        "created": m.created,
-        "state": m.state,
-        "attempts": m.attempts,
-        "due": m.due,
-        "sent": m.sent,
-        "error": m.error,
-    })
 }

@@ -1,7 +1,9 @@
 //! The admin pages: server-rendered HTML for operators who log in with a name and password
 //! (`forewarn operator add`). Campaigns with their plan and the buttons that move them,
 //! posts with a form to write one, its timeline and forms to update or correct it, and the
-//! audit log. No JavaScript; the public pages' layout and style, with forms and tables.
+//! audit log. No JavaScript; the public pages' layout and style, with forms and tables. Every
+//! page is a maud template (checked at compile time, every interpolation escaped); the one
+//! piece of markup not written here is the plan's SVG, which the planner's renderer wrote.
 //!
 //! - `session.rs`: login, logout, the session cookie and the CSRF token of every form.
 //! - `campaigns.rs`: `/admin` and `/admin/campaigns/{id}` with its actions.
@@ -42,7 +44,6 @@ mod tokens;
 
 pub use session::{Operator, SESSION_HOURS};
 
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -52,9 +53,9 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use forewarn_status::Site;
-use forewarn_status::escape::Esc;
 use forewarn_status::pages::{Frame, page};
 use jiff::Timestamp;
+use maud::{Markup, PreEscaped, html};
 
 use crate::App;
 use crate::error::ApiError;
@@ -130,77 +131,83 @@ impl Cx {
     }
 
     /// The hidden CSRF field every form of a logged-in page carries.
-    fn csrf(&self) -> String {
-        match &self.op {
-            Some(op) => format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", Esc(&op.csrf)),
-            None => String::new(),
+    fn csrf(&self) -> Markup {
+        html! {
+            @if let Some(op) = &self.op {
+                input type="hidden" name="csrf" value=(op.csrf);
+            }
         }
     }
 
     /// A form that posts to `action` with one button (and the CSRF field, and `hidden` fields).
-    fn button(&self, action: &str, label: &str, class: &str, hidden: &[(&str, &str)]) -> String {
-        let mut out = format!("<form method=\"post\" action=\"{}\">{}", Esc(&self.path(action)), self.csrf());
-        for (name, value) in hidden {
-            let _ = write!(out, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", Esc(name), Esc(value));
+    fn button(&self, action: &str, label: &str, class: &str, hidden: &[(&str, &str)]) -> Markup {
+        html! {
+            form method="post" action=(self.path(action)) {
+                (self.csrf())
+                @for (name, value) in hidden {
+                    input type="hidden" name=(name) value=(value);
+                }
+                button type="submit" class=(class) { (label) }
+            }
         }
-        let _ = write!(out, "<button type=\"submit\" class=\"{}\">{}</button></form>", Esc(class), Esc(label));
-        out
+    }
+
+    /// The header's links: the admin pages and the status page, and the logout button.
+    fn nav(&self) -> Markup {
+        html! {
+            @if let Some(op) = &self.op {
+                @for (path, label) in [
+                    ("/admin", "Campaigns"),
+                    ("/admin/posts", "Posts"),
+                    ("/admin/components", "Components"),
+                    ("/admin/mail", "Mail"),
+                    ("/admin/tokens", "Tokens"),
+                    ("/admin/audit", "Audit log"),
+                    ("/", "Status page"),
+                ] {
+                    a href=(self.path(path)) { (label) }
+                }
+                form class="logout" method="post" action=(self.path("/admin/logout")) {
+                    (self.csrf())
+                    button type="submit" class="link" title={ "Logged in as " (op.name) } { "Log out " (op.name) }
+                }
+            } @else {
+                a href=(self.path("/")) { "Status page" }
+            }
+        }
     }
 
     /// The whole page around `main`.
-    fn page(&self, title: &str, main: &str) -> String {
-        let mut nav = String::new();
-        if let Some(op) = &self.op {
-            for (path, label) in [
-                ("/admin", "Campaigns"),
-                ("/admin/posts", "Posts"),
-                ("/admin/components", "Components"),
-                ("/admin/mail", "Mail"),
-                ("/admin/tokens", "Tokens"),
-                ("/admin/audit", "Audit log"),
-                ("/", "Status page"),
-            ] {
-                let _ = write!(nav, "<a href=\"{}\">{label}</a>", Esc(&self.path(path)));
-            }
-            let _ = write!(
-                nav,
-                "<form class=\"logout\" method=\"post\" action=\"{}\">{}<button type=\"submit\" class=\"link\" \
-                 title=\"Logged in as {}\">Log out {}</button></form>",
-                Esc(&self.path("/admin/logout")),
-                self.csrf(),
-                Esc(&op.name),
-                Esc(&op.name)
-            );
-        } else {
-            let _ = write!(nav, "<a href=\"{}\">Status page</a>", Esc(&self.path("/")));
-        }
+    fn page(&self, title: &str, main: Markup) -> String {
+        let nav = self.nav();
         let frame = Frame { title, suffix: "admin", home: "/admin", nav: Some(&nav), css: CSS };
         page(&self.site, self.now, &frame, main)
     }
 
     /// `<time>` in the site's zone.
-    fn time(&self, t: Timestamp) -> String {
-        let mut out = String::new();
-        forewarn_status::pages::time_html(&mut out, t, &self.site);
-        out
+    fn time(&self, t: Timestamp) -> Markup {
+        forewarn_status::pages::time(t, &self.site)
     }
 
     /// The error box at the top of a page that failed to do something.
-    fn error_box(&self, what: &str, e: &ApiError) -> String {
-        let mut out = String::from("<div class=\"error\" id=\"error\" role=\"alert\"><p>");
-        if !what.is_empty() {
-            let _ = write!(out, "<strong>{}</strong> ", Esc(what));
+    fn error_box(&self, what: &str, e: &ApiError) -> Markup {
+        html! {
+            div class="error" id="error" role="alert" {
+                p {
+                    @if !what.is_empty() {
+                        strong { (what) } " "
+                    }
+                    (e.message)
+                }
+                @if !e.errors.is_empty() {
+                    ul {
+                        @for d in &e.errors {
+                            li { (d.to_string()) }
+                        }
+                    }
+                }
+            } "\n"
         }
-        let _ = write!(out, "{}</p>", Esc(&e.message));
-        if !e.errors.is_empty() {
-            out.push_str("<ul>");
-            for d in &e.errors {
-                let _ = write!(out, "<li>{}</li>", Esc(&d.to_string()));
-            }
-            out.push_str("</ul>");
-        }
-        out.push_str("</div>\n");
-        out
     }
 
     /// A page that only says what went wrong (an unknown campaign, the database away).
@@ -210,12 +217,12 @@ impl Cx {
             s if s.is_server_error() => "Something went wrong",
             _ => "Cannot do that",
         };
-        let main = format!(
-            "<h1>{title}</h1>\n{}<p><a href=\"{}\">Back to the campaigns</a></p>\n",
-            self.error_box("", e),
-            Esc(&self.path("/admin"))
-        );
-        html(e.status, self.page(title, &main))
+        let main = html! {
+            h1 { (title) } "\n"
+            (self.error_box("", e))
+            p { a href=(self.path("/admin")) { "Back to the campaigns" } } "\n"
+        };
+        answer(e.status, self.page(title, main))
     }
 }
 
@@ -225,7 +232,7 @@ fn site_path(app: &App, path: &str) -> String {
 }
 
 /// An HTML answer.
-fn html(status: StatusCode, body: String) -> Response {
+fn answer(status: StatusCode, body: String) -> Response {
     (status, [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], body).into_response()
 }
 
@@ -237,14 +244,22 @@ fn see_other(location: &str) -> Response {
     r
 }
 
+/// A page of its own, without the site's layout: a heading and a sentence (`message` is text).
+fn bare_page(title: &str, message: &str) -> String {
+    html! {
+        // A constant: the doctype as the pages write it.
+        (PreEscaped("<!doctype html>\n"))
+        html lang="en" {
+            head { meta charset="utf-8"; title { (title) } }
+            body { h1 { (title) } p { (message) } }
+        } "\n"
+    }
+    .into_string()
+}
+
 /// An error without a page to show it on (the site itself could not be read).
 fn bare_error(e: &ApiError) -> Response {
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error</title></head><body>\
-         <h1>Error</h1><p>{}</p></body></html>\n",
-        Esc(&e.message)
-    );
-    html(e.status, body)
+    answer(e.status, bare_page("Error", &e.message))
 }
 
 /// The page a handler made, or its error shown in the admin layout.
@@ -280,14 +295,8 @@ impl Fields {
 }
 
 /// `<option value=V selected>LABEL</option>`.
-fn option(out: &mut String, value: &str, label: &str, selected: bool) {
-    let _ = write!(
-        out,
-        "<option value=\"{}\"{}>{}</option>",
-        Esc(value),
-        if selected { " selected" } else { "" },
-        Esc(label)
-    );
+fn option(value: &str, label: &str, selected: bool) -> Markup {
+    html! { option value=(value) selected[selected] { (label) } }
 }
 
 /// The admin pages' style, after the public pages' (the plan's SVG brings its own, for its

@@ -3,7 +3,6 @@
 //! Times in the forms are the platform's local time (`datetime-local` inputs), turned into
 //! instants through the zone's rules at that date.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -11,14 +10,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use forewarn_model::Zone;
-use forewarn_status::escape::Esc;
-use forewarn_status::pages::{PostView, badges, post_article, window_html};
+use forewarn_status::pages::{PostView, post_article, post_badges, window};
 use forewarn_status::{Impact, Post, PostKind, PostState};
 use forewarn_store::{Correction, NewPost};
 use jiff::Timestamp;
+use maud::{Markup, html};
 
 use super::session::forbidden;
-use super::{Cx, Fields, Operator, html, option, respond, see_other, site_path};
+use super::{Cx, Fields, Operator, answer, option, respond, see_other, site_path};
 use crate::App;
 use crate::actions;
 use crate::error::{ApiError, ApiResult};
@@ -154,119 +153,155 @@ async fn index_page(app: &App, op: &Operator, form: &PostForm, failed: Option<Ap
     let cx = Cx::new(app, Some(op.clone())).await?;
     let (posts, components, campaigns) =
         (app.store.posts().await?, app.store.components().await?, app.store.campaigns().await?);
-    let mut main = String::from("<h1>Posts</h1>\n");
-    let status = match &failed {
-        Some(e) => {
-            main.push_str(&cx.error_box("The post was not created:", e));
-            StatusCode::UNPROCESSABLE_ENTITY
+    let status = if failed.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let main = html! {
+        h1 { "Posts" } "\n"
+        @if let Some(e) = &failed {
+            (cx.error_box("The post was not created:", e))
         }
-        None => StatusCode::OK,
+        p { a href="#new-post" { "Write a new post" } } "\n"
+        @if posts.is_empty() {
+            p class="empty" { "No posts yet." } "\n"
+        } @else {
+            (posts_table(&cx, &posts))
+        }
+        (new_post_form(&cx, form, &posts, &components, &campaigns))
     };
-    let _ = writeln!(main, "<p><a href=\"#new-post\">Write a new post</a></p>");
-    if posts.is_empty() {
-        main.push_str("<p class=\"empty\">No posts yet.</p>\n");
-    } else {
-        main.push_str(
-            "<div class=\"scroll\"><table class=\"list\" id=\"posts\">\n<thead><tr><th>Post</th><th>Kind and state</th>\
-             <th>When</th><th>Campaign</th><th>Last change</th></tr></thead>\n<tbody>\n",
-        );
-        for p in &posts {
-            let _ = write!(
-                main,
-                "<tr class=\"post-row\" data-id=\"{id}\" data-kind=\"{}\" data-state=\"{}\"><td><a href=\"{}\">{}</a> \
-                 <span class=\"hint\">#{id}</span></td><td>",
-                p.kind.name(),
-                p.state.name(),
-                Esc(&cx.path(&format!("/admin/posts/{}", p.id))),
-                Esc(&p.title),
-                id = p.id,
-            );
-            badges(&mut main, p);
-            main.push_str("</td><td>");
-            window_html(&mut main, p.starts, p.ends, &cx.site);
-            main.push_str("</td><td>");
-            if let Some(c) = &p.campaign {
-                let _ = write!(main, "<a href=\"{}\">{}</a>", Esc(&cx.path(&format!("/admin/campaigns/{c}"))), Esc(c));
-            }
-            let _ = writeln!(main, "</td><td>{}</td></tr>", cx.time(p.updated));
-        }
-        main.push_str("</tbody>\n</table></div>\n");
-    }
+    Ok(answer(status, cx.page("Posts", main)))
+}
 
-    let _ = write!(
-        main,
-        "<section id=\"new-post\">\n<h2>New post</h2>\n<form class=\"stack\" method=\"post\" action=\"{}\">{}\n\
-         <div class=\"fields\">\n<label>Kind <select name=\"kind\">",
-        Esc(&cx.path("/admin/posts")),
-        cx.csrf()
-    );
+/// Every post, with its kind, state, window and campaign.
+fn posts_table(cx: &Cx, posts: &[Post]) -> Markup {
+    html! {
+        div class="scroll" { table class="list" id="posts" {
+            "\n"
+            thead { tr {
+                th { "Post" } th { "Kind and state" } th { "When" } th { "Campaign" } th { "Last change" }
+            } } "\n"
+            tbody {
+                "\n"
+                @for p in posts {
+                    tr class="post-row" data-id=(p.id) data-kind=(p.kind.name()) data-state=(p.state.name()) {
+                        td {
+                            a href=(cx.path(&format!("/admin/posts/{}", p.id))) { (p.title) } " "
+                            span class="hint" { "#" (p.id) }
+                        }
+                        td { (post_badges(p)) }
+                        td { (window(p.starts, p.ends, &cx.site)) }
+                        td {
+                            @if let Some(c) = &p.campaign {
+                                a href=(cx.path(&format!("/admin/campaigns/{c}"))) { (c) }
+                            }
+                        }
+                        td { (cx.time(p.updated)) }
+                    } "\n"
+                }
+            } "\n"
+        } } "\n"
+    }
+}
+
+/// The form that writes a new post, holding `form`.
+fn new_post_form(
+    cx: &Cx,
+    form: &PostForm,
+    posts: &[Post],
+    components: &[forewarn_status::Component],
+    campaigns: &[forewarn_store::StoredCampaign],
+) -> Markup {
     let kind = if form.kind.is_empty() { "maintenance" } else { form.kind.as_str() };
-    for k in PostKind::ALL {
-        option(&mut main, k.name(), k.name(), k.name() == kind);
-    }
-    main.push_str("</select></label>\n<label>State <select name=\"state\">");
-    option(&mut main, "", "the kind's first", form.state.is_empty());
-    for k in PostKind::ALL {
-        let _ = write!(main, "<optgroup label=\"{}\">", k.name());
-        for s in k.states() {
-            option(&mut main, s.name(), s.label(), s.name() == form.state);
-        }
-        main.push_str("</optgroup>");
-    }
-    main.push_str("</select></label>\n<label>Impact <span class=\"hint\">incidents</span><select name=\"impact\">");
-    option(&mut main, "", "the kind's default (incident: minor)", form.impact.is_empty());
-    for i in Impact::ALL {
-        option(&mut main, i.name(), forewarn_status::status::impact_label(i), i.name() == form.impact);
-    }
-    main.push_str(
-        "</select></label>\n<label>Replaces <span class=\"hint\">a cancelled maintenance</span>\
-         <select name=\"replaces\">",
-    );
-    option(&mut main, "", "nothing", form.replaces.is_empty());
+    // Cancelled maintenance that nothing replaces yet (or the one the form names).
     let replaced: Vec<i64> = posts.iter().filter_map(|p| p.replaces).collect();
-    for p in posts.iter().filter(|p| p.kind == PostKind::Maintenance && p.state == PostState::Cancelled) {
-        if replaced.contains(&p.id) && form.replaces != p.id.to_string() {
-            continue;
-        }
-        option(&mut main, &p.id.to_string(), &format!("#{} {}", p.id, p.title), form.replaces == p.id.to_string());
-    }
-    main.push_str("</select></label>\n<label>Campaign <select name=\"campaign\">");
-    option(&mut main, "", "none", form.campaign.is_empty());
-    for c in &campaigns {
-        option(&mut main, &c.id, &format!("{} ({})", c.title, c.id), c.id == form.campaign);
-    }
+    let replaceable = posts.iter().filter(|p| {
+        p.kind == PostKind::Maintenance
+            && p.state == PostState::Cancelled
+            && (!replaced.contains(&p.id) || form.replaces == p.id.to_string())
+    });
     let zone = cx.site.zone.name();
-    let _ = write!(
-        main,
-        "</select></label>\n</div>\n\
-         <label>Title <input type=\"text\" name=\"title\" value=\"{}\" required></label>\n\
-         <label>Text <span class=\"hint\">Markdown</span><textarea name=\"body\" rows=\"8\">{}</textarea></label>\n\
-         <div class=\"fields\">\n\
-         <label>Starts <span class=\"hint\">{zone}</span><input type=\"datetime-local\" name=\"starts\" value=\"{}\"></label>\n\
-         <label>Ends <span class=\"hint\">{zone}</span><input type=\"datetime-local\" name=\"ends\" value=\"{}\"></label>\n\
-         </div>\n<fieldset><legend>Affects</legend><div class=\"checks\">",
-        Esc(&form.title),
-        Esc(&form.body),
-        Esc(&form.starts),
-        Esc(&form.ends),
-        zone = Esc(zone),
-    );
-    for c in &components {
-        let _ = write!(
-            main,
-            "<label><input type=\"checkbox\" name=\"components\" value=\"{}\"{}> {}</label>",
-            Esc(&c.id),
-            if form.components.contains(&c.id) { " checked" } else { "" },
-            Esc(&c.name)
-        );
+    html! {
+        section id="new-post" {
+            "\n"
+            h2 { "New post" } "\n"
+            form class="stack" method="post" action=(cx.path("/admin/posts")) {
+                (cx.csrf()) "\n"
+                div class="fields" {
+                    "\n"
+                    label {
+                        "Kind "
+                        select name="kind" {
+                            @for k in PostKind::ALL { (option(k.name(), k.name(), k.name() == kind)) }
+                        }
+                    } "\n"
+                    label {
+                        "State "
+                        select name="state" {
+                            (option("", "the kind's first", form.state.is_empty()))
+                            @for k in PostKind::ALL {
+                                optgroup label=(k.name()) {
+                                    @for s in k.states() { (option(s.name(), s.label(), s.name() == form.state)) }
+                                }
+                            }
+                        }
+                    } "\n"
+                    label {
+                        "Impact " span class="hint" { "incidents" }
+                        select name="impact" {
+                            (option("", "the kind's default (incident: minor)", form.impact.is_empty()))
+                            @for i in Impact::ALL {
+                                (option(i.name(), forewarn_status::status::impact_label(i), i.name() == form.impact))
+                            }
+                        }
+                    } "\n"
+                    label {
+                        "Replaces " span class="hint" { "a cancelled maintenance" }
+                        select name="replaces" {
+                            (option("", "nothing", form.replaces.is_empty()))
+                            @for p in replaceable {
+                                (option(&p.id.to_string(), &format!("#{} {}", p.id, p.title), form.replaces == p.id.to_string()))
+                            }
+                        }
+                    } "\n"
+                    label {
+                        "Campaign "
+                        select name="campaign" {
+                            (option("", "none", form.campaign.is_empty()))
+                            @for c in campaigns {
+                                (option(&c.id, &format!("{} ({})", c.title, c.id), c.id == form.campaign))
+                            }
+                        }
+                    } "\n"
+                } "\n"
+                label { "Title " input type="text" name="title" value=(form.title) required; } "\n"
+                label { "Text " span class="hint" { "Markdown" } textarea name="body" rows="8" { (form.body) } } "\n"
+                div class="fields" {
+                    "\n"
+                    label {
+                        "Starts " span class="hint" { (zone) }
+                        input type="datetime-local" name="starts" value=(form.starts);
+                    } "\n"
+                    label {
+                        "Ends " span class="hint" { (zone) }
+                        input type="datetime-local" name="ends" value=(form.ends);
+                    } "\n"
+                } "\n"
+                fieldset {
+                    legend { "Affects" }
+                    div class="checks" {
+                        @for c in components {
+                            label {
+                                input type="checkbox" name="components" value=(c.id) checked[form.components.contains(&c.id)];
+                                " " (c.name)
+                            }
+                        }
+                        @if components.is_empty() {
+                            span class="hint" { "No components yet: they come with the inventory." }
+                        }
+                    }
+                } "\n"
+                div { button type="submit" { "Create the post" } } "\n"
+            } "\n"
+        } "\n"
     }
-    if components.is_empty() {
-        main.push_str("<span class=\"hint\">No components yet: they come with the inventory.</span>");
-    }
-    main.push_str(
-        "</div></fieldset>\n<div><button type=\"submit\">Create the post</button></div>\n</form>\n</section>\n",
-    );
-    Ok(html(status, cx.page("Posts", &main)))
 }
 
 // ---------------------------------------------------------------------------
@@ -392,14 +427,12 @@ async fn post_page(app: &App, op: &Operator, id: &str, failed: Option<Failed>) -
     let (updates, revisions, components) =
         (app.store.updates(n).await?, app.store.revisions(n).await?, app.store.components().await?);
     let zone = &cx.site.zone;
-    let (head, update, correct) = match failed {
-        None => (String::new(), UpdateForm::default(), CorrectForm::of(&p, zone)),
+    let (failure, update, correct) = match failed {
+        None => (None, UpdateForm::default(), CorrectForm::of(&p, zone)),
         Some(Failed::Update(f, e)) => {
-            (failure(&cx, "The update was not added:", &e, "#add-update"), f, CorrectForm::of(&p, zone))
+            (Some(("The update was not added:", e, "#add-update")), f, CorrectForm::of(&p, zone))
         }
-        Some(Failed::Correct(f, e)) => {
-            (failure(&cx, "The post was not corrected:", &e, "#correct"), UpdateForm::default(), f)
-        }
+        Some(Failed::Correct(f, e)) => (Some(("The post was not corrected:", e, "#correct")), UpdateForm::default(), f),
     };
     let posts = app.store.posts().await?;
     let view = PostView {
@@ -412,75 +445,82 @@ async fn post_page(app: &App, op: &Operator, id: &str, failed: Option<Failed>) -
         replaces: p.replaces.and_then(|r| posts.iter().find(|o| o.id == r)),
         replaced_by: forewarn_status::pages::replaced_by(&p, &posts),
     };
-    Ok(render(&cx, &view, head, update, correct))
+    let status = if failure.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let main = html! {
+        p class="meta" {
+            a href=(cx.path("/admin/posts")) { "← Posts" } " · "
+            a href=(cx.path(&format!("/posts/{}", p.id))) { "Public page" }
+            @if let Some(c) = &p.campaign {
+                " · " a href=(cx.path(&format!("/admin/campaigns/{c}"))) { "Campaign " (c) }
+            }
+        } "\n"
+        @if let Some((what, e, form)) = &failure {
+            (cx.error_box(what, e))
+            p class="meta" { a href=(form) { "To the form" } } "\n"
+        }
+        (post_article(&view))
+        (update_form(&cx, &p, &update))
+        (correct_form(&cx, &p, &correct))
+    };
+    Ok(answer(status, cx.page(&p.title, main)))
 }
 
-/// The error box, and a link to the form that failed.
-fn failure(cx: &Cx, what: &str, e: &ApiError, form: &str) -> String {
-    let mut out = cx.error_box(what, e);
-    let _ = writeln!(out, "<p class=\"meta\"><a href=\"{}\">To the form</a></p>", Esc(form));
-    out
+/// The form that appends an update to post `p`, holding `form`.
+fn update_form(cx: &Cx, p: &Post, form: &UpdateForm) -> Markup {
+    html! {
+        section id="add-update" {
+            "\n"
+            h2 { "Add an update" } "\n"
+            form class="stack" method="post" action=(cx.path(&format!("/admin/posts/{}/updates", p.id))) {
+                (cx.csrf()) "\n"
+                label {
+                    "New state "
+                    select name="state" {
+                        (option("", &format!("no change ({})", p.state.label()), form.state.is_empty()))
+                        @for s in p.kind.states() { (option(s.name(), s.label(), s.name() == form.state)) }
+                    }
+                } "\n"
+                label {
+                    "Text " span class="hint" { "Markdown" }
+                    textarea name="body" rows="5" required { (form.body) }
+                } "\n"
+                div { button type="submit" { "Add the update" } } "\n"
+            } "\n"
+        } "\n"
+    }
 }
 
-/// The post's page: the post as the public page shows it, then the forms.
-fn render(cx: &Cx, view: &PostView<'_>, head: String, update: UpdateForm, correct: CorrectForm) -> Response {
-    let p = view.post;
-    let status = if head.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut main = String::with_capacity(8192 + p.body.len() * 3);
-    let _ = write!(
-        main,
-        "<p class=\"meta\"><a href=\"{}\">← Posts</a> · <a href=\"{}\">Public page</a>",
-        Esc(&cx.path("/admin/posts")),
-        Esc(&cx.path(&format!("/posts/{}", p.id)))
-    );
-    if let Some(c) = &p.campaign {
-        let _ =
-            write!(main, " · <a href=\"{}\">Campaign {}</a>", Esc(&cx.path(&format!("/admin/campaigns/{c}"))), Esc(c));
+/// The form that corrects post `p`, holding `form`.
+fn correct_form(cx: &Cx, p: &Post, form: &CorrectForm) -> Markup {
+    let zone = cx.site.zone.name();
+    html! {
+        section id="correct" {
+            "\n"
+            h2 { "Correct the post" } "\n"
+            p class="hint" {
+                "A correction changes the post; how it read before stays visible on its page with your note."
+            } "\n"
+            form class="stack" method="post" action=(cx.path(&format!("/admin/posts/{}/correct", p.id))) {
+                (cx.csrf()) "\n"
+                label {
+                    "What was wrong " span class="hint" { "shown with the correction" }
+                    input type="text" name="note" value=(form.note) required;
+                } "\n"
+                label { "Title " input type="text" name="title" value=(form.title) required; } "\n"
+                label { "Text " span class="hint" { "Markdown" } textarea name="body" rows="10" { (form.body) } } "\n"
+                div class="fields" {
+                    "\n"
+                    label {
+                        "Starts " span class="hint" { (zone) }
+                        input type="datetime-local" name="starts" value=(form.starts);
+                    } "\n"
+                    label {
+                        "Ends " span class="hint" { (zone) }
+                        input type="datetime-local" name="ends" value=(form.ends);
+                    } "\n"
+                } "\n"
+                div { button type="submit" { "Correct the post" } } "\n"
+            } "\n"
+        } "\n"
     }
-    main.push_str("</p>\n");
-    main.push_str(&head);
-    main.push_str(&post_article(view));
-
-    let action = cx.path(&format!("/admin/posts/{}", p.id));
-    let _ = write!(
-        main,
-        "<section id=\"add-update\">\n<h2>Add an update</h2>\n<form class=\"stack\" method=\"post\" \
-         action=\"{}/updates\">{}\n<label>New state <select name=\"state\">",
-        Esc(&action),
-        cx.csrf()
-    );
-    option(&mut main, "", &format!("no change ({})", p.state.label()), update.state.is_empty());
-    for s in p.kind.states() {
-        option(&mut main, s.name(), s.label(), s.name() == update.state);
-    }
-    let _ = write!(
-        main,
-        "</select></label>\n<label>Text <span class=\"hint\">Markdown</span><textarea name=\"body\" rows=\"5\" \
-         required>{}</textarea></label>\n<div><button type=\"submit\">Add the update</button></div>\n</form>\n</section>\n",
-        Esc(&update.body)
-    );
-
-    let zone = Esc(cx.site.zone.name());
-    let _ = write!(
-        main,
-        "<section id=\"correct\">\n<h2>Correct the post</h2>\n<p class=\"hint\">A correction changes the post; how it \
-         read before stays visible on its page with your note.</p>\n<form class=\"stack\" method=\"post\" \
-         action=\"{}/correct\">{}\n\
-         <label>What was wrong <span class=\"hint\">shown with the correction</span><input type=\"text\" name=\"note\" \
-         value=\"{}\" required></label>\n\
-         <label>Title <input type=\"text\" name=\"title\" value=\"{}\" required></label>\n\
-         <label>Text <span class=\"hint\">Markdown</span><textarea name=\"body\" rows=\"10\">{}</textarea></label>\n\
-         <div class=\"fields\">\n\
-         <label>Starts <span class=\"hint\">{zone}</span><input type=\"datetime-local\" name=\"starts\" value=\"{}\"></label>\n\
-         <label>Ends <span class=\"hint\">{zone}</span><input type=\"datetime-local\" name=\"ends\" value=\"{}\"></label>\n\
-         </div>\n<div><button type=\"submit\">Correct the post</button></div>\n</form>\n</section>\n",
-        Esc(&action),
-        cx.csrf(),
-        Esc(&correct.note),
-        Esc(&correct.title),
-        Esc(&correct.body),
-        Esc(&correct.starts),
-        Esc(&correct.ends),
-    );
-    html(status, cx.page(&p.title, &main))
 }

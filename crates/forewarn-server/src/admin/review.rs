@@ -5,16 +5,15 @@
 //! every message the publication would send (recipient, subject, text), from a rehearsal of
 //! the publication that is rolled back. The button that publishes is below.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use forewarn_status::escape::Esc;
+use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Cx, Operator, html, respond};
+use super::{Cx, Operator, answer, respond};
 use crate::App;
 use crate::actions;
 use crate::error::{ApiError, ApiResult};
@@ -43,114 +42,124 @@ async fn page(app: &App, op: &Operator, id: &str, version: Option<i64>) -> ApiRe
     let c = actions::stored_campaign(app, id).await?;
     let plan = actions::stored_plan(app, id, version).await?;
     let base = format!("/admin/campaigns/{}", c.id);
-    let mut main = String::with_capacity(16 * 1024);
-    let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">← {}</a></p>", Esc(&cx.path(&base)), Esc(&c.title));
-    let _ = writeln!(
-        main,
-        "<section id=\"review\" data-version=\"{v}\">\n<h1>Publish plan version {v}?</h1>",
-        v = plan.version
-    );
-
     // What changes against what contacts were told.
-    if let Some(published) = c.published_plan {
-        let told = actions::stored_plan(app, id, Some(published)).await?;
-        let d = crate::api::stored_diff(told, plan.clone()).await?;
-        let d = serde_json::to_value(d).map_err(ApiError::internal)?;
-        let _ = writeln!(main, "<section id=\"diff\">\n<h2>What changes against version {published}</h2>");
-        let list = |key: &str| d[key].as_array().cloned().unwrap_or_default();
-        let (moved, gone, new) = (list("moved"), list("no_longer_scheduled"), list("newly_scheduled"));
-        if moved.is_empty() && gone.is_empty() && new.is_empty() {
-            main.push_str("<p class=\"empty\">No slot changes.</p>\n");
+    let diff = match c.published_plan {
+        Some(published) => {
+            let told = actions::stored_plan(app, id, Some(published)).await?;
+            let d = crate::api::stored_diff(told, plan.clone()).await?;
+            Some((published, serde_json::to_value(d).map_err(ApiError::internal)?))
         }
-        let when = |v: &Value| {
-            v.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()).map_or_else(String::new, |t| cx.time(t))
-        };
-        if !moved.is_empty() {
-            let _ = writeln!(
-                main,
-                "<h3>{} moved</h3>\n<table class=\"list moved\"><thead><tr><th>Target</th><th>From</th><th>To</th></tr></thead><tbody>",
-                moved.len()
-            );
-            for m in &moved {
-                let _ = writeln!(
-                    main,
-                    "<tr data-target=\"{t}\"><td>{t}</td><td>{}</td><td>{}</td></tr>",
-                    when(&m["from"]["start"]),
-                    when(&m["to"]["start"]),
-                    t = Esc(m["target"].as_str().unwrap_or_default())
-                );
-            }
-            main.push_str("</tbody></table>\n");
-        }
-        for (items, title, class) in
-            [(&gone, "no longer scheduled (cancelled)", "gone"), (&new, "newly scheduled", "new")]
-        {
-            if items.is_empty() {
-                continue;
-            }
-            let _ = writeln!(main, "<h3>{} {title}</h3>\n<ul class=\"{class}\">", items.len());
-            for m in items.iter() {
-                let _ = writeln!(
-                    main,
-                    "<li data-target=\"{t}\">{t}: {}</li>",
-                    when(&m["start"]),
-                    t = Esc(m["target"].as_str().unwrap_or_default())
-                );
-            }
-            main.push_str("</ul>\n");
-        }
-        main.push_str("</section>\n");
-    }
-
+        None => None,
+    };
     // Whom it tells, and what.
-    main.push_str("<section id=\"messages\">\n<h2>Who will be told</h2>\n");
-    match actions::preview_publish(app, &op.name, id, Some(plan.version)).await {
-        Ok(messages) => {
-            let preview = crate::api::preview_json(&messages);
-            let list = preview["messages"].as_array().cloned().unwrap_or_default();
-            if list.is_empty() {
-                main.push_str("<p class=\"empty\">Nobody: publishing this version sends no message.</p>\n");
-            } else {
-                let _ = writeln!(
-                    main,
-                    "<p>{} message{} out:</p>\n<table class=\"list recipients\"><thead><tr><th>To</th><th>Subject</th></tr></thead><tbody>",
-                    list.len(),
-                    if list.len() == 1 { " goes" } else { "s go" }
-                );
-                for m in &list {
-                    let _ = writeln!(
-                        main,
-                        "<tr><td>{}</td><td>{}</td></tr>",
-                        Esc(m["recipient"].as_str().unwrap_or_default()),
-                        Esc(m["subject"].as_str().unwrap_or_default())
-                    );
+    let previewed = actions::preview_publish(app, &op.name, id, Some(plan.version)).await;
+    let version = plan.version.to_string();
+    let main = html! {
+        p class="meta" { a href=(cx.path(&base)) { "← " (c.title) } } "\n"
+        section id="review" data-version=(plan.version) {
+            "\n"
+            h1 { "Publish plan version " (plan.version) "?" } "\n"
+            @if let Some((published, d)) = &diff {
+                (diff_html(&cx, *published, d))
+            }
+            section id="messages" {
+                "\n"
+                h2 { "Who will be told" } "\n"
+                @match &previewed {
+                    Ok(messages) => {
+                        @let list = preview_list(messages);
+                        @if list.is_empty() {
+                            p class="empty" { "Nobody: publishing this version sends no message." } "\n"
+                        } @else {
+                            p { (list.len()) " message" (if list.len() == 1 { " goes" } else { "s go" }) " out:" } "\n"
+                            table class="list recipients" {
+                                thead { tr { th { "To" } th { "Subject" } } }
+                                tbody {
+                                    "\n"
+                                    @for m in &list {
+                                        tr { td { (text(&m["recipient"])) } td { (text(&m["subject"])) } } "\n"
+                                    }
+                                }
+                            } "\n"
+                            @for m in list.iter().filter(|m| m["channel"] == "email").take(TEXTS_SHOWN) {
+                                details class="message" {
+                                    summary { (text(&m["recipient"])) " — " (text(&m["subject"])) }
+                                    pre class="file" { (text(&m["text"])) }
+                                } "\n"
+                            }
+                        }
+                        div class="actions" id="actions" {
+                            (cx.button(
+                                &format!("{base}/publish"),
+                                &format!("Publish plan version {version}"),
+                                "",
+                                &[("version", &version)],
+                            ))
+                        } "\n"
+                    }
+                    // It would be refused: say why, and offer no button.
+                    Err(e) => (cx.error_box("It cannot be published:", e)),
                 }
-                main.push_str("</tbody></table>\n");
-                for m in list.iter().filter(|m| m["channel"] == "email").take(TEXTS_SHOWN) {
-                    let _ = writeln!(
-                        main,
-                        "<details class=\"message\"><summary>{} — {}</summary><pre class=\"file\">{}</pre></details>",
-                        Esc(m["recipient"].as_str().unwrap_or_default()),
-                        Esc(m["subject"].as_str().unwrap_or_default()),
-                        Esc(m["text"].as_str().unwrap_or_default())
-                    );
+            } "\n"
+        } "\n"
+    };
+    Ok(answer(axum::http::StatusCode::OK, cx.page(&format!("Publish {}?", c.title), main)))
+}
+
+/// The messages of a rehearsal as the API's preview lists them (recipient, subject, text).
+fn preview_list(messages: &[forewarn_store::NewMessage]) -> Vec<Value> {
+    let preview = crate::api::preview_json(messages);
+    preview["messages"].as_array().cloned().unwrap_or_default()
+}
+
+/// A JSON string's text, or nothing.
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// What publishing a newer version changes against the `published` one: `d`, the API's diff.
+fn diff_html(cx: &Cx, published: i64, d: &Value) -> Markup {
+    let list = |key: &str| d[key].as_array().cloned().unwrap_or_default();
+    let (moved, gone, new) = (list("moved"), list("no_longer_scheduled"), list("newly_scheduled"));
+    let when = |v: &Value| {
+        html! { @if let Some(t) = v.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()) { (cx.time(t)) } }
+    };
+    html! {
+        section id="diff" {
+            "\n"
+            h2 { "What changes against version " (published) } "\n"
+            @if moved.is_empty() && gone.is_empty() && new.is_empty() {
+                p class="empty" { "No slot changes." } "\n"
+            }
+            @if !moved.is_empty() {
+                h3 { (moved.len()) " moved" } "\n"
+                table class="list moved" {
+                    thead { tr { th { "Target" } th { "From" } th { "To" } } }
+                    tbody {
+                        "\n"
+                        @for m in &moved {
+                            tr data-target=(text(&m["target"])) {
+                                td { (text(&m["target"])) }
+                                td { (when(&m["from"]["start"])) }
+                                td { (when(&m["to"]["start"])) }
+                            } "\n"
+                        }
+                    }
+                } "\n"
+            }
+            @for (items, title, class) in [(&gone, "no longer scheduled (cancelled)", "gone"), (&new, "newly scheduled", "new")] {
+                @if !items.is_empty() {
+                    h3 { (items.len()) " " (title) } "\n"
+                    ul class=(class) {
+                        "\n"
+                        @for m in items.iter() {
+                            li data-target=(text(&m["target"])) { (text(&m["target"])) ": " (when(&m["start"])) } "\n"
+                        }
+                    } "\n"
                 }
             }
-            let version = plan.version.to_string();
-            main.push_str("<div class=\"actions\" id=\"actions\">");
-            main.push_str(&cx.button(
-                &format!("{base}/publish"),
-                &format!("Publish plan version {version}"),
-                "",
-                &[("version", &version)],
-            ));
-            main.push_str("</div>\n");
-        }
-        // It would be refused: say why, and offer no button.
-        Err(e) => main.push_str(&cx.error_box("It cannot be published:", &e)),
+        } "\n"
     }
-    main.push_str("</section>\n</section>\n");
-    Ok(html(axum::http::StatusCode::OK, cx.page(&format!("Publish {}?", c.title), &main)))
 }
 
 /// A form's `start`: an RFC 3339 instant.
@@ -188,54 +197,50 @@ async fn move_page(app: &App, op: &Operator, id: &str, q: &MoveQuery) -> ApiResu
     let c = actions::stored_campaign(app, id).await?;
     let base = format!("/admin/campaigns/{}", c.id);
     let target = q.target.trim();
-    let mut main = String::with_capacity(8 * 1024);
-    let _ = writeln!(main, "<p class=\"meta\"><a href=\"{}\">← {}</a></p>", Esc(&cx.path(&base)), Esc(&c.title));
-    let _ = writeln!(main, "<section id=\"review\">\n<h1>Move the slot of {}?</h1>", Esc(target));
-    let previewed = match start_field(&q.start) {
-        Ok(start) => {
-            let _ = writeln!(main, "<p>To {}.</p>", cx.time(start));
-            actions::preview_move_slot(app, &op.name, id, target, start).await
-        }
-        Err(e) => Err(e),
+    let (start, previewed) = match start_field(&q.start) {
+        Ok(start) => (Some(start), actions::preview_move_slot(app, &op.name, id, target, start).await),
+        Err(e) => (None, Err(e)),
     };
-    match previewed {
-        Ok(messages) => {
-            let preview = crate::api::preview_json(&messages);
-            let list = preview["messages"].as_array().cloned().unwrap_or_default();
-            let _ = writeln!(
-                main,
-                "<section id=\"messages\">\n<h2>Who will be told</h2>\n<p>{} message{} out:</p>\n<ul class=\"recipients\">",
-                list.len(),
-                if list.len() == 1 { " goes" } else { "s go" }
-            );
-            for m in &list {
-                let _ = writeln!(
-                    main,
-                    "<li>{} — {}</li>",
-                    Esc(m["recipient"].as_str().unwrap_or_default()),
-                    Esc(m["subject"].as_str().unwrap_or_default())
-                );
+    let main = html! {
+        p class="meta" { a href=(cx.path(&base)) { "← " (c.title) } } "\n"
+        section id="review" {
+            "\n"
+            h1 { "Move the slot of " (target) "?" } "\n"
+            @if let Some(start) = start {
+                p { "To " (cx.time(start)) "." } "\n"
             }
-            main.push_str("</ul>\n");
-            for m in list.iter().filter(|m| m["channel"] == "email").take(TEXTS_SHOWN) {
-                let _ = writeln!(
-                    main,
-                    "<details class=\"message\"><summary>{}</summary><pre class=\"file\">{}</pre></details>",
-                    Esc(m["recipient"].as_str().unwrap_or_default()),
-                    Esc(m["text"].as_str().unwrap_or_default())
-                );
+            @match &previewed {
+                Ok(messages) => {
+                    @let list = preview_list(messages);
+                    section id="messages" {
+                        "\n"
+                        h2 { "Who will be told" } "\n"
+                        p { (list.len()) " message" (if list.len() == 1 { " goes" } else { "s go" }) " out:" } "\n"
+                        ul class="recipients" {
+                            "\n"
+                            @for m in &list {
+                                li { (text(&m["recipient"])) " — " (text(&m["subject"])) } "\n"
+                            }
+                        } "\n"
+                        @for m in list.iter().filter(|m| m["channel"] == "email").take(TEXTS_SHOWN) {
+                            details class="message" {
+                                summary { (text(&m["recipient"])) }
+                                pre class="file" { (text(&m["text"])) }
+                            } "\n"
+                        }
+                    } "\n"
+                    div class="actions" id="actions" {
+                        (cx.button(
+                            &format!("{base}/move"),
+                            &format!("Move {target}"),
+                            "",
+                            &[("target", target), ("start", q.start.trim())],
+                        ))
+                    } "\n"
+                }
+                Err(e) => (cx.error_box("It cannot move there:", e)),
             }
-            main.push_str("</section>\n<div class=\"actions\" id=\"actions\">");
-            main.push_str(&cx.button(
-                &format!("{base}/move"),
-                &format!("Move {target}"),
-                "",
-                &[("target", target), ("start", q.start.trim())],
-            ));
-            main.push_str("</div>\n");
-        }
-        Err(e) => main.push_str(&cx.error_box("It cannot move there:", &e)),
-    }
-    main.push_str("</section>\n");
-    Ok(html(axum::http::StatusCode::OK, cx.page(&format!("Move {target}?"), &main)))
+        } "\n"
+    };
+    Ok(answer(axum::http::StatusCode::OK, cx.page(&format!("Move {target}?"), main)))
 }

@@ -17,13 +17,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use jiff::SignedDuration;
+use maud::html;
 
-use super::{Cx, Fields, html, respond, see_other, site_path};
+use super::{Cx, Fields, answer, respond, see_other, site_path};
 use crate::App;
 use crate::auth::{self, SESSION_COOKIE, hash_secret, random_hex, same_secret, verify_password};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::client_address;
-use forewarn_status::escape::Esc;
 
 /// How long a login lasts.
 pub const SESSION_HOURS: i64 = 12;
@@ -62,12 +62,12 @@ impl Operator {
 
 /// The answer to a form without its session's CSRF token: 403, nothing done.
 pub(super) fn forbidden() -> Response {
-    html(
+    answer(
         StatusCode::FORBIDDEN,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Forbidden</title></head>\
-         <body><h1>Forbidden</h1><p>The form did not carry this session's token. Load the page again and send the \
-         form from there.</p></body></html>\n"
-            .to_owned(),
+        super::bare_page(
+            "Forbidden",
+            "The form did not carry this session's token. Load the page again and send the form from there.",
+        ),
     )
 }
 
@@ -104,20 +104,23 @@ async fn login_page(app: &App, status: StatusCode, name: &str, message: Option<&
         Ok(cx) => cx,
         Err(e) => return super::bare_error(&e),
     };
-    let mut main = String::from("<section class=\"login\">\n<h1>Log in</h1>\n");
-    if let Some(m) = message {
-        main.push_str(&format!("<div class=\"error\" id=\"error\" role=\"alert\"><p>{}</p></div>\n", Esc(m)));
-    }
-    main.push_str(&format!(
-        "<form class=\"stack\" id=\"login\" method=\"post\" action=\"{}\">\n\
-         <label>Name <input type=\"text\" name=\"name\" value=\"{}\" autocomplete=\"username\" required autofocus></label>\n\
-         <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\n\
-         <div><button type=\"submit\">Log in</button></div>\n</form>\n\
-         <p class=\"hint\">Operators are added with <code>forewarn operator add --name NAME</code>.</p>\n</section>\n",
-        Esc(&cx.path("/admin/login")),
-        Esc(name)
-    ));
-    html(status, cx.page("Log in", &main))
+    let main = html! {
+        section class="login" {
+            "\n"
+            h1 { "Log in" } "\n"
+            @if let Some(m) = message {
+                div class="error" id="error" role="alert" { p { (m) } } "\n"
+            }
+            form class="stack" id="login" method="post" action=(cx.path("/admin/login")) {
+                "\n"
+                label { "Name " input type="text" name="name" value=(name) autocomplete="username" required autofocus; } "\n"
+                label { "Password " input type="password" name="password" autocomplete="current-password" required; } "\n"
+                div { button type="submit" { "Log in" } } "\n"
+            } "\n"
+            p class="hint" { "Operators are added with " code { "forewarn operator add --name NAME" } "." } "\n"
+        } "\n"
+    };
+    answer(status, cx.page("Log in", main))
 }
 
 /// `GET /admin/login`: the form, or the admin pages when the session is live.

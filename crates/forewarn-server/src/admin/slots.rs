@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use forewarn_status::escape::Esc;
+use maud::{Markup, html};
 
 use super::{Cx, option};
 use crate::actions::SlotTable;
@@ -16,99 +16,91 @@ const ROWS_SHOWN: usize = 500;
 
 /// The `#slots` section: `table` as [`crate::actions::slot_table`] gave it for `customer`
 /// (or the error it gave).
-pub(super) fn section(out: &mut String, cx: &Cx, id: &str, table: &Result<SlotTable, ApiError>, customer: &str) {
-    let table = match table {
-        Ok(t) if t.plan_version.is_none() => return,
-        Ok(t) => t,
-        Err(e) => {
-            out.push_str("<section id=\"slots\">\n<h2>Slots</h2>\n");
-            out.push_str(&cx.error_box("The slots cannot be listed:", e));
-            out.push_str("</section>\n");
-            return;
-        }
-    };
-    let _ = writeln!(
-        out,
-        "<section id=\"slots\" data-plan=\"{}\">\n<h2>Slots of plan version {}</h2>",
-        table.plan_version.unwrap_or(0),
-        table.plan_version.unwrap_or(0)
-    );
-    // The filter: a GET form back to this page.
-    let _ = write!(
-        out,
-        "<form method=\"get\" action=\"{}\" id=\"slots-filter\" class=\"actions\"><label>Customer \
-         <select name=\"customer\">",
-        Esc(&cx.path(&format!("/admin/campaigns/{id}")))
-    );
-    option(out, "", "every customer", customer.is_empty());
-    for (cid, name) in &table.customers {
-        option(out, cid, &format!("{name} ({cid})"), cid == customer);
+pub(super) fn section(cx: &Cx, id: &str, table: &Result<SlotTable, ApiError>, customer: &str) -> Markup {
+    match table {
+        Ok(t) if t.plan_version.is_none() => html! {},
+        Ok(t) => slots(cx, id, t, customer),
+        Err(e) => html! {
+            section id="slots" {
+                "\n"
+                h2 { "Slots" } "\n"
+                (cx.error_box("The slots cannot be listed:", e))
+            } "\n"
+        },
     }
+}
+
+fn slots(cx: &Cx, id: &str, table: &SlotTable, customer: &str) -> Markup {
+    let version = table.plan_version.unwrap_or(0);
     let mut csv = format!("/api/v1/campaigns/{id}/slots?format=csv");
     if !customer.is_empty() {
         csv.push_str("&customer=");
         csv.push_str(&query_escape(customer));
     }
-    let _ = writeln!(
-        out,
-        "</select></label><button type=\"submit\" class=\"secondary\">Show</button> <a id=\"slots-csv\" href=\"{}\" \
-         download>CSV</a></form>",
-        Esc(&cx.path(&csv))
-    );
-    let planned = table.rows.iter().filter(|r| r.state == "planned").count();
-    let cancelled = table.rows.iter().filter(|r| r.state == "cancelled").count();
-    let unscheduled = table.rows.iter().filter(|r| r.state == "unscheduled").count();
-    let _ = writeln!(
-        out,
-        "<p class=\"meta\">{planned} planned, {cancelled} cancelled, {unscheduled} without a slot{}. Times in {}.</p>",
-        if customer.is_empty() { String::new() } else { format!(" for customer {customer}") },
-        Esc(cx.site.zone.name())
-    );
-    // Moving a slot, or placing a target without one: reviewed first (whom it tells).
-    let _ = writeln!(
-        out,
-        "<form method=\"get\" action=\"{}\" id=\"slots-move\" class=\"actions\"><label>Target <input \
-         name=\"target\" required></label><label>New start <input name=\"start\" required \
-         placeholder=\"2027-03-03T22:00:00+01:00\"></label><button type=\"submit\" class=\"secondary\">Review the \
-         move</button></form>",
-        Esc(&cx.path(&format!("/admin/campaigns/{id}/move")))
-    );
-    if table.rows.is_empty() {
-        out.push_str("<p class=\"empty\">No targets.</p>\n</section>\n");
-        return;
+    let count = |state: &str| table.rows.iter().filter(|r| r.state == state).count();
+    let when = |t: Option<jiff::Timestamp>| html! { @if let Some(t) = t { (cx.time(t)) } };
+    html! {
+        section id="slots" data-plan=(version) {
+            "\n"
+            h2 { "Slots of plan version " (version) } "\n"
+            // The filter: a GET form back to this page.
+            form method="get" action=(cx.path(&format!("/admin/campaigns/{id}"))) id="slots-filter" class="actions" {
+                label {
+                    "Customer "
+                    select name="customer" {
+                        (option("", "every customer", customer.is_empty()))
+                        @for (cid, name) in &table.customers {
+                            (option(cid, &format!("{name} ({cid})"), cid == customer))
+                        }
+                    }
+                }
+                button type="submit" class="secondary" { "Show" } " "
+                a id="slots-csv" href=(cx.path(&csv)) download { "CSV" }
+            } "\n"
+            p class="meta" {
+                (count("planned")) " planned, " (count("cancelled")) " cancelled, " (count("unscheduled"))
+                " without a slot"
+                @if !customer.is_empty() { " for customer " (customer) }
+                ". Times in " (cx.site.zone.name()) "."
+            } "\n"
+            // Moving a slot, or placing a target without one: reviewed first (whom it tells).
+            form method="get" action=(cx.path(&format!("/admin/campaigns/{id}/move"))) id="slots-move" class="actions" {
+                label { "Target " input name="target" required; }
+                label { "New start " input name="start" required placeholder="2027-03-03T22:00:00+01:00"; }
+                button type="submit" class="secondary" { "Review the move" }
+            } "\n"
+            @if table.rows.is_empty() {
+                p class="empty" { "No targets." } "\n"
+            } @else {
+                div class="scroll" { table class="list" id="slots-table" {
+                    "\n"
+                    thead { tr {
+                        th { "Target" } th { "Customer" } th { "Project" } th { "Host" } th { "Tier" } th { "Start" }
+                        th { "End" } th { "State" } th { "Why" }
+                    } } "\n"
+                    tbody {
+                        "\n"
+                        @for r in table.rows.iter().take(ROWS_SHOWN) {
+                            tr class="slot-row" data-target=(r.target) data-state=(r.state) {
+                                td { (r.target) } td { (r.customer) } td { (r.project) } td { (r.host) } td { (r.tier) }
+                                td class="when" { (when(r.start)) } td class="when" { (when(r.end)) }
+                                td {
+                                    (r.state)
+                                    @if let Some(n) = r.sequence.filter(|n| *n > 0) {
+                                        " " span class="hint" { "(SEQUENCE " (n) ")" }
+                                    }
+                                }
+                                td { (r.reason) }
+                            } "\n"
+                        }
+                    } "\n"
+                } } "\n"
+                @if table.rows.len() > ROWS_SHOWN {
+                    p class="hint" { "And " (table.rows.len() - ROWS_SHOWN) " more: the CSV has them all." } "\n"
+                }
+            }
+        } "\n"
     }
-    out.push_str(
-        "<div class=\"scroll\"><table class=\"list\" id=\"slots-table\">\n<thead><tr><th>Target</th><th>Customer</th>\
-         <th>Project</th><th>Host</th><th>Tier</th><th>Start</th><th>End</th><th>State</th><th>Why</th></tr></thead>\n\
-         <tbody>\n",
-    );
-    for r in table.rows.iter().take(ROWS_SHOWN) {
-        let when = |t: Option<jiff::Timestamp>| t.map(|t| cx.time(t)).unwrap_or_default();
-        let state = match r.sequence {
-            Some(n) if n > 0 => format!("{} <span class=\"hint\">(SEQUENCE {n})</span>", r.state),
-            _ => r.state.to_owned(),
-        };
-        let _ = writeln!(
-            out,
-            "<tr class=\"slot-row\" data-target=\"{t}\" data-state=\"{s}\"><td>{t}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td class=\"when\">{}</td><td class=\"when\">{}</td><td>{state}</td><td>{}</td></tr>",
-            Esc(&r.customer),
-            Esc(&r.project),
-            Esc(&r.host),
-            Esc(&r.tier),
-            when(r.start),
-            when(r.end),
-            Esc(&r.reason),
-            t = Esc(&r.target),
-            s = r.state,
-        );
-    }
-    out.push_str("</tbody>\n</table></div>\n");
-    if table.rows.len() > ROWS_SHOWN {
-        let _ =
-            writeln!(out, "<p class=\"hint\">And {} more: the CSV has them all.</p>", table.rows.len() - ROWS_SHOWN);
-    }
-    out.push_str("</section>\n");
 }
 
 /// A query parameter's value, percent-encoded.

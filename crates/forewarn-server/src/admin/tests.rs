@@ -705,7 +705,7 @@ async fn cancelling_asks_for_the_reason_and_the_id_and_pausing_takes_a_reason() 
 
     let before = s.audit_len().await;
     for (form, says) in [
-        (vec![("reason", "Postponed."), ("confirm", "")], "type the campaign&#39;s id"),
+        (vec![("reason", "Postponed."), ("confirm", "")], "type the campaign's id"),
         (vec![("reason", "Postponed."), ("confirm", "os-update")], "`os-update` is not `os-update-2027-03`"),
         (vec![("reason", " "), ("confirm", CAMPAIGN_ID)], "`reason` is missing"),
     ] {

@@ -1,17 +1,16 @@
 //! `/admin/tokens`: the API tokens (never their hashes) with who made them and when, and a
 //! button that revokes one: from its next request on it is refused.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use forewarn_status::escape::Esc;
+use maud::html;
 
 use super::session::forbidden;
-use super::{Cx, Operator, html, respond, see_other, site_path};
+use super::{Cx, Operator, answer, respond, see_other, site_path};
 use crate::App;
 use crate::error::{ApiError, ApiResult};
 
@@ -24,50 +23,45 @@ pub async fn index(State(app): State<Arc<App>>, op: Operator) -> Response {
 async fn page(app: &App, op: &Operator, failed: Option<ApiError>) -> ApiResult<Response> {
     let cx = Cx::new(app, Some(op.clone())).await?;
     let tokens = app.store.tokens().await?;
-    let mut main = String::from("<h1>API tokens</h1>\n");
-    let status = match &failed {
-        Some(e) => {
-            main.push_str(&cx.error_box("Not revoked:", e));
-            e.status
+    let status = failed.as_ref().map_or(StatusCode::OK, |e| e.status);
+    let main = html! {
+        h1 { "API tokens" } "\n"
+        @if let Some(e) = &failed {
+            (cx.error_box("Not revoked:", e))
         }
-        None => StatusCode::OK,
+        p class="meta" {
+            "Tokens are made with " code { "forewarn token create --name NAME" } " and shown once; only their hashes \
+             are kept. A revoked token is refused from its next request on."
+        } "\n"
+        @if tokens.is_empty() {
+            p class="empty" { "No tokens yet." } "\n"
+        } @else {
+            div class="scroll" { table class="list" id="tokens" {
+                "\n"
+                thead { tr { th { "Id" } th { "Name" } th { "Created" } th { "By" } th { "State" } th {} } } "\n"
+                tbody {
+                    "\n"
+                    @for t in &tokens {
+                        tr class="token-row" data-id=(t.id) data-state=(if t.revoked.is_some() { "revoked" } else { "active" }) {
+                            td { (t.id) } td { (t.name) } td { (cx.time(t.created)) } td { (t.by) }
+                            td {
+                                @match t.revoked {
+                                    Some(when) => { "revoked " (cx.time(when)) " by " (t.revoked_by.as_deref().unwrap_or("?")) }
+                                    None => "active",
+                                }
+                            }
+                            td {
+                                @if t.revoked.is_none() {
+                                    (cx.button(&format!("/admin/tokens/{}/revoke", t.id), "Revoke", "danger", &[]))
+                                }
+                            }
+                        } "\n"
+                    }
+                } "\n"
+            } } "\n"
+        }
     };
-    main.push_str(
-        "<p class=\"meta\">Tokens are made with <code>forewarn token create --name NAME</code> and shown once; only \
-         their hashes are kept. A revoked token is refused from its next request on.</p>\n",
-    );
-    if tokens.is_empty() {
-        main.push_str("<p class=\"empty\">No tokens yet.</p>\n");
-        return Ok(html(status, cx.page("API tokens", &main)));
-    }
-    main.push_str(
-        "<div class=\"scroll\"><table class=\"list\" id=\"tokens\">\n<thead><tr><th>Id</th><th>Name</th>\
-         <th>Created</th><th>By</th><th>State</th><th></th></tr></thead>\n<tbody>\n",
-    );
-    for t in &tokens {
-        let (state, what) = match (&t.revoked, &t.revoked_by) {
-            (Some(when), by) => {
-                ("revoked", format!("revoked {} by {}", cx.time(*when), Esc(by.as_deref().unwrap_or("?"))))
-            }
-            (None, _) => ("active", "active".to_owned()),
-        };
-        let button = if t.revoked.is_none() {
-            cx.button(&format!("/admin/tokens/{}/revoke", t.id), "Revoke", "danger", &[])
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            main,
-            "<tr class=\"token-row\" data-id=\"{id}\" data-state=\"{state}\"><td>{id}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{what}</td><td>{button}</td></tr>",
-            Esc(&t.name),
-            cx.time(t.created),
-            Esc(&t.by),
-            id = t.id,
-        );
-    }
-    main.push_str("</tbody>\n</table></div>\n");
-    Ok(html(status, cx.page("API tokens", &main)))
+    Ok(answer(status, cx.page("API tokens", main)))
 }
 
 /// `POST /admin/tokens/{id}/revoke`.

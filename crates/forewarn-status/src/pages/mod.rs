@@ -63,9 +63,8 @@ pub struct Frame<'a> {
     pub suffix: &'a str,
     /// The path (below the site's base) the site's name in the header links to.
     pub home: &'a str,
-    /// The header's links as HTML, every text in it escaped by the caller; `None`: the public
-    /// pages' links (history, feed, calendar).
-    pub nav: Option<&'a str>,
+    /// The header's links; `None`: the public pages' links (history, feed, calendar).
+    pub nav: Option<&'a Markup>,
     /// Style sheet text added after the shared one: a constant of the code, never data.
     pub css: &'a str,
 }
@@ -79,19 +78,12 @@ impl<'a> Frame<'a> {
 
 /// The whole page around `main` in the public pages' frame.
 pub(crate) fn layout(site: &Site, now: Timestamp, title: &str, main: Markup) -> String {
-    frame(site, now, &Frame::public(title), main)
+    page(site, now, &Frame::public(title), main)
 }
 
-/// The whole page around `main` (HTML): head with the shared style, header with the site's
-/// name and the frame's links, footer naming the zone times are shown in. For pages written
-/// as HTML text (the admin pages), every text in `main` escaped by the caller.
-pub fn page(site: &Site, now: Timestamp, frame_: &Frame<'_>, main: &str) -> String {
-    // Safe as far as the caller escaped: the admin pages build `main` with `Esc`.
-    frame(site, now, frame_, PreEscaped(main.to_owned()))
-}
-
-/// The whole page around `main`: see [`page`].
-pub(crate) fn frame(site: &Site, now: Timestamp, frame: &Frame<'_>, main: Markup) -> String {
+/// The whole page around `main`: head with the shared style, header with the site's name and
+/// the frame's links, footer naming the zone times are shown in.
+pub fn page(site: &Site, now: Timestamp, frame: &Frame<'_>, main: Markup) -> String {
     let name = site.name.as_str();
     let markup = html! {
         // A constant: the doctype as the pages have always written it (lower case).
@@ -119,8 +111,7 @@ pub(crate) fn frame(site: &Site, now: Timestamp, frame: &Frame<'_>, main: Markup
                     a class="brand" href=(site.path(frame.home)) { (name) } "\n"
                     nav {
                         @match frame.nav {
-                            // HTML the admin pages wrote, its texts escaped by them.
-                            Some(nav) => (PreEscaped(nav)),
+                            Some(nav) => (nav),
                             None => {
                                 a href=(site.path("/history")) { "History" }
                                 a href=(site.path("/subscribe")) { "Email" }
@@ -149,7 +140,7 @@ pub(crate) fn frame(site: &Site, now: Timestamp, frame: &Frame<'_>, main: Markup
 
 /// `<span class="window" data-starts=… data-ends=…>Sat 9 Mar 2013 10:00–14:00 CET</span>`, or
 /// nothing when the post has no times.
-pub(crate) fn window(starts: Option<Timestamp>, ends: Option<Timestamp>, site: &Site) -> Markup {
+pub fn window(starts: Option<Timestamp>, ends: Option<Timestamp>, site: &Site) -> Markup {
     html! {
         @if let Some(words) = when::window(starts, ends, &site.zone) {
             span class="window" data-starts=[starts.map(when::rfc3339)] data-ends=[ends.map(when::rfc3339)] {
@@ -159,23 +150,13 @@ pub(crate) fn window(starts: Option<Timestamp>, ends: Option<Timestamp>, site: &
     }
 }
 
-/// [`window`], appended to HTML text (for the admin pages).
-pub fn window_html(out: &mut String, starts: Option<Timestamp>, ends: Option<Timestamp>, site: &Site) {
-    out.push_str(&window(starts, ends, site).into_string());
-}
-
 /// `<time datetime=…>Mon 4 Mar 2013 09:12 CET</time>`.
-pub(crate) fn time(t: Timestamp, site: &Site) -> Markup {
+pub fn time(t: Timestamp, site: &Site) -> Markup {
     html! { time datetime=(when::rfc3339(t)) { (when::moment(t, &site.zone)) } }
 }
 
-/// [`time`], appended to HTML text (for the admin pages).
-pub fn time_html(out: &mut String, t: Timestamp, site: &Site) {
-    out.push_str(&time(t, site).into_string());
-}
-
 /// The kind and state of a post as badges, and an incident's impact.
-pub(crate) fn post_badges(p: &Post) -> Markup {
+pub fn post_badges(p: &Post) -> Markup {
     html! {
         span class="badge kind" data-kind=(p.kind.name()) { (kind_title(p.kind)) }
         // A notice has one state only: nothing to tell.
@@ -186,11 +167,6 @@ pub(crate) fn post_badges(p: &Post) -> Markup {
             span class="badge impact" data-impact=(p.impact.name()) { (status::impact_label(p.impact)) }
         }
     }
-}
-
-/// [`post_badges`], appended to HTML text (for the admin pages).
-pub fn badges(out: &mut String, p: &Post) {
-    out.push_str(&post_badges(p).into_string());
 }
 
 /// The post that replaces `p` (names it in `replaces`), if any among `posts`.

@@ -40,8 +40,8 @@ pub fn post(v: &PostView<'_>) -> String {
 
 /// A post as its page shows it, without the page around it: `#post` (title, badges, facts,
 /// body), `#timeline` and `#corrections`. The admin pages show it too.
-pub fn post_article(v: &PostView<'_>) -> String {
-    article(v).into_string()
+pub fn post_article(v: &PostView<'_>) -> Markup {
+    article(v)
 }
 
 /// Markdown rendered by [`markdown::render`], which shows raw HTML as text and keeps only
