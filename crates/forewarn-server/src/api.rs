@@ -17,7 +17,6 @@ use forewarn_status::{ComponentStatus, PostKind, PostState};
 use forewarn_store::{CampaignState, Correction, MessageState, NewPost};
 use jiff::Timestamp;
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
@@ -25,6 +24,7 @@ use utoipa_axum::routes;
 use crate::App;
 use crate::actions::{self, no_inventory, stored_campaign, stored_plan};
 use crate::auth::Actor;
+use crate::config::Config;
 use crate::error::{
     ApiError, ApiResult, BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Unprocessable, UnsupportedMediaType,
 };
@@ -427,9 +427,10 @@ struct PreviewQuery {
     preview: bool,
 }
 
-/// The messages a rehearsed write would send, as their readers would get them: recipient,
-/// subject, why, and the text part (webhooks: their JSON body).
-pub(crate) fn preview(messages: &[forewarn_store::NewMessage]) -> Preview {
+/// The messages a rehearsed write would send, as their readers would get them: recipient
+/// (a webhook by its place in the configuration: its URL may hold a secret), subject, why,
+/// and the text part (webhooks: their JSON body).
+pub(crate) fn preview(config: &Config, messages: &[forewarn_store::NewMessage]) -> Preview {
     let list: Vec<PreviewMessage> = messages
         .iter()
         .map(|m| {
@@ -443,7 +444,7 @@ pub(crate) fn preview(messages: &[forewarn_store::NewMessage]) -> Preview {
             };
             PreviewMessage {
                 channel: m.channel,
-                recipient: m.recipient.clone(),
+                recipient: config.shown_recipient(m.channel, &m.recipient),
                 subject: m.subject.clone(),
                 cause: m.cause.clone(),
                 text,
@@ -451,11 +452,6 @@ pub(crate) fn preview(messages: &[forewarn_store::NewMessage]) -> Preview {
         })
         .collect();
     Preview { preview: true, written: false, count: list.len(), messages: list }
-}
-
-/// [`preview`] as JSON, for the admin pages.
-pub fn preview_json(messages: &[forewarn_store::NewMessage]) -> Value {
-    serde_json::to_value(preview(messages)).unwrap_or_default()
 }
 
 /// A published campaign, or what publishing would send.
@@ -496,7 +492,7 @@ async fn publish(
     };
     if q.preview {
         let messages = actions::preview_publish(&app, &actor, &id, req.version).await?;
-        return Ok(Json(PublishAnswer::Preview(preview(&messages))));
+        return Ok(Json(PublishAnswer::Preview(preview(&app.config, &messages))));
     }
     let (c, post) = actions::publish(&app, &actor, &id, req.version).await?;
     Ok(Json(PublishAnswer::Published(CampaignPublished { campaign: Campaign::from(&c), post: post.id })))
@@ -977,7 +973,7 @@ async fn move_slot(
     })?;
     if q.preview {
         let messages = actions::preview_move_slot(&app, &actor, &id, &target, req.start).await?;
-        return Ok(Json(MoveAnswer::Preview(preview(&messages))));
+        return Ok(Json(MoveAnswer::Preview(preview(&app.config, &messages))));
     }
     let (c, notice, version) = actions::move_slot(&app, &actor, &id, &target, req.start).await?;
     Ok(Json(MoveAnswer::Moved(SlotMoved {
@@ -1057,7 +1053,10 @@ async fn list_outbox(State(app): State<Arc<App>>, _: Actor, Query(q): Query<Outb
     };
     let messages = app.store.messages(state, q.limit.unwrap_or(1000).clamp(1, 100_000), q.before).await?;
     let counts = app.store.outbox_counts().await?;
-    Ok(Json(Outbox { counts: counts.into(), messages: messages.iter().map(|m| MessageJson::of(m, false)).collect() }))
+    Ok(Json(Outbox {
+        counts: counts.into(),
+        messages: messages.iter().map(|m| MessageJson::of(&app.config, m, false)).collect(),
+    }))
 }
 
 /// One message, with its whole text as sent (`payload`).
@@ -1070,7 +1069,7 @@ async fn list_outbox(State(app): State<Arc<App>>, _: Actor, Query(q): Query<Outb
 )]
 async fn show_message(State(app): State<Arc<App>>, _: Actor, Path(id): Path<i64>) -> ApiResult<Json<MessageJson>> {
     let m = app.store.message(id).await?.ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
-    Ok(Json(MessageJson::of(&m, true)))
+    Ok(Json(MessageJson::of(&app.config, &m, true)))
 }
 
 /// Send a dead message again.
@@ -1090,7 +1089,7 @@ async fn retry_message(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<MessageJson>> {
     let m = actions::retry_message(&app, &actor, id).await?;
-    Ok(Json(MessageJson::of(&m, false)))
+    Ok(Json(MessageJson::of(&app.config, &m, false)))
 }
 
 /// Who subscribed to the status page by email (confirmed or not).

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+use forewarn_store::Channel;
 use serde::Deserialize;
 
 /// The settings, as a file, the environment or flags may give them (all optional). Its
@@ -189,6 +190,22 @@ pub fn redact_webhook(url: &str) -> String {
     let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     let tail = if tail.is_empty() || tail == "/" { tail } else { "/***" };
     format!("{scheme}://{host}{tail}")
+}
+
+impl Config {
+    /// Where a message goes, as an operator may see it (the admin mailbox, previews, the
+    /// outbox's API): an email address as it is; a webhook by its place in the configuration,
+    /// `webhooks[0]`, as logs and errors name it, or, when no configured webhook has that URL
+    /// any more, by [`redact_webhook`]. A webhook's URL may hold the receiver's secret.
+    pub fn shown_recipient(&self, channel: Channel, recipient: &str) -> String {
+        match channel {
+            Channel::Email => recipient.to_owned(),
+            Channel::Webhook => match self.webhooks.iter().position(|w| w.url == recipient) {
+                Some(i) => format!("webhooks[{i}]"),
+                None => redact_webhook(recipient),
+            },
+        }
+    }
 }
 
 /// A commented example configuration file (`forewarn config example`).
@@ -572,5 +589,20 @@ mod tests {
         assert_eq!(redact_webhook("https://h/"), "https://h/");
         assert_eq!(redact_webhook("http://h:8080"), "http://h:8080");
         assert_eq!(redact_webhook("not a url"), "***");
+    }
+
+    #[test]
+    fn a_webhook_is_shown_by_its_place_in_the_configuration() {
+        let config = Settings::from_toml(
+            "f.toml",
+            "webhooks = [{ url = \"https://h/a\", secret = \"topsecret1\" }, \
+             { url = \"https://h/services/T0/B0/XYZ?k=1\", secret = \"topsecret2\" }]",
+        )
+        .unwrap()
+        .resolve()
+        .unwrap();
+        assert_eq!(config.shown_recipient(Channel::Webhook, "https://h/services/T0/B0/XYZ?k=1"), "webhooks[1]");
+        assert_eq!(config.shown_recipient(Channel::Webhook, "https://h/gone/XYZ"), "https://h/***", "not configured");
+        assert_eq!(config.shown_recipient(Channel::Email, "ops@example.net"), "ops@example.net");
     }
 }

@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 
 // ---------------------------------------------------------------------------
@@ -351,6 +352,7 @@ pub struct PlanDiff {
 pub struct PreviewMessage {
     #[schema(value_type = ChannelName)]
     pub channel: Channel,
+    /// An email address, or a webhook by its place in the configuration (`webhooks[0]`).
     pub recipient: String,
     pub subject: String,
     /// Why it is sent.
@@ -616,6 +618,8 @@ pub struct MessageJson {
     #[schema(value_type = ChannelName)]
     pub channel: Channel,
     pub sender: String,
+    /// An email address, or a webhook by its place in the configuration (`webhooks[0]`; its
+    /// URL is never shown).
     pub recipient: String,
     pub subject: String,
     pub cause: String,
@@ -637,14 +641,15 @@ pub struct MessageJson {
 }
 
 impl MessageJson {
-    /// Without its payload (listings), or with it.
-    pub fn of(m: &Message, payload: bool) -> MessageJson {
+    /// Without its payload (listings), or with it. A webhook is named by its place in the
+    /// configuration ([`Config::shown_recipient`]): its URL may hold a secret.
+    pub fn of(config: &Config, m: &Message, payload: bool) -> MessageJson {
         MessageJson {
             id: m.id,
             key: m.key.clone(),
             channel: m.channel,
             sender: m.sender.clone(),
-            recipient: m.recipient.clone(),
+            recipient: config.shown_recipient(m.channel, &m.recipient),
             subject: m.subject.clone(),
             cause: m.cause.clone(),
             created: m.created,

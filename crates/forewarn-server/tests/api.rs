@@ -1285,6 +1285,46 @@ async fn slots_start_and_finish_by_the_schedule() {
     api.store.close().await;
 }
 
+/// A webhook's URL may hold the receiver's secret (Slack's do): the outbox's answers and a
+/// publication's preview name the webhook by its place in the configuration, never by its URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_never_shows_a_webhooks_url() {
+    let dir = TempDir::new("forewarn-server-hook-url").unwrap();
+    let store = Store::open(&dir.sqlite_url("hooks.db")).await.expect("open SQLite");
+    let url = "https://hooks.example.net/services/T0/B0/PATHSECRET?token=QUERYSECRET";
+    let hook = Webhook { url: url.into(), secret: "hook secret".into() };
+    let api = Api::with_webhooks(store, ts("2027-02-15T09:00:00Z"), vec![hook]).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.expect(StatusCode::CREATED);
+    api.campaign_action(CAMPAIGN_ID, "plan").await.expect(StatusCode::CREATED);
+    let webhooks = |messages: &Value| -> Vec<Value> {
+        let all = messages.as_array().cloned().unwrap_or_default();
+        all.into_iter().filter(|m| m["channel"] == "webhook").collect()
+    };
+
+    let preview = api.campaign_action(CAMPAIGN_ID, "publish?preview=true").await.expect(StatusCode::OK);
+    let told = webhooks(&preview["messages"]);
+    assert!(!told.is_empty(), "publishing tells the webhook: {preview}");
+    assert!(told.iter().all(|m| m["recipient"] == "webhooks[0]"), "{told:#?}");
+    assert!(!preview.to_string().contains("SECRET"), "the preview shows the URL: {preview}");
+
+    api.campaign_action(CAMPAIGN_ID, "publish").await.expect(StatusCode::OK);
+    let stored = api.store.messages(None, 1000, None).await.unwrap();
+    assert!(stored.iter().any(|m| m.recipient == url), "the outbox keeps the URL to deliver to");
+    let outbox = api.get("/api/v1/outbox").await.expect(StatusCode::OK);
+    let listed = webhooks(&outbox["messages"]);
+    assert!(!listed.is_empty(), "{outbox}");
+    assert!(listed.iter().all(|m| m["recipient"] == "webhooks[0]"), "{listed:#?}");
+    assert!(!outbox.to_string().contains("SECRET"), "the outbox shows the URL: {outbox}");
+    for m in &listed {
+        let one = api.get(&format!("/api/v1/outbox/{}", m["id"])).await.expect(StatusCode::OK);
+        assert_eq!(one["recipient"], "webhooks[0]", "{one}");
+        assert!(one["payload"].is_string(), "{one}");
+        assert!(!one.to_string().contains("SECRET"), "the message shows the URL: {one}");
+    }
+    api.store.close().await;
+}
+
 /// A target the published plan left without a slot is placed by hand: checked like a move,
 /// it leaves the unscheduled list for a slot, its contacts are told of the new slot, and
 /// the preview of the placement writes nothing.

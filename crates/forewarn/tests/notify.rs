@@ -1115,7 +1115,9 @@ fn webhooks_get_signed_events() {
     );
     let hooks_sent: Vec<Value> = serve.outbox("sent").into_iter().filter(|m| m["channel"] == "webhook").collect();
     assert_eq!(hooks_sent.len(), records.len(), "each webhook message of the outbox was POSTed once: {hooks_sent:#?}");
-    assert!(hooks_sent.iter().all(|m| m["recipient"] == hook_url.as_str()), "{hooks_sent:#?}");
+    // The API names the webhook by its place in the configuration: its URL may hold a secret.
+    assert!(hooks_sent.iter().all(|m| m["recipient"] == "webhooks[0]"), "{hooks_sent:#?}");
+    assert!(!serve.outbox("sent").iter().any(|m| m.to_string().contains(hook_url.as_str())), "{hooks_sent:#?}");
     assert_eq!(serve.outbox_count("dead"), 0, "{}", outbox_glimpse(&serve, "dead"));
 }
 

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::session::forbidden;
 use super::{Cx, Operator, answer, respond, see_other, site_path};
 use crate::App;
+use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 
 const PAGE: u32 = 100;
@@ -77,7 +78,7 @@ async fn list(app: &App, op: &Operator, q: MailQuery) -> ApiResult<Response> {
         @if messages.is_empty() {
             p id="mail-empty" { "No messages." } "\n"
         } @else {
-            (mail_table(&cx, &messages))
+            (mail_table(&cx, &app.config, &messages))
             @if let Some(href) = older {
                 p { a id="older" href=(href) { "Older messages" } } "\n"
             }
@@ -86,8 +87,9 @@ async fn list(app: &App, op: &Operator, q: MailQuery) -> ApiResult<Response> {
     Ok(answer(StatusCode::OK, cx.page("Mail", main)))
 }
 
-/// The messages of a page, newest first, with where each stands.
-fn mail_table(cx: &Cx, messages: &[Message]) -> Markup {
+/// The messages of a page, newest first, with where each stands (a webhook by its place in
+/// the configuration: its URL may hold a secret).
+fn mail_table(cx: &Cx, config: &Config, messages: &[Message]) -> Markup {
     html! {
         div class="scroll" { table class="list" id="mail" {
             "\n"
@@ -97,7 +99,7 @@ fn mail_table(cx: &Cx, messages: &[Message]) -> Markup {
                 @for m in messages {
                     tr class="mail-row" data-id=(m.id) data-state=(m.state.as_str()) data-channel=(m.channel.as_str()) {
                         td class="when" { (cx.time(m.created)) }
-                        td { (m.recipient) }
+                        td { (config.shown_recipient(m.channel, &m.recipient)) }
                         td { a href=(cx.path(&format!("/admin/mail/{}", m.id))) { (subject(m)) } }
                         td { (m.cause) }
                         td {
@@ -138,7 +140,7 @@ async fn one(app: &App, op: &Operator, id: i64) -> ApiResult<Response> {
         table class="list" id="mail-meta" data-state=(m.state.as_str()) {
             tbody {
                 "\n"
-                tr { th { "To" } td { (m.recipient) } } "\n"
+                tr { th { "To" } td { (app.config.shown_recipient(m.channel, &m.recipient)) } } "\n"
                 tr { th { "From" } td { (if m.sender.is_empty() { "-" } else { &m.sender }) } } "\n"
                 tr {
                     th { (if m.channel == Channel::Email { "Message-ID" } else { "Event id" }) }

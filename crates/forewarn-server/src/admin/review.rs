@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use forewarn_store::Channel;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,6 +17,7 @@ use serde_json::Value;
 use super::{Cx, Operator, answer, respond};
 use crate::App;
 use crate::actions;
+use crate::api::preview;
 use crate::error::{ApiError, ApiResult};
 
 /// How many messages are shown with their text; the rest by recipient and subject.
@@ -67,7 +69,7 @@ async fn page(app: &App, op: &Operator, id: &str, version: Option<i64>) -> ApiRe
                 h2 { "Who will be told" } "\n"
                 @match &previewed {
                     Ok(messages) => {
-                        @let list = preview_list(messages);
+                        @let list = preview(&app.config, messages).messages;
                         @if list.is_empty() {
                             p class="empty" { "Nobody: publishing this version sends no message." } "\n"
                         } @else {
@@ -77,14 +79,14 @@ async fn page(app: &App, op: &Operator, id: &str, version: Option<i64>) -> ApiRe
                                 tbody {
                                     "\n"
                                     @for m in &list {
-                                        tr { td { (text(&m["recipient"])) } td { (text(&m["subject"])) } } "\n"
+                                        tr { td { (m.recipient) } td { (m.subject) } } "\n"
                                     }
                                 }
                             } "\n"
-                            @for m in list.iter().filter(|m| m["channel"] == "email").take(TEXTS_SHOWN) {
+                            @for m in list.iter().filter(|m| m.channel == Channel::Email).take(TEXTS_SHOWN) {
                                 details class="message" {
-                                    summary { (text(&m["recipient"])) " — " (text(&m["subject"])) }
-                                    pre class="file" { (text(&m["text"])) }
+                                    summary { (m.recipient) " — " (m.subject) }
+                                    pre class="file" { (m.text) }
                                 } "\n"
                             }
                         }
@@ -104,12 +106,6 @@ async fn page(app: &App, op: &Operator, id: &str, version: Option<i64>) -> ApiRe
         } "\n"
     };
     Ok(answer(axum::http::StatusCode::OK, cx.page(&format!("Publish {}?", c.title), main)))
-}
-
-/// The messages of a rehearsal as the API's preview lists them (recipient, subject, text).
-fn preview_list(messages: &[forewarn_store::NewMessage]) -> Vec<Value> {
-    let preview = crate::api::preview_json(messages);
-    preview["messages"].as_array().cloned().unwrap_or_default()
 }
 
 /// A JSON string's text, or nothing.
@@ -211,7 +207,7 @@ async fn move_page(app: &App, op: &Operator, id: &str, q: &MoveQuery) -> ApiResu
             }
             @match &previewed {
                 Ok(messages) => {
-                    @let list = preview_list(messages);
+                    @let list = preview(&app.config, messages).messages;
                     section id="messages" {
                         "\n"
                         h2 { "Who will be told" } "\n"
@@ -219,13 +215,13 @@ async fn move_page(app: &App, op: &Operator, id: &str, q: &MoveQuery) -> ApiResu
                         ul class="recipients" {
                             "\n"
                             @for m in &list {
-                                li { (text(&m["recipient"])) " — " (text(&m["subject"])) } "\n"
+                                li { (m.recipient) " — " (m.subject) } "\n"
                             }
                         } "\n"
-                        @for m in list.iter().filter(|m| m["channel"] == "email").take(TEXTS_SHOWN) {
+                        @for m in list.iter().filter(|m| m.channel == Channel::Email).take(TEXTS_SHOWN) {
                             details class="message" {
-                                summary { (text(&m["recipient"])) }
-                                pre class="file" { (text(&m["text"])) }
+                                summary { (m.recipient) }
+                                pre class="file" { (m.text) }
                             } "\n"
                         }
                     } "\n"

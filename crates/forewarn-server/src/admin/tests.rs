@@ -67,6 +67,11 @@ struct Login {
 /// The service with the sample inventory, the OS update campaign planned once, and the
 /// operator `ada`.
 async fn service(base_url: &str) -> Service {
+    service_with(base_url, Vec::new()).await
+}
+
+/// [`service`], telling these webhooks.
+async fn service_with(base_url: &str, webhooks: Vec<crate::config::Webhook>) -> Service {
     let dir = TempDir::new("forewarn-admin-test").unwrap();
     let url = dir.sqlite_url("forewarn.db");
     let store = Store::open(&url).await.unwrap();
@@ -74,6 +79,7 @@ async fn service(base_url: &str) -> Service {
         database: Some(url),
         base_url: Some(base_url.to_owned()),
         site_name: Some("Test Hosting".into()),
+        webhooks: Some(webhooks),
         ..Settings::default()
     }
     .resolve()
@@ -868,4 +874,55 @@ async fn a_slot_is_moved_from_the_admin_pages_after_a_review_of_whom_it_tells() 
     let r = s.post(&format!("{uri}/move"), &login, &[("target", &slot.target), ("start", "tomorrow")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("Not moved:") && r.body.contains("`start`"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_webhooks_url_is_never_shown_only_its_place_in_the_configuration() {
+    // Slack-style: the path and the query are the receiver's secret.
+    let hook = crate::config::Webhook {
+        url: "https://hooks.example.net/services/T0/B0/PATHSECRET?token=QUERYSECRET".into(),
+        secret: "signing secret".into(),
+    };
+    let s = service_with("http://status.test", vec![hook]).await;
+    let login = s.login().await;
+    let uri = "/admin/campaigns/os-update-2027-03";
+    let shown = |page: &Answer, what: &str| {
+        assert_eq!(page.status, StatusCode::OK, "{what}: {}", page.body);
+        assert!(!page.body.contains("SECRET"), "{what} shows the webhook's URL: {}", page.body);
+        assert!(page.body.contains("webhooks[0]"), "{what} names the webhook: {}", page.body);
+    };
+
+    // Before publishing: the review lists whom it tells, the webhook too.
+    shown(&s.get(&format!("{uri}/review?version=1"), &login).await, "the review");
+    let r = s.post(&format!("{uri}/publish"), &login, &[("version", "1")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // The mailbox: the list, and the webhook's message itself.
+    let hooks: Vec<_> = s
+        .app
+        .store
+        .messages(None, 1000, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.channel == forewarn_store::Channel::Webhook)
+        .collect();
+    assert!(!hooks.is_empty(), "publishing tells the webhook");
+    assert!(hooks.iter().all(|m| m.recipient.contains("SECRET")), "the outbox keeps the URL to deliver to");
+    shown(&s.get("/admin/mail", &login).await, "the mailbox");
+    shown(&s.get(&format!("/admin/mail/{}", hooks[0].id), &login).await, "the webhook's message");
+
+    // Moving a slot: its review lists the webhook as well.
+    let slot = s.app.store.slot_notices(CAMPAIGN_ID).await.unwrap().remove(0);
+    let mut reviewed = false;
+    for h in 1..=72 {
+        let to = (slot.start + jiff::SignedDuration::from_hours(h)).to_string();
+        let r = s.get(&format!("{uri}/move?target={}&start={}", slot.target, to.replace('+', "%2B")), &login).await;
+        if r.body.contains(&format!(">Move {}</button>", slot.target)) {
+            shown(&r, "the review of a move");
+            reviewed = true;
+            break;
+        }
+    }
+    assert!(reviewed, "{} could not move 1 to 72 hours later", slot.target);
 }
