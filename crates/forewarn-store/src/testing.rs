@@ -12,45 +12,27 @@ use std::io::{self, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use sqlx::{Connection, Executor, PgConnection};
 
-/// A directory under the system's temporary directory, removed with all it holds on drop.
+/// A new directory under the system's temporary directory (`PREFIX-` and a random name, by
+/// the tempfile crate), removed with all it holds on drop.
 #[derive(Debug)]
-pub struct TempDir {
-    path: PathBuf,
-}
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     pub fn new(prefix: &str) -> io::Result<TempDir> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let base = std::env::temp_dir();
-        loop {
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path = base.join(format!("{prefix}-{}-{n}", std::process::id()));
-            match std::fs::create_dir(&path) {
-                Ok(()) => return Ok(TempDir { path }),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        tempfile::Builder::new().prefix(&format!("{prefix}-")).tempdir().map(TempDir)
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.0.path()
     }
 
     /// `sqlite://DIR/NAME`: a database file in this directory (created on open).
     pub fn sqlite_url(&self, name: &str) -> String {
-        format!("sqlite://{}", self.path.join(name).display())
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
+        format!("sqlite://{}", self.path().join(name).display())
     }
 }
 

@@ -175,9 +175,8 @@ mod tests {
 
     #[test]
     fn large_files_read_in_halves_come_back_whole() {
-        let dir = std::env::temp_dir().join(format!("forewarn-read-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("big.json");
+        let dir = tempfile::Builder::new().prefix("forewarn-read-").tempdir().unwrap();
+        let path = dir.path().join("big.json");
         // Over the 16 MiB at which reading splits, with a multi-byte character across the middle.
         let mut text = "ä".repeat(9 << 20);
         text.push('x');
@@ -188,6 +187,5 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let err = read_text(&path, "inventory").unwrap_err().to_string();
         assert!(err.contains("big.json") && err.contains("not UTF-8 text (byte 12344 is not)"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -525,9 +525,12 @@ async fn tell_story(
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
     init_logs();
-    let dir = std::env::temp_dir().join(format!("forewarn-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let database = format!("sqlite://{}", dir.join("forewarn.db").display());
+    // The demo's database goes with it: the directory is removed when this returns.
+    let dir = tempfile::Builder::new()
+        .prefix("forewarn-demo-")
+        .tempdir()
+        .context("cannot create the demo's directory in the temporary directory (TMPDIR)")?;
+    let database = format!("sqlite://{}", dir.path().join("forewarn.db").display());
     let served = runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
@@ -575,8 +578,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         std::io::stdout().flush()?;
         serve_with_delivery(listener, app).await
     });
-    // The demo's database goes with it.
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     served?;
     Ok(Outcome::Ok)
 }

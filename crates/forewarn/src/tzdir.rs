@@ -150,8 +150,8 @@ mod tests {
 
     #[test]
     fn a_directory_is_read_with_its_release_and_zones() {
-        let dir = std::env::temp_dir().join(format!("forewarn-tzdir-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = tempfile::Builder::new().prefix("forewarn-tzdir-").tempdir().unwrap();
+        let dir = tmp.path().join("zoneinfo");
         std::fs::create_dir_all(dir.join("Europe")).unwrap();
         std::fs::create_dir_all(dir.join("right/Europe")).unwrap();
         let plus3 = tz::fixed_tzif(3 * 3600, "+03", "<+03>-3");

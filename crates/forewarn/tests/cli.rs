@@ -67,26 +67,20 @@ fn s(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
 }
 
-/// A fresh directory under the system's temporary directory, removed when dropped.
+/// A new directory under the system's temporary directory, named after the test (by the
+/// tempfile crate), removed when dropped.
 #[derive(Debug)]
-struct TempDir(PathBuf);
+struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     fn new(test: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("forewarn-cli-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the test directory");
-        TempDir(dir)
+        let dir = tempfile::Builder::new().prefix(&format!("forewarn-cli-{test}-")).tempdir();
+        TempDir(dir.expect("create the test directory"))
     }
 
+    /// `name` in the directory.
     fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path().join(name)
     }
 }
 

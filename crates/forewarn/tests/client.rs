@@ -56,12 +56,11 @@ fn an_operator_drives_campaigns_and_posts_from_the_shell() {
     // web01 leaves the inventory: planned again, the other slots stay; publishing the new
     // version shows first what it changes and whom it tells, and waits for --yes.
     let inventory = std::fs::read_to_string(format!("{root}/inventory.toml")).unwrap();
-    let dir = std::env::temp_dir().join(format!("forewarn-client-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let fewer = dir.join("inventory.toml");
+    let dir = TempDir::new("forewarn-client-test");
+    let fewer = dir.path().join("inventory.toml");
     std::fs::write(&fewer, support::without_machine(&inventory, "web01")).unwrap();
     let o = forewarn(&demo, t, &["inventory", "import", fewer.to_str().unwrap()]);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     assert!(o.status.success(), "{}", text(&o).1);
     let o = forewarn(&demo, t, &["campaign", "plan", "fsck-2027-02"]);
     let (out, err) = text(&o);
@@ -159,15 +158,14 @@ fn an_operator_drives_campaigns_and_posts_from_the_shell() {
     assert!(page.contains("Filesystem checks in February") && page.contains("clearer title"), "{page}");
 
     // Invalid files come back with every diagnostic and its line; a wrong token is refused.
-    let dir = std::env::temp_dir().join(format!("forewarn-client-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bad = dir.join("bad.toml");
+    let dir = TempDir::new("forewarn-client");
+    let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "id = \"x\"\ntitle = \"X\"\nsarts = \"2027-01-01T00:00:00Z\"\n").unwrap();
     let o = forewarn(&demo, t, &["campaign", "create", bad.to_str().unwrap()]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1));
     assert!(err.contains("bad.toml:3") && err.contains("sarts"), "the file as the user named it: {err}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    drop(dir);
     let o = forewarn(&demo, "fw_wrong", &["campaign", "list"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).1.contains("answered 401"));

@@ -172,8 +172,9 @@ mod tests {
         campaign.title = "OS update, März 2027; with reboot \\ ✓ — and a long tail to fold over the line end".into();
         let stamp: Timestamp = "2027-02-27T08:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
         let ics = ics(&plan, &inv, &campaign, stamp);
-        let path = fixture::temp_path("plan.ics");
-        std::fs::write(&path, &ics).expect("write the ics");
+        let file = fixture::temp_file("plan.ics");
+        let path = file.path();
+        std::fs::write(path, &ics).expect("write the ics");
         let script = r#"
 import sys, json, icalendar
 with open(sys.argv[1], 'rb') as f:
@@ -187,7 +188,7 @@ for ev in cal.walk('VEVENT'):
                       str(ev['SUMMARY']), str(ev['DESCRIPTION']), int(ev['SEQUENCE']), str(ev['STATUS'])]))
 "#;
         let out = fixture::python("icalendar", script, &[path.to_str().unwrap_or_default()]);
-        let _ = std::fs::remove_file(&path);
+        drop(file);
         let Some(out) = out else { return };
         let events: Vec<serde_json::Value> =
             out.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();

@@ -258,9 +258,9 @@ per_rack = 1
         }
     }
 
-    /// A fresh path under the system's temp directory.
-    pub fn temp_path(name: &str) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("forewarn-render-{}-{name}", std::process::id()))
+    /// A new file under the system's temp directory, ending in `name`, removed on drop.
+    pub fn temp_file(name: &str) -> tempfile::NamedTempFile {
+        tempfile::Builder::new().prefix("forewarn-render-").suffix(name).tempfile().expect("a temporary file")
     }
 }
 

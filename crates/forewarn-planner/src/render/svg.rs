@@ -1048,16 +1048,15 @@ mod tests {
     use crate::render::fixture;
 
     fn well_formed(name: &str, svg: &str) -> Option<String> {
-        let path = fixture::temp_path(name);
-        std::fs::write(&path, svg).expect("write the SVG");
+        let file = fixture::temp_file(name);
+        let path = file.path();
+        std::fs::write(path, svg).expect("write the SVG");
         let script = "import sys, xml.etree.ElementTree as ET\n\
                       root = ET.parse(sys.argv[1]).getroot()\n\
                       ns = '{http://www.w3.org/2000/svg}'\n\
                       assert root.tag == ns + 'svg', root.tag\n\
                       print(len(root.findall('.//' + ns + 'title')), len(root.findall('.//' + ns + 'rect')))\n";
-        let out = fixture::python("xml.etree.ElementTree", script, &[path.to_str().unwrap_or_default()]);
-        let _ = std::fs::remove_file(&path);
-        out
+        fixture::python("xml.etree.ElementTree", script, &[path.to_str().unwrap_or_default()])
     }
 
     #[test]
