@@ -429,7 +429,7 @@ struct PreviewQuery {
 
 /// The messages a rehearsed write would send, as their readers would get them: recipient,
 /// subject, why, and the text part (webhooks: their JSON body).
-pub(crate) fn preview(messages: &[forewarn_store::NewMessage]) -> Preview {
+pub(crate) fn preview(messages: &[crate::tell::Shown]) -> Preview {
     let list: Vec<PreviewMessage> = messages
         .iter()
         .map(|m| {
@@ -454,7 +454,7 @@ pub(crate) fn preview(messages: &[forewarn_store::NewMessage]) -> Preview {
 }
 
 /// [`preview`] as JSON, for the admin pages.
-pub fn preview_json(messages: &[forewarn_store::NewMessage]) -> Value {
+pub fn preview_json(messages: &[crate::tell::Shown]) -> Value {
     serde_json::to_value(preview(messages)).unwrap_or_default()
 }
 
@@ -1069,7 +1069,7 @@ async fn list_outbox(State(app): State<Arc<App>>, _: Actor, Query(q): Query<Outb
     security(("bearer" = [])),
 )]
 async fn show_message(State(app): State<Arc<App>>, _: Actor, Path(id): Path<i64>) -> ApiResult<Json<MessageJson>> {
-    let m = app.store.message(id).await?.ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
+    let m = app.message(id).await?.ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
     Ok(Json(MessageJson::of(&m, true)))
 }
 

@@ -126,7 +126,7 @@ pub async fn show(State(app): State<Arc<App>>, op: Operator, Path(id): Path<i64>
 
 async fn one(app: &App, op: &Operator, id: i64) -> ApiResult<Response> {
     let cx = Cx::new(app, Some(op.clone())).await?;
-    let m = app.store.message(id).await?.ok_or_else(|| ApiError::not_found(format!("message {id}")))?;
+    let m = app.message(id).await?.ok_or_else(|| ApiError::not_found(format!("message {id}")))?;
     let mut main = format!(
         "<p class=\"meta\"><a href=\"{}\">All mail</a></p>\n<h1 id=\"mail-subject\">{}</h1>\n",
         Esc(&cx.path("/admin/mail")),
