@@ -641,6 +641,11 @@ mod tests {
 
     impl Receiver {
         fn start(statuses: &[u16]) -> Receiver {
+            Receiver::with_gate(statuses, Arc::new(Gate::open()))
+        }
+
+        /// A receiver that answers only once `gate` is opened.
+        fn with_gate(statuses: &[u16], gate: Arc<Gate>) -> Receiver {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let url = format!("http://{}{SECRET_PATH}", listener.local_addr().unwrap());
             let connections = Arc::new(AtomicUsize::new(0));
@@ -651,8 +656,8 @@ mod tests {
                 for conn in listener.incoming() {
                     let Ok(conn) = conn else { return };
                     count.fetch_add(1, Ordering::SeqCst);
-                    let (statuses, kept) = (statuses.clone(), kept.clone());
-                    std::thread::spawn(move || answer(conn, &statuses, &kept));
+                    let (statuses, kept, gate) = (statuses.clone(), kept.clone(), gate.clone());
+                    std::thread::spawn(move || answer(conn, &statuses, &kept, &gate));
                 }
             });
             Receiver { url, connections, heads }
@@ -660,7 +665,7 @@ mod tests {
     }
 
     /// Answers the requests of one connection until the client closes it.
-    fn answer(conn: TcpStream, statuses: &Mutex<VecDeque<u16>>, heads: &Mutex<Vec<String>>) {
+    fn answer(conn: TcpStream, statuses: &Mutex<VecDeque<u16>>, heads: &Mutex<Vec<String>>, gate: &Gate) {
         let mut reader = BufReader::new(conn.try_clone().unwrap());
         let mut conn = conn;
         loop {
@@ -682,8 +687,31 @@ mod tests {
             let mut body = vec![0u8; length];
             reader.read_exact(&mut body).unwrap();
             heads.lock().unwrap().push(head);
+            gate.wait();
             let status = statuses.lock().unwrap().pop_front().unwrap_or(200);
             conn.write_all(format!("HTTP/1.1 {status} Whatever\r\ncontent-length: 2\r\n\r\nok").as_bytes()).unwrap();
+        }
+    }
+
+    /// Holds answers back until it is opened.
+    struct Gate(Mutex<bool>, std::sync::Condvar);
+
+    impl Gate {
+        fn open() -> Gate {
+            Gate(Mutex::new(true), std::sync::Condvar::new())
+        }
+        fn closed() -> Gate {
+            Gate(Mutex::new(false), std::sync::Condvar::new())
+        }
+        fn release(&self) {
+            *self.0.lock().unwrap() = true;
+            self.1.notify_all();
+        }
+        fn wait(&self) {
+            let mut open = self.0.lock().unwrap();
+            while !*open {
+                open = self.1.wait(open).unwrap();
+            }
         }
     }
 
@@ -694,6 +722,10 @@ mod tests {
     /// A store holding one webhook message per entry of `urls`, and a deliverer that knows
     /// `configured` webhooks and sends one message at a time.
     async fn outbox(urls: &[&str], configured: &[&str]) -> (TempDir, Store, Deliverer) {
+        outbox_with(urls, configured, Options::default()).await
+    }
+
+    async fn outbox_with(urls: &[&str], configured: &[&str], options: Options) -> (TempDir, Store, Deliverer) {
         let dir = TempDir::new("forewarn-deliver-test").unwrap();
         let store = Store::open(&dir.sqlite_url("forewarn.db")).await.unwrap();
         struct Queue(Vec<NewMessage>);
@@ -720,7 +752,7 @@ mod tests {
         let options = Options {
             concurrency: 1,
             webhooks: configured.iter().map(|url| ((*url).to_owned(), b"hook secret".to_vec())).collect(),
-            ..Options::default()
+            ..options
         };
         let library = Arc::new(StoredLibrary::new(store.clone(), crate::tests::site()));
         let deliverer = Deliverer::new(store.clone(), options, library).unwrap();
@@ -793,5 +825,38 @@ mod tests {
                 lower.contains("x-forewarn-signature: sha256=") && lower.contains("x-forewarn-event: post.created")
             );
         }
+    }
+
+    /// A round that outlasts its lease renews it: nobody else takes the message it is still
+    /// sending, and it is sent once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_round_longer_than_its_lease_keeps_its_messages() {
+        let gate = Arc::new(Gate::closed());
+        let hook = Receiver::with_gate(&[], gate.clone());
+        let lease = SignedDuration::from_millis(600);
+        let (_dir, store, deliverer) =
+            outbox_with(&[&hook.url], &[&hook.url], Options { lease, ..Options::default() }).await;
+        // The round's clock: 100 ms later at every reading (the claim, then each renewal).
+        let readings = Arc::new(AtomicUsize::new(0));
+        let clock = {
+            let readings = readings.clone();
+            move || now() + SignedDuration::from_millis(100 * readings.fetch_add(1, Ordering::SeqCst) as i64)
+        };
+        let round = tokio::spawn(async move { deliverer.round(&clock).await });
+        // The webhook holds its answer; meanwhile the round renews its lease (every 200 ms).
+        for _ in 0..600 {
+            if readings.load(Ordering::SeqCst) >= 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(readings.load(Ordering::SeqCst) >= 4, "the round renewed its lease");
+        // Claimed at now() until now() + 600 ms; renewed at least twice since, the lease runs
+        // past now() + 700 ms: another worker takes nothing then.
+        let other = store.claim_messages(now() + SignedDuration::from_millis(700), lease, 10, "other").await.unwrap();
+        assert!(other.is_empty(), "another worker took {other:?}");
+        gate.release();
+        assert_eq!(round.await.unwrap().unwrap(), Round { claimed: 1, sent: 1, retrying: 0, dead: 0 });
+        assert_eq!(hook.heads.lock().unwrap().len(), 1, "sent once");
     }
 }
