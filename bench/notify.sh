@@ -1,64 +1,132 @@
 #!/usr/bin/env bash
-# Measures the notification targets of issue 5 through the running service:
-#  1. the time to queue a campaign's messages: `POST /publish` of a generated fleet, which
-#     plans once more for the announcement, renders one email per contact (text, HTML and a
-#     calendar part with one event per machine) and writes them with the change, in one
-#     transaction;
-#  2. the delivery rate from the outbox to a local SMTP server (aiosmtpd on loopback, the
-#     tests' sink with --brief: it reads each message's headers and records it).
+# Measures the notification targets through the running service:
+#  1. planning a generated fleet's campaign (`POST /plan`) beside publishing it
+#     (`POST /publish`: the maintenance post, every slot recorded as told, and one outbox
+#     row per contact, an intent rendered at delivery), in the same run; the service's peak
+#     memory; and, while the publication runs, how long a login and a post update take;
+#  2. the delivery rate from the outbox to a local SMTP relay, with the CPU per message of
+#     forewarn and of the relay.
 # Usage: bench/notify.sh [MACHINES]   (default 1,340,000 machines: about 100,000 contacts)
-# Needs python3 with aiosmtpd (pip install aiosmtpd) and curl.
+#   RELAY=smtp-sink (default; Postfix's C sink, Debian package `postfix`) or RELAY=aiosmtpd
+#   (the tests' Python sink); DB=sqlite (default) or DB=postgres (a throwaway cluster made
+#   with the system's initdb); DELIVER_SECONDS=120 bounds the delivery phase.
+# Needs curl, python3, and the relay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 machines=${1:-1340000}
-python3 -c 'import aiosmtpd' 2>/dev/null || { echo "needs aiosmtpd (pip install aiosmtpd)" >&2; exit 1; }
+relay=${RELAY:-smtp-sink}
+db_kind=${DB:-sqlite}
 cargo build --release --quiet
-bin=target/release/forewarn
+bin=$PWD/target/release/forewarn
 dir=$(mktemp -d)
+chmod 755 "$dir"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "${pgbin:-}" ] && su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $dir/pg -m immediate stop" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
 trap cleanup EXIT
 now() { date +%s.%N; }
 secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }  # CPU seconds of a process
+peak() { awk '/^VmHWM/ {printf "%d MB", $2 / 1024}' "/proc/$1/status"; }          # peak resident memory
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "$bin" fleet generate --machines "$machines" --seed 1 --out "$dir" >/dev/null
-python3 crates/forewarn/tests/support/smtp_sink.py "$dir/smtp.port" "$dir/mail.jsonl" --brief 2>"$dir/sink.log" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$dir/smtp.port" ] && break; sleep 0.1; done
-db="sqlite://$dir/forewarn.db"
+
+smtp_port=$(free_port)
+case "$relay" in
+  smtp-sink)
+    command -v smtp-sink >/dev/null || PATH=$PATH:/usr/sbin
+    command -v smtp-sink >/dev/null || { echo "needs smtp-sink (apt-get install postfix)" >&2; exit 1; }
+    smtp-sink -u nobody "127.0.0.1:$smtp_port" 1024 &
+    pids+=($!) ;;
+  aiosmtpd)
+    python3 -c 'import aiosmtpd' 2>/dev/null || { echo "needs aiosmtpd (pip install aiosmtpd)" >&2; exit 1; }
+    python3 crates/forewarn/tests/support/smtp_sink.py "$dir/smtp.port" "$dir/mail.jsonl" --brief 2>"$dir/sink.log" &
+    pids+=($!)
+    for _ in $(seq 100); do [ -s "$dir/smtp.port" ] && break; sleep 0.1; done
+    smtp_port=$(cat "$dir/smtp.port") ;;
+  *) echo "RELAY is smtp-sink or aiosmtpd" >&2; exit 1 ;;
+esac
+relay_pid=${pids[0]}
+
+case "$db_kind" in
+  sqlite) db="sqlite://$dir/forewarn.db" ;;
+  postgres)
+    pgbin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
+    pg_port=$(free_port)
+    mkdir "$dir/pg" && chown postgres "$dir/pg"
+    su postgres -s /bin/sh -c "$pgbin/initdb -D $dir/pg -A trust -U forewarn >/dev/null"
+    su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $dir/pg -o '-p $pg_port -k $dir/pg -c fsync=on' -l $dir/pg/log -w start >/dev/null"
+    "$pgbin/createdb" -h 127.0.0.1 -p "$pg_port" -U forewarn forewarn
+    db="postgres://forewarn@127.0.0.1:$pg_port/forewarn" ;;
+  *) echo "DB is sqlite or postgres" >&2; exit 1 ;;
+esac
+
 token=$("$bin" token create --name bench --database "$db" 2>/dev/null | tail -1)
-port=$((20000 + RANDOM % 20000))
+password=bench-password-$RANDOM$RANDOM
+printf '%s\n' "$password" | "$bin" operator add --name bench --database "$db" >/dev/null
+port=$(free_port)
 base="http://127.0.0.1:$port"
 "$bin" serve --database "$db" --listen "127.0.0.1:$port" --base-url "https://status.example.net" \
-  --smtp "smtp://127.0.0.1:$(cat "$dir/smtp.port")" 2>"$dir/serve.log" &
+  --smtp "smtp://127.0.0.1:$smtp_port" 2>"$dir/serve.log" &
 pids+=($!)
+fw_pid=$!
 for _ in $(seq 200); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
 api() { # method path content-type [data-file]
   curl -sf -X "$1" -H "Authorization: Bearer $token" -H "Content-Type: $3" ${4:+--data-binary @"$4"} "$base$2"
 }
+counts() { curl -sf "$base/metrics" | sed -n 's/^forewarn_outbox_messages{state="\([a-z]*\)"} \([0-9]*\)$/\1 \2/p'; }
+count() { counts | awk -v s="$1" '$1==s{print $2}'; }
 
-echo "$(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); fleet of $machines machines (seed 1)"
+echo "$(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); fleet of $machines machines (seed 1); $db_kind; relay $relay"
 t0=$(now); api POST /api/v1/inventory application/json "$dir/inventory.json" >/dev/null; t1=$(now)
 echo "import inventory       $(secs "$t0" "$t1") s"
 id=$(api POST /api/v1/campaigns application/toml "$dir/campaign.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 t0=$(now); api POST "/api/v1/campaigns/$id/plan" application/json >/dev/null; t1=$(now)
-echo "plan (a draft)         $(secs "$t0" "$t1") s"
+plan=$(secs "$t0" "$t1")
+echo "plan (a draft)         $plan s"
+echo '{"kind":"notice","title":"Bench notice","body":"While publishing."}' >"$dir/post.json"
+post=$(api POST /api/v1/posts application/json "$dir/post.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo '{"body":"An update while publishing."}' >"$dir/update.json"
+
+# While the publication runs: a login and a post update, each timed, one second in.
+(
+  sleep 1
+  a=$(now)
+  code=$(curl -s -o /dev/null -w '%{http_code}' --data-urlencode "name=bench" --data-urlencode "password=$password" "$base/admin/login")
+  b=$(now)
+  echo "  meanwhile: login answered $code in $(secs "$a" "$b") s" >"$dir/login.txt"
+  a=$(now)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" -H "Content-Type: application/json" --data-binary @"$dir/update.json" "$base/api/v1/posts/$post/updates")
+  b=$(now)
+  echo "  meanwhile: post update answered $code in $(secs "$a" "$b") s" >"$dir/update.txt"
+) &
+side=$!
 t0=$(now); api POST "/api/v1/campaigns/$id/publish" application/json >/dev/null; t1=$(now)
-counts() { curl -sf "$base/metrics" | sed -n 's/^forewarn_outbox_messages{state="\([a-z]*\)"} \([0-9]*\)$/\1 \2/p'; }
+wait "$side" || true
+publish=$(secs "$t0" "$t1")
 total=$(counts | awk '{s+=$2} END {print s}')
-echo "publish: queue $total messages   $(secs "$t0" "$t1") s   ($(python3 -c "print(round($total / ($t1 - $t0)))") messages/s), outbox $(du -sh "$dir" | cut -f1) on disk with the fleet files"
-cpu0_relay=$(cpu "${pids[0]}"); cpu0_fw=$(cpu "${pids[1]}")
-# Delivery: until the outbox is empty, or for at most DELIVER_SECONDS (default 120).
+echo "publish: queue $total messages   $publish s   ($(python3 -c "print(f'{$publish / $plan:.2f}')") x plan), peak memory $(peak "$fw_pid")"
+cat "$dir/login.txt" "$dir/update.txt" 2>/dev/null || echo "  meanwhile: (the publication took less than a second)"
+[ "$db_kind" = sqlite ] && echo "  database file $(du -sh "$dir/forewarn.db" | cut -f1)"
+
+cpu0_relay=$(cpu "$relay_pid"); cpu0_fw=$(cpu "$fw_pid"); sent0=$(count sent)
+# Delivery: until nothing is pending, or for at most DELIVER_SECONDS.
 limit=${DELIVER_SECONDS:-120}
-while :; do
-  pending=$(counts | awk '$1=="pending"{print $2}')
-  [ "${pending:-1}" = 0 ] && break
-  python3 -c "import sys,time; sys.exit(time.time() - $t1 < $limit)" && break
-  sleep 0.5
-done
 t2=$(now)
-got=$(wc -l <"$dir/mail.jsonl")
-echo "deliver $got of $total messages by SMTP in $(secs "$t1" "$t2") s: $(python3 -c "print(round($got / ($t2 - $t1)))") messages/s, dead: $(counts | awk '$1=="dead"{print $2}')"
-cpu1_relay=$(cpu "${pids[0]}"); cpu1_fw=$(cpu "${pids[1]}")
-echo "  CPU during delivery: forewarn $(secs "$cpu0_fw" "$cpu1_fw") s ($(python3 -c "print(f'{($cpu1_fw - $cpu0_fw) * 1000 / max($got, 1):.2f}')") ms a message), the relay $(secs "$cpu0_relay" "$cpu1_relay") s"
+while :; do
+  [ "$(count pending)" = 0 ] && break
+  python3 -c "import sys,time; sys.exit(time.time() - $t2 < $limit)" && break
+  sleep 0.2
+done
+t3=$(now)
+got=$(( $(count sent) - sent0 ))
+echo "deliver $got of $total messages by SMTP in $(secs "$t2" "$t3") s: $(python3 -c "print(round($got / ($t3 - $t2)))") messages/s, dead: $(count dead)"
+cpu1_relay=$(cpu "$relay_pid"); cpu1_fw=$(cpu "$fw_pid")
+echo "  CPU during delivery: forewarn $(secs "$cpu0_fw" "$cpu1_fw") s ($(python3 -c "print(f'{($cpu1_fw - $cpu0_fw) * 1000 / max($got, 1):.2f}')") ms a message), the relay $(secs "$cpu0_relay" "$cpu1_relay") s; forewarn's peak memory $(peak "$fw_pid")"
+size=$(curl -sf -H "Authorization: Bearer $token" "$base/api/v1/outbox?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"][0]["id"])')
+bytes=$(curl -sf -H "Authorization: Bearer $token" "$base/api/v1/outbox/$size" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["payload"]))')
+echo "  the newest message is $bytes bytes"

@@ -19,7 +19,7 @@ use crate::email::Email;
 use crate::words::{self, pick};
 
 /// What contacts need to know of a campaign file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Info {
     pub id: String,
     pub title: String,
@@ -210,7 +210,8 @@ pub(crate) fn affected<'i, 'e>(
 }
 
 /// Which change a contact's email tells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Tell {
     /// The campaign was published: every slot is new.
     Published,
@@ -376,6 +377,23 @@ fn event(cx: &Context<'_>, lang: Language, zone: &Zone, t: &Target<'_, '_>, meth
     }
 }
 
+/// The subject of a contact's email (known when the event is written, without rendering):
+/// what `tell` says of `title`, or that no slot was found when the contact's customer has
+/// only machines without one.
+pub(crate) fn subject(title: &str, tell: Tell, lang: Language, no_slots: bool) -> String {
+    match tell {
+        Tell::Published | Tell::Changed if no_slots => {
+            pick(lang, format!("No maintenance slot found: {title}"), format!("Kein Wartungstermin gefunden: {title}"))
+        }
+        Tell::Published => pick(lang, format!("Planned maintenance: {title}"), format!("Geplante Wartung: {title}")),
+        Tell::Changed => {
+            pick(lang, format!("Changed maintenance times: {title}"), format!("Geänderte Wartungstermine: {title}"))
+        }
+        Tell::Cancelled => pick(lang, format!("Maintenance cancelled: {title}"), format!("Wartung abgesagt: {title}")),
+        Tell::Reminder => pick(lang, format!("Reminder: {title}"), format!("Erinnerung: {title}")),
+    }
+}
+
 /// The email one contact of `customer` gets about `targets` (their machines in the event).
 pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, contact: &Contact) -> Email {
     let (customer, targets) = (affected.customer, affected.targets.as_slice());
@@ -389,95 +407,77 @@ pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, c
         format!("All times are in your time zone, {}.", words::zone_words(lang, first, zone)),
         format!("Alle Zeiten in Ihrer Zeitzone, {}.", words::zone_words(lang, first, zone)),
     );
-    let (subject, intro) = match tell {
-        Tell::Published => (
-            pick(lang, format!("Planned maintenance: {title}"), format!("Geplante Wartung: {title}")),
-            pick(
-                lang,
-                format!(
-                    "we are going to carry out “{title}” on {} of {}, each in its own slot:",
-                    count(lang, n),
-                    customer.name
-                ),
-                format!(
-                    "wir führen „{title}“ an {} von {} durch, jede in ihrem eigenen Termin:",
-                    count(lang, n),
-                    customer.name
-                ),
+    let intro = match tell {
+        Tell::Published => pick(
+            lang,
+            format!(
+                "we are going to carry out “{title}” on {} of {}, each in its own slot:",
+                count(lang, n),
+                customer.name
+            ),
+            format!(
+                "wir führen „{title}“ an {} von {} durch, jede in ihrem eigenen Termin:",
+                count(lang, n),
+                customer.name
             ),
         ),
-        Tell::Changed => (
-            pick(lang, format!("Changed maintenance times: {title}"), format!("Geänderte Wartungstermine: {title}")),
-            pick(
-                lang,
-                format!(
-                    "the plan of “{title}” has changed for machines of {}. These are the slots of all {} as they are now, with what changed:",
-                    with_period(&customer.name),
-                    count(lang, n)
-                ),
-                format!(
-                    "der Plan für „{title}“ hat sich für Maschinen von {} geändert. Das sind die Termine aller {}, wie sie jetzt gelten, mit den Änderungen:",
-                    customer.name,
-                    count(lang, n)
-                ),
+        Tell::Changed => pick(
+            lang,
+            format!(
+                "the plan of “{title}” has changed for machines of {}. These are the slots of all {} as they are now, with what changed:",
+                with_period(&customer.name),
+                count(lang, n)
+            ),
+            format!(
+                "der Plan für „{title}“ hat sich für Maschinen von {} geändert. Das sind die Termine aller {}, wie sie jetzt gelten, mit den Änderungen:",
+                customer.name,
+                count(lang, n)
             ),
         ),
-        Tell::Cancelled => (
-            pick(lang, format!("Maintenance cancelled: {title}"), format!("Wartung abgesagt: {title}")),
-            pick(
-                lang,
-                format!(
-                    "“{title}” is cancelled. None of these slots for {} of {} will take place, and nothing will be done to these machines in this campaign:",
-                    count(lang, n),
-                    customer.name
-                ),
-                format!(
-                    "„{title}“ ist abgesagt. Keiner dieser Termine für {} von {} findet statt, und an diesen Maschinen wird in dieser Kampagne nichts gemacht:",
-                    count(lang, n),
-                    customer.name
-                ),
+        Tell::Cancelled => pick(
+            lang,
+            format!(
+                "“{title}” is cancelled. None of these slots for {} of {} will take place, and nothing will be done to these machines in this campaign:",
+                count(lang, n),
+                customer.name
+            ),
+            format!(
+                "„{title}“ ist abgesagt. Keiner dieser Termine für {} von {} findet statt, und an diesen Maschinen wird in dieser Kampagne nichts gemacht:",
+                count(lang, n),
+                customer.name
             ),
         ),
-        Tell::Reminder => (
-            pick(lang, format!("Reminder: {title}"), format!("Erinnerung: {title}")),
-            pick(
-                lang,
-                format!(
-                    "a reminder: “{title}” begins soon for {} of {}, at the times you were told:",
-                    count(lang, n),
-                    customer.name
-                ),
-                format!(
-                    "zur Erinnerung: „{title}“ beginnt bald für {} von {}, zu den angekündigten Terminen:",
-                    count(lang, n),
-                    customer.name
-                ),
+        Tell::Reminder => pick(
+            lang,
+            format!(
+                "a reminder: “{title}” begins soon for {} of {}, at the times you were told:",
+                count(lang, n),
+                customer.name
+            ),
+            format!(
+                "zur Erinnerung: „{title}“ beginnt bald für {} von {}, zu den angekündigten Terminen:",
+                count(lang, n),
+                customer.name
             ),
         ),
     };
 
     let unscheduled = &affected.unscheduled;
-    let (subject, intro) = if targets.is_empty() && matches!(tell, Tell::Published | Tell::Changed) {
+    let intro = if targets.is_empty() && matches!(tell, Tell::Published | Tell::Changed) {
         let m = unscheduled.len();
-        (
-            pick(lang, format!("No maintenance slot found: {title}"), format!("Kein Wartungstermin gefunden: {title}")),
-            pick(
-                lang,
-                format!(
-                    "“{title}” concerns {} of {}, but we found no slot for them yet:",
-                    count(lang, m),
-                    customer.name
-                ),
-                format!(
-                    "„{title}“ betrifft {} von {}, doch wir haben noch keinen Termin für sie gefunden:",
-                    count(lang, m),
-                    customer.name
-                ),
+        pick(
+            lang,
+            format!("“{title}” concerns {} of {}, but we found no slot for them yet:", count(lang, m), customer.name),
+            format!(
+                "„{title}“ betrifft {} von {}, doch wir haben noch keinen Termin für sie gefunden:",
+                count(lang, m),
+                customer.name
             ),
         )
     } else {
-        (subject, intro)
+        intro
     };
+    let subject = subject(title, tell, lang, targets.is_empty());
 
     let mut doc = Doc::default();
     doc.para(format!("{} {},", pick(lang, "Hello", "Guten Tag"), contact.name));

@@ -19,12 +19,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
+use forewarn_model::Inventory;
 use forewarn_store::{Channel, Message, RetryPolicy, Store};
 use jiff::{SignedDuration, Timestamp};
 use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::sync::Notify;
+
+use crate::{Inventories, Rendering, Site};
 
 /// How delivery runs.
 #[derive(Clone, Debug)]
@@ -93,6 +98,73 @@ impl Failure {
     }
 }
 
+/// A boxed future, for [`Library`]'s methods.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// What rendering a message at delivery reads besides its own rows: the site (for the
+/// secret that signs its links) and stored inventory versions, parsed. The service gives
+/// its own, which shares the inventories it keeps parsed anyway.
+pub trait Library: Send + Sync {
+    fn site(&self) -> BoxFuture<'_, Result<Arc<Site>, String>>;
+    /// Inventory `version`, parsed; an `Err` is worth another attempt later (the database
+    /// may be away).
+    fn inventory(&self, version: i64) -> BoxFuture<'_, Result<Arc<Inventory>, String>>;
+}
+
+/// A [`Library`] that reads inventory versions from the store and keeps the last few
+/// parsed (for tools and tests; the service shares its own cache instead).
+pub struct StoredLibrary {
+    store: Store,
+    site: Arc<Site>,
+    parsed: std::sync::Mutex<Vec<(i64, Arc<Inventory>)>>,
+}
+
+impl std::fmt::Debug for StoredLibrary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredLibrary").field("site", &self.site).finish_non_exhaustive()
+    }
+}
+
+impl StoredLibrary {
+    pub fn new(store: Store, site: Site) -> StoredLibrary {
+        StoredLibrary { store, site: Arc::new(site), parsed: std::sync::Mutex::new(Vec::new()) }
+    }
+}
+
+impl Library for StoredLibrary {
+    fn site(&self) -> BoxFuture<'_, Result<Arc<Site>, String>> {
+        Box::pin(async move { Ok(self.site.clone()) })
+    }
+
+    fn inventory(&self, version: i64) -> BoxFuture<'_, Result<Arc<Inventory>, String>> {
+        Box::pin(async move {
+            if let Some((_, inv)) =
+                self.parsed.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|(v, _)| *v == version)
+            {
+                return Ok(inv.clone());
+            }
+            let stored = self
+                .store
+                .inventory(Some(version))
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("inventory version {version} is not stored"))?;
+            let name = format!("inventory-v{version}.{}", stored.format);
+            let inv = tokio::task::spawn_blocking(move || forewarn_model::parse_inventory(&name, &stored.text))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|d| format!("stored inventory {version} no longer validates: {d}"))?;
+            let inv = Arc::new(inv);
+            let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+            parsed.push((version, inv.clone()));
+            if parsed.len() > 3 {
+                parsed.remove(0);
+            }
+            Ok(inv)
+        })
+    }
+}
+
 /// Sends what the outbox holds.
 #[derive(Clone)]
 pub struct Deliverer {
@@ -101,6 +173,7 @@ pub struct Deliverer {
     options: Arc<Options>,
     /// Shared by every webhook request, so connections are used again.
     http: ureq::Agent,
+    library: Arc<dyn Library>,
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -109,9 +182,15 @@ impl std::fmt::Debug for Deliverer {
     }
 }
 
+/// A message ready to go: its row and its bytes.
+type Ready = (Message, Arc<str>);
+
+/// Messages rendered, and those that could not be, with why and whether trying again may help.
+type Rendered = (Vec<Ready>, Vec<(Message, Failure)>);
+
 impl Deliverer {
     /// Checks the SMTP URL (without connecting: the relay may be down now and up later).
-    pub fn new(store: Store, options: Options) -> Result<Deliverer, String> {
+    pub fn new(store: Store, options: Options, library: Arc<dyn Library>) -> Result<Deliverer, String> {
         let smtp = match &options.smtp {
             None => None,
             Some(url) => Some(
@@ -136,7 +215,7 @@ impl Deliverer {
             .tls_config(tls)
             .build()
             .new_agent();
-        Ok(Deliverer { store, smtp, options: Arc::new(options), http })
+        Ok(Deliverer { store, smtp, options: Arc::new(options), http, library })
     }
 
     /// Whether mail goes to the capture mailbox.
@@ -144,55 +223,137 @@ impl Deliverer {
         self.smtp.is_none()
     }
 
-    /// Claims the due messages and delivers them, `concurrency` at a time.
-    pub async fn round(&self, now: Timestamp) -> forewarn_store::Result<Round> {
-        let claimed = self.store.claim_messages(now, self.options.lease, self.options.batch).await?;
+    /// Claims the due messages, renders those written as intents and delivers them,
+    /// `concurrency` at a time. The round's lease is renewed while it runs (every third of
+    /// the lease), so no other worker takes a message this one is still sending, however
+    /// long the round takes; the messages delivered are marked sent in batches.
+    pub async fn round(&self, now: &(dyn Fn() -> Timestamp + Send + Sync)) -> forewarn_store::Result<Round> {
+        let holder = holder();
+        let lease = self.options.lease;
+        let claimed = self.store.claim_messages(now(), lease, self.options.batch, &holder).await?;
         let mut round = Round { claimed: claimed.len(), ..Round::default() };
-        let mut queue = claimed.into_iter();
+        if claimed.is_empty() {
+            return Ok(round);
+        }
+        let (ready, unrendered) = self.render(claimed).await;
+        for (message, failure) in unrendered {
+            self.failed(&mut round, &message, &failure, now()).await?;
+        }
+        let mut held: std::collections::HashSet<i64> = ready.iter().map(|(m, _)| m.id).collect();
+        let mut queue = ready.into_iter();
         let mut running = tokio::task::JoinSet::new();
+        let mut delivered = Vec::new();
+        let every = Duration::try_from(lease / 3).unwrap_or(Duration::from_secs(1)).max(Duration::from_millis(100));
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             while running.len() < self.options.concurrency.max(1) {
-                let Some(message) = queue.next() else { break };
+                let Some((message, payload)) = queue.next() else { break };
                 let this = self.clone();
                 running.spawn(async move {
-                    let outcome = this.send(&message).await;
+                    let outcome = this.send(&message, &payload).await;
                     (message, outcome)
                 });
             }
-            let Some(done) = running.join_next().await else { break };
+            let done = tokio::select! {
+                done = running.join_next() => done,
+                _ = renew.tick() => {
+                    let ids: Vec<i64> = held.iter().copied().collect();
+                    self.store.renew_claims(&holder, &ids, later(now(), lease)).await?;
+                    continue;
+                }
+            };
+            let Some(done) = done else { break };
             let (message, outcome) = done.map_err(|e| forewarn_store::Error::Invalid(format!("delivery task: {e}")))?;
-            // The time of the outcome, not of the claim, for backoff; sends are short.
+            held.remove(&message.id);
             match outcome {
                 Ok(()) => {
-                    self.store.mark_sent(message.id, now).await?;
+                    delivered.push(message.id);
                     round.sent += 1;
-                }
-                Err(failure) => {
-                    tracing::warn!(id = message.id, key = %message.key, recipient = %self.recipient_name(&message), error = %failure.error, permanent = failure.permanent, "delivery failed");
-                    let state = self
-                        .store
-                        .mark_failed(message.id, now, &failure.error, failure.permanent, &self.options.policy)
-                        .await?;
-                    if state == forewarn_store::MessageState::Dead {
-                        round.dead += 1;
-                    } else {
-                        round.retrying += 1;
+                    if delivered.len() >= MARK_BATCH {
+                        self.store.mark_sent(&std::mem::take(&mut delivered), now()).await?;
                     }
                 }
+                Err(failure) => self.failed(&mut round, &message, &failure, now()).await?,
             }
+        }
+        if !delivered.is_empty() {
+            self.store.mark_sent(&delivered, now()).await?;
         }
         Ok(round)
     }
 
+    /// Counts and records a failed attempt (the time of the outcome, not of the claim, for
+    /// the backoff).
+    async fn failed(
+        &self,
+        round: &mut Round,
+        message: &Message,
+        failure: &Failure,
+        at: Timestamp,
+    ) -> forewarn_store::Result<()> {
+        tracing::warn!(id = message.id, key = %message.key, recipient = %self.recipient_name(message), error = %failure.error, permanent = failure.permanent, "delivery failed");
+        let state =
+            self.store.mark_failed(message.id, at, &failure.error, failure.permanent, &self.options.policy).await?;
+        if state == forewarn_store::MessageState::Dead {
+            round.dead += 1;
+        } else {
+            round.retrying += 1;
+        }
+        Ok(())
+    }
+
+    /// Renders the claimed messages written as intents (on every core), reading each
+    /// event's context once and the inventory versions they name through the library.
+    async fn render(&self, claimed: Vec<Message>) -> Rendered {
+        let mut contexts: HashMap<i64, Result<Arc<Rendering>, String>> = HashMap::new();
+        let mut versions = std::collections::BTreeSet::new();
+        for m in &claimed {
+            if let Some(intent) = &m.intent {
+                let parsed =
+                    contexts.entry(intent.event).or_insert_with(|| Rendering::parse(&intent.context).map(Arc::new));
+                if let Ok(r) = parsed {
+                    let (current, previous) = r.inventories();
+                    versions.extend(current.into_iter().chain(previous));
+                }
+            }
+        }
+        if contexts.is_empty() {
+            return (
+                claimed
+                    .into_iter()
+                    .map(|m| {
+                        let p: Arc<str> = m.payload.as_str().into();
+                        (m, p)
+                    })
+                    .collect(),
+                Vec::new(),
+            );
+        }
+        let mut inventories: HashMap<i64, Result<Arc<Inventory>, String>> = HashMap::new();
+        for v in versions {
+            inventories.insert(v, self.library.inventory(v).await);
+        }
+        let site = match self.library.site().await {
+            Ok(site) => site,
+            Err(e) => {
+                let failure = Failure::transient(format!("the site cannot be read to write the message: {e}"));
+                return (Vec::new(), claimed.into_iter().map(|m| (m, failure.clone())).collect());
+            }
+        };
+        let work = move || render_all(&site, &contexts, &inventories, claimed);
+        tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
     /// One attempt at one message.
-    pub async fn send(&self, message: &Message) -> Result<(), Failure> {
+    pub async fn send(&self, message: &Message, payload: &str) -> Result<(), Failure> {
         match message.channel {
-            Channel::Email => self.send_email(message).await,
-            Channel::Webhook => self.post_webhook(message).await,
+            Channel::Email => self.send_email(message, payload).await,
+            Channel::Webhook => self.post_webhook(message, payload).await,
         }
     }
 
-    async fn send_email(&self, message: &Message) -> Result<(), Failure> {
+    async fn send_email(&self, message: &Message, payload: &str) -> Result<(), Failure> {
         let Some(smtp) = &self.smtp else { return Ok(()) };
         let from = message
             .sender
@@ -203,7 +364,7 @@ impl Deliverer {
             .parse()
             .map_err(|e| Failure::permanent(format!("recipient `{}` is not an address: {e}", message.recipient)))?;
         let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| Failure::permanent(e.to_string()))?;
-        match smtp.send_raw(&envelope, message.payload.as_bytes()).await {
+        match smtp.send_raw(&envelope, payload.as_bytes()).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 let text = smtp_error_text(&e);
@@ -224,7 +385,7 @@ impl Deliverer {
         }
     }
 
-    async fn post_webhook(&self, message: &Message) -> Result<(), Failure> {
+    async fn post_webhook(&self, message: &Message, payload: &str) -> Result<(), Failure> {
         let (index, (url, secret)) =
             self.options.webhooks.iter().enumerate().find(|(_, (url, _))| *url == message.recipient).ok_or_else(
                 || {
@@ -238,9 +399,9 @@ impl Deliverer {
             ("Content-Type", "application/json".to_owned()),
             ("X-Forewarn-Event", message.subject.clone()),
             ("X-Forewarn-Delivery", message.key.clone()),
-            ("X-Forewarn-Signature", crate::sign_webhook(secret, message.payload.as_bytes())),
+            ("X-Forewarn-Signature", crate::sign_webhook(secret, payload.as_bytes())),
         ];
-        let (agent, url, body) = (self.http.clone(), url.clone(), message.payload.clone());
+        let (agent, url, body) = (self.http.clone(), url.clone(), payload.to_owned());
         let posted = tokio::task::spawn_blocking(move || post(&agent, &url, &headers, body.as_bytes()))
             .await
             .map_err(|e| Failure::transient(format!("{name}: the delivery task failed: {e}")))?;
@@ -263,7 +424,7 @@ impl Deliverer {
     {
         tokio::pin!(shutdown);
         loop {
-            let wait = match self.round(now()).await {
+            let wait = match self.round(&now).await {
                 Ok(round) if round.claimed > 0 => {
                     tracing::debug!(?round, "delivery round");
                     Duration::ZERO
@@ -300,6 +461,92 @@ impl Deliverer {
             }
         }
     }
+}
+
+/// Messages marked sent per statement while a round runs.
+const MARK_BATCH: usize = 64;
+
+/// `at + d`, clamped to the range of instants.
+fn later(at: Timestamp, d: SignedDuration) -> Timestamp {
+    at.checked_add(d).unwrap_or(Timestamp::MAX)
+}
+
+/// A fresh token naming one round's claim (random: instances share the outbox).
+fn holder() -> String {
+    let mut bytes = [0u8; 12];
+    // Without randomness the token is still this process's and this round's.
+    if getrandom::fill(&mut bytes).is_err() {
+        static ROUNDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = ROUNDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return format!("{}-{n}", std::process::id());
+    }
+    hex::encode(bytes)
+}
+
+/// Renders every claimed message: those written whole as they are, the others from their
+/// event's context and the inventories, split over the cores when there are many.
+fn render_all(
+    site: &Site,
+    contexts: &HashMap<i64, Result<Arc<Rendering>, String>>,
+    inventories: &HashMap<i64, Result<Arc<Inventory>, String>>,
+    claimed: Vec<Message>,
+) -> Rendered {
+    let one = |m: &Message| -> Result<Arc<str>, Failure> {
+        let Some(intent) = &m.intent else { return Ok(m.payload.as_str().into()) };
+        let rendering = match contexts.get(&intent.event) {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => return Err(Failure::permanent(format!("the message cannot be written: {e}"))),
+            None => return Err(Failure::permanent("the message cannot be written: its event was not read")),
+        };
+        let (current, previous) = rendering.inventories();
+        let get = |v: Option<i64>| -> Result<Option<&Inventory>, Failure> {
+            match v.map(|v| inventories.get(&v)) {
+                None => Ok(None),
+                Some(Some(Ok(inv))) => Ok(Some(&**inv)),
+                Some(Some(Err(e))) => Err(Failure::transient(format!("the message cannot be written now: {e}"))),
+                Some(None) => Err(Failure::transient("the message cannot be written now: its inventory was not read")),
+            }
+        };
+        let invs = Inventories { current: get(current)?, previous: get(previous)? };
+        rendering
+            .render(site, invs, &m.key, intent.at, intent.part.as_deref(), &intent.data)
+            .map(Arc::from)
+            .map_err(|e| Failure::permanent(format!("the message cannot be written: {e}")))
+    };
+    let render = |part: Vec<Message>| -> Vec<(Message, Result<Arc<str>, Failure>)> {
+        part.into_iter()
+            .map(|m| {
+                let r = one(&m);
+                (m, r)
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
+    let results: Vec<(Message, Result<Arc<str>, Failure>)> = if claimed.len() < 16 || threads < 2 {
+        render(claimed)
+    } else {
+        let size = claimed.len().div_ceil(threads);
+        let mut parts = Vec::new();
+        let mut rest = claimed;
+        while rest.len() > size {
+            let tail = rest.split_off(size);
+            parts.push(rest);
+            rest = tail;
+        }
+        parts.push(rest);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = parts.into_iter().map(|part| scope.spawn(|| render(part))).collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        })
+    };
+    let mut rendered = (Vec::new(), Vec::new());
+    for (m, r) in results {
+        match r {
+            Ok(payload) => rendered.0.push((m, payload)),
+            Err(failure) => rendered.1.push((m, failure)),
+        }
+    }
+    rendered
 }
 
 /// An SMTP error with the relay's code when it gave one.
@@ -394,6 +641,11 @@ mod tests {
 
     impl Receiver {
         fn start(statuses: &[u16]) -> Receiver {
+            Receiver::with_gate(statuses, Arc::new(Gate::open()))
+        }
+
+        /// A receiver that answers only once `gate` is opened.
+        fn with_gate(statuses: &[u16], gate: Arc<Gate>) -> Receiver {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let url = format!("http://{}{SECRET_PATH}", listener.local_addr().unwrap());
             let connections = Arc::new(AtomicUsize::new(0));
@@ -404,8 +656,8 @@ mod tests {
                 for conn in listener.incoming() {
                     let Ok(conn) = conn else { return };
                     count.fetch_add(1, Ordering::SeqCst);
-                    let (statuses, kept) = (statuses.clone(), kept.clone());
-                    std::thread::spawn(move || answer(conn, &statuses, &kept));
+                    let (statuses, kept, gate) = (statuses.clone(), kept.clone(), gate.clone());
+                    std::thread::spawn(move || answer(conn, &statuses, &kept, &gate));
                 }
             });
             Receiver { url, connections, heads }
@@ -413,7 +665,7 @@ mod tests {
     }
 
     /// Answers the requests of one connection until the client closes it.
-    fn answer(conn: TcpStream, statuses: &Mutex<VecDeque<u16>>, heads: &Mutex<Vec<String>>) {
+    fn answer(conn: TcpStream, statuses: &Mutex<VecDeque<u16>>, heads: &Mutex<Vec<String>>, gate: &Gate) {
         let mut reader = BufReader::new(conn.try_clone().unwrap());
         let mut conn = conn;
         loop {
@@ -435,8 +687,31 @@ mod tests {
             let mut body = vec![0u8; length];
             reader.read_exact(&mut body).unwrap();
             heads.lock().unwrap().push(head);
+            gate.wait();
             let status = statuses.lock().unwrap().pop_front().unwrap_or(200);
             conn.write_all(format!("HTTP/1.1 {status} Whatever\r\ncontent-length: 2\r\n\r\nok").as_bytes()).unwrap();
+        }
+    }
+
+    /// Holds answers back until it is opened.
+    struct Gate(Mutex<bool>, std::sync::Condvar);
+
+    impl Gate {
+        fn open() -> Gate {
+            Gate(Mutex::new(true), std::sync::Condvar::new())
+        }
+        fn closed() -> Gate {
+            Gate(Mutex::new(false), std::sync::Condvar::new())
+        }
+        fn release(&self) {
+            *self.0.lock().unwrap() = true;
+            self.1.notify_all();
+        }
+        fn wait(&self) {
+            let mut open = self.0.lock().unwrap();
+            while !*open {
+                open = self.1.wait(open).unwrap();
+            }
         }
     }
 
@@ -447,12 +722,16 @@ mod tests {
     /// A store holding one webhook message per entry of `urls`, and a deliverer that knows
     /// `configured` webhooks and sends one message at a time.
     async fn outbox(urls: &[&str], configured: &[&str]) -> (TempDir, Store, Deliverer) {
+        outbox_with(urls, configured, Options::default()).await
+    }
+
+    async fn outbox_with(urls: &[&str], configured: &[&str], options: Options) -> (TempDir, Store, Deliverer) {
         let dir = TempDir::new("forewarn-deliver-test").unwrap();
         let store = Store::open(&dir.sqlite_url("forewarn.db")).await.unwrap();
         struct Queue(Vec<NewMessage>);
         impl forewarn_store::Notifier for Queue {
-            fn messages(&self, _: &forewarn_store::Event<'_>) -> Result<Vec<NewMessage>, String> {
-                Ok(self.0.clone())
+            fn tell(&self, _: &forewarn_store::Event<'_>) -> Result<forewarn_store::Told, String> {
+                Ok(forewarn_store::Told { messages: self.0.clone(), ..Default::default() })
             }
         }
         let messages = urls
@@ -465,7 +744,7 @@ mod tests {
                 recipient: (*url).to_owned(),
                 subject: "post.created".into(),
                 cause: "a test".into(),
-                payload: format!("{{\"id\":\"test.{i}\"}}"),
+                body: forewarn_store::Body::Written(format!("{{\"id\":\"test.{i}\"}}")),
                 due: now(),
             })
             .collect();
@@ -473,9 +752,10 @@ mod tests {
         let options = Options {
             concurrency: 1,
             webhooks: configured.iter().map(|url| ((*url).to_owned(), b"hook secret".to_vec())).collect(),
-            ..Options::default()
+            ..options
         };
-        let deliverer = Deliverer::new(store.clone(), options).unwrap();
+        let library = Arc::new(StoredLibrary::new(store.clone(), crate::tests::site()));
+        let deliverer = Deliverer::new(store.clone(), options, library).unwrap();
         (dir, store, deliverer)
     }
 
@@ -490,7 +770,7 @@ mod tests {
     async fn a_webhook_that_refuses_is_dead_at_once_and_its_url_is_never_shown() {
         let hook = Receiver::start(&[404]);
         let (_dir, store, deliverer) = outbox(&[&hook.url, "https://gone.example.net/x"], &[&hook.url]).await;
-        let round = deliverer.round(now()).await.unwrap();
+        let round = deliverer.round(&now).await.unwrap();
         assert_eq!(round, Round { claimed: 2, sent: 0, retrying: 0, dead: 2 });
         let messages = webhook_messages(&store).await;
         let errors: Vec<&str> = messages.iter().map(|m| m.error.as_deref().unwrap_or("")).collect();
@@ -509,7 +789,7 @@ mod tests {
         };
         let urls = [hook.url.as_str(), &hook.url, &hook.url, &closed];
         let (_dir, store, deliverer) = outbox(&urls, &[&hook.url, &closed]).await;
-        let round = deliverer.round(now()).await.unwrap();
+        let round = deliverer.round(&now).await.unwrap();
         assert_eq!(round, Round { claimed: 4, sent: 0, retrying: 4, dead: 0 });
         let messages = webhook_messages(&store).await;
         assert!(messages.iter().all(|m| m.state == MessageState::Pending && m.attempts == 1), "{messages:#?}");
@@ -532,7 +812,7 @@ mod tests {
     async fn messages_to_one_webhook_share_a_connection() {
         let hook = Receiver::start(&[]);
         let (_dir, store, deliverer) = outbox(&[&hook.url, &hook.url, &hook.url], &[&hook.url]).await;
-        let round = deliverer.round(now()).await.unwrap();
+        let round = deliverer.round(&now).await.unwrap();
         assert_eq!(round, Round { claimed: 3, sent: 3, retrying: 0, dead: 0 });
         assert!(webhook_messages(&store).await.iter().all(|m| m.state == MessageState::Sent));
         assert_eq!(hook.connections.load(Ordering::SeqCst), 1, "one connection for the three requests");
@@ -545,5 +825,38 @@ mod tests {
                 lower.contains("x-forewarn-signature: sha256=") && lower.contains("x-forewarn-event: post.created")
             );
         }
+    }
+
+    /// A round that outlasts its lease renews it: nobody else takes the message it is still
+    /// sending, and it is sent once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_round_longer_than_its_lease_keeps_its_messages() {
+        let gate = Arc::new(Gate::closed());
+        let hook = Receiver::with_gate(&[], gate.clone());
+        let lease = SignedDuration::from_millis(600);
+        let (_dir, store, deliverer) =
+            outbox_with(&[&hook.url], &[&hook.url], Options { lease, ..Options::default() }).await;
+        // The round's clock: 100 ms later at every reading (the claim, then each renewal).
+        let readings = Arc::new(AtomicUsize::new(0));
+        let clock = {
+            let readings = readings.clone();
+            move || now() + SignedDuration::from_millis(100 * readings.fetch_add(1, Ordering::SeqCst) as i64)
+        };
+        let round = tokio::spawn(async move { deliverer.round(&clock).await });
+        // The webhook holds its answer; meanwhile the round renews its lease (every 200 ms).
+        for _ in 0..600 {
+            if readings.load(Ordering::SeqCst) >= 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(readings.load(Ordering::SeqCst) >= 4, "the round renewed its lease");
+        // Claimed at now() until now() + 600 ms; renewed at least twice since, the lease runs
+        // past now() + 700 ms: another worker takes nothing then.
+        let other = store.claim_messages(now() + SignedDuration::from_millis(700), lease, 10, "other").await.unwrap();
+        assert!(other.is_empty(), "another worker took {other:?}");
+        gate.release();
+        assert_eq!(round.await.unwrap().unwrap(), Round { claimed: 1, sent: 1, retrying: 0, dead: 0 });
+        assert_eq!(hook.heads.lock().unwrap().len(), 1, "sent once");
     }
 }

@@ -47,6 +47,15 @@ fn header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
 
+/// Whether an email from the site to `to` (named `to_name`) can be written: both addresses
+/// are addresses. Checked when the event is written, so that a message that could never be
+/// rendered refuses the change instead of dying in the outbox.
+pub(crate) fn check_addresses(site: &Site, to_name: Option<&str>, to: &str) -> Result<(), Unsendable> {
+    mailbox(Some(&site.from_name), &site.from_address, "sender")?;
+    mailbox(to_name, to, "recipient")?;
+    Ok(())
+}
+
 /// The message as it goes out, under `key` (its Message-ID without the angle brackets).
 pub(crate) fn render(site: &Site, key: &str, at: Timestamp, email: &Email) -> Result<String, Unsendable> {
     let text = email.doc.text();

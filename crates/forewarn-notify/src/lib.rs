@@ -1,7 +1,10 @@
 //! forewarn's messages. [`Messages`] is the store's [`Notifier`]: pure (no IO, no clock; the
-//! time is the event's), it decides what each change tells whom and renders it, as emails
-//! (text, HTML and iCalendar parts, built with lettre) and webhook events. `deliver` sends
-//! what the outbox holds: SMTP through lettre, or the capture mailbox; webhooks over HTTP.
+//! time is the event's), it decides what each change tells whom and writes it as an intent
+//! (`intent.rs`: the event's context, a part per customer, a small row per recipient) that
+//! [`Rendering`] turns into the email (text, HTML and iCalendar parts, built with lettre)
+//! when it is delivered; webhook events are small and written whole. `deliver` renders and
+//! sends what the outbox holds: SMTP through lettre, or the capture mailbox; webhooks over
+//! HTTP.
 //!
 //! Who gets what:
 //! - contacts of the customers whose machines have slots: one email per contact and change
@@ -22,6 +25,7 @@ mod calendar;
 mod campaign;
 mod doc;
 mod email;
+mod intent;
 pub mod links;
 mod posts;
 pub mod read;
@@ -35,18 +39,18 @@ mod tests;
 
 use std::fmt;
 
-use forewarn_model::inventory::Contact;
 use forewarn_model::{Inventory, Zone};
 use forewarn_status::Post;
-use forewarn_store::{CampaignState, Channel, Event, NewMessage, Notifier, SlotNotice, What};
+use forewarn_store::{Body, CampaignState, Channel, Event, NewMessage, Notifier, SlotNotice, Told, What};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 pub use links::{LinkError, sign_webhook};
 
-use crate::campaign::{Context, Info, Tell};
-use crate::email::Email;
+use crate::campaign::{Info, Tell};
 use crate::posts::News;
+
+pub use intent::{Inventories, Rendering, render_intent, render_new, render_stored};
 
 /// How long a subscription's confirmation link works by default.
 pub const CONFIRM_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);
@@ -113,10 +117,10 @@ impl Site {
 pub struct Messages<'a> {
     pub site: &'a Site,
     /// For campaign events, the inventory version the campaign's plan was made from (who is
-    /// affected and how to reach them); without it no contact is told. For other events the
-    /// latest inventory, or `None`. Subscribers read times in its platform's zone (in UTC
-    /// without one).
-    pub inventory: Option<&'a Inventory>,
+    /// affected and how to reach them), with its number; without it no contact is told. For
+    /// other events the latest inventory, or `None`. Subscribers read times in its
+    /// platform's zone (in UTC without one).
+    pub inventory: Option<(i64, &'a Inventory)>,
     /// The webhook URLs, each told of every event.
     pub webhooks: &'a [String],
     /// What a campaign's publication or newer plan tells besides its slots.
@@ -126,21 +130,24 @@ pub struct Messages<'a> {
 /// What publishing a plan version tells besides the slots (empty for other events).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Publication<'a> {
-    /// The inventory of the plan version its contacts were told before, where targets
-    /// removed from the inventory since are found (their slots are cancelled).
-    pub previous: Option<&'a Inventory>,
+    /// The inventory of the plan version its contacts were told before (with its number),
+    /// where targets removed from the inventory since are found (their slots are cancelled).
+    pub previous: Option<(i64, &'a Inventory)>,
     /// The targets of the plan version told now that got no slot, with the reason.
     pub unscheduled: &'a [(String, String)],
     /// Those of them that were without a slot in the version told before (not news).
     pub told_unscheduled: &'a [String],
 }
 
-/// The messages of one event, keyed by their position.
+/// What one event tells, as it is written: its context, parts and messages, keyed by their
+/// position.
 struct Out<'a> {
     site: &'a Site,
     seq: i64,
     at: Timestamp,
     domain: String,
+    context: intent::Context,
+    parts: Vec<String>,
     list: Vec<NewMessage>,
     /// The position of the next message in the event: its key's `n`.
     next: usize,
@@ -154,29 +161,33 @@ impl Out<'_> {
         format!("{}.{}@{}", self.seq, self.next - 1, self.domain)
     }
 
-    fn email(&mut self, email: &Email, cause: String) {
+    /// An email rendered at delivery, to `to` (named `to_name`), or why it could not be
+    /// (an address that is none: the event is then refused).
+    fn email(
+        &mut self,
+        to_name: Option<&str>,
+        to: &str,
+        subject: String,
+        cause: String,
+        part: Option<u32>,
+        whom: &intent::To,
+    ) {
         let key = self.key();
-        match self.rendered(key, email, cause) {
-            Ok(m) => self.list.push(m),
-            Err(e) => self.errors.push(e),
+        if let Err(e) = email::check_addresses(self.site, to_name, to) {
+            self.errors.push(format!("the mail to {to} ({cause}) cannot be written: {}", e.0));
+            return;
         }
-    }
-
-    /// An email as it goes out, or why it cannot be written (the event is then refused).
-    fn rendered(&self, key: String, email: &Email, cause: String) -> Result<NewMessage, String> {
-        match email::render(self.site, &key, self.at, email) {
-            Ok(payload) => Ok(NewMessage {
-                key,
-                channel: Channel::Email,
-                sender: self.site.from_address.clone(),
-                recipient: email.to.clone(),
-                subject: email.subject.clone(),
-                cause,
-                payload,
-                due: self.at,
-            }),
-            Err(e) => Err(format!("the mail to {} ({cause}) cannot be written: {}", email.to, e.0)),
-        }
+        let data = serde_json::to_string(whom).unwrap_or_default();
+        self.list.push(NewMessage {
+            key,
+            channel: Channel::Email,
+            sender: self.site.from_address.clone(),
+            recipient: to.to_owned(),
+            subject,
+            cause,
+            body: Body::Later { part, data },
+            due: self.at,
+        });
     }
 
     fn webhooks(&mut self, urls: &[String], kind: &str, cause: &str, data: &Value) {
@@ -190,7 +201,7 @@ impl Out<'_> {
                 recipient: url.clone(),
                 subject: kind.to_owned(),
                 cause: cause.to_owned(),
-                payload,
+                body: Body::Written(payload),
                 due: self.at,
             });
         }
@@ -215,16 +226,18 @@ impl Messages<'_> {
         } else {
             slots
         };
-        let domain = out.domain.clone();
-        let cx = Context { site: self.site, inv, info, status_url, at: out.at, domain: &domain };
-        let fleet = campaign::Fleet { inv, previous: self.publication.previous, scope: info.scope };
+        let fleet =
+            campaign::Fleet { inv: inv.1, previous: self.publication.previous.map(|(_, p)| p), scope: info.scope };
         let unscheduled: &[(String, String)] =
             if matches!(tell, Tell::Published | Tell::Changed) { self.publication.unscheduled } else { &[] };
         let told = self.publication.told_unscheduled;
         let is_new = |target: &str| tell == Tell::Published || !told.iter().any(|t| t == target);
         let affected = campaign::affected(fleet, slots, unscheduled, &is_new);
-        // One job a contact, in a fixed order, so each message's key is its position.
-        let mut jobs = Vec::new();
+        out.context.campaign =
+            Some(intent::CampaignNews { tell, info: info.clone(), status_url: status_url.to_owned() });
+        out.context.previous = self.publication.previous.map(|(v, _)| v);
+        let invs = intent::Inventories { current: Some(inv.1), previous: self.publication.previous.map(|(_, p)| p) };
+        let cause = tell.cause(&info.id);
         for a in &affected {
             let changed = a.targets.iter().any(|t| t.slot.change != forewarn_store::SlotChange::Unchanged);
             let news = match tell {
@@ -235,35 +248,20 @@ impl Messages<'_> {
             if !news {
                 continue;
             }
-            for contact in &a.customer.contacts {
-                jobs.push((out.key(), a, contact));
-            }
-        }
-        // Written on every core: a campaign of a million machines tells 100,000 contacts.
-        let out_ref = &*out;
-        let render = |part: &[(String, &campaign::Affected<'_, '_>, &Contact)]| -> Vec<Result<NewMessage, String>> {
-            part.iter()
-                .map(|(key, affected, contact)| {
-                    let email = campaign::email(&cx, tell, affected, contact);
-                    out_ref.rendered(key.clone(), &email, tell.cause(&info.id))
-                })
-                .collect()
-        };
-        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
-        let rendered: Vec<Vec<Result<NewMessage, String>>> = if jobs.len() < 64 || threads < 2 {
-            vec![render(&jobs)]
-        } else {
-            let chunk = jobs.len().div_ceil(threads);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = jobs.chunks(chunk).map(|part| scope.spawn(move || render(part))).collect();
-                // A panic is the caller's: the change and its messages are not written.
-                handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-            })
-        };
-        for m in rendered.into_iter().flatten() {
-            match m {
-                Ok(m) => out.list.push(m),
-                Err(e) => out.errors.push(e),
+            let part =
+                match intent::Part::of(a, invs).and_then(|p| serde_json::to_string(&p).map_err(|e| e.to_string())) {
+                    Ok(part) => part,
+                    Err(e) => {
+                        out.errors.push(format!("customer `{}`: {e}", a.customer.id));
+                        continue;
+                    }
+                };
+            let index = u32::try_from(out.parts.len()).unwrap_or(u32::MAX);
+            out.parts.push(part);
+            for (i, contact) in a.customer.contacts.iter().enumerate() {
+                let subject = campaign::subject(&info.title, tell, contact.language, a.targets.is_empty());
+                let whom = intent::To::Contact { contact: i };
+                out.email(Some(&contact.name), &contact.email, subject, cause.clone(), Some(index), &whom);
             }
         }
     }
@@ -276,16 +274,17 @@ impl Messages<'_> {
         subscribers: &[forewarn_store::Subscriber],
         cause: &str,
     ) {
-        let zone = self.zone();
-        let at = out.at;
+        let index = out.context.posts.len();
+        let mut told = false;
         for sub in subscribers.iter().filter(|s| posts::wants(s, post)) {
-            out.email(&posts::email(self.site, &zone, sub, post, news, at), cause.to_owned());
+            let subject = posts::subject(self.site, post, news, words::language(&sub.language));
+            let whom = intent::To::Subscriber { post: index, subscriber: sub.clone() };
+            out.email(None, &sub.email, subject, cause.to_owned(), None, &whom);
+            told = true;
         }
-    }
-
-    /// The zone subscribers read times in: the platform's.
-    fn zone(&self) -> Zone {
-        self.inventory.map_or_else(Zone::utc, |inv| inv.platform.zone.clone())
+        if told {
+            out.context.posts.push(intent::PostNews { post: post.clone(), news: intent::StoredNews::of(news) });
+        }
     }
 
     fn campaign_status_url(&self, post: Option<&Post>) -> String {
@@ -294,43 +293,54 @@ impl Messages<'_> {
 }
 
 impl Notifier for Messages<'_> {
-    fn messages(&self, event: &Event<'_>) -> Result<Vec<NewMessage>, String> {
+    fn tell(&self, event: &Event<'_>) -> Result<Told, String> {
+        let context = intent::Context {
+            site: intent::SiteSnapshot::of(self.site),
+            inventory: self.inventory.map(|(v, _)| v),
+            previous: None,
+            campaign: None,
+            posts: Vec::new(),
+            confirmation: None,
+        };
         let mut out = Out {
             site: self.site,
             seq: event.seq,
             at: event.at,
             domain: self.site.domain(),
+            context,
+            parts: Vec::new(),
             list: Vec::new(),
             next: 0,
             errors: Vec::new(),
         };
+        let inventory = self.inventory.map(|(_, inv)| inv);
         let site = self.site;
         match event.what {
             What::CampaignPublished { campaign, post, slots, subscribers } => {
-                let info = Info::of(campaign, self.inventory)?;
+                let info = Info::of(campaign, inventory)?;
                 let cause = Tell::Published.cause(&info.id);
                 self.tell_contacts(&mut out, &info, Tell::Published, &site.post_url(post.id), slots);
                 self.tell_subscribers(&mut out, post, News::Created, subscribers, &cause);
                 let data = json!({
                     "campaign": webhook::campaign(campaign, &info),
                     "post": webhook::post(site, post),
-                    "slots": webhook::slots(slots),
+                    "slots": webhook::slots(site, &campaign.id, slots),
                 });
                 out.webhooks(self.webhooks, "campaign.published", &cause, &data);
             }
             What::SlotsChanged { campaign, post, slots } => {
-                let info = Info::of(campaign, self.inventory)?;
+                let info = Info::of(campaign, inventory)?;
                 let cause = Tell::Changed.cause(&info.id);
                 self.tell_contacts(&mut out, &info, Tell::Changed, &self.campaign_status_url(post), slots);
                 let data = json!({
                     "campaign": webhook::campaign(campaign, &info),
                     "post": post.map(|p| webhook::post(site, p)),
-                    "slots": webhook::slots(slots),
+                    "slots": webhook::slots(site, &campaign.id, slots),
                 });
                 out.webhooks(self.webhooks, "slots.changed", &cause, &data);
             }
             What::CampaignStateChanged { campaign, from, reason, posts, slots, subscribers } => {
-                let mut info = Info::of(campaign, self.inventory)?;
+                let mut info = Info::of(campaign, inventory)?;
                 info.reason = reason.map(str::to_owned);
                 let to = campaign.state;
                 let (kind, verb) = match (from, to) {
@@ -380,26 +390,29 @@ impl Notifier for Messages<'_> {
                 out.webhooks(self.webhooks, "post.corrected", &cause, &data);
             }
             What::SubscriptionRequested { subscriber, request } => {
-                let email = posts::confirmation(site, &self.zone(), subscriber, request, event.at);
-                out.email(&email, posts::confirmation_cause(request));
+                out.context.confirmation = Some((subscriber.clone(), request.clone()));
+                let subject = posts::confirmation_subject(site, subscriber, request);
+                let cause = posts::confirmation_cause(request);
+                out.email(None, &subscriber.email, subject, cause, None, &intent::To::Confirmation);
             }
             What::Reminder { campaign, slots } => {
-                let info = Info::of(campaign, self.inventory)?;
+                let info = Info::of(campaign, inventory)?;
                 self.tell_contacts(&mut out, &info, Tell::Reminder, &site.url("/"), slots);
             }
             What::SlotsStarted { campaign, slots } => {
                 let cause = format!("campaign `{}`: slots started", campaign.id);
-                out.webhooks(self.webhooks, "slot.started", &cause, &webhook::progress(campaign, slots));
+                out.webhooks(self.webhooks, "slot.started", &cause, &webhook::progress(site, campaign, slots));
             }
             What::SlotsFinished { campaign, slots } => {
                 let cause = format!("campaign `{}`: slots finished", campaign.id);
-                out.webhooks(self.webhooks, "slot.finished", &cause, &webhook::progress(campaign, slots));
+                out.webhooks(self.webhooks, "slot.finished", &cause, &webhook::progress(site, campaign, slots));
             }
         }
         if let Some(first) = out.errors.first() {
             let more = out.errors.len() - 1;
             return Err(if more == 0 { first.clone() } else { format!("{first} (and {more} more)") });
         }
-        Ok(out.list)
+        let context = serde_json::to_string(&out.context).map_err(|e| format!("event context: {e}"))?;
+        Ok(Told { context, parts: out.parts, messages: out.list })
     }
 }

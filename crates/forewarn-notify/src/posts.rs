@@ -51,15 +51,20 @@ fn window(lang: Language, post: &Post, zone: &Zone) -> Option<String> {
     }
 }
 
+/// The subject of a subscriber's email about a post.
+pub(crate) fn subject(site: &Site, post: &Post, news: News<'_>, lang: Language) -> String {
+    match news {
+        News::Created => format!("[{}] {}", site.name, post.title),
+        News::Updated(_) => format!("[{}] {}: {}", site.name, pick(lang, "Update", "Aktualisierung"), post.title),
+        News::Corrected(_) => format!("[{}] {}: {}", site.name, pick(lang, "Correction", "Korrektur"), post.title),
+    }
+}
+
 /// The email a subscriber gets about a post, written at `at`, its times in `zone` (the
 /// platform's).
 pub(crate) fn email(site: &Site, zone: &Zone, sub: &Subscriber, post: &Post, news: News<'_>, at: Timestamp) -> Email {
     let lang = words::language(&sub.language);
-    let subject = match news {
-        News::Created => format!("[{}] {}", site.name, post.title),
-        News::Updated(_) => format!("[{}] {}: {}", site.name, pick(lang, "Update", "Aktualisierung"), post.title),
-        News::Corrected(_) => format!("[{}] {}: {}", site.name, pick(lang, "Correction", "Korrektur"), post.title),
-    };
+    let subject = subject(site, post, news, lang);
     let mut doc = Doc::default();
     doc.push(Block::Heading(post.title.clone()));
     let mut facts = vec![(
@@ -232,7 +237,14 @@ pub(crate) fn confirmation(
             link: Some((pick(lang, "Unsubscribe", "Abbestellen").to_owned(), url.clone())),
         });
     }
-    let subject = match change {
+    let subject = confirmation_subject(site, sub, request);
+    Email { to_name: None, to: sub.email.clone(), subject, lang, doc, calendars: Vec::new(), unsubscribe }
+}
+
+/// The subject of the request to confirm a subscription (or a change of one).
+pub(crate) fn confirmation_subject(site: &Site, sub: &Subscriber, request: &SubscriptionRequest) -> String {
+    let lang = words::language(&request.language);
+    match sub.confirmed.is_some() {
         false => pick(
             lang,
             format!("Please confirm your subscription to {}", site.name),
@@ -243,8 +255,7 @@ pub(crate) fn confirmation(
             format!("Please confirm the change of your subscription to {}", site.name),
             format!("Bitte bestätigen Sie die Änderung Ihres Abonnements bei {}", site.name),
         ),
-    };
-    Email { to_name: None, to: sub.email.clone(), subject, lang, doc, calendars: Vec::new(), unsubscribe }
+    }
 }
 
 /// The cause of a confirmation request, for the outbox.

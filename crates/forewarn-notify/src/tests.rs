@@ -4,8 +4,8 @@
 use forewarn_model::{Inventory, parse_inventory};
 use forewarn_status::{Post, PostKind, PostState, Update};
 use forewarn_store::{
-    CampaignState, Channel, Event, NewMessage, Notifier, SlotChange, SlotNotice, StoredCampaign, Subscriber,
-    SubscriptionRequest, What,
+    CampaignState, Channel, Event, Notifier, SlotChange, SlotNotice, StoredCampaign, Subscriber, SubscriptionRequest,
+    What,
 };
 use jiff::Timestamp;
 
@@ -155,7 +155,7 @@ fn at() -> Timestamp {
     ts("2027-02-22T08:00:00Z")
 }
 
-fn site() -> Site {
+pub(crate) fn site() -> Site {
     Site {
         name: "Lindenau Hosting".into(),
         base_url: format!("https://{DOMAIN}"),
@@ -236,17 +236,58 @@ fn subscriber(id: i64, email: &str, components: &[&str], language: &str, confirm
     }
 }
 
-fn notify(inv: Option<&Inventory>, webhooks: &[String], what: What<'_>) -> Vec<NewMessage> {
-    let site = site();
-    let messages = Messages { site: &site, inventory: inv, webhooks, publication: Default::default() };
-    messages.messages(&Event { seq: 17, at: at(), actor: "ops", what }).expect("the event can be told")
+/// A message of an event, as it goes out: the notifier's row and its bytes, rendered from
+/// what the event writes as delivery renders it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Sent {
+    key: String,
+    channel: Channel,
+    sender: String,
+    recipient: String,
+    subject: String,
+    cause: String,
+    payload: String,
+    due: Timestamp,
 }
 
-fn emails(list: &[NewMessage]) -> Vec<&NewMessage> {
+/// The inventory version the tests' inventory is stored as.
+const VERSION: i64 = 4;
+
+/// What `what` tells, each message rendered; `Err` when the event cannot be told.
+fn told(inv: Option<&Inventory>, webhooks: &[String], what: What<'_>) -> Result<Vec<Sent>, String> {
+    let site = site();
+    let messages =
+        Messages { site: &site, inventory: inv.map(|i| (VERSION, i)), webhooks, publication: Default::default() };
+    let told = messages.tell(&Event { seq: 17, at: at(), actor: "ops", what })?;
+    let rendering = Rendering::parse(&told.context).expect("the context reads back");
+    assert_eq!(rendering.inventories(), (inv.map(|_| VERSION), None), "the context names the inventory");
+    let invs = Inventories { current: inv, previous: None };
+    told.messages
+        .iter()
+        .map(|m| {
+            Ok(Sent {
+                key: m.key.clone(),
+                channel: m.channel,
+                sender: m.sender.clone(),
+                recipient: m.recipient.clone(),
+                subject: m.subject.clone(),
+                cause: m.cause.clone(),
+                payload: render_new(&site, invs, at(), &told, m)?,
+                due: m.due,
+            })
+        })
+        .collect()
+}
+
+fn notify(inv: Option<&Inventory>, webhooks: &[String], what: What<'_>) -> Vec<Sent> {
+    told(inv, webhooks, what).expect("the event can be told")
+}
+
+fn emails(list: &[Sent]) -> Vec<&Sent> {
     list.iter().filter(|m| m.channel == Channel::Email).collect()
 }
 
-fn to(list: &[NewMessage], address: &str) -> Mail {
+fn to(list: &[Sent], address: &str) -> Mail {
     let m = list.iter().find(|m| m.recipient == address).unwrap_or_else(|| panic!("no message to {address}"));
     Mail::parse(&m.payload)
 }
@@ -997,7 +1038,13 @@ fn webhooks_carry_each_event_as_signed_json() {
     assert_eq!(json["type"], "slots.changed");
     assert_eq!(json["data"]["campaign"]["id"], "os-update");
     assert_eq!(json["data"]["campaign"]["title"], "Operating system update, March 2027");
-    let s = &json["data"]["slots"][0];
+    let counted = &json["data"]["slots"];
+    assert_eq!(
+        [&counted["total"], &counted["new"], &counted["moved"], &counted["cancelled"], &counted["unchanged"]],
+        [1, 0, 1, 0, 0]
+    );
+    assert_eq!(counted["url"], "https://status.lindenau.example/api/v1/campaigns/os-update/slots");
+    let s = &counted["listed"][0];
     assert_eq!(
         (s["target"].as_str(), s["change"].as_str(), s["sequence"].as_u64()),
         (Some("shop-web-1"), Some("moved"), Some(1))
@@ -1005,6 +1052,25 @@ fn webhooks_carry_each_event_as_signed_json() {
     assert_eq!(s["from_start"], "2027-03-02T22:00:00Z");
     assert_eq!(s["start"], "2027-03-04T22:00:00Z");
     assert_eq!(json["data"]["post"], serde_json::Value::Null);
+
+    // A big change makes a small body: counts, the changed slots first, at most 100.
+    let mut many: Vec<SlotNotice> =
+        (0..5000).map(|i| slot(&format!("vm-{i:05}"), "2027-03-04T22:00:00Z", 30, 0, SlotChange::Unchanged)).collect();
+    many[4321].change = SlotChange::Cancelled;
+    let list = notify(Some(&inv), &urls[..1], What::SlotsChanged { campaign: &c, post: None, slots: &many });
+    let hook = list.last().unwrap();
+    assert!(hook.payload.len() < 20_000, "{} bytes", hook.payload.len());
+    let json: serde_json::Value = serde_json::from_str(&hook.payload).unwrap();
+    let counted = &json["data"]["slots"];
+    assert_eq!([&counted["total"], &counted["cancelled"], &counted["unchanged"]], [5000, 1, 4999]);
+    let listed = counted["listed"].as_array().unwrap();
+    assert_eq!((listed.len(), &listed[0]["target"]), (100, &serde_json::json!("vm-04321")));
+    let progress = notify(Some(&inv), &urls[..1], What::SlotsStarted { campaign: &c, slots: &many });
+    let json: serde_json::Value = serde_json::from_str(&progress[0].payload).unwrap();
+    assert_eq!(
+        (&json["data"]["total"], json["data"]["slots"].as_array().map(Vec::len)),
+        (&serde_json::json!(5000), Some(100))
+    );
 }
 
 #[test]
@@ -1040,6 +1106,8 @@ fn slots_started_and_finished_go_to_webhooks_only() {
                 serde_json::json!({
                     "campaign": "os-update",
                     "source": "schedule",
+                    "total": 2,
+                    "url": "https://status.lindenau.example/api/v1/campaigns/os-update/slots",
                     "slots": [
                         {
                             "target": "ana-1",
@@ -1120,7 +1188,7 @@ fn a_big_campaign_is_written_on_every_core_with_keys_in_order() {
     let keys: Vec<String> = first.iter().map(|m| m.key.clone()).collect();
     let expected: Vec<String> = (0..contacts).map(|n| format!("17.{n}@{DOMAIN}")).collect();
     assert_eq!(keys, expected, "keys are the messages' positions, in order");
-    // Each contact once, and the same bytes again: rendering on several threads changes nothing.
+    // Each contact once, and the same bytes again.
     let mut recipients: Vec<&str> = first.iter().map(|m| m.recipient.as_str()).collect();
     recipients.sort_unstable();
     recipients.dedup();
@@ -1133,12 +1201,8 @@ fn a_big_campaign_is_written_on_every_core_with_keys_in_order() {
 /// with the reason, never a message dropped or everyone told.
 #[test]
 fn what_cannot_be_told_is_an_error_not_a_message_dropped() {
-    let site = site();
     let inv = inventory();
-    let tell = |inv: Option<&Inventory>, what: What<'_>| {
-        let messages = Messages { site: &site, inventory: inv, webhooks: &[], publication: Default::default() };
-        messages.messages(&Event { seq: 17, at: at(), actor: "ops", what })
-    };
+    let tell = |inv: Option<&Inventory>, what: What<'_>| told(inv, &[], what);
 
     let sub = subscriber(5, "not an address", &["vm-hosting"], "en", false);
     let req = request(1, &sub, &["vm-hosting"], "en");
@@ -1169,7 +1233,7 @@ fn what_cannot_be_told_is_an_error_not_a_message_dropped() {
 
 /// A message as its reader sees it: its headers, then every part decoded (calendars
 /// unfolded, CRLF read as LF).
-fn readable(m: &NewMessage) -> String {
+fn readable(m: &Sent) -> String {
     let mail = Mail::parse(&m.payload);
     let mut out = String::new();
     for name in ["From", "To", "Reply-To", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"] {
@@ -1197,7 +1261,7 @@ fn emails_match_their_snapshots() {
     let slots = published_slots();
     let list =
         notify(Some(&inv), &[], What::CampaignPublished { campaign: &c, post: &p, slots: &slots, subscribers: &[] });
-    let find = |list: &[NewMessage], to: &str| readable(list.iter().find(|m| m.recipient == to).expect("a message"));
+    let find = |list: &[Sent], to: &str| readable(list.iter().find(|m| m.recipient == to).expect("a message"));
     insta::assert_snapshot!("slots_published_de", find(&list, "jana.becker@nordlicht-reisen.example"));
     insta::assert_snapshot!("slots_published_en", find(&list, "emily.carter@harbor-analytics.example"));
 

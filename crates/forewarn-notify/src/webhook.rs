@@ -74,43 +74,66 @@ pub(crate) fn campaign(c: &StoredCampaign, info: &Info) -> Value {
     })
 }
 
-pub(crate) fn slots(slots: &[SlotNotice]) -> Value {
-    Value::Array(
-        slots
-            .iter()
-            .map(|s| {
-                let mut v = json!({
-                    "target": s.target,
-                    "start": rfc3339(s.start),
-                    "end": rfc3339(s.end),
-                    "sequence": s.sequence,
-                });
-                let change = match s.change {
-                    SlotChange::Unchanged => "unchanged",
-                    SlotChange::New => "new",
-                    SlotChange::Moved { from_start, from_end } => {
-                        v["from_start"] = Value::String(rfc3339(from_start));
-                        v["from_end"] = Value::String(rfc3339(from_end));
-                        "moved"
-                    }
-                    SlotChange::Cancelled => "cancelled",
-                };
-                v["change"] = Value::String(change.to_owned());
-                v
-            })
-            .collect(),
-    )
+/// At most this many slots are listed in a webhook body; the counts cover all of them and
+/// the campaign's slots are at the API (`slots_url`).
+pub(crate) const LISTED_SLOTS: usize = 100;
+
+fn slot(s: &SlotNotice) -> Value {
+    let mut v = json!({
+        "target": s.target,
+        "start": rfc3339(s.start),
+        "end": rfc3339(s.end),
+        "sequence": s.sequence,
+    });
+    let change = match s.change {
+        SlotChange::Unchanged => "unchanged",
+        SlotChange::New => "new",
+        SlotChange::Moved { from_start, from_end } => {
+            v["from_start"] = Value::String(rfc3339(from_start));
+            v["from_end"] = Value::String(rfc3339(from_end));
+            "moved"
+        }
+        SlotChange::Cancelled => "cancelled",
+    };
+    v["change"] = Value::String(change.to_owned());
+    v
 }
 
-/// The data of `slot.started` and `slot.finished`: the campaign's id and the slots, each
-/// with its planned times. `source` says where the news comes from: `schedule` (the
-/// planned time has passed) until machine agents report real times.
-pub(crate) fn progress(campaign: &StoredCampaign, slots: &[SlotNotice]) -> Value {
+fn slots_url(site: &Site, campaign: &str) -> String {
+    site.url(&format!("/api/v1/campaigns/{campaign}/slots"))
+}
+
+/// The slots of a campaign event, bounded: how many there are by change, and the first
+/// [`LISTED_SLOTS`] of them, those that changed first (by start, then target), so that a
+/// campaign of a million machines still makes a small body.
+pub(crate) fn slots(site: &Site, campaign: &str, slots: &[SlotNotice]) -> Value {
+    let count = |f: &dyn Fn(&SlotChange) -> bool| slots.iter().filter(|s| f(&s.change)).count();
+    let mut listed: Vec<&SlotNotice> = slots.iter().filter(|s| s.change != SlotChange::Unchanged).collect();
+    listed.extend(slots.iter().filter(|s| s.change == SlotChange::Unchanged));
+    listed.truncate(LISTED_SLOTS);
+    json!({
+        "total": slots.len(),
+        "new": count(&|c| *c == SlotChange::New),
+        "moved": count(&|c| matches!(c, SlotChange::Moved { .. })),
+        "cancelled": count(&|c| *c == SlotChange::Cancelled),
+        "unchanged": count(&|c| *c == SlotChange::Unchanged),
+        "listed": listed.iter().map(|s| slot(s)).collect::<Vec<_>>(),
+        "url": slots_url(site, campaign),
+    })
+}
+
+/// The data of `slot.started` and `slot.finished`: the campaign's id, how many slots, and
+/// the first [`LISTED_SLOTS`] of them, each with its planned times. `source` says where the
+/// news comes from: `schedule` (the planned time has passed) until machine agents report
+/// real times.
+pub(crate) fn progress(site: &Site, campaign: &StoredCampaign, slots: &[SlotNotice]) -> Value {
     json!({
         "campaign": campaign.id,
         "source": "schedule",
+        "total": slots.len(),
         "slots": slots
             .iter()
+            .take(LISTED_SLOTS)
             .map(|s| json!({
                 "target": s.target,
                 "start": rfc3339(s.start),
@@ -118,5 +141,6 @@ pub(crate) fn progress(campaign: &StoredCampaign, slots: &[SlotNotice]) -> Value
                 "sequence": s.sequence,
             }))
             .collect::<Vec<_>>(),
+        "url": slots_url(site, &campaign.id),
     })
 }

@@ -146,23 +146,44 @@ pub fn no_inventory() -> ApiError {
     )
 }
 
+/// How many parsed inventory versions the service keeps: the latest, the one of a campaign
+/// being told, and the one before it (whose removed machines a publication still names).
+pub(crate) const KEPT_INVENTORIES: usize = 3;
+
 impl App {
     fn remember_inventory(&self, version: i64, inv: Arc<Inventory>) {
-        *self.inventory.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, inv));
+        let mut kept = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|(v, _)| *v != version);
+        kept.push((version, inv));
+        if kept.len() > KEPT_INVENTORIES {
+            kept.remove(0);
+        }
+    }
+
+    fn kept_inventory(&self, version: i64) -> Option<Arc<Inventory>> {
+        let mut kept = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
+        let i = kept.iter().position(|(v, _)| *v == version)?;
+        // The most recently used last.
+        let entry = kept.remove(i);
+        let inv = entry.1.clone();
+        kept.push(entry);
+        Some(inv)
     }
 
     /// The inventory of `version` (the latest when `None`), parsed once and kept.
     pub async fn inventory(&self, version: Option<i64>) -> ApiResult<(i64, Arc<Inventory>)> {
-        let cached = self.inventory.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some((v, inv)) = cached
-            && version.is_none_or(|want| want == v)
-        {
-            // The cached one is the latest unless a newer one was imported elsewhere.
-            if version.is_some() || self.store.inventory_version().await? == Some(v) {
-                return Ok((v, inv));
-            }
+        let version = match version {
+            Some(v) => v,
+            None => self.store.inventory_version().await?.ok_or_else(no_inventory)?,
+        };
+        if let Some(inv) = self.kept_inventory(version) {
+            return Ok((version, inv));
         }
-        let stored = self.store.inventory(version).await?.ok_or_else(no_inventory)?;
+        let _parsing = self.parsing.lock().await;
+        if let Some(inv) = self.kept_inventory(version) {
+            return Ok((version, inv));
+        }
+        let stored = self.store.inventory(Some(version)).await?.ok_or_else(no_inventory)?;
         let name = format!("inventory-v{}.{}", stored.version, stored.format);
         let text = stored.text;
         let inv = tokio::task::spawn_blocking(move || parse_inventory(&name, &text))
@@ -170,9 +191,7 @@ impl App {
             .map_err(ApiError::internal)?
             .map_err(|d| ApiError::internal(format!("stored inventory {} no longer validates: {d}", stored.version)))?;
         let inv = Arc::new(inv);
-        if version.is_none() {
-            self.remember_inventory(stored.version, inv.clone());
-        }
+        self.remember_inventory(stored.version, inv.clone());
         Ok((stored.version, inv))
     }
 }
@@ -368,8 +387,9 @@ pub async fn preview_publish(
     actor: &str,
     id: &str,
     version: Option<i64>,
-) -> ApiResult<Vec<forewarn_store::NewMessage>> {
-    publish_as(app, actor, id, version, true).await?.rehearsed()
+) -> ApiResult<Vec<crate::tell::Shown>> {
+    let told = publish_as(app, actor, id, version, true).await?.rehearsed()?;
+    app.shown(&told).await
 }
 
 async fn publish_as(
@@ -491,11 +511,11 @@ async fn announce(
     .map_err(ApiError::internal)?
 }
 
-/// What a write that tells people did, or, rehearsed, the messages it would have written.
+/// What a write that tells people did, or, rehearsed, what its events would have told.
 #[derive(Debug)]
 pub enum Told<T> {
     Written(T),
-    Rehearsed(Vec<forewarn_store::NewMessage>),
+    Rehearsed(Vec<(Timestamp, forewarn_store::Told)>),
 }
 
 impl<T> Told<T> {
@@ -506,7 +526,7 @@ impl<T> Told<T> {
         }
     }
 
-    fn rehearsed(self) -> ApiResult<Vec<forewarn_store::NewMessage>> {
+    fn rehearsed(self) -> ApiResult<Vec<(Timestamp, forewarn_store::Told)>> {
         match self {
             Told::Rehearsed(m) => Ok(m),
             Told::Written(_) => Err(ApiError::internal("a write where a rehearsal was asked for")),
@@ -1065,8 +1085,9 @@ pub async fn preview_move_slot(
     id: &str,
     target: &str,
     start: Timestamp,
-) -> ApiResult<Vec<forewarn_store::NewMessage>> {
-    move_slot_as(app, actor, id, target, start, true).await?.rehearsed()
+) -> ApiResult<Vec<crate::tell::Shown>> {
+    let told = move_slot_as(app, actor, id, target, start, true).await?.rehearsed()?;
+    app.shown(&told).await
 }
 
 async fn move_slot_as(

@@ -430,7 +430,7 @@ struct PreviewQuery {
 /// The messages a rehearsed write would send, as their readers would get them: recipient
 /// (a webhook by its place in the configuration: its URL may hold a secret), subject, why,
 /// and the text part (webhooks: their JSON body).
-pub(crate) fn preview(config: &Config, messages: &[forewarn_store::NewMessage]) -> Preview {
+pub(crate) fn preview(config: &Config, messages: &[crate::tell::Shown]) -> Preview {
     let list: Vec<PreviewMessage> = messages
         .iter()
         .map(|m| {
@@ -1068,7 +1068,7 @@ async fn list_outbox(State(app): State<Arc<App>>, _: Actor, Query(q): Query<Outb
     security(("bearer" = [])),
 )]
 async fn show_message(State(app): State<Arc<App>>, _: Actor, Path(id): Path<i64>) -> ApiResult<Json<MessageJson>> {
-    let m = app.store.message(id).await?.ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
+    let m = app.message(id).await?.ok_or_else(|| ApiError::not_found(format!("no message {id}")))?;
     Ok(Json(MessageJson::of(&app.config, &m, true)))
 }
 

@@ -35,6 +35,8 @@ pub struct Settings {
     pub delivery_backoff_max: Option<String>,
     /// After this many failed attempts a message is dead (kept, shown, retried by hand).
     pub delivery_attempts: Option<u32>,
+    /// Delivered messages are deleted this long after they were sent (`90d`).
+    pub outbox_retention: Option<String>,
     /// Where events are POSTed, each signed with its secret (file only).
     pub webhooks: Option<Vec<Webhook>>,
     /// A TZif directory (`/usr/share/zoneinfo`, the PyPI tzdata package's `tzdata/zoneinfo`)
@@ -86,6 +88,7 @@ impl fmt::Debug for Settings {
             .field("delivery_backoff", &self.delivery_backoff)
             .field("delivery_backoff_max", &self.delivery_backoff_max)
             .field("delivery_attempts", &self.delivery_attempts)
+            .field("outbox_retention", &self.outbox_retention)
             .field("webhooks", &self.webhooks)
             .field("tzdir", &self.tzdir)
             .field("tzdir_force", &self.tzdir_force)
@@ -99,7 +102,7 @@ impl fmt::Debug for Settings {
 }
 
 /// The environment variables read, each overriding the file's key of the same name.
-pub const ENV: [(&str, &str); 16] = [
+pub const ENV: [(&str, &str); 17] = [
     ("FOREWARN_DATABASE", "database"),
     ("FOREWARN_LISTEN", "listen"),
     ("FOREWARN_BASE_URL", "base_url"),
@@ -110,6 +113,7 @@ pub const ENV: [(&str, &str); 16] = [
     ("FOREWARN_DELIVERY_BACKOFF", "delivery_backoff"),
     ("FOREWARN_DELIVERY_BACKOFF_MAX", "delivery_backoff_max"),
     ("FOREWARN_DELIVERY_ATTEMPTS", "delivery_attempts"),
+    ("FOREWARN_OUTBOX_RETENTION", "outbox_retention"),
     ("FOREWARN_TZDIR", "tzdir"),
     ("FOREWARN_TZDIR_FORCE", "tzdir_force"),
     ("FOREWARN_METRICS_TOKEN", "metrics_token"),
@@ -131,6 +135,8 @@ pub struct Config {
     /// Zero: no reminders.
     pub reminder: jiff::SignedDuration,
     pub retry: forewarn_store::RetryPolicy,
+    /// Delivered messages are deleted this long after they were sent.
+    pub outbox_retention: jiff::SignedDuration,
     pub webhooks: Vec<Webhook>,
     /// The TZif directory the binary loads as the time zone database; `None`: the bundled one.
     pub tzdir: Option<String>,
@@ -157,6 +163,7 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("reminder", &self.reminder)
             .field("retry", &self.retry)
+            .field("outbox_retention", &self.outbox_retention)
             .field("webhooks", &self.webhooks)
             .field("tzdir", &self.tzdir)
             .field("tzdir_force", &self.tzdir_force)
@@ -246,6 +253,10 @@ delivery_backoff = "30s"
 delivery_backoff_max = "1h"
 delivery_attempts = 8
 
+# Delivered messages are kept (and shown at /admin/mail) this long after they were
+# sent, then deleted; pending and dead ones are kept until they are sent.
+outbox_retention = "90d"
+
 # Webhooks: every event (post created or updated, campaign published, paused,
 # cancelled, slots changed...) is POSTed as JSON, signed in the header
 # X-Forewarn-Signature: sha256=HEX (HMAC-SHA256 of the body with the secret).
@@ -304,6 +315,7 @@ impl Settings {
                 Some("reminder") => &mut s.reminder,
                 Some("delivery_backoff") => &mut s.delivery_backoff,
                 Some("delivery_backoff_max") => &mut s.delivery_backoff_max,
+                Some("outbox_retention") => &mut s.outbox_retention,
                 Some("tzdir_force") => {
                     match value.trim().to_ascii_lowercase().as_str() {
                         "1" | "true" | "yes" | "on" => s.tzdir_force = Some(true),
@@ -352,6 +364,7 @@ impl Settings {
             delivery_backoff: over.delivery_backoff.or(self.delivery_backoff),
             delivery_backoff_max: over.delivery_backoff_max.or(self.delivery_backoff_max),
             delivery_attempts: over.delivery_attempts.or(self.delivery_attempts),
+            outbox_retention: over.outbox_retention.or(self.outbox_retention),
             webhooks: over.webhooks.or(self.webhooks),
             tzdir: over.tzdir.or(self.tzdir),
             tzdir_force: over.tzdir_force.or(self.tzdir_force),
@@ -418,6 +431,13 @@ impl Settings {
                 max_backoff.as_secs()
             ));
         }
+        let outbox_retention = duration("outbox_retention", self.outbox_retention, "90d")?;
+        if outbox_retention.as_secs() < 3600 {
+            return Err(format!(
+                "outbox_retention ({}s) must be at least 1h (such as `90d`): the admin mailbox shows what was sent within it",
+                outbox_retention.as_secs()
+            ));
+        }
         let max_attempts = self.delivery_attempts.unwrap_or(8);
         if max_attempts == 0 {
             return Err("delivery_attempts must be at least 1".to_owned());
@@ -463,6 +483,7 @@ impl Settings {
             mail_from,
             reminder,
             retry: forewarn_store::RetryPolicy { max_attempts, first_backoff, max_backoff },
+            outbox_retention,
             webhooks,
             tzdir,
             tzdir_force: self.tzdir_force.unwrap_or(false),

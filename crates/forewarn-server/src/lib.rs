@@ -47,8 +47,11 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub config: Config,
     pub metrics: metrics::Metrics,
-    /// The latest inventory, parsed once per version.
-    pub(crate) inventory: Mutex<Option<(i64, Arc<Inventory>)>>,
+    /// The inventory versions used last, parsed once each, the most recent last (at most
+    /// [`actions::KEPT_INVENTORIES`]; versions never change, so no copy goes stale).
+    pub(crate) inventory: Mutex<Vec<(i64, Arc<Inventory>)>>,
+    /// Held while an inventory is parsed: two requests for one version parse it once.
+    pub(crate) parsing: tokio::sync::Mutex<()>,
     /// Bumped by every write that succeeded: rendered pages older than it are stale.
     generation: AtomicU64,
     pages: pages::PageCache,
@@ -84,7 +87,8 @@ impl App {
             clock,
             config,
             metrics: metrics::Metrics::default(),
-            inventory: Mutex::new(None),
+            inventory: Mutex::new(Vec::new()),
+            parsing: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
             pages: pages::PageCache::default(),
             admin: admin::AdminState::default(),
@@ -414,6 +418,18 @@ fn wait_after(round: &Round, now: Timestamp) -> Duration {
     }
 }
 
+impl App {
+    /// A deliverer of this service's outbox: it renders messages with the service's site
+    /// and the inventories it keeps parsed.
+    pub fn deliverer(
+        self: &Arc<App>,
+        options: forewarn_notify::deliver::Options,
+    ) -> Result<forewarn_notify::deliver::Deliverer, String> {
+        let library = Arc::new(tell::AppLibrary(self.clone()));
+        forewarn_notify::deliver::Deliverer::new(self.store.clone(), options, library)
+    }
+}
+
 /// The work that runs beside the requests until `stop` turns true: delivering the outbox
 /// (SMTP or the capture mailbox, and webhooks) and the rounds of the schedule
 /// ([`schedule_round`]): after every write that succeeded, at the next due time and at
@@ -431,7 +447,7 @@ pub async fn background(
         webhooks: c.webhooks.iter().map(|w| (w.url.clone(), w.secret.clone().into_bytes())).collect(),
         ..forewarn_notify::deliver::Options::default()
     };
-    let deliverer = forewarn_notify::deliver::Deliverer::new(app.store.clone(), options)?;
+    let deliverer = app.deliverer(options)?;
     if app.store.backend() == forewarn_store::Backend::Sqlite {
         match app.store.release_claims().await {
             Ok(0) => {}
@@ -454,7 +470,21 @@ pub async fn background(
         let clock = app.clock.clone();
         let delivery = deliverer.run(move || clock.now(), app.wake.clone(), Duration::from_secs(5), stopped);
         let reminders = async {
+            let mut pruned: Option<Timestamp> = None;
             loop {
+                // Delivered messages past their retention go, once an hour at most.
+                let now = app.now();
+                if pruned.is_none_or(|at| now.duration_since(at) >= jiff::SignedDuration::from_hours(1)) {
+                    pruned = Some(now);
+                    let before = now.checked_sub(app.config.outbox_retention).unwrap_or(Timestamp::MIN);
+                    match app.store.prune_sent(before).await {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            tracing::info!(messages = n, "outbox: deleted messages delivered before the retention")
+                        }
+                        Err(e) => tracing::error!(error = %e, "outbox: pruning failed"),
+                    }
+                }
                 let wait = match schedule_round(&app).await {
                     Ok(round) => wait_after(&round, app.now()),
                     Err(e) => {

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use forewarn_model::Inventory;
-use forewarn_notify::{Messages, Site};
-use forewarn_store::{Event, NewMessage, Notifier, StoredCampaign, What};
+use forewarn_notify::{Inventories, Messages, Rendering, Site};
+use forewarn_store::{Event, Notifier, StoredCampaign, Told, What};
 
 use crate::App;
 use crate::error::{ApiError, ApiResult};
@@ -18,19 +18,19 @@ use crate::error::{ApiError, ApiResult};
 pub struct Teller {
     site: Arc<Site>,
     webhooks: Arc<Vec<String>>,
-    /// Each campaign's inventory (the one its plan was made from).
-    inventories: Vec<(String, Arc<Inventory>)>,
+    /// Each campaign's inventory (the one its plan was made from), with its version.
+    inventories: Vec<(String, i64, Arc<Inventory>)>,
     /// For a publication: what it tells besides the slots.
     publication: Option<Publication>,
     /// The latest inventory, for events without a campaign (the platform's zone).
-    latest: Option<Arc<Inventory>>,
+    latest: Option<(i64, Arc<Inventory>)>,
 }
 
 /// What a publication of a plan version tells besides its slots ([`forewarn_notify::Publication`]).
 #[derive(Debug, Default)]
 struct Publication {
     /// The inventory of the version told before, when it differs from the new one's.
-    previous: Option<Arc<Inventory>>,
+    previous: Option<(i64, Arc<Inventory>)>,
     unscheduled: Vec<(String, String)>,
     told_unscheduled: Vec<String>,
 }
@@ -38,7 +38,7 @@ struct Publication {
 impl Teller {
     /// Adds the campaign of another teller (reminders cover every published campaign).
     pub fn add_campaign(&mut self, id: &str, other: Teller) {
-        self.inventories.extend(other.inventories.into_iter().filter(|(c, _)| c == id));
+        self.inventories.extend(other.inventories.into_iter().filter(|(c, _, _)| c == id));
     }
 }
 
@@ -59,17 +59,17 @@ fn campaign_of<'a>(what: &What<'a>) -> Option<&'a StoredCampaign> {
 }
 
 impl Notifier for Teller {
-    fn messages(&self, event: &Event<'_>) -> Result<Vec<NewMessage>, String> {
+    fn tell(&self, event: &Event<'_>) -> Result<Told, String> {
         let inventory = campaign_of(&event.what)
-            .and_then(|c| self.inventories.iter().find(|(id, _)| *id == c.id))
-            .map(|(_, inv)| &**inv)
-            .or(self.latest.as_deref());
+            .and_then(|c| self.inventories.iter().find(|(id, _, _)| *id == c.id))
+            .map(|(_, v, inv)| (*v, &**inv))
+            .or(self.latest.as_ref().map(|(v, inv)| (*v, &**inv)));
         let publication = self.publication.as_ref().map_or_else(Default::default, |p| forewarn_notify::Publication {
-            previous: p.previous.as_deref(),
+            previous: p.previous.as_ref().map(|(v, inv)| (*v, &**inv)),
             unscheduled: &p.unscheduled,
             told_unscheduled: &p.told_unscheduled,
         });
-        Messages { site: &self.site, inventory, webhooks: &self.webhooks, publication }.messages(event)
+        Messages { site: &self.site, inventory, webhooks: &self.webhooks, publication }.tell(event)
     }
 }
 
@@ -111,7 +111,7 @@ impl App {
         self.tellers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let s = self.shared().await?;
         let latest = match self.store.inventory_version().await? {
-            Some(_) => Some(self.inventory(None).await?.1),
+            Some(_) => Some(self.inventory(None).await?),
             None => None,
         };
         Ok(Teller {
@@ -131,8 +131,8 @@ impl App {
             Some(v) => self.store.plan(&campaign.id, Some(v)).await?.map(|p| p.inventory_version),
             None => None,
         };
-        let (_, inv) = self.inventory(Some(version.unwrap_or(campaign.inventory_version))).await?;
-        teller.inventories.push((campaign.id.clone(), inv));
+        let (version, inv) = self.inventory(Some(version.unwrap_or(campaign.inventory_version))).await?;
+        teller.inventories.push((campaign.id.clone(), version, inv));
         Ok(teller)
     }
 
@@ -149,7 +149,7 @@ impl App {
     ) -> ApiResult<Teller> {
         let mut teller = self.teller().await?;
         let (_, inv) = self.inventory(Some(inventory_version)).await?;
-        teller.inventories.push((campaign.id.clone(), inv));
+        teller.inventories.push((campaign.id.clone(), inventory_version, inv));
         let json = plan_json.to_owned();
         let unscheduled = crate::actions::blocking(move || unscheduled_of(&json)).await?;
         let mut publication = Publication { unscheduled, ..Publication::default() };
@@ -161,7 +161,7 @@ impl App {
             let before = crate::actions::blocking(move || unscheduled_of(&json)).await?;
             publication.told_unscheduled = before.into_iter().map(|(t, _)| t).collect();
             if version != inventory_version {
-                publication.previous = Some(self.inventory(Some(version)).await?.1);
+                publication.previous = Some(self.inventory(Some(version)).await?);
             }
         }
         teller.publication = Some(publication);
@@ -174,11 +174,11 @@ impl App {
     }
 }
 
-/// A notifier that keeps a copy of every message another one writes: what a rehearsed write
-/// ([`forewarn_store::Store::rehearsal`]) would have sent.
+/// A notifier that keeps a copy of what another one tells: what a rehearsed write
+/// ([`forewarn_store::Store::rehearsal`]) would have sent, each event with its time.
 pub struct Recording<'a> {
     pub inner: &'a dyn Notifier,
-    pub seen: std::sync::Mutex<Vec<NewMessage>>,
+    pub seen: std::sync::Mutex<Vec<(jiff::Timestamp, Told)>>,
 }
 
 impl<'a> Recording<'a> {
@@ -186,7 +186,7 @@ impl<'a> Recording<'a> {
         Recording { inner, seen: std::sync::Mutex::new(Vec::new()) }
     }
 
-    pub fn take(self) -> Vec<NewMessage> {
+    pub fn take(self) -> Vec<(jiff::Timestamp, Told)> {
         self.seen.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -198,10 +198,96 @@ impl std::fmt::Debug for Recording<'_> {
 }
 
 impl Notifier for Recording<'_> {
-    fn messages(&self, event: &Event<'_>) -> Result<Vec<NewMessage>, String> {
-        let out = self.inner.messages(event)?;
-        self.seen.lock().unwrap_or_else(|e| e.into_inner()).extend(out.iter().cloned());
-        Ok(out)
+    fn tell(&self, event: &Event<'_>) -> Result<Told, String> {
+        let told = self.inner.tell(event)?;
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).push((event.at, told.clone()));
+        Ok(told)
+    }
+}
+
+/// A message as it would go out (a rehearsal's), or as it went out (the outbox's).
+#[derive(Clone, Debug)]
+pub struct Shown {
+    pub key: String,
+    pub channel: forewarn_store::Channel,
+    pub recipient: String,
+    pub subject: String,
+    pub cause: String,
+    pub payload: String,
+}
+
+impl App {
+    /// The inventories an event's context names, parsed (kept by [`App::inventory`]).
+    async fn inventories_of(
+        &self,
+        rendering: &Rendering,
+    ) -> ApiResult<(Option<Arc<Inventory>>, Option<Arc<Inventory>>)> {
+        let (current, previous) = rendering.inventories();
+        let current = match current {
+            Some(v) => Some(self.inventory(Some(v)).await?.1),
+            None => None,
+        };
+        let previous = match previous {
+            Some(v) => Some(self.inventory(Some(v)).await?.1),
+            None => None,
+        };
+        Ok((current, previous))
+    }
+
+    /// The messages of rehearsed events, each rendered as it would go out.
+    pub async fn shown(&self, told: &[(jiff::Timestamp, Told)]) -> ApiResult<Vec<Shown>> {
+        let site = self.mail_site().await?;
+        let mut shown = Vec::new();
+        for (at, t) in told {
+            let rendering = Rendering::parse(&t.context).map_err(ApiError::internal)?;
+            let (current, previous) = self.inventories_of(&rendering).await?;
+            for m in &t.messages {
+                let invs = Inventories { current: current.as_deref(), previous: previous.as_deref() };
+                let payload = forewarn_notify::render_new(&site, invs, *at, t, m).map_err(ApiError::internal)?;
+                shown.push(Shown {
+                    key: m.key.clone(),
+                    channel: m.channel,
+                    recipient: m.recipient.clone(),
+                    subject: m.subject.clone(),
+                    cause: m.cause.clone(),
+                    payload,
+                });
+            }
+        }
+        Ok(shown)
+    }
+
+    /// Message `id` with its whole text (`payload`), rendered if it was written as an intent.
+    pub async fn message(&self, id: i64) -> ApiResult<Option<forewarn_store::Message>> {
+        let Some(mut m) = self.store.message(id).await? else { return Ok(None) };
+        m.payload = self.payload(&m).await?;
+        Ok(Some(m))
+    }
+
+    /// A stored message's whole text as it goes out: written whole, or rendered from its
+    /// event's rows (as delivery renders it).
+    pub async fn payload(&self, m: &forewarn_store::Message) -> ApiResult<String> {
+        let Some(intent) = &m.intent else { return Ok(m.payload.clone()) };
+        let site = self.mail_site().await?;
+        let rendering = Rendering::parse(&intent.context).map_err(ApiError::internal)?;
+        let (current, previous) = self.inventories_of(&rendering).await?;
+        let invs = Inventories { current: current.as_deref(), previous: previous.as_deref() };
+        rendering
+            .render(&site, invs, &m.key, intent.at, intent.part.as_deref(), &intent.data)
+            .map_err(ApiError::internal)
+    }
+}
+
+/// What delivery reads to render messages: the service's site and its parsed inventories.
+pub(crate) struct AppLibrary(pub Arc<App>);
+
+impl forewarn_notify::deliver::Library for AppLibrary {
+    fn site(&self) -> forewarn_notify::deliver::BoxFuture<'_, Result<Arc<Site>, String>> {
+        Box::pin(async move { self.0.mail_site().await.map_err(|e| e.message) })
+    }
+
+    fn inventory(&self, version: i64) -> forewarn_notify::deliver::BoxFuture<'_, Result<Arc<Inventory>, String>> {
+        Box::pin(async move { self.0.inventory(Some(version)).await.map(|(_, inv)| inv).map_err(|e| e.message) })
     }
 }
 

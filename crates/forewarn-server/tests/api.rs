@@ -144,6 +144,11 @@ impl Api {
             .create_token(start, "test", "the story", &forewarn_server::auth::hash_secret(TOKEN))
             .await
             .expect("create the token");
+        Api::started(store, start, webhooks)
+    }
+
+    /// The service on a store that has the story's token already (a restart).
+    fn started(store: Store, start: Timestamp, webhooks: Vec<Webhook>) -> Api {
         let clock = Arc::new(TestClock::new(start));
         let config = Settings {
             database: Some("sqlite://unused.db".into()),
@@ -1267,7 +1272,7 @@ async fn slots_start_and_finish_by_the_schedule() {
     let counts = api.store.outbox_counts().await.unwrap();
     assert_eq!(counts.pending, messages.pending + 1, "one webhook event, no email");
     let listed = api.store.messages(None, 1, None).await.unwrap();
-    let m = api.store.message(listed[0].id).await.unwrap().unwrap();
+    let m = api.app.message(listed[0].id).await.unwrap().unwrap();
     assert_eq!((m.subject.as_str(), m.recipient.as_str()), ("slot.started", url));
     let body: Value = serde_json::from_str(&m.payload).unwrap();
     assert_eq!((&body["type"], &body["data"]["campaign"]), (&json!("slot.started"), &json!(CAMPAIGN_ID)));
@@ -1588,12 +1593,8 @@ async fn no_text_makes_the_service_fail() {
                 && sound(&api.campaign_action(CAMPAIGN_ID, "plan").await, &what)
                 && sound(&api.campaign_action(CAMPAIGN_ID, "publish").await, &what);
             if ok {
-                let deliverer = forewarn_notify::deliver::Deliverer::new(
-                    api.store.clone(),
-                    forewarn_notify::deliver::Options::default(),
-                )
-                .unwrap();
-                let round = deliverer.round(api.app.now()).await.expect("a delivery round");
+                let deliverer = api.app.deliverer(forewarn_notify::deliver::Options::default()).unwrap();
+                let round = deliverer.round(&|| api.app.now()).await.expect("a delivery round");
                 assert_eq!(round.dead, 0, "{what}: {round:?}");
                 delivered += round.sent;
                 for page in ["/", "/history", "/feed.atom", "/calendar.ics"] {
@@ -1650,7 +1651,7 @@ async fn no_text_makes_the_service_fail() {
 async fn link_to(api: &Api, to: &str, kind: &str) -> String {
     let messages = api.store.messages(None, 100, None).await.unwrap();
     let newest = messages.iter().find(|m| m.recipient == to).unwrap_or_else(|| panic!("no message to {to}"));
-    let mail = api.store.message(newest.id).await.unwrap().expect("the message");
+    let mail = api.app.message(newest.id).await.unwrap().expect("the message");
     let payload = mail.payload.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
     let start = payload.find(&format!("/{kind}?token=")).unwrap_or_else(|| panic!("no {kind} link: {payload}"));
     let end = payload[start..]
@@ -1822,7 +1823,7 @@ async fn a_cancellation_leaves_the_slots_that_have_begun() {
         .collect();
     assert!(!cancellations.is_empty(), "the contacts of the slots ahead are told");
     for m in cancellations {
-        let full = api.store.message(m.id).await.unwrap().unwrap();
+        let full = api.app.message(m.id).await.unwrap().unwrap();
         let cancel = forewarn_notify::read::text_parts(&full.payload)
             .into_iter()
             .filter(|(kind, _)| kind == "text/calendar")
@@ -1866,4 +1867,48 @@ async fn every_routed_endpoint_is_documented_and_every_documented_one_routed() {
     assert!(undocumented.is_empty(), "routed but not documented: {undocumented:?}");
     assert!(unrouted.is_empty(), "documented but not routed: {unrouted:?}");
     assert!(routed.len() >= 25, "{routed:?}");
+}
+
+/// The outbox holds intents: publishing writes one small row per contact, and each message
+/// is rendered from stored rows when it is read or delivered, the same bytes every time,
+/// in another process after a restart too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_renders_to_the_same_bytes_after_a_restart() {
+    let dir = TempDir::new("forewarn-server-intents").unwrap();
+    let url = dir.sqlite_url("intents.db");
+    let api = Api::new(Store::open(&url).await.expect("open SQLite"), ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    api.post_toml("/api/v1/campaigns", CAMPAIGN).await.expect(StatusCode::CREATED);
+    api.campaign_action(CAMPAIGN_ID, "plan").await.expect(StatusCode::CREATED);
+    api.campaign_action(CAMPAIGN_ID, "publish").await.expect(StatusCode::OK);
+    let listed = api.store.messages(None, 1000, None).await.unwrap();
+    assert!(listed.len() > 2, "publishing told contacts: {listed:?}");
+    let mut before = Vec::new();
+    for m in &listed {
+        let stored = api.store.message(m.id).await.unwrap().unwrap();
+        assert!(stored.intent.is_some() && stored.payload.is_empty(), "an intent, not mail: {stored:?}");
+        let shown = api.app.message(m.id).await.unwrap().unwrap();
+        assert!(shown.payload.contains(&format!("Message-ID: <{}>", m.key)), "{}", shown.payload);
+        assert_eq!(api.app.message(m.id).await.unwrap().unwrap().payload, shown.payload, "rendered twice, same bytes");
+        before.push(shown.payload);
+    }
+    assert!(before.iter().any(|p| p.contains("Jana Becker")), "a message to the contact renamed below");
+    // The service stops; another one starts on the same file, later, with another inventory
+    // imported meanwhile: the messages are the same bytes.
+    api.store.close().await;
+    drop(api);
+    let later = Api::started(Store::open(&url).await.expect("open SQLite again"), ts("2027-02-16T10:00:00Z"), vec![]);
+    let moved = INVENTORY.replace("Lindenau", "Elsewhere").replace("Jana Becker", "Jana Schmidt");
+    later.post_toml("/api/v1/inventory", &moved).await.expect(StatusCode::CREATED);
+    for (m, payload) in listed.iter().zip(&before) {
+        assert_eq!(&later.app.message(m.id).await.unwrap().unwrap().payload, payload, "message {}", m.key);
+    }
+    // Delivery renders them the same way: the capture mailbox marks them sent as they are.
+    let deliverer = later.app.deliverer(forewarn_notify::deliver::Options::default()).unwrap();
+    let round = deliverer.round(&|| later.app.now()).await.expect("a delivery round");
+    assert_eq!((round.sent, round.dead), (listed.len(), 0));
+    for (m, payload) in listed.iter().zip(&before) {
+        assert_eq!(&later.app.message(m.id).await.unwrap().unwrap().payload, payload);
+    }
+    later.store.close().await;
 }

@@ -626,10 +626,29 @@ impl Store {
 
     /// Takes up to `limit` pending messages due at `at` that nobody holds (or whose lease
     /// ended), oldest due first, and holds them until `at + lease`: nobody else takes them
-    /// before, several instances never take the same message at once. With payloads.
+    /// before, several instances never take the same message at once. With payloads and
+    /// intents. `holder` names the claim (a round's own token) for [`Store::renew_claims`].
     /// `Invalid` for a lease that is not positive.
-    pub async fn claim_messages(&self, at: Timestamp, lease: jiff::SignedDuration, limit: u32) -> Result<Vec<Message>> {
-        in_tx!(self, claim_messages(at, lease, limit))
+    pub async fn claim_messages(
+        &self,
+        at: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+        holder: &str,
+    ) -> Result<Vec<Message>> {
+        in_tx!(self, claim_messages(at, lease, limit, holder))
+    }
+
+    /// Extends to `until` the lease of those of `ids` that `holder` claimed and that are
+    /// still pending; how many those are.
+    pub async fn renew_claims(&self, holder: &str, ids: &[i64], until: Timestamp) -> Result<u64> {
+        in_tx!(self, renew_claims(holder, ids, until))
+    }
+
+    /// Deletes the messages sent before `before` (and the events no message names any
+    /// more); how many. Pending and dead messages stay.
+    pub async fn prune_sent(&self, before: Timestamp) -> Result<u64> {
+        in_tx!(self, prune_sent(before))
     }
 
     /// Ends every lease; how many there were. Only for a single process starting up (with
@@ -638,10 +657,10 @@ impl Store {
         in_tx!(self, release_claims())
     }
 
-    /// A pending message was delivered at `at`: sent, lease ended. `false` if it was not
-    /// pending (someone else marked it first).
-    pub async fn mark_sent(&self, id: i64, at: Timestamp) -> Result<bool> {
-        in_tx!(self, mark_sent(id, at))
+    /// Pending messages were delivered at `at`: sent, leases ended. How many were pending
+    /// (the others were marked by someone else first).
+    pub async fn mark_sent(&self, ids: &[i64], at: Timestamp) -> Result<u64> {
+        in_tx!(self, mark_sent(ids, at))
     }
 
     /// An attempt at a pending message failed at `at` with `error`: one more attempt
@@ -673,7 +692,7 @@ impl Store {
         on_conn!(self, messages(state, limit, before))
     }
 
-    /// One message, with its payload.
+    /// One message, with its payload, or what it is rendered from.
     pub async fn message(&self, id: i64) -> Result<Option<Message>> {
         on_conn!(self, message(id))
     }

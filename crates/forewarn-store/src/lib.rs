@@ -23,8 +23,8 @@ mod types;
 mod story;
 
 pub use outbox::{
-    Channel, Confirmation, Confirmed, Event, Message, MessageState, NewMessage, Notifier, OutboxCounts, PlannedSlot,
-    RetryPolicy, Silent, SlotChange, SlotNotice, Subscriber, SubscriptionRequest, What,
+    Body, Channel, Confirmation, Confirmed, Event, Intent, Message, MessageState, NewMessage, Notifier, OutboxCounts,
+    PlannedSlot, RetryPolicy, Silent, SlotChange, SlotNotice, Subscriber, SubscriptionRequest, Told, What,
 };
 pub use types::{
     AuditEntry, Backend, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,

@@ -4,8 +4,15 @@
 //! The store does not know who is told what. A write that tells people takes a
 //! [`Notifier`]; inside the transaction, once the change is written, the store hands it an
 //! [`Event`] (what changed, with everything the transaction read or wrote that the
-//! messages need) and writes the [`NewMessage`]s it returns before committing. Either the
+//! messages need) and writes what it returns ([`Told`]) before committing. Either the
 //! change and its messages are both kept, or neither is.
+//!
+//! What is written is an intent, not rendered mail: the event's context once, the parts
+//! several messages share (a customer's machines and slots) once each, and one small row
+//! per recipient ([`Body::Later`]). The notifier's crate renders each message when it is
+//! delivered, from these rows alone (and the immutable inventory versions they name), so
+//! the write stays small and every attempt sends the same bytes. Small bodies that are
+//! whole already (webhook events) are written as they go out ([`Body::Written`]).
 //!
 //! Delivery takes due messages under a lease ([`Store::claim_messages`]), then marks each
 //! sent or failed. A process killed between sending and marking sends the message again
@@ -45,6 +52,26 @@ impl Channel {
     }
 }
 
+/// What an event tells: its messages, and what those rendered at delivery are rendered from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Told {
+    /// What every message of the event is rendered from (the notifier's own format, JSON).
+    pub context: String,
+    /// What several messages share, each written once; [`Body::Later`] names one by index.
+    pub parts: Vec<String>,
+    pub messages: Vec<NewMessage>,
+}
+
+/// What a message is sent from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// The whole message as it goes out (webhook events: small and bounded).
+    Written(String),
+    /// Rendered when delivered, from the event's context, part `part` (if any) and `data`,
+    /// this recipient's own (the notifier's format, JSON).
+    Later { part: Option<u32>, data: String },
+}
+
 /// A message to write to the outbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewMessage {
@@ -60,10 +87,24 @@ pub struct NewMessage {
     pub subject: String,
     /// Why it was sent, in words: "campaign `os-update` published".
     pub cause: String,
-    /// The whole message as it goes out.
-    pub payload: String,
+    pub body: Body,
     /// Not sent before this (reminders are written when due, so usually the event's time).
     pub due: Timestamp,
+}
+
+/// What a message rendered at delivery is rendered from: its event's stored rows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Intent {
+    /// The event's number (the `n` of its keys' `{n}.{i}@{domain}`).
+    pub event: i64,
+    /// When the event happened: the message's `Date`.
+    pub at: Timestamp,
+    /// [`Told::context`].
+    pub context: String,
+    /// The part it reads, if any ([`Told::parts`]).
+    pub part: Option<String>,
+    /// This recipient's own ([`Body::Later`]).
+    pub data: String,
 }
 
 /// Where a message stands.
@@ -107,9 +148,12 @@ pub struct Message {
     pub recipient: String,
     pub subject: String,
     pub cause: String,
-    /// Empty in listings ([`Store::messages`]); whole from [`Store::message`] and
-    /// [`Store::claim_messages`].
+    /// A message written whole: empty in listings ([`Store::messages`]), whole from
+    /// [`Store::message`] and [`Store::claim_messages`]. Empty for one rendered at delivery.
     pub payload: String,
+    /// What a message rendered at delivery is rendered from ([`Store::message`] and
+    /// [`Store::claim_messages`] only; `None` in listings and for messages written whole).
+    pub intent: Option<Intent>,
     pub created: Timestamp,
     pub state: MessageState,
     /// Attempts that failed so far.
@@ -196,7 +240,7 @@ pub struct SlotNotice {
 }
 
 /// Someone who asked to be told about the status page's posts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscriber {
     pub id: i64,
     /// As given, trimmed; unique without regard to case.
@@ -232,7 +276,7 @@ pub struct Confirmation {
 
 /// A request to subscribe, or to change a subscription: the choices asked for. Its
 /// confirmation link applies these choices, once.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionRequest {
     pub id: i64,
     pub subscriber: i64,
@@ -336,7 +380,7 @@ pub enum What<'a> {
 /// longer validates): the store refuses the whole change with it ([`crate::Error::Invalid`]),
 /// so nothing commits that its people were not told.
 pub trait Notifier: Sync {
-    fn messages(&self, event: &Event<'_>) -> Result<Vec<NewMessage>, String>;
+    fn tell(&self, event: &Event<'_>) -> Result<Told, String>;
 }
 
 /// A notifier that tells nobody (for tools and tests that only store).
@@ -344,7 +388,7 @@ pub trait Notifier: Sync {
 pub struct Silent;
 
 impl Notifier for Silent {
-    fn messages(&self, _: &Event<'_>) -> Result<Vec<NewMessage>, String> {
-        Ok(Vec::new())
+    fn tell(&self, _: &Event<'_>) -> Result<Told, String> {
+        Ok(Told::default())
     }
 }

@@ -15,8 +15,8 @@ use crate::{Backend, Error, Pool, Silent, Store};
 
 mod telling;
 use telling::{
-    a_failed_message_fails_the_change, cancelling, concurrent_claims, delivering, posts_follow_the_schedule, reminders,
-    republishing, slots_start_and_finish, subscribing, writes_tell,
+    a_failed_message_fails_the_change, cancelling, concurrent_claims, delivering, leases_and_retention,
+    posts_follow_the_schedule, reminders, republishing, slots_start_and_finish, subscribing, writes_tell,
 };
 
 /// 1 March 2025, 09:00:00.123456 UTC, plus `minutes`.
@@ -810,6 +810,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         posts_follow_the_schedule,
         subscribing,
         delivering,
+        leases_and_retention,
         concurrent_claims,
     );
     reopen(&fresh("reopen").await).await;
@@ -927,9 +928,11 @@ fn every_operation_can_be_awaited_on_any_thread() {
         send(s.subscription(1, at));
         send(s.unsubscribe(at, 1, at));
         send(s.subscribers());
-        send(s.claim_messages(at, jiff::SignedDuration::ZERO, 1));
+        send(s.claim_messages(at, jiff::SignedDuration::ZERO, 1, "h"));
+        send(s.renew_claims("h", &[1], at));
+        send(s.prune_sent(at));
         send(s.release_claims());
-        send(s.mark_sent(1, at));
+        send(s.mark_sent(&[1], at));
         send(s.mark_failed(1, at, "e", false, &crate::RetryPolicy::default()));
         send(s.retry_message(at, "a", 1));
         send(s.messages(None, 10, None));

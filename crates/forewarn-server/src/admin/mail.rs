@@ -133,7 +133,7 @@ pub async fn show(State(app): State<Arc<App>>, op: Operator, Path(id): Path<i64>
 
 async fn one(app: &App, op: &Operator, id: i64) -> ApiResult<Response> {
     let cx = Cx::new(app, Some(op.clone())).await?;
-    let m = app.store.message(id).await?.ok_or_else(|| ApiError::not_found(format!("message {id}")))?;
+    let m = app.message(id).await?.ok_or_else(|| ApiError::not_found(format!("message {id}")))?;
     let main = html! {
         p class="meta" { a href=(cx.path("/admin/mail")) { "All mail" } } "\n"
         h1 id="mail-subject" { (subject(&m)) } "\n"

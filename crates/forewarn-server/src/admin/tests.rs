@@ -573,11 +573,9 @@ async fn the_mailbox_shows_what_publishing_wrote_and_retries_the_dead() {
     assert!(counts.pending > 0, "publishing queued the contacts' messages: {counts:?}");
 
     // Without an SMTP relay, a delivery round captures them.
-    let deliverer =
-        forewarn_notify::deliver::Deliverer::new(s.app.store.clone(), forewarn_notify::deliver::Options::default())
-            .unwrap();
+    let deliverer = s.app.deliverer(forewarn_notify::deliver::Options::default()).unwrap();
     assert!(deliverer.captures());
-    let round = deliverer.round(s.app.now()).await.unwrap();
+    let round = deliverer.round(&|| s.app.now()).await.unwrap();
     assert_eq!((round.sent, round.dead), (counts.pending as usize, 0));
 
     let page = s.get("/admin/mail", &login).await;
@@ -605,17 +603,18 @@ async fn the_mailbox_shows_what_publishing_wrote_and_retries_the_dead() {
             recipient: "nobody@nowhere.example".into(),
             subject: "Bounce".into(),
             cause: "a test".into(),
-            payload: "Subject: Bounce\r\n\r\nhello\r\n".into(),
+            body: forewarn_store::Body::Written("Subject: Bounce\r\n\r\nhello\r\n".into()),
             due: s.app.now(),
         };
         struct One(forewarn_store::NewMessage);
         impl forewarn_store::Notifier for One {
-            fn messages(&self, _: &forewarn_store::Event<'_>) -> Result<Vec<forewarn_store::NewMessage>, String> {
-                Ok(vec![self.0.clone()])
+            fn tell(&self, _: &forewarn_store::Event<'_>) -> Result<forewarn_store::Told, String> {
+                Ok(forewarn_store::Told { messages: vec![self.0.clone()], ..Default::default() })
             }
         }
         s.app.store.subscribe(s.app.now(), "reader@example.net", &[], "en", &One(m)).await.unwrap();
-        let claimed = s.app.store.claim_messages(s.app.now(), jiff::SignedDuration::from_secs(60), 10).await.unwrap();
+        let claimed =
+            s.app.store.claim_messages(s.app.now(), jiff::SignedDuration::from_secs(60), 10, "test").await.unwrap();
         let m = claimed.into_iter().find(|m| m.key == "test.1@status.test").unwrap();
         let state = s.app.store.mark_failed(m.id, s.app.now(), "550 5.1.1 no such user", true, &policy).await.unwrap();
         assert_eq!(state, forewarn_store::MessageState::Dead);
@@ -631,7 +630,7 @@ async fn the_mailbox_shows_what_publishing_wrote_and_retries_the_dead() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token, no retry");
     let r = s.post(&format!("/admin/mail/{id}/retry"), &login, &[]).await;
     assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, format!("/admin/mail/{id}").as_str()));
-    let m = s.app.store.message(id).await.unwrap().unwrap();
+    let m = s.app.message(id).await.unwrap().unwrap();
     assert_eq!((m.state, m.attempts), (forewarn_store::MessageState::Pending, 0));
     let r = s.post(&format!("/admin/mail/{id}/retry"), &login, &[]).await;
     assert!(r.status.is_client_error(), "a pending message is not retried: {}", r.status);
@@ -736,7 +735,7 @@ async fn cancelling_asks_for_the_reason_and_the_id_and_pausing_takes_a_reason() 
     let mail = s.app.store.messages(None, 1000, None).await.unwrap();
     let cancellation =
         mail.iter().find(|m| m.cause.ends_with("cancelled") && m.channel == forewarn_store::Channel::Email);
-    let full = s.app.store.message(cancellation.unwrap().id).await.unwrap().unwrap();
+    let full = s.app.message(cancellation.unwrap().id).await.unwrap().unwrap();
     let text: String = forewarn_notify::read::text_parts(&full.payload).into_iter().map(|(_, t)| t).collect();
     assert!(text.contains(why), "{text}");
     let page = s.get(&format!("{uri}/cancel"), &login).await;

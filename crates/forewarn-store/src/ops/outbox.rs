@@ -6,11 +6,39 @@ use serde_json::json;
 use super::super::SKIP_LOCKED;
 use crate::Error;
 use crate::codec::{corrupt, micros};
-use crate::outbox::{Channel, Message, MessageState, OutboxCounts, RetryPolicy};
+use crate::outbox::{Channel, Intent, Message, MessageState, OutboxCounts, RetryPolicy};
 
 use super::*;
 
 const MESSAGE: &str = "id, key, channel, sender, recipient, subject, cause, created, state, attempts, due, sent, error";
+
+/// A message's columns with its payload and what it is rendered from (its event's context
+/// and its part), for a query that joins `outbox o` with `events e` and `event_parts p`.
+const WHOLE: &str = "o.id, o.key, o.channel, o.sender, o.recipient, o.subject, o.cause, o.created, o.state, \
+     o.attempts, o.due, o.sent, o.error, o.payload, o.event, o.data, e.at AS event_at, e.context, p.data AS part_data \
+     FROM outbox o LEFT JOIN events e ON e.seq = o.event \
+     LEFT JOIN event_parts p ON p.event = o.event AND p.part = o.part";
+
+/// What a message is rendered from, if it is rendered at delivery: it names its event and
+/// has data of its own (a message written whole names its event too, without data).
+fn intent_from_row(r: &DbRow) -> Result<Option<Intent>> {
+    let (Some(event), Some(data)) = (r.try_get::<Option<i64>, _>("event")?, r.try_get::<Option<String>, _>("data")?)
+    else {
+        return Ok(None);
+    };
+    let at: Option<i64> = r.try_get("event_at")?;
+    let context: Option<String> = r.try_get("context")?;
+    let (Some(at), Some(context)) = (at, context) else {
+        return Err(corrupt(format!("a message names event {event}, which is not stored")));
+    };
+    Ok(Some(Intent { event, at: from_micros(at)?, context, part: r.try_get("part_data")?, data }))
+}
+
+fn whole_message_from_row(r: &DbRow) -> Result<Message> {
+    let mut m = message_from_row(r, true)?;
+    m.intent = intent_from_row(r)?;
+    Ok(m)
+}
 
 fn message_from_row(r: &DbRow, with_payload: bool) -> Result<Message> {
     let channel: &str = r.try_get("channel")?;
@@ -25,6 +53,7 @@ fn message_from_row(r: &DbRow, with_payload: bool) -> Result<Message> {
         subject: r.try_get("subject")?,
         cause: r.try_get("cause")?,
         payload: if with_payload { r.try_get("payload")? } else { String::new() },
+        intent: None,
         created: ts(r, "created")?,
         state: MessageState::parse(state).ok_or_else(|| corrupt(format!("unknown message state `{state}`")))?,
         attempts: u32::try_from(attempts).map_err(|_| corrupt(format!("{attempts} attempts is out of range")))?,
@@ -39,6 +68,7 @@ pub(crate) async fn claim_messages(
     at: Timestamp,
     lease: SignedDuration,
     limit: u32,
+    holder: &str,
 ) -> Result<Vec<Message>> {
     if !lease.is_positive() {
         return Err(Error::Invalid(format!("a lease must be longer than nothing, not {lease}")));
@@ -46,36 +76,94 @@ pub(crate) async fn claim_messages(
     // On PostgreSQL the rows are locked as they are picked, skipping those another instance
     // is picking right now: no message is claimed twice in one round. The pick is
     // materialized so that it runs once, whatever plan the update gets.
-    let rows = query(&format!(
+    let ids: Vec<i64> = query(&format!(
         "WITH picked AS MATERIALIZED (\
          SELECT id FROM outbox WHERE state = 'pending' AND due <= $2 \
          AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY due, id LIMIT $3{SKIP_LOCKED}) \
-         UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM picked) \
-         RETURNING {MESSAGE}, payload"
+         UPDATE outbox SET claimed_until = $1, claimed_by = $4 WHERE id IN (SELECT id FROM picked) RETURNING id"
     ))
     .bind(micros(later(at, lease)))
     .bind(micros(at))
     .bind(i64::from(limit))
+    .bind(holder)
     .fetch_all(&mut *c)
-    .await?;
-    let mut messages = rows.iter().map(|r| message_from_row(r, true)).collect::<Result<Vec<_>>>()?;
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect::<std::result::Result<_, _>>()?;
+    let mut messages = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut q = sqlx::QueryBuilder::<Db>::new(format!("SELECT {WHOLE} WHERE o.id IN ("));
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        for r in q.build().fetch_all(&mut *c).await? {
+            messages.push(whole_message_from_row(&r)?);
+        }
+    }
     messages.sort_by_key(|m| (m.due, m.id));
     Ok(messages)
 }
 
+/// Extends the lease of the messages `holder` claimed and still holds (pending, not marked)
+/// to `until`; how many it still holds. A round renews its lease while it runs, so that no
+/// other worker takes a message it is sending.
+pub(crate) async fn renew_claims(c: &mut Conn, holder: &str, ids: &[i64], until: Timestamp) -> Result<u64> {
+    let mut held = 0;
+    for chunk in ids.chunks(500) {
+        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE outbox SET claimed_until = ");
+        q.push_bind(micros(until));
+        q.push(" WHERE state = 'pending' AND claimed_by = ");
+        q.push_bind(holder);
+        q.push(" AND id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        held += q.build().execute(&mut *c).await?.rows_affected();
+    }
+    Ok(held)
+}
+
 pub(crate) async fn release_claims(c: &mut Conn) -> Result<u64> {
-    let done = query("UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL").execute(&mut *c).await?;
+    let done = query("UPDATE outbox SET claimed_until = NULL, claimed_by = NULL WHERE claimed_until IS NOT NULL")
+        .execute(&mut *c)
+        .await?;
     Ok(done.rows_affected())
 }
 
-pub(crate) async fn mark_sent(c: &mut Conn, id: i64, at: Timestamp) -> Result<bool> {
+/// Marks pending messages sent at `at`; how many were pending (the others were marked by
+/// someone else first).
+pub(crate) async fn mark_sent(c: &mut Conn, ids: &[i64], at: Timestamp) -> Result<u64> {
+    let mut marked = 0;
+    for chunk in ids.chunks(500) {
+        let mut q = sqlx::QueryBuilder::<Db>::new("UPDATE outbox SET state = 'sent', sent = ");
+        q.push_bind(micros(at));
+        q.push(", claimed_until = NULL, claimed_by = NULL WHERE state = 'pending' AND id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        marked += q.build().execute(&mut *c).await?.rows_affected();
+    }
+    Ok(marked)
+}
+
+/// Deletes messages sent before `before`, and the events (with their parts) that no message
+/// names any more; how many messages. Pending and dead messages are kept, whatever their age.
+pub(crate) async fn prune_sent(c: &mut Conn, before: Timestamp) -> Result<u64> {
     let done =
-        query("UPDATE outbox SET state = 'sent', sent = $1, claimed_until = NULL WHERE id = $2 AND state = 'pending'")
-            .bind(micros(at))
-            .bind(id)
-            .execute(&mut *c)
-            .await?;
-    Ok(done.rows_affected() == 1)
+        query("DELETE FROM outbox WHERE state = 'sent' AND sent < $1").bind(micros(before)).execute(&mut *c).await?;
+    if done.rows_affected() > 0 {
+        let orphans = "SELECT seq FROM events WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.event = events.seq)";
+        query(&format!("DELETE FROM event_parts WHERE event IN ({orphans})")).execute(&mut *c).await?;
+        query(&format!("DELETE FROM events WHERE seq IN ({orphans})")).execute(&mut *c).await?;
+    }
+    Ok(done.rows_affected())
 }
 
 pub(crate) async fn mark_failed(
@@ -87,7 +175,7 @@ pub(crate) async fn mark_failed(
     policy: &RetryPolicy,
 ) -> Result<MessageState> {
     let row = query(
-        "UPDATE outbox SET attempts = attempts + 1, error = $1, claimed_until = NULL \
+        "UPDATE outbox SET attempts = attempts + 1, error = $1, claimed_until = NULL, claimed_by = NULL \
          WHERE id = $2 AND state = 'pending' RETURNING attempts",
     )
     .bind(error)
@@ -173,9 +261,8 @@ pub(crate) async fn messages(
 }
 
 pub(crate) async fn message(c: &mut Conn, id: i64) -> Result<Option<Message>> {
-    let row =
-        query(&format!("SELECT {MESSAGE}, payload FROM outbox WHERE id = $1")).bind(id).fetch_optional(&mut *c).await?;
-    row.map(|r| message_from_row(&r, true)).transpose()
+    let row = query(&format!("SELECT {WHOLE} WHERE o.id = $1")).bind(id).fetch_optional(&mut *c).await?;
+    row.map(|r| whole_message_from_row(&r)).transpose()
 }
 
 pub(crate) async fn outbox_counts(c: &mut Conn) -> Result<OutboxCounts> {

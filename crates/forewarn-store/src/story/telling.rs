@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::{component, incident, invalid, maintenance, not_found, planned, t};
 use crate::outbox::{
-    Channel, Confirmed, Event, Message, MessageState, NewMessage, Notifier, OutboxCounts, PlannedSlot, RetryPolicy,
-    SlotChange, SlotNotice, What,
+    Body, Channel, Confirmed, Event, Intent, Message, MessageState, NewMessage, Notifier, OutboxCounts, PlannedSlot,
+    RetryPolicy, SlotChange, SlotNotice, Told, What,
 };
 use crate::types::{CampaignState, Correction, NewPost};
 use crate::{Error, Silent, Store};
@@ -68,7 +68,7 @@ fn emails(subscribers: &[crate::Subscriber]) -> Vec<String> {
 }
 
 impl Notifier for Recorder {
-    fn messages(&self, e: &Event<'_>) -> Result<Vec<NewMessage>, String> {
+    fn tell(&self, e: &Event<'_>) -> Result<Told, String> {
         let mut seen = Seen {
             seq: e.seq,
             at: e.at,
@@ -123,20 +123,29 @@ impl Notifier for Recorder {
                 seen.slots = slots.to_vec();
             }
         }
-        let mail = |key: String| NewMessage {
+        // The first message is an intent (rendered at delivery from the event's context, its
+        // part and its own data); `also` is written whole.
+        let mail = |key: String, body: Body| NewMessage {
             key,
             channel: Channel::Email,
             sender: "status@example.net".into(),
             recipient: "ops@example.net".into(),
             subject: seen.what.clone(),
             cause: format!("event {}", e.seq),
-            payload: format!("Message-ID: <{}.0@test>\r\n\r\n{}\r\n", e.seq, seen.what),
+            body,
             due: e.at,
         };
-        let mut messages = vec![mail(format!("{}.0@test", e.seq))];
-        messages.extend(self.also.map(|key| mail(key.to_owned())));
+        let later = Body::Later { part: Some(0), data: format!("{{\"to\":\"ops\",\"seq\":{}}}", e.seq) };
+        let mut messages = vec![mail(format!("{}.0@test", e.seq), later)];
+        let written = |key: &str| Body::Written(format!("Message-ID: <{key}>\r\n\r\n{}\r\n", seen.what));
+        messages.extend(self.also.map(|key| mail(key.to_owned(), written(key))));
+        let told = Told {
+            context: format!("{{\"what\":{:?}}}", seen.what),
+            parts: vec![format!("{{\"part\":{}}}", e.seq)],
+            messages,
+        };
         self.seen.lock().unwrap().push(seen);
-        Ok(messages)
+        Ok(told)
     }
 }
 
@@ -212,7 +221,7 @@ pub(super) async fn writes_tell(store: &Store) {
         ]
     );
 
-    // Every message is pending, due when given, whole, with its payload.
+    // Every message is pending, due when given, with what it is rendered from.
     let messages = outbox(store).await;
     assert_eq!(keys(&messages), ["1.0@test", "2.0@test", "3.0@test", "4.0@test", "5.0@test", "6.0@test"]);
     let m = &messages[2];
@@ -224,9 +233,16 @@ pub(super) async fn writes_tell(store: &Store) {
         (m.channel, m.recipient.as_str(), m.subject.as_str()),
         (Channel::Email, "ops@example.net", "published os")
     );
-    assert_eq!(m.payload, "Message-ID: <3.0@test>\r\n\r\npublished os\r\n");
+    let intent = Intent {
+        event: 3,
+        at: t(10),
+        context: "{\"what\":\"published os\"}".into(),
+        part: Some("{\"part\":3}".into()),
+        data: "{\"to\":\"ops\",\"seq\":3}".into(),
+    };
+    assert_eq!((m.payload.as_str(), m.intent.as_ref()), ("", Some(&intent)));
     assert!(
-        store.messages(None, 10, None).await.unwrap().iter().all(|m| m.payload.is_empty()),
+        store.messages(None, 10, None).await.unwrap().iter().all(|m| m.payload.is_empty() && m.intent.is_none()),
         "listings leave it out"
     );
 
@@ -264,7 +280,7 @@ pub(super) async fn a_failed_message_fails_the_change(store: &Store) {
     // validates) refuses the change with its reason: nothing is written.
     struct Cannot;
     impl Notifier for Cannot {
-        fn messages(&self, _: &Event<'_>) -> Result<Vec<NewMessage>, String> {
+        fn tell(&self, _: &Event<'_>) -> Result<Told, String> {
             Err("the mail to `x` cannot be written".to_owned())
         }
     }
@@ -281,7 +297,7 @@ pub(super) async fn a_failed_message_fails_the_change(store: &Store) {
     // Twice the same key in one event, too.
     struct Twice;
     impl Notifier for Twice {
-        fn messages(&self, e: &Event<'_>) -> Result<Vec<NewMessage>, String> {
+        fn tell(&self, e: &Event<'_>) -> Result<Told, String> {
             let m = NewMessage {
                 key: format!("{}.x@test", e.seq),
                 channel: Channel::Webhook,
@@ -289,10 +305,10 @@ pub(super) async fn a_failed_message_fails_the_change(store: &Store) {
                 recipient: "https://hooks.example.net/forewarn".into(),
                 subject: "post.created".into(),
                 cause: "a post".into(),
-                payload: "{}".into(),
+                body: Body::Written("{}".into()),
                 due: e.at,
             };
-            Ok(vec![m.clone(), m])
+            Ok(Told { messages: vec![m.clone(), m], ..Told::default() })
         }
     }
     assert!(matches!(store.create_post(t(6), "ada", incident("x"), &Twice).await, Err(Error::Conflict(_))));
@@ -311,7 +327,12 @@ pub(super) async fn a_failed_message_fails_the_change(store: &Store) {
     // Nothing taken, nothing skipped: the next event is number 2.
     store.publish_campaign(t(7), "ada", "os", 1, maintenance("OS"), &slots, &recorder).await.unwrap();
     assert_eq!(recorder.seen().iter().map(|s| s.seq).collect::<Vec<_>>(), [2]);
-    assert_eq!(keys(&outbox(store).await), ["1.0@test", "dup@test", "2.0@test"]);
+    let messages = outbox(store).await;
+    assert_eq!(keys(&messages), ["1.0@test", "dup@test", "2.0@test"]);
+    // A message written whole comes back whole, without an intent, though its event has one.
+    let whole = &messages[1];
+    assert_eq!((whole.payload.as_str(), &whole.intent), ("Message-ID: <dup@test>\r\n\r\npost created\r\n", &None));
+    assert!(messages[0].intent.is_some() && messages[0].payload.is_empty());
 }
 
 /// A newer plan version is compared with what contacts were told.
@@ -897,17 +918,17 @@ pub(super) async fn delivering(store: &Store) {
     let lease = SignedDuration::from_mins(5);
     let ids = |messages: Vec<Message>| messages.iter().map(|m| m.id).collect::<Vec<_>>();
 
-    let claimed = store.claim_messages(t(1), lease, 10).await.unwrap();
+    let claimed = store.claim_messages(t(1), lease, 10, "a").await.unwrap();
     assert_eq!(claimed, all[..2], "due ones, oldest first, whole");
-    assert_eq!(ids(store.claim_messages(t(2), lease, 10).await.unwrap()), [m3]);
-    assert!(store.claim_messages(t(5), lease, 10).await.unwrap().is_empty(), "leased until t(6) and t(7)");
+    assert_eq!(ids(store.claim_messages(t(2), lease, 10, "a").await.unwrap()), [m3]);
+    assert!(store.claim_messages(t(5), lease, 10, "a").await.unwrap().is_empty(), "leased until t(6) and t(7)");
     assert_eq!(store.next_due().await.unwrap(), Some(t(6)), "a lease ends");
-    assert_eq!(ids(store.claim_messages(t(6), lease, 10).await.unwrap()), [m1, m2], "the lease ended");
-    assert_eq!(ids(store.claim_messages(t(100), lease, 1).await.unwrap()), [m1], "at most `limit`");
-    invalid(store.claim_messages(t(100), SignedDuration::ZERO, 1).await, &["lease"]);
+    assert_eq!(ids(store.claim_messages(t(6), lease, 10, "a").await.unwrap()), [m1, m2], "the lease ended");
+    assert_eq!(ids(store.claim_messages(t(100), lease, 1, "a").await.unwrap()), [m1], "at most `limit`");
+    invalid(store.claim_messages(t(100), SignedDuration::ZERO, 1, "a").await, &["lease"]);
 
-    assert!(store.mark_sent(m1, t(101)).await.unwrap());
-    assert!(!store.mark_sent(m1, t(102)).await.unwrap(), "only once");
+    assert_eq!(store.mark_sent(&[m1], t(101)).await.unwrap(), 1);
+    assert_eq!(store.mark_sent(&[m1], t(102)).await.unwrap(), 0, "only once");
     let sent = store.message(m1).await.unwrap().unwrap();
     assert_eq!((sent.state, sent.sent, sent.attempts), (MessageState::Sent, Some(t(101)), 0));
 
@@ -921,8 +942,8 @@ pub(super) async fn delivering(store: &Store) {
     assert_eq!(store.mark_failed(m2, at, "421 try again later", false, &policy).await.unwrap(), MessageState::Pending);
     let failed = store.message(m2).await.unwrap().unwrap();
     assert_eq!((failed.attempts, failed.due, failed.error.as_deref()), (1, plus(30), Some("421 try again later")));
-    assert!(store.claim_messages(plus(29), lease, 10).await.unwrap().iter().all(|m| m.id != m2), "backing off");
-    assert_eq!(store.claim_messages(plus(30), lease, 10).await.unwrap().iter().filter(|m| m.id == m2).count(), 1);
+    assert!(store.claim_messages(plus(29), lease, 10, "a").await.unwrap().iter().all(|m| m.id != m2), "backing off");
+    assert_eq!(store.claim_messages(plus(30), lease, 10, "a").await.unwrap().iter().filter(|m| m.id == m2).count(), 1);
     assert_eq!(store.mark_failed(m2, plus(30), "421 again", false, &policy).await.unwrap(), MessageState::Pending);
     let failed = store.message(m2).await.unwrap().unwrap();
     assert_eq!((failed.attempts, failed.due), (2, plus(30 + 45)), "doubled, at most max_backoff");
@@ -938,7 +959,7 @@ pub(super) async fn delivering(store: &Store) {
     assert_eq!(store.message(m3).await.unwrap().unwrap().attempts, 1);
     assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 0, sent: 1, dead: 2 });
     assert_eq!(store.next_due().await.unwrap(), None);
-    assert!(store.claim_messages(t(1000), lease, 10).await.unwrap().is_empty());
+    assert!(store.claim_messages(t(1000), lease, 10, "a").await.unwrap().is_empty());
 
     // Listings: newest first, by state, page by page.
     assert_eq!(ids(store.messages(Some(MessageState::Dead), 10, None).await.unwrap()), [m3, m2]);
@@ -957,15 +978,53 @@ pub(super) async fn delivering(store: &Store) {
     assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 1, sent: 1, dead: 1 });
 
     // A single process starting up takes back what it held when it stopped.
-    assert_eq!(ids(store.claim_messages(t(200), lease, 10).await.unwrap()), [m2]);
-    assert!(store.claim_messages(t(201), lease, 10).await.unwrap().is_empty());
+    assert_eq!(ids(store.claim_messages(t(200), lease, 10, "a").await.unwrap()), [m2]);
+    assert!(store.claim_messages(t(201), lease, 10, "a").await.unwrap().is_empty());
     assert_eq!(store.release_claims().await.unwrap(), 1);
-    assert_eq!(ids(store.claim_messages(t(201), lease, 10).await.unwrap()), [m2]);
+    assert_eq!(ids(store.claim_messages(t(201), lease, 10, "a").await.unwrap()), [m2]);
 
     // The installation's secret is made once.
     assert_eq!(store.secret("first").await.unwrap(), "first");
     assert_eq!(store.secret("second").await.unwrap(), "first");
     invalid(store.secret(" ").await, &["secret"]);
+}
+
+/// A round renews its own lease while it runs, and only for what it still holds; delivered
+/// messages are deleted after their retention, with the events no message names any more.
+pub(super) async fn leases_and_retention(store: &Store) {
+    let recorder = Recorder::default();
+    for (i, title) in ["one", "two", "three"].into_iter().enumerate() {
+        store.create_post(t(i as i64), "ada", incident(title), &recorder).await.unwrap();
+    }
+    let all = outbox(store).await;
+    let [m1, m2, m3] = [all[0].id, all[1].id, all[2].id];
+    let lease = SignedDuration::from_mins(5);
+    let mine = store.claim_messages(t(10), lease, 2, "round-1").await.unwrap();
+    assert_eq!(mine.iter().map(|m| m.id).collect::<Vec<_>>(), [m1, m2]);
+    // The round sent m1; it renews what it holds, which is m2 only.
+    assert_eq!(store.mark_sent(&[m1], t(12)).await.unwrap(), 1);
+    assert_eq!(store.renew_claims("round-1", &[m1, m2], t(20)).await.unwrap(), 1);
+    // Another round cannot renew (or take) what round 1 holds, however late it gets.
+    assert_eq!(store.renew_claims("round-2", &[m2], t(100)).await.unwrap(), 0);
+    let other = store.claim_messages(t(18), lease, 10, "round-2").await.unwrap();
+    assert_eq!(other.iter().map(|m| m.id).collect::<Vec<_>>(), [m3], "m2's renewed lease runs until t(20)");
+    assert_eq!(
+        store.claim_messages(t(20), lease, 10, "round-3").await.unwrap().iter().map(|m| m.id).collect::<Vec<_>>(),
+        [m2]
+    );
+    assert_eq!(store.renew_claims("round-1", &[m2], t(30)).await.unwrap(), 0, "round 1 lost it when its lease ended");
+
+    // Retention: what was sent before the cut goes with its event; the rest stays.
+    assert_eq!(store.mark_sent(&[m2], t(40)).await.unwrap(), 1);
+    assert_eq!(store.prune_sent(t(12)).await.unwrap(), 0, "sent at t(12), not before it");
+    assert_eq!(store.prune_sent(t(13)).await.unwrap(), 1);
+    assert_eq!(store.message(m1).await.unwrap(), None);
+    let kept = store.message(m2).await.unwrap().unwrap();
+    assert!(kept.intent.is_some(), "its event stays while a message names it");
+    assert_eq!(store.message(m3).await.unwrap().unwrap().state, MessageState::Pending, "pending messages stay");
+    assert_eq!(store.prune_sent(t(1000)).await.unwrap(), 1, "m2; m3 is pending");
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { pending: 1, sent: 0, dead: 0 });
+    assert!(store.message(m3).await.unwrap().unwrap().intent.is_some());
 }
 
 /// Instances claiming at the same time never take the same message.
@@ -980,7 +1039,7 @@ pub(super) async fn concurrent_claims(store: &Store) {
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let claimed = store.claim_messages(t(100), SignedDuration::from_mins(5), 3).await.unwrap();
+                let claimed = store.claim_messages(t(100), SignedDuration::from_mins(5), 3, "a").await.unwrap();
                 if claimed.is_empty() {
                     return mine;
                 }
