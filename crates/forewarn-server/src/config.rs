@@ -35,6 +35,9 @@ pub struct Settings {
     pub delivery_backoff_max: Option<String>,
     /// After this many failed attempts a message is dead (kept, shown, retried by hand).
     pub delivery_attempts: Option<u32>,
+    /// A message an instance took to send is not taken by another one before this has
+    /// passed (`2m`): how long the messages of an instance killed while sending wait.
+    pub delivery_lease: Option<String>,
     /// Where events are POSTed, each signed with its secret (file only).
     pub webhooks: Option<Vec<Webhook>>,
     /// A TZif directory (`/usr/share/zoneinfo`, the PyPI tzdata package's `tzdata/zoneinfo`)
@@ -86,6 +89,7 @@ impl fmt::Debug for Settings {
             .field("delivery_backoff", &self.delivery_backoff)
             .field("delivery_backoff_max", &self.delivery_backoff_max)
             .field("delivery_attempts", &self.delivery_attempts)
+            .field("delivery_lease", &self.delivery_lease)
             .field("webhooks", &self.webhooks)
             .field("tzdir", &self.tzdir)
             .field("tzdir_force", &self.tzdir_force)
@@ -99,7 +103,7 @@ impl fmt::Debug for Settings {
 }
 
 /// The environment variables read, each overriding the file's key of the same name.
-pub const ENV: [(&str, &str); 16] = [
+pub const ENV: [(&str, &str); 17] = [
     ("FOREWARN_DATABASE", "database"),
     ("FOREWARN_LISTEN", "listen"),
     ("FOREWARN_BASE_URL", "base_url"),
@@ -110,6 +114,7 @@ pub const ENV: [(&str, &str); 16] = [
     ("FOREWARN_DELIVERY_BACKOFF", "delivery_backoff"),
     ("FOREWARN_DELIVERY_BACKOFF_MAX", "delivery_backoff_max"),
     ("FOREWARN_DELIVERY_ATTEMPTS", "delivery_attempts"),
+    ("FOREWARN_DELIVERY_LEASE", "delivery_lease"),
     ("FOREWARN_TZDIR", "tzdir"),
     ("FOREWARN_TZDIR_FORCE", "tzdir_force"),
     ("FOREWARN_METRICS_TOKEN", "metrics_token"),
@@ -131,6 +136,8 @@ pub struct Config {
     /// Zero: no reminders.
     pub reminder: jiff::SignedDuration,
     pub retry: forewarn_store::RetryPolicy,
+    /// How long a message taken to be sent is held before another instance may take it.
+    pub delivery_lease: jiff::SignedDuration,
     pub webhooks: Vec<Webhook>,
     /// The TZif directory the binary loads as the time zone database; `None`: the bundled one.
     pub tzdir: Option<String>,
@@ -157,6 +164,7 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("reminder", &self.reminder)
             .field("retry", &self.retry)
+            .field("delivery_lease", &self.delivery_lease)
             .field("webhooks", &self.webhooks)
             .field("tzdir", &self.tzdir)
             .field("tzdir_force", &self.tzdir_force)
@@ -246,6 +254,12 @@ delivery_backoff = "30s"
 delivery_backoff_max = "1h"
 delivery_attempts = 8
 
+# Several instances on one PostgreSQL database share the delivery: a message one of
+# them took to send is held this long before another may take it. A message cut off by
+# an instance's end (killed, or its machine gone) goes out again after it, under the
+# same Message-ID. Also FOREWARN_DELIVERY_LEASE.
+delivery_lease = "2m"
+
 # Webhooks: every event (post created or updated, campaign published, paused,
 # cancelled, slots changed...) is POSTed as JSON, signed in the header
 # X-Forewarn-Signature: sha256=HEX (HMAC-SHA256 of the body with the secret).
@@ -304,6 +318,7 @@ impl Settings {
                 Some("reminder") => &mut s.reminder,
                 Some("delivery_backoff") => &mut s.delivery_backoff,
                 Some("delivery_backoff_max") => &mut s.delivery_backoff_max,
+                Some("delivery_lease") => &mut s.delivery_lease,
                 Some("tzdir_force") => {
                     match value.trim().to_ascii_lowercase().as_str() {
                         "1" | "true" | "yes" | "on" => s.tzdir_force = Some(true),
@@ -352,6 +367,7 @@ impl Settings {
             delivery_backoff: over.delivery_backoff.or(self.delivery_backoff),
             delivery_backoff_max: over.delivery_backoff_max.or(self.delivery_backoff_max),
             delivery_attempts: over.delivery_attempts.or(self.delivery_attempts),
+            delivery_lease: over.delivery_lease.or(self.delivery_lease),
             webhooks: over.webhooks.or(self.webhooks),
             tzdir: over.tzdir.or(self.tzdir),
             tzdir_force: over.tzdir_force.or(self.tzdir_force),
@@ -422,6 +438,10 @@ impl Settings {
         if max_attempts == 0 {
             return Err("delivery_attempts must be at least 1".to_owned());
         }
+        let delivery_lease = duration("delivery_lease", self.delivery_lease, "2m")?;
+        if delivery_lease.as_secs() < 1 {
+            return Err("delivery_lease: at least 1s (such as `2m`)".to_owned());
+        }
         let webhooks = self.webhooks.unwrap_or_default();
         for (i, w) in webhooks.iter().enumerate() {
             if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
@@ -463,6 +483,7 @@ impl Settings {
             mail_from,
             reminder,
             retry: forewarn_store::RetryPolicy { max_attempts, first_backoff, max_backoff },
+            delivery_lease,
             webhooks,
             tzdir,
             tzdir_force: self.tzdir_force.unwrap_or(false),
