@@ -43,6 +43,23 @@ async fn someone_waits_for_a_lock(url: &str) {
     panic!("no session came to wait for the lock held");
 }
 
+/// Waits until `task` is done or some session waits for a lock (a cap on the polls).
+async fn done_or_waiting<T>(url: &str, task: &tokio::task::JoinHandle<T>) {
+    let mut conn = PgConnection::connect(url).await.unwrap();
+    for _ in 0..3000 {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if task.is_finished() || row.get::<i64, _>("n") > 0 {
+            let _ = conn.close().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the task neither finished nor came to wait for a lock");
+}
+
 /// A campaign `os` published with plan 1: slots a (100 to 130) and b (150 to 170).
 async fn published(store: &Store) {
     planned(store, "os").await;
@@ -130,6 +147,39 @@ async fn one_instance_runs_the_schedule_at_a_time(store: &Store, url: &str) {
     assert_eq!(store.advance_posts(t(172), &Silent).await.unwrap(), 3);
 }
 
+/// Someone asks twice, through two instances at once, to subscribe an address that was sent
+/// a confirmation over an hour ago: one confirmation goes out, not two.
+async fn one_confirmation_an_hour_whichever_instance_is_asked(store: &Store, url: &str) {
+    store.subscribe(t(0), "ada@example.net", &[], "en", &Silent).await.unwrap();
+    let mut other = other_instance(url).await;
+    other.execute("SELECT id FROM subscribers FOR UPDATE").await.unwrap();
+    let asking = {
+        let store = store.clone();
+        tokio::spawn(async move { store.subscribe(t(120), "ada@example.net", &[], "en", &Silent).await })
+    };
+    done_or_waiting(url, &asking).await;
+    // The other instance's request for the address, committed first.
+    let created = t(120).as_microsecond();
+    other
+        .execute(
+            format!(
+                "INSERT INTO subscription_requests (subscriber, components, language, created) \
+                 SELECT id, '[]', 'en', {created} FROM subscribers; COMMIT"
+            )
+            .as_str(),
+        )
+        .await
+        .unwrap();
+    asking.await.unwrap().unwrap();
+    let mut conn = PgConnection::connect(url).await.unwrap();
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM subscription_requests WHERE created >= $1")
+        .bind(created)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64, _>("n"), 1, "two confirmations within the hour");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_instances_on_postgres() {
     let Some(pg) = TestPostgres::start().await else { return };
@@ -146,5 +196,6 @@ async fn several_instances_on_postgres() {
         a_move_loses_to_one_committed_after_it_read,
         a_campaign_completed_meanwhile_is_not_completed_again,
         one_instance_runs_the_schedule_at_a_time,
+        one_confirmation_an_hour_whichever_instance_is_asked,
     );
 }
