@@ -129,10 +129,10 @@ fn three_instances_share_one_database() {
     let inventory = std::fs::read(tmp.path().join("inventory.json")).unwrap();
     let campaign = std::fs::read(tmp.path().join("campaign.toml")).unwrap();
 
-    // Each instance its own relay, slow enough (30 ms a message) that a round outlasts the
+    // Each instance its own relay, slow enough (50 ms a message) that a round outlasts the
     // moment the others need to join in.
     let sinks: Vec<SmtpSink> =
-        (0..3).map(|i| SmtpSink::start(tmp.path(), &format!("smtp{i}"), &["--brief", "--delay", "0.03"])).collect();
+        (0..3).map(|i| SmtpSink::start(tmp.path(), &format!("smtp{i}"), &["--brief", "--delay", "0.05"])).collect();
     let hooks = WebhookSink::start(tmp.path(), "webhooks", SECRET);
     let config = tmp.path().join("forewarn.toml");
     std::fs::write(&config, format!("webhooks = [{{ url = \"{}\", secret = \"{SECRET}\" }}]\n", hooks.url("/hook")))
