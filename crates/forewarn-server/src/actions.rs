@@ -1090,6 +1090,18 @@ pub async fn preview_move_slot(
     app.shown(&told).await
 }
 
+/// The code of the conflict a move gets when another change of its campaign was published
+/// while it was being made (through another instance: the moves of one queue in
+/// `App::moves`).
+const MOVED_MEANWHILE: &str = "changed_meanwhile";
+
+/// A move is made from the published plan and published only if that is still the
+/// published one when it is written: the database decides, whichever instances the moves
+/// came through, and the second of two moves made from the same plan loses (it would undo
+/// the first). The loser is made again once on the newly published plan when that left its
+/// target's slot where it was (another slot moved: the operator's move still means what it
+/// meant), and refused (409) when its target's slot moved too (someone else moved the same
+/// slot a moment ago; the operator looks before deciding again), or when it loses twice.
 async fn move_slot_as(
     app: &App,
     actor: &str,
@@ -1098,10 +1110,61 @@ async fn move_slot_as(
     start: Timestamp,
     preview: bool,
 ) -> ApiResult<Told<(StoredCampaign, SlotNotice, i64)>> {
-    // Two moves at once would each start from the same published plan, and the second
-    // would undo the first. (Several instances on one PostgreSQL database: see the check
-    // before publishing below.)
+    // The moves of this process queue here and so never lose to each other.
     let _one_at_a_time = app.moves.lock().await;
+    let first = match move_once(app, actor, id, target, start, preview, None).await {
+        Err(Lost { was }) => was,
+        Ok(done) => return done,
+    };
+    match move_once(app, actor, id, target, start, preview, Some(&first)).await {
+        Ok(done) => done,
+        Err(Lost { .. }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            MOVED_MEANWHILE,
+            format!(
+                "campaign `{id}` changed meanwhile, twice (other moves, through other instances), while \
+                 `{target}` was being moved: it was not moved; look at the campaign again and retry"
+            ),
+        )),
+    }
+}
+
+/// A move lost to another change published meanwhile; `was` is where the target's slot was
+/// in the plan it was made from (empty: it had none).
+struct Lost {
+    was: String,
+}
+
+/// One attempt of [`move_slot_as`]; `before`: where the slot was when the first attempt lost
+/// (a second attempt goes on only if it is still there).
+async fn move_once(
+    app: &App,
+    actor: &str,
+    id: &str,
+    target: &str,
+    start: Timestamp,
+    preview: bool,
+    before: Option<&str>,
+) -> Result<ApiResult<Told<(StoredCampaign, SlotNotice, i64)>>, Lost> {
+    let mut was = String::new();
+    let result = move_attempt(app, actor, id, target, start, preview, before, &mut was).await;
+    match result {
+        Err(e) if e.code == MOVED_MEANWHILE => Err(Lost { was }),
+        other => Ok(other),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn move_attempt(
+    app: &App,
+    actor: &str,
+    id: &str,
+    target: &str,
+    start: Timestamp,
+    preview: bool,
+    before: Option<&str>,
+    slot_was: &mut String,
+) -> ApiResult<Told<(StoredCampaign, SlotNotice, i64)>> {
     let c = stored_campaign(app, id).await?;
     let Some(published) =
         c.published_plan.filter(|_| matches!(c.state, CampaignState::Published | CampaignState::Paused))
@@ -1119,6 +1182,16 @@ async fn move_slot_as(
     let (target_owned, actor_owned, now) = (target.to_owned(), actor.to_owned(), app.now());
     let (text, was, placed) =
         blocking(move || moved_plan(&json, &inv, &campaign, &target_owned, start, &actor_owned, now)).await?;
+    if let Some(before) = before.filter(|b| *b != was) {
+        let (from, to) =
+            (if before.is_empty() { "no slot" } else { before }, if was.is_empty() { "none" } else { &was });
+        return Err(ApiError::conflict(format!(
+            "the slot of `{target}` was moved meanwhile by someone else (from {from} to {to}, plan version \
+             {published} of campaign `{id}`): it was not moved to {start}; look at it again and move it if that is \
+             still right"
+        )));
+    }
+    slot_was.clone_from(&was);
     let mut summary = stored.summary.clone();
     if placed {
         let count = |v: &Value| v.as_i64().unwrap_or(0);
@@ -1133,16 +1206,15 @@ async fn move_slot_as(
     let post = post_text(announce(&text, inv, campaign).await?);
     let teller = app.publication_teller(&c, &text, stored.inventory_version).await?;
     let plan = (stored.inventory_version, text.as_str(), &summary);
-    let (c, version) = match told!(app, preview, teller, |store, notifier| store.move_slot(
-        app.now(),
-        actor,
-        id,
-        published,
-        plan,
-        &slots,
-        &post,
-        notifier
-    )) {
+    // Published only if `published` still is the published version: else another change
+    // came first (through another instance), and this move, made from the older plan, lost.
+    let lost = |e: forewarn_store::Error| match e {
+        forewarn_store::Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, MOVED_MEANWHILE, message),
+        e => ApiError::from(e),
+    };
+    let (c, version) = match told!(app, preview, teller, |store, notifier| async {
+        store.move_slot(app.now(), actor, id, published, plan, &slots, &post, notifier).await.map_err(lost)
+    }) {
         Told::Written(done) => done,
         Told::Rehearsed(m) => return Ok(Told::Rehearsed(m)),
     };

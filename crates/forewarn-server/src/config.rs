@@ -37,6 +37,9 @@ pub struct Settings {
     pub delivery_attempts: Option<u32>,
     /// Delivered messages are deleted this long after they were sent (`90d`).
     pub outbox_retention: Option<String>,
+    /// A message an instance took to send is not taken by another one before this has
+    /// passed (`2m`): how long the messages of an instance killed while sending wait.
+    pub delivery_lease: Option<String>,
     /// Where events are POSTed, each signed with its secret (file only).
     pub webhooks: Option<Vec<Webhook>>,
     /// A TZif directory (`/usr/share/zoneinfo`, the PyPI tzdata package's `tzdata/zoneinfo`)
@@ -89,6 +92,7 @@ impl fmt::Debug for Settings {
             .field("delivery_backoff_max", &self.delivery_backoff_max)
             .field("delivery_attempts", &self.delivery_attempts)
             .field("outbox_retention", &self.outbox_retention)
+            .field("delivery_lease", &self.delivery_lease)
             .field("webhooks", &self.webhooks)
             .field("tzdir", &self.tzdir)
             .field("tzdir_force", &self.tzdir_force)
@@ -102,7 +106,7 @@ impl fmt::Debug for Settings {
 }
 
 /// The environment variables read, each overriding the file's key of the same name.
-pub const ENV: [(&str, &str); 17] = [
+pub const ENV: [(&str, &str); 18] = [
     ("FOREWARN_DATABASE", "database"),
     ("FOREWARN_LISTEN", "listen"),
     ("FOREWARN_BASE_URL", "base_url"),
@@ -114,6 +118,7 @@ pub const ENV: [(&str, &str); 17] = [
     ("FOREWARN_DELIVERY_BACKOFF_MAX", "delivery_backoff_max"),
     ("FOREWARN_DELIVERY_ATTEMPTS", "delivery_attempts"),
     ("FOREWARN_OUTBOX_RETENTION", "outbox_retention"),
+    ("FOREWARN_DELIVERY_LEASE", "delivery_lease"),
     ("FOREWARN_TZDIR", "tzdir"),
     ("FOREWARN_TZDIR_FORCE", "tzdir_force"),
     ("FOREWARN_METRICS_TOKEN", "metrics_token"),
@@ -137,6 +142,8 @@ pub struct Config {
     pub retry: forewarn_store::RetryPolicy,
     /// Delivered messages are deleted this long after they were sent.
     pub outbox_retention: jiff::SignedDuration,
+    /// How long a message taken to be sent is held before another instance may take it.
+    pub delivery_lease: jiff::SignedDuration,
     pub webhooks: Vec<Webhook>,
     /// The TZif directory the binary loads as the time zone database; `None`: the bundled one.
     pub tzdir: Option<String>,
@@ -164,6 +171,7 @@ impl fmt::Debug for Config {
             .field("reminder", &self.reminder)
             .field("retry", &self.retry)
             .field("outbox_retention", &self.outbox_retention)
+            .field("delivery_lease", &self.delivery_lease)
             .field("webhooks", &self.webhooks)
             .field("tzdir", &self.tzdir)
             .field("tzdir_force", &self.tzdir_force)
@@ -256,6 +264,11 @@ delivery_attempts = 8
 # Delivered messages are kept (and shown at /admin/mail) this long after they were
 # sent, then deleted; pending and dead ones are kept until they are sent.
 outbox_retention = "90d"
+# Several instances on one PostgreSQL database share the delivery: a message one of
+# them took to send is held this long before another may take it. A message cut off by
+# an instance's end (killed, or its machine gone) goes out again after it, under the
+# same Message-ID. Also FOREWARN_DELIVERY_LEASE.
+delivery_lease = "2m"
 
 # Webhooks: every event (post created or updated, campaign published, paused,
 # cancelled, slots changed...) is POSTed as JSON, signed in the header
@@ -316,6 +329,7 @@ impl Settings {
                 Some("delivery_backoff") => &mut s.delivery_backoff,
                 Some("delivery_backoff_max") => &mut s.delivery_backoff_max,
                 Some("outbox_retention") => &mut s.outbox_retention,
+                Some("delivery_lease") => &mut s.delivery_lease,
                 Some("tzdir_force") => {
                     match value.trim().to_ascii_lowercase().as_str() {
                         "1" | "true" | "yes" | "on" => s.tzdir_force = Some(true),
@@ -365,6 +379,7 @@ impl Settings {
             delivery_backoff_max: over.delivery_backoff_max.or(self.delivery_backoff_max),
             delivery_attempts: over.delivery_attempts.or(self.delivery_attempts),
             outbox_retention: over.outbox_retention.or(self.outbox_retention),
+            delivery_lease: over.delivery_lease.or(self.delivery_lease),
             webhooks: over.webhooks.or(self.webhooks),
             tzdir: over.tzdir.or(self.tzdir),
             tzdir_force: over.tzdir_force.or(self.tzdir_force),
@@ -442,6 +457,10 @@ impl Settings {
         if max_attempts == 0 {
             return Err("delivery_attempts must be at least 1".to_owned());
         }
+        let delivery_lease = duration("delivery_lease", self.delivery_lease, "2m")?;
+        if delivery_lease.as_secs() < 1 {
+            return Err("delivery_lease: at least 1s (such as `2m`)".to_owned());
+        }
         let webhooks = self.webhooks.unwrap_or_default();
         for (i, w) in webhooks.iter().enumerate() {
             if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
@@ -484,6 +503,7 @@ impl Settings {
             reminder,
             retry: forewarn_store::RetryPolicy { max_attempts, first_backoff, max_backoff },
             outbox_retention,
+            delivery_lease,
             webhooks,
             tzdir,
             tzdir_force: self.tzdir_force.unwrap_or(false),

@@ -1,6 +1,7 @@
 //! The one error type of the HTTP layer: a status, a short code, a message a person can act
 //! on, and for invalid files every diagnostic with its line and field. Internals never leak:
-//! a database error is logged and answered with a plain 500.
+//! a database error is logged and answered with a plain 500, or, when the database cannot be
+//! reached, 503 saying so (with `Retry-After`).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -123,6 +124,17 @@ impl ApiError {
         }
     }
 
+    /// The database cannot be reached right now (503, `Retry-After`): nothing about the
+    /// request was wrong, and the same request may work in a moment.
+    pub fn unavailable() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database cannot be reached right now, so this cannot be done: try again in a moment (/healthz \
+             answers 200 once the database is back)",
+        )
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "internal error");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the log has the details")
@@ -136,6 +148,10 @@ impl From<forewarn_store::Error> for ApiError {
             E::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             E::Conflict(what) => ApiError::conflict(what),
             E::Invalid(msg) => ApiError::unprocessable(msg),
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "the database cannot be reached");
+                ApiError::unavailable()
+            }
             other => ApiError::internal(other),
         }
     }
@@ -154,8 +170,13 @@ impl IntoResponse for ApiError {
                 text: d.to_string(),
             })
             .collect();
+        let unavailable = self.code == "unavailable";
         let body = ErrorBody { error: self.code.to_owned(), message: self.message, errors };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if unavailable {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        }
+        response
     }
 }
 

@@ -18,7 +18,7 @@ pub mod tell;
 pub mod tzdb;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,8 +52,12 @@ pub struct App {
     pub(crate) inventory: Mutex<Vec<(i64, Arc<Inventory>)>>,
     /// Held while an inventory is parsed: two requests for one version parse it once.
     pub(crate) parsing: tokio::sync::Mutex<()>,
-    /// Bumped by every write that succeeded: rendered pages older than it are stale.
+    /// Bumped by every write that succeeded, here or (PostgreSQL) at another instance
+    /// ([`watch_changes`]): rendered pages older than it are stale.
     generation: AtomicU64,
+    /// Set while [`watch_changes`] finds the database unreachable: cached pages are served as
+    /// they are, without trying it first.
+    unreachable: AtomicBool,
     pages: pages::PageCache,
     admin: admin::AdminState,
     /// The guards of `POST /admin/login`: password checks at once, attempts per address and name.
@@ -62,7 +66,8 @@ pub struct App {
     tell: tokio::sync::OnceCell<tell::Shared>,
     /// Woken after every write, so the delivery worker sends what it queued at once.
     pub wake: Arc<tokio::sync::Notify>,
-    /// Slot moves one at a time: each builds on the published plan the one before made.
+    /// Slot moves of this process one at a time, so that they never lose to each other; the
+    /// database decides between moves through different instances (`actions::move_slot`).
     moves: tokio::sync::Mutex<()>,
     /// Woken after every write, so the background round (reminders, slot progress, posts by
     /// the schedule) runs at once: a post whose window has begun is in progress right away.
@@ -90,6 +95,7 @@ impl App {
             inventory: Mutex::new(Vec::new()),
             parsing: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
+            unreachable: AtomicBool::new(false),
             pages: pages::PageCache::default(),
             admin: admin::AdminState::default(),
             logins: limits::Logins::default(),
@@ -104,6 +110,18 @@ impl App {
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// A write changed what the pages may show: those rendered before are stale, here at once
+    /// and, on PostgreSQL, at the other instances within a second ([`watch_changes`]: the
+    /// count of such writes in the database goes up).
+    async fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if self.store.backend() == forewarn_store::Backend::Postgres
+            && let Err(e) = self.store.bump_generation().await
+        {
+            tracing::warn!(error = %e, "cannot tell other instances of a change: their pages follow within 5 s");
+        }
     }
 
     /// How many notifiers were made since the start (for tests and diagnosis).
@@ -267,7 +285,7 @@ async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     let took = app.clock.monotonic().saturating_sub(began);
     let status = response.status().as_u16();
     if writes && status < 400 {
-        app.generation.fetch_add(1, Ordering::AcqRel);
+        app.changed().await;
         app.wake_delivery();
         app.rounds.notify_one();
     }
@@ -276,14 +294,24 @@ async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     response
 }
 
+/// How long `/healthz` waits for the database: a load balancer's check gets its answer in
+/// time, whatever the pool's own wait.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// 200 while the database answers; 503 saying so while it cannot be reached (the service
+/// keeps trying, and answers 200 again once it is back, without a restart).
 async fn healthz(State(app): State<Arc<App>>) -> Response {
-    match app.store.ping().await {
-        Ok(()) => (axum::http::StatusCode::OK, "ok\n").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
-        }
-    }
+    let error = match tokio::time::timeout(HEALTH_TIMEOUT, app.store.ping()).await {
+        Ok(Ok(())) => return (axum::http::StatusCode::OK, "ok\n").into_response(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {} s", HEALTH_TIMEOUT.as_secs()),
+    };
+    tracing::warn!(error = %error, "health check: the database cannot be reached");
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "database unreachable: writes answer 503 and cached pages are served until it is back\n",
+    )
+        .into_response()
 }
 
 async fn metrics_page(State(app): State<Arc<App>>, headers: axum::http::HeaderMap) -> Response {
@@ -398,7 +426,7 @@ pub async fn schedule_round(app: &App) -> Result<Round, String> {
         Ok(moves) => {
             tracing::info!(moves, "maintenance posts moved by the schedule");
             // The pages show the new states at once.
-            app.generation.fetch_add(1, Ordering::AcqRel);
+            app.changed().await;
             app.wake_delivery();
         }
         Err(e) => tracing::error!(error = %e.message, "moving maintenance posts failed"),
@@ -433,9 +461,13 @@ impl App {
 /// The work that runs beside the requests until `stop` turns true: delivering the outbox
 /// (SMTP or the capture mailbox, and webhooks) and the rounds of the schedule
 /// ([`schedule_round`]): after every write that succeeded, at the next due time and at
-/// least every minute; a round with nothing due costs one query. A SQLite service first
-/// takes back the leases a killed predecessor held (it is the only process on its file),
-/// so their messages go out at once.
+/// least every minute; a round with nothing due costs one query; and, on PostgreSQL, the
+/// watch for other instances' writes ([`watch_changes`]). A SQLite service first takes back
+/// the leases a killed predecessor held (it is the only process on its file), so their
+/// messages go out at once. Several instances on one PostgreSQL database share the work:
+/// each message is claimed by one of them, each round of the schedule is run by one at a
+/// time (the others skip it meanwhile). None of it ends on an error: a database that went
+/// away is tried again at the next round.
 pub async fn background(
     app: Arc<App>,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -444,6 +476,7 @@ pub async fn background(
     let options = forewarn_notify::deliver::Options {
         smtp: c.smtp.clone(),
         policy: c.retry,
+        lease: c.delivery_lease,
         webhooks: c.webhooks.iter().map(|w| (w.url.clone(), w.secret.clone().into_bytes())).collect(),
         ..forewarn_notify::deliver::Options::default()
     };
@@ -469,6 +502,7 @@ pub async fn background(
         };
         let clock = app.clock.clone();
         let delivery = deliverer.run(move || clock.now(), app.wake.clone(), Duration::from_secs(5), stopped);
+        let watch = watch_changes(&app, stop.clone());
         let reminders = async {
             let mut pruned: Option<Timestamp> = None;
             loop {
@@ -499,6 +533,53 @@ pub async fn background(
                 }
             }
         };
-        tokio::join!(delivery, reminders);
+        tokio::join!(delivery, reminders, watch);
     }))
+}
+
+/// How often an instance on PostgreSQL reads the count of writes that changed the pages.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// On PostgreSQL, until `stop`: every second, the count of writes that changed what pages
+/// show ([`forewarn_store::Store::generation`]); when another instance's write moved it, the
+/// pages rendered here are stale. Logs once when the database cannot be reached and once when
+/// it is back (pages rendered before are stale then too). Nothing on SQLite: one process.
+pub async fn watch_changes(app: &App, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if app.store.backend() != forewarn_store::Backend::Postgres {
+        return;
+    }
+    let (mut seen, mut reachable) = (None, true);
+    loop {
+        match app.store.generation().await {
+            Ok(n) => {
+                if !reachable {
+                    tracing::info!("the database is reachable again");
+                    reachable = true;
+                    app.generation.fetch_add(1, Ordering::AcqRel);
+                    app.unreachable.store(false, Ordering::Release);
+                    // What waited for the database goes now, not at the next minute.
+                    app.wake_delivery();
+                    app.rounds.notify_one();
+                }
+                if seen.is_some_and(|s| s != n) {
+                    app.generation.fetch_add(1, Ordering::AcqRel);
+                    // What that write queued or made due is shared out at once: this
+                    // instance delivers and runs the schedule's round too.
+                    app.wake_delivery();
+                    app.rounds.notify_one();
+                }
+                seen = Some(n);
+            }
+            Err(e) if reachable => {
+                tracing::warn!(error = %e, "the database cannot be reached: writes answer 503, cached pages are served");
+                reachable = false;
+                app.unreachable.store(true, Ordering::Release);
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(WATCH_EVERY) => {}
+        }
+    }
 }

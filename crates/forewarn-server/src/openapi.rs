@@ -27,7 +27,8 @@ pub fn base() -> OpenApi {
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
                     "Plan, announce and drive planned maintenance. Writes need `Authorization: Bearer TOKEN` \
-                     (`forewarn token create`). Every error is the `Error` document.",
+                     (`forewarn token create`). Every error is the `Error` document; any request may be \
+                     answered 503 (`unavailable`, with `Retry-After`) while the database cannot be reached.",
                 ))
                 .build(),
         )

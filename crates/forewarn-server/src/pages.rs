@@ -1,7 +1,9 @@
 //! The public pages and feeds: `/`, `/posts/{id}`, `/history`, `/feed.atom`, `/calendar.ics`.
 //! They need no login. Rendering is `forewarn_status`'s; this module fetches the data and
 //! keeps rendered bytes until something is written or a few seconds pass (what is "ongoing"
-//! or "upcoming" depends on the time). Only pages that exist are kept, under their canonical
+//! or "upcoming" depends on the time; on PostgreSQL another instance's write makes them stale
+//! within a second, see `watch_changes`), and served as they are while the database cannot be
+//! reached. Only pages that exist are kept, under their canonical
 //! path (`/posts/17` for `/posts/017`), and at most [`CACHED_PAGES`] of them (least recently
 //! used first out): no request can make the cache grow without bound.
 
@@ -97,7 +99,10 @@ impl App {
         let hit = self.pages.pages.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned();
         let page = match hit {
             Some(c) if c.generation == generation && now.duration_since(c.at) < FRESH => c,
-            _ => match render().await {
+            // While the database cannot be reached, the page as rendered last, rather than
+            // an error (and without waiting for the database first).
+            Some(c) if self.unreachable.load(Ordering::Acquire) => c,
+            stale => match render().await {
                 Ok((status, text)) => {
                     let c = Cached { generation, at: now, status, content_type, body: Bytes::from(text) };
                     // Only pages that exist: a 404 or an error is rendered again when asked.
@@ -106,6 +111,11 @@ impl App {
                     }
                     c
                 }
+                Err(e) if e.code == "unavailable" => match stale {
+                    Some(c) => c,
+                    None if content_type == HTML => return self.unavailable_page(&e),
+                    None => return e.into_response(),
+                },
                 Err(e) => return e.into_response(),
             },
         };
@@ -113,6 +123,19 @@ impl App {
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(page.content_type));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=5"));
+        response
+    }
+}
+
+impl App {
+    /// The page saying the status page cannot be shown now (503): it needs nothing of the
+    /// database, not even the site's zone.
+    fn unavailable_page(&self, e: &ApiError) -> Response {
+        let site = Site::new(self.config.site_name.clone(), self.config.base_url.clone(), forewarn_model::Zone::utc());
+        let html = pages::error_page(&site, self.now(), "Temporarily unavailable", &e.message);
+        let mut response = (StatusCode::SERVICE_UNAVAILABLE, html).into_response();
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(HTML));
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from_static("5"));
         response
     }
 }

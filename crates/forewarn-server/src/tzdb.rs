@@ -62,10 +62,14 @@ pub async fn check_on_start(app: &App) -> Result<Vec<TzdbFinding>, String> {
             f.campaign
         );
     }
-    app.store
-        .record_tzdb(app.now(), ACTOR, &release, &source, &findings)
+    let recorded = app
+        .store
+        .record_tzdb_after(app.now(), ACTOR, &release, &source, &findings, last.as_ref())
         .await
         .map_err(|e| format!("time zone database: {e}"))?;
+    if !recorded {
+        tracing::info!("another instance starting at the same time recorded the time zone database");
+    }
     Ok(findings)
 }
 

@@ -129,6 +129,18 @@ impl Store {
         on_conn!(self, ping())
     }
 
+    /// Counts one more write that changed what the public pages show (made by any instance);
+    /// gives the new count. A separate transaction, after the write committed.
+    pub async fn bump_generation(&self) -> Result<i64> {
+        in_tx!(self, bump_generation())
+    }
+
+    /// How many writes changed what the public pages show ([`Store::bump_generation`]): an
+    /// instance whose pages were rendered at another count renders them again.
+    pub async fn generation(&self) -> Result<i64> {
+        on_conn!(self, generation())
+    }
+
     // Campaigns.
 
     /// A new campaign, in state draft. `Conflict` if the id is taken, `NotFound` if the
@@ -492,6 +504,22 @@ impl Store {
         findings: &[TzdbFinding],
     ) -> Result<()> {
         in_tx!(self, record_tzdb(at, actor, release, source, findings))
+    }
+
+    /// [`Store::record_tzdb`] at a start that read `seen` as the last record: unless another
+    /// instance (starting at the same time) recorded one since, or is recording one now.
+    /// Whether it was recorded.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_tzdb_after(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        release: &str,
+        source: &str,
+        findings: &[TzdbFinding],
+        seen: Option<&TzdbRecord>,
+    ) -> Result<bool> {
+        in_tx!(self, record_tzdb_after(at, actor, release, source, findings, seen))
     }
 
     // Tokens.

@@ -47,6 +47,25 @@ pub enum Error {
     Database(#[from] sqlx::Error),
 }
 
+impl Error {
+    /// Whether the database could not be reached: it is down or restarting, the connection
+    /// to it was lost, or no connection came free in time. Trying again later may work;
+    /// nothing about the request itself was wrong.
+    pub fn is_unavailable(&self) -> bool {
+        let Error::Database(e) = self else { return false };
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+            sqlx::Error::WorkerCrashed => true,
+            // Connection exceptions (class 08), the server shutting down or starting
+            // (57P01-57P03), too many connections (53300).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")),
+            _ => false,
+        }
+    }
+}
+
 impl From<sqlx::migrate::MigrateError> for Error {
     fn from(e: sqlx::migrate::MigrateError) -> Error {
         Error::Database(sqlx::Error::Migrate(Box::new(e)))

@@ -1,8 +1,10 @@
 //! The PostgreSQL backend, for several coordinator instances on one database. Write
 //! transactions run at READ COMMITTED; operations that read before they write guard the
 //! write with the state they read (`UPDATE ... WHERE state = $old`) or take the row lock
-//! first (`UPDATE ... RETURNING`), so concurrent writers never both win. The operations
-//! are `ops/`, compiled here for sqlx's PostgreSQL driver.
+//! first (`UPDATE ... RETURNING`, `SELECT ... FOR UPDATE`), so concurrent writers never both
+//! win; work one instance does for all (the rounds of the schedule) takes an advisory
+//! transaction lock, and the other instances skip it meanwhile. The operations are `ops/`,
+//! compiled here for sqlx's PostgreSQL driver.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,10 +26,29 @@ pub(crate) mod ops;
 /// sets.
 pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 
+/// What ends a query that reads a row the transaction then changes according to what it
+/// read: the row stays locked until the transaction ends, so that concurrent writers of it
+/// (through any instance) queue there and each reads what the one before committed.
+pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
+
+/// Takes the advisory lock `key` for the rest of the transaction unless another transaction
+/// (of any instance) holds it; whether it was taken. For work that one instance does for
+/// all: the others skip it while one does it.
+pub(crate) async fn try_exclusive(c: &mut sqlx::PgConnection, key: i64) -> Result<bool> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT pg_try_advisory_xact_lock($1) AS taken").bind(key).fetch_one(&mut *c).await?;
+    Ok(row.try_get("taken")?)
+}
+
+/// How long a request waits for a connection: all of them busy, or the database away (sqlx
+/// tries to connect again and again meanwhile). Then it fails (the service answers 503) rather
+/// than keep its client waiting; a load balancer's health check gets its answer in time.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(crate) async fn open(url: &str) -> Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| Error::Invalid(format!("cannot use the PostgreSQL database URL: {e}")))?;
-    Ok(PgPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?)
+    Ok(PgPoolOptions::new().max_connections(10).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?)
 }
 
 pub(crate) async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>> {

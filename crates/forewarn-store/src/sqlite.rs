@@ -22,6 +22,15 @@ pub(crate) mod ops;
 /// holds the whole database (`BEGIN IMMEDIATE`).
 pub(crate) const SKIP_LOCKED: &str = "";
 
+/// What ends a query that reads a row the transaction then changes: nothing, as above.
+pub(crate) const FOR_UPDATE: &str = "";
+
+/// Advisory locks: always taken, since a write transaction holds the whole database already
+/// and one process uses the file.
+pub(crate) async fn try_exclusive(_c: &mut sqlx::SqliteConnection, _key: i64) -> Result<bool> {
+    Ok(true)
+}
+
 /// How long a writer waits for another one before giving up with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

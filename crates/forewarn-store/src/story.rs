@@ -13,6 +13,7 @@ use crate::testing::{TempDir, TestPostgres};
 use crate::types::{CampaignState, Correction, NewCampaign, NewPost};
 use crate::{Backend, Error, Pool, Silent, Store};
 
+mod instances;
 mod telling;
 use telling::{
     a_failed_message_fails_the_change, cancelling, concurrent_claims, delivering, leases_and_retention,
@@ -715,6 +716,14 @@ async fn time_zone_databases(store: &Store) {
     assert_eq!(changes[1].detail["previous"], serde_json::Value::Null);
     let err = store.record_tzdb(t(6), "forewarn", " ", "bundled", &[]).await.unwrap_err();
     assert!(matches!(err, Error::Invalid(_)), "{err}");
+
+    // Instances starting together read the same last record; the first records the new
+    // database, the others find it recorded since and record nothing.
+    let seen = store.tzdb_last().await.unwrap();
+    assert!(store.record_tzdb_after(t(7), "forewarn", "2100a", "bundled", &[], seen.as_ref()).await.unwrap());
+    assert!(!store.record_tzdb_after(t(7), "forewarn", "2100a", "bundled", &[], seen.as_ref()).await.unwrap());
+    assert_eq!(store.audit_of("tzdb.change", 10).await.unwrap().len(), 3);
+    assert_eq!(store.tzdb_last().await.unwrap().unwrap().release, "2100a");
 }
 
 /// Writers at the same time queue; none fails and numbers have no gaps or twins.
@@ -739,6 +748,15 @@ async fn concurrent_writers(store: &Store) {
     assert_eq!(versions, (2..=9).collect::<Vec<i64>>());
     assert_eq!(store.updates(post.id).await.unwrap().len(), 8);
     assert_eq!(store.inventory(None).await.unwrap().unwrap().version, 9);
+}
+
+/// The generation counts the writes that change the pages, for every instance to see.
+async fn generations(store: &Store) {
+    assert_eq!(store.generation().await.unwrap(), 0);
+    assert_eq!(store.bump_generation().await.unwrap(), 1);
+    assert_eq!(store.bump_generation().await.unwrap(), 2);
+    assert_eq!(store.rehearsal().bump_generation().await.unwrap(), 3, "a rehearsal keeps nothing");
+    assert_eq!(store.generation().await.unwrap(), 2);
 }
 
 /// The schema enforces its references itself, not only the store's checks.
@@ -800,6 +818,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         counts,
         time_zone_databases,
         concurrent_writers,
+        generations,
         references_are_enforced,
         writes_tell,
         a_failed_message_fails_the_change,
@@ -919,6 +938,9 @@ fn every_operation_can_be_awaited_on_any_thread() {
         send(s.delete_session("h"));
         send(s.delete_expired_sessions(at));
         send(s.counts());
+        send(s.bump_generation());
+        send(s.generation());
+        send(s.record_tzdb_after(at, "a", "r", "s", &[], None));
         let slots = &[];
         send(s.republish_campaign(at, "a", "c", 2, slots, &Silent));
         send(s.slot_notices("c"));

@@ -66,6 +66,9 @@ pub struct TestPostgres {
     port: u16,
     url: String,
     data: PathBuf,
+    /// Where `postgres` is, and whether it runs as the `postgres` user: to start it again.
+    bin: PathBuf,
+    as_postgres: bool,
     // Last, so that the directory goes after the server has stopped.
     _dir: TempDir,
 }
@@ -113,25 +116,13 @@ impl TestPostgres {
         for _ in 0..5 {
             let port = free_port()?;
             let log_path = dir.path().join(format!("postgres-{port}.log"));
-            let log = File::create(&log_path).map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
-            let err = log.try_clone().map_err(|e| e.to_string())?;
-            let mut postgres = command(as_postgres, &bin.join("postgres"));
-            postgres
-                .arg("-D")
-                .arg(&data)
-                .arg("-k")
-                .arg(dir.path())
-                .args(["-p", &port.to_string(), "-h", "127.0.0.1"])
-                .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-                .stdin(Stdio::null())
-                .stdout(log)
-                .stderr(err);
-            let mut server = postgres.spawn().map_err(|e| format!("cannot run postgres: {e}"))?;
+            let mut server = spawn_server(bin, as_postgres, &data, dir.path(), port)?;
             let admin = database_url(port, "postgres");
             match wait_until_ready(&mut server, &admin).await {
                 Ok(()) => {
                     let url = database_url(port, "forewarn");
-                    let pg = TestPostgres { server, port, url, data, _dir: dir };
+                    let bin = bin.to_owned();
+                    let pg = TestPostgres { server, port, url, data, bin, as_postgres, _dir: dir };
                     pg.create_database("forewarn").await?;
                     return Ok(pg);
                 }
@@ -146,6 +137,33 @@ impl TestPostgres {
             }
         }
         Err(last)
+    }
+
+    /// Stops the server as `pg_ctl stop -m fast` does (SIGINT: sessions are ended, the
+    /// database shut down cleanly) and waits until it has: clients find it gone.
+    pub fn stop(&mut self) {
+        // The postmaster's own id: as root, the child is `runuser`.
+        let pid = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|text| text.lines().next().map(str::to_owned))
+            .unwrap_or_else(|| self.server.id().to_string());
+        let _ = Command::new("kill").args(["-INT", &pid]).stderr(Stdio::null()).status();
+        for _ in 0..1200 {
+            if let Ok(Some(_)) = self.server.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("postgres did not stop within 30 s of SIGINT");
+    }
+
+    /// Starts the server again after [`TestPostgres::stop`], on the same port and data, and
+    /// waits until it accepts connections.
+    pub async fn start_again(&mut self) -> Result<(), String> {
+        let dir = self.data.parent().ok_or("the data directory has no parent")?.to_owned();
+        self.server = spawn_server(&self.bin, self.as_postgres, &self.data, &dir, self.port)?;
+        let admin = self.database_url("postgres");
+        wait_until_ready(&mut self.server, &admin).await
     }
 
     /// The URL of the database `forewarn`.
@@ -186,6 +204,30 @@ impl Drop for TestPostgres {
     fn drop(&mut self) {
         stop(&mut self.server, &self.data);
     }
+}
+
+/// Runs `postgres` on `data` at 127.0.0.1:`port` (its socket and log in `dir`), tuned for
+/// tests: nothing is synced.
+fn spawn_server(bin: &Path, as_postgres: bool, data: &Path, dir: &Path, port: u16) -> Result<Child, String> {
+    let log_path = dir.join(format!("postgres-{port}.log"));
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let err = log.try_clone().map_err(|e| e.to_string())?;
+    let mut postgres = command(as_postgres, &bin.join("postgres"));
+    postgres
+        .arg("-D")
+        .arg(data)
+        .arg("-k")
+        .arg(dir)
+        .args(["-p", &port.to_string(), "-h", "127.0.0.1"])
+        .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err);
+    postgres.spawn().map_err(|e| format!("cannot run postgres: {e}"))
 }
 
 fn database_url(port: u16, name: &str) -> String {

@@ -147,6 +147,10 @@ pub struct DemoArgs {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// An empty database to tell the story into, kept afterwards (`postgres://...`, or
+    /// `sqlite://PATH`); by default a SQLite file in a temporary directory, removed at the end.
+    #[arg(long)]
+    database: Option<String>,
     #[command(flatten)]
     clock: ClockArgs,
 }
@@ -525,12 +529,14 @@ async fn tell_story(
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
     init_logs();
-    // The demo's database goes with it: the directory is removed when this returns.
+    // The demo's own database goes with it: the directory is removed when this returns; one
+    // given with --database stays.
     let dir = tempfile::Builder::new()
         .prefix("forewarn-demo-")
         .tempdir()
         .context("cannot create the demo's directory in the temporary directory (TMPDIR)")?;
-    let database = format!("sqlite://{}", dir.path().join("forewarn.db").display());
+    let kept = args.database.is_some();
+    let database = args.database.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("forewarn.db").display()));
     let served = runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
@@ -547,7 +553,14 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         }
         .resolve()
         .map_err(anyhow::Error::msg)?;
-        let store = Store::open(&database).await?;
+        let store = open_store(&database).await?;
+        if store.inventory_version().await?.is_some() || !store.posts().await?.is_empty() {
+            bail!(
+                "the demo tells its story into an empty database, and `{}` has an inventory or posts already: give \
+                 it a new one (such as `createdb forewarn_demo`), or leave out --database",
+                forewarn_server::config::redact(&database)
+            );
+        }
         let clock = Arc::new(args.clock.clock());
         let now = forewarn_server::Clock::now(&*clock);
         let token = new_token(&store, now, "demo", "demo admin").await?;
@@ -570,7 +583,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<Outcome> {
         println!("  admin pages   {base_url}/admin");
         println!("  mail          {base_url}/admin/mail (captured: the demo sends no mail)");
         println!("  API           {base_url}/api/v1/openapi.json");
-        println!("  database      {database}");
+        let shown = forewarn_server::config::redact(&database);
+        println!("  database      {shown}{}", if kept { " (kept)" } else { "" });
         println!("admin login: admin / {password}");
         println!("Stop with Ctrl-C. Admin API token (Authorization: Bearer ...):");
         println!("{token}");

@@ -11,6 +11,7 @@ use crate::codec::{conflict_on_unique, micros, parse};
 use crate::outbox::{Notifier, PlannedSlot, SlotChange, SlotNotice, What};
 use crate::types::{CampaignState, NewCampaign, NewPost, StoredCampaign};
 
+use super::super::FOR_UPDATE;
 use super::*;
 
 const CAMPAIGN: &str =
@@ -36,6 +37,14 @@ pub(crate) async fn campaign(c: &mut Conn, id: &str) -> Result<Option<StoredCamp
 
 pub(super) async fn existing_campaign(c: &mut Conn, id: &str) -> Result<StoredCampaign> {
     campaign(c, id).await?.ok_or_else(|| Error::NotFound(format!("campaign `{id}`")))
+}
+
+/// [`existing_campaign`], its row locked until the transaction ends (PostgreSQL): writes
+/// that decide on what they read of it queue here, whichever instance they come through,
+/// and each reads what the one before committed.
+pub(super) async fn locked_campaign(c: &mut Conn, id: &str) -> Result<StoredCampaign> {
+    let row = query(&format!("{CAMPAIGN} WHERE id = $1{FOR_UPDATE}")).bind(id).fetch_optional(&mut *c).await?;
+    row.as_ref().map(campaign_from_row).transpose()?.ok_or_else(|| Error::NotFound(format!("campaign `{id}`")))
 }
 
 pub(crate) async fn campaigns(c: &mut Conn) -> Result<Vec<StoredCampaign>> {

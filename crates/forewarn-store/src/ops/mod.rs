@@ -20,6 +20,7 @@ use crate::codec::{from_micros, json_value};
 mod audit;
 mod campaigns;
 mod components;
+mod generation;
 mod inventory;
 mod metrics;
 mod notices;
@@ -37,6 +38,7 @@ mod tzdb;
 pub(crate) use audit::*;
 pub(crate) use campaigns::*;
 pub(crate) use components::*;
+pub(crate) use generation::*;
 pub(crate) use inventory::*;
 pub(crate) use metrics::*;
 pub(crate) use notices::*;
@@ -54,6 +56,20 @@ pub(crate) use tzdb::*;
 type Conn = <Db as Database>::Connection;
 type DbRow = <Db as Database>::Row;
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as Database>::Arguments<'q>>;
+
+/// The advisory lock of the rounds of the schedule (reminders, slot progress, posts and
+/// campaigns moved by it): work one instance does for all, while the others skip it.
+const SCHEDULE_LOCK: i64 = 0x666f_7265_7761_0001;
+/// The advisory lock of recording the time zone database at start: instances started
+/// together record it once.
+const TZDB_LOCK: i64 = 0x666f_7265_7761_0002;
+
+/// Whether this transaction may do work that one instance does for all (`key`, such as
+/// [`SCHEDULE_LOCK`]): on PostgreSQL, unless another instance's transaction is doing it
+/// right now (an advisory lock until this transaction ends); on SQLite, always.
+async fn alone(c: &mut Conn, key: i64) -> Result<bool> {
+    super::try_exclusive(c, key).await
+}
 
 fn query(sql: &str) -> Query<'_> {
     sqlx::query(sql)

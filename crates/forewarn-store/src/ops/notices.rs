@@ -287,7 +287,9 @@ pub(crate) async fn move_slot(
     announcement: &Correction,
     notifier: &dyn Notifier,
 ) -> Result<(StoredCampaign, i64)> {
-    let now_published = existing_campaign(c, id).await?.published_plan;
+    // Under the campaign's row lock: moves through other instances queue here, and the
+    // second finds the first one's version published (the check below refuses it).
+    let now_published = locked_campaign(c, id).await?.published_plan;
     if now_published != Some(published) {
         return Err(Error::Conflict(format!(
             "campaign `{id}` changed meanwhile (plan version {} is published now, not {published}): look again and \
@@ -306,8 +308,11 @@ pub(crate) async fn send_reminders(
     horizon: SignedDuration,
     notifier: &dyn Notifier,
 ) -> Result<usize> {
-    // The row locks make concurrent senders (PostgreSQL) remind each slot once: the second
-    // one waits, then finds the slot reminded.
+    // One instance reminds for all; while it does, the others skip the round. (The row
+    // locks would also make concurrent senders remind each slot once.)
+    if !alone(c, SCHEDULE_LOCK).await? {
+        return Ok(0);
+    }
     let rows = query(
         "UPDATE slot_notices SET reminded = TRUE \
          WHERE NOT reminded AND NOT cancelled AND starts > $1 AND starts <= $2 \
@@ -365,6 +370,10 @@ async fn mark_progress(
 }
 
 pub(crate) async fn slot_progress(c: &mut Conn, at: Timestamp, notifier: &dyn Notifier) -> Result<(usize, usize)> {
+    // One instance tells the progress for all; the others skip the round meanwhile.
+    if !alone(c, SCHEDULE_LOCK).await? {
+        return Ok((0, 0));
+    }
     let mut started = mark_progress(c, at, "started", "starts").await?;
     let mut finished = mark_progress(c, at, "finished", "ends").await?;
     let counts = (started.values().map(Vec::len).sum(), finished.values().map(Vec::len).sum());

@@ -77,6 +77,10 @@ async fn tell_moved(c: &mut Conn, at: Timestamp, notifier: &dyn Notifier, post: 
 
 pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn Notifier) -> Result<usize> {
     const OPEN: [PostState; 2] = [PostState::Scheduled, PostState::InProgress];
+    // One instance moves them for all; the others skip the round meanwhile.
+    if !alone(c, SCHEDULE_LOCK).await? {
+        return Ok(0);
+    }
     let mut moves = 0;
 
     // Posts of no campaign: by their own window.
@@ -140,13 +144,19 @@ pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn No
         if unfinished > 0 {
             continue;
         }
+        // Completed from published only, as read under the campaign's row lock: one paused,
+        // cancelled or completed since the query above (by an operator, or another round)
+        // stays as it is, and is not told completed twice.
+        let from = locked_campaign(c, &id).await?.state;
+        if from != CampaignState::Published {
+            continue;
+        }
         let mut done = Vec::new();
         for p in &open {
             if let Some(moved) = move_post(c, at, p.id, &OPEN, PostState::Completed, last_end, true).await? {
                 done.push(moved);
             }
         }
-        let from = existing_campaign(c, &id).await?.state;
         move_campaign(c, at, &id, from, CampaignState::Completed, None).await?;
         let detail =
             json!({ "from": from.as_str(), "to": "completed", "by": "schedule", "last_end": micros(last_end) });

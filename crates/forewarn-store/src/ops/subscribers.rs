@@ -8,6 +8,7 @@ use crate::Error;
 use crate::codec::{conflict_on_unique, corrupt, json_text, micros};
 use crate::outbox::{Confirmation, Confirmed, Notifier, Subscriber, SubscriptionRequest, What};
 
+use super::super::FOR_UPDATE;
 use super::*;
 
 const SUBSCRIBER: &str = "SELECT id, email, components, language, created, confirmed FROM subscribers";
@@ -114,7 +115,12 @@ pub(crate) async fn subscribe(
     }
     let key = email_key(email);
     let components_text = json_text(&json!(wanted));
-    let row = query("SELECT id FROM subscribers WHERE email_key = $1").bind(&key).fetch_optional(&mut *c).await?;
+    // The address's row locked: requests for it through other instances queue here, and each
+    // finds the one before (at most one confirmation an hour holds across instances).
+    let row = query(&format!("SELECT id FROM subscribers WHERE email_key = $1{FOR_UPDATE}"))
+        .bind(&key)
+        .fetch_optional(&mut *c)
+        .await?;
     let id = match row {
         None => {
             // A new address: unconfirmed, with these choices, until the link is followed.

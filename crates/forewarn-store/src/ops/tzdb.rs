@@ -51,3 +51,22 @@ pub(crate) async fn record_tzdb(
     }
     Ok(())
 }
+
+/// [`record_tzdb`], unless another instance recorded one since `seen` was the last record,
+/// or is recording one right now: whether it was recorded.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_tzdb_after(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    release: &str,
+    source: &str,
+    findings: &[TzdbFinding],
+    seen: Option<&TzdbRecord>,
+) -> Result<bool> {
+    if !alone(c, TZDB_LOCK).await? || tzdb_last(c).await?.as_ref() != seen {
+        return Ok(false);
+    }
+    record_tzdb(c, at, actor, release, source, findings).await?;
+    Ok(true)
+}

@@ -246,9 +246,15 @@ impl Demo {
 
     /// [`Demo::start`] with the clock starting at `now` (RFC 3339).
     pub fn start_at(now: &str) -> Demo {
+        Demo::start_with(now, &[])
+    }
+
+    /// [`Demo::start_at`] with more arguments (`--database URL`).
+    pub fn start_with(now: &str, args: &[&str]) -> Demo {
         let tmp = TempDir::new("forewarn-demo-test");
         let mut child = Command::new(BIN)
             .args(["demo", "--listen", "127.0.0.1:0", "--now", now])
+            .args(args)
             .env_remove("FOREWARN_NOW")
             // The demo's database goes under the temporary directory: here, ours.
             .env("TMPDIR", tmp.path())
@@ -753,9 +759,9 @@ pub fn create_token(database: &str, name: &str) -> String {
     token
 }
 
-/// A running `forewarn serve` on a SQLite file and a port of its own, with an admin token:
-/// killed when dropped, and it can be killed with SIGKILL and started again on the same
-/// database and port. Its log (stdout and stderr of every start) is kept and its tail shown
+/// A running `forewarn serve` on a database (a SQLite file, or PostgreSQL that several share)
+/// and a port of its own, with an admin token: killed when dropped, and it can be killed with
+/// SIGKILL and started again on the same database and port. Its log (stdout and stderr of every start) is kept and its tail shown
 /// if a test fails while it runs.
 #[derive(Debug)]
 pub struct Serve {
@@ -765,7 +771,7 @@ pub struct Serve {
     /// `http://127.0.0.1:PORT`: its `--base-url`, what links in mail start with.
     pub base_url: String,
     pub token: String,
-    /// `sqlite://PATH`.
+    /// `sqlite://PATH` or `postgres://...`.
     pub database: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
@@ -782,7 +788,13 @@ impl Serve {
     /// `/healthz` answers 200.
     #[track_caller]
     pub fn start(database: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
-        let database = format!("sqlite://{}", database.display());
+        Serve::start_on(&format!("sqlite://{}", database.display()), args, env)
+    }
+
+    /// [`Serve::start`] on the database at `url` (`postgres://...`: several may share it).
+    #[track_caller]
+    pub fn start_on(database: &str, args: &[&str], env: &[(&str, &str)]) -> Serve {
+        let database = database.to_owned();
         // The service's clock starts at a fixed time unless the test gives one: no test
         // depends on the day it runs.
         let mut args: Vec<&str> = args.to_vec();
@@ -824,10 +836,12 @@ impl Serve {
             .unwrap_or_else(|e| e.into_inner())
             .push_str(&format!("--- forewarn serve, start {} on {} ---\n", self.starts, self.addr));
         let mut command = Command::new(BIN);
-        command
-            .arg("serve")
-            .args(["--database", &self.database, "--listen", &self.addr, "--base-url", &self.base_url])
-            .args(&self.args);
+        command.arg("serve").args(["--database", &self.database, "--listen", &self.addr]);
+        // Its own address, unless the test gives the one several instances share.
+        if !self.args.iter().any(|a| a == "--base-url") {
+            command.args(["--base-url", &self.base_url]);
+        }
+        command.args(&self.args);
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("FOREWARN_") {
                 command.env_remove(name);
