@@ -37,6 +37,8 @@ pub struct Settings {
     pub delivery_attempts: Option<u32>,
     /// Delivered messages are deleted this long after they were sent (`90d`).
     pub outbox_retention: Option<String>,
+    /// Messages sent at once, each on its own connection to the relay (32).
+    pub delivery_connections: Option<u32>,
     /// A message an instance took to send is not taken by another one before this has
     /// passed (`2m`): how long the messages of an instance killed while sending wait.
     pub delivery_lease: Option<String>,
@@ -92,6 +94,7 @@ impl fmt::Debug for Settings {
             .field("delivery_backoff_max", &self.delivery_backoff_max)
             .field("delivery_attempts", &self.delivery_attempts)
             .field("outbox_retention", &self.outbox_retention)
+            .field("delivery_connections", &self.delivery_connections)
             .field("delivery_lease", &self.delivery_lease)
             .field("webhooks", &self.webhooks)
             .field("tzdir", &self.tzdir)
@@ -106,7 +109,7 @@ impl fmt::Debug for Settings {
 }
 
 /// The environment variables read, each overriding the file's key of the same name.
-pub const ENV: [(&str, &str); 18] = [
+pub const ENV: [(&str, &str); 19] = [
     ("FOREWARN_DATABASE", "database"),
     ("FOREWARN_LISTEN", "listen"),
     ("FOREWARN_BASE_URL", "base_url"),
@@ -118,6 +121,7 @@ pub const ENV: [(&str, &str); 18] = [
     ("FOREWARN_DELIVERY_BACKOFF_MAX", "delivery_backoff_max"),
     ("FOREWARN_DELIVERY_ATTEMPTS", "delivery_attempts"),
     ("FOREWARN_OUTBOX_RETENTION", "outbox_retention"),
+    ("FOREWARN_DELIVERY_CONNECTIONS", "delivery_connections"),
     ("FOREWARN_DELIVERY_LEASE", "delivery_lease"),
     ("FOREWARN_TZDIR", "tzdir"),
     ("FOREWARN_TZDIR_FORCE", "tzdir_force"),
@@ -142,6 +146,8 @@ pub struct Config {
     pub retry: forewarn_store::RetryPolicy,
     /// Delivered messages are deleted this long after they were sent.
     pub outbox_retention: jiff::SignedDuration,
+    /// Messages sent at once (SMTP connections, webhook requests).
+    pub delivery_connections: usize,
     /// How long a message taken to be sent is held before another instance may take it.
     pub delivery_lease: jiff::SignedDuration,
     pub webhooks: Vec<Webhook>,
@@ -171,6 +177,7 @@ impl fmt::Debug for Config {
             .field("reminder", &self.reminder)
             .field("retry", &self.retry)
             .field("outbox_retention", &self.outbox_retention)
+            .field("delivery_connections", &self.delivery_connections)
             .field("delivery_lease", &self.delivery_lease)
             .field("webhooks", &self.webhooks)
             .field("tzdir", &self.tzdir)
@@ -264,6 +271,12 @@ delivery_attempts = 8
 # Delivered messages are kept (and shown at /admin/mail) this long after they were
 # sent, then deleted; pending and dead ones are kept until they are sent.
 outbox_retention = "90d"
+
+# Messages sent at once, each on its own connection to the relay. A relay acknowledges
+# each message's end only after its delayed-ACK timer (40 ms on Linux), so one
+# connection carries at most about 25 messages a second: connections, not CPU, set the
+# rate. Also FOREWARN_DELIVERY_CONNECTIONS.
+delivery_connections = 32
 # Several instances on one PostgreSQL database share the delivery: a message one of
 # them took to send is held this long before another may take it. A message cut off by
 # an instance's end (killed, or its machine gone) goes out again after it, under the
@@ -349,6 +362,13 @@ impl Settings {
                     }
                     continue;
                 }
+                Some("delivery_connections") => {
+                    match value.trim().parse() {
+                        Ok(n) => s.delivery_connections = Some(n),
+                        Err(_) => s.invalid.push(format!("{name}=`{value}`: expected a whole number such as 32")),
+                    }
+                    continue;
+                }
                 Some("delivery_attempts") => {
                     match value.trim().parse() {
                         Ok(n) => s.delivery_attempts = Some(n),
@@ -379,6 +399,7 @@ impl Settings {
             delivery_backoff_max: over.delivery_backoff_max.or(self.delivery_backoff_max),
             delivery_attempts: over.delivery_attempts.or(self.delivery_attempts),
             outbox_retention: over.outbox_retention.or(self.outbox_retention),
+            delivery_connections: over.delivery_connections.or(self.delivery_connections),
             delivery_lease: over.delivery_lease.or(self.delivery_lease),
             webhooks: over.webhooks.or(self.webhooks),
             tzdir: over.tzdir.or(self.tzdir),
@@ -453,6 +474,12 @@ impl Settings {
                 outbox_retention.as_secs()
             ));
         }
+        let delivery_connections = self.delivery_connections.unwrap_or(32);
+        if !(1..=1024).contains(&delivery_connections) {
+            return Err(format!(
+                "delivery_connections ({delivery_connections}) must be between 1 and 1024 (such as 32)"
+            ));
+        }
         let max_attempts = self.delivery_attempts.unwrap_or(8);
         if max_attempts == 0 {
             return Err("delivery_attempts must be at least 1".to_owned());
@@ -503,6 +530,7 @@ impl Settings {
             reminder,
             retry: forewarn_store::RetryPolicy { max_attempts, first_backoff, max_backoff },
             outbox_retention,
+            delivery_connections: delivery_connections as usize,
             delivery_lease,
             webhooks,
             tzdir,

@@ -477,6 +477,10 @@ pub async fn background(
         smtp: c.smtp.clone(),
         policy: c.retry,
         lease: c.delivery_lease,
+        concurrency: c.delivery_connections,
+        // A few messages per connection a round: enough to keep them busy, few enough that
+        // several instances share a publication.
+        batch: (c.delivery_connections * 4).clamp(64, 1024) as u32,
         webhooks: c.webhooks.iter().map(|w| (w.url.clone(), w.secret.clone().into_bytes())).collect(),
         ..forewarn_notify::deliver::Options::default()
     };
