@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 machines=${1:-1340000}
 relay=${RELAY:-smtp-sink}
 db_kind=${DB:-sqlite}
-cargo build --release --quiet
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet
 bin=$PWD/target/release/forewarn
 dir=$(mktemp -d)
 chmod 755 "$dir"

@@ -419,10 +419,10 @@ async fn publish_as(
     let stored = stored_plan(app, id, version).await?;
     check_plan_of_this_text(&c, &stored)?;
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
-    let slots = slots_of(&stored.json).await?;
-    check_notice(app.now(), &campaign, stored.version, slots.iter())?;
     let components = campaign_components(app, &inv, &campaign).await?;
-    let announcement = announce(&stored.json, inv, campaign).await?;
+    let read = read_plan(&stored.json, inv, campaign.clone()).await?;
+    let (slots, announcement) = (read.slots, read.announcement);
+    check_notice(app.now(), &campaign, stored.version, slots.iter())?;
     let post = NewPost {
         kind: PostKind::Maintenance,
         state: None,
@@ -435,7 +435,7 @@ async fn publish_as(
         impact: None,
         replaces: None,
     };
-    let teller = app.publication_teller(&c, &stored.json, stored.inventory_version).await?;
+    let teller = app.publication_teller(&c, read.unscheduled, stored.inventory_version).await?;
     Ok(told!(app, preview, teller, |store, notifier| store.publish_campaign(
         app.now(),
         actor,
@@ -495,20 +495,26 @@ pub async fn stored_plan_read(stored: &StoredPlan, inv: &Arc<Inventory>, campaig
     .map_err(ApiError::internal)?
 }
 
-/// The maintenance post of a plan file (a stored version's), every date in it from that plan.
-async fn announce(
-    plan_json: &str,
-    inv: Arc<Inventory>,
-    campaign: Campaign,
-) -> ApiResult<forewarn_status::announce::NewAnnouncement> {
+/// What publishing reads of a stored plan version, from one parse of its file: the slots,
+/// the targets without one (with the reason) and the maintenance post, every date in it
+/// from that plan. A plan of a million machines is hundreds of megabytes: read once.
+struct ReadPlan {
+    slots: Vec<PlannedSlot>,
+    unscheduled: Vec<(String, String)>,
+    announcement: forewarn_status::announce::NewAnnouncement,
+}
+
+async fn read_plan(plan_json: &str, inv: Arc<Inventory>, campaign: Campaign) -> ApiResult<ReadPlan> {
     let json = plan_json.to_owned();
-    tokio::task::spawn_blocking(move || {
+    blocking(move || {
         let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(&json).map_err(ApiError::internal)?;
+        let slots = slots_of_file(&file)?;
+        let unscheduled = crate::tell::unscheduled_of_file(&file);
         let plan = Plan::from_file(&file, &inv, &campaign).map_err(ApiError::internal)?;
-        Ok(forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone))
+        let announcement = forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone);
+        Ok(ReadPlan { slots, unscheduled, announcement })
     })
     .await
-    .map_err(ApiError::internal)?
 }
 
 /// What a write that tells people did, or, rehearsed, what its events would have told.
@@ -807,15 +813,13 @@ pub async fn set_component_status(app: &App, actor: &str, id: &str, status: Comp
 // ---------------------------------------------------------------------------
 // Telling people: slots, the outbox, subscribers.
 
-/// [`planned_slots`], off the async workers.
-async fn slots_of(plan_json: &str) -> ApiResult<Vec<PlannedSlot>> {
-    let json = plan_json.to_owned();
-    blocking(move || planned_slots(&json)).await
-}
-
 /// The slots of a plan file, as its targets' contacts are told them.
 pub fn planned_slots(plan_json: &str) -> ApiResult<Vec<PlannedSlot>> {
     let plan: forewarn_planner::PlanFile<'_> = serde_json::from_str(plan_json).map_err(ApiError::internal)?;
+    slots_of_file(&plan)
+}
+
+fn slots_of_file(plan: &forewarn_planner::PlanFile<'_>) -> ApiResult<Vec<PlannedSlot>> {
     plan.slots
         .iter()
         .map(|s| {
@@ -845,16 +849,17 @@ async fn republish(
             c.state.as_str()
         )));
     }
-    let slots = slots_of(&stored.json).await?;
     let (_, inv, campaign) = parsed_campaign(app, c, Some(stored.inventory_version)).await?;
+    let read = read_plan(&stored.json, inv, campaign.clone()).await?;
+    let slots = read.slots;
     // Slots contacts were told keep their times; what is new or moved needs the notice.
     let told = app.store.slot_notices(&c.id).await?;
     let changed = slots.iter().filter(|s| {
         !told.iter().any(|n| n.target == s.target && n.change != SlotChange::Cancelled && n.start == s.start)
     });
     check_notice(app.now(), &campaign, stored.version, changed)?;
-    let post = post_text(announce(&stored.json, inv, campaign).await?);
-    let teller = app.publication_teller(c, &stored.json, stored.inventory_version).await?;
+    let post = post_text(read.announcement);
+    let teller = app.publication_teller(c, read.unscheduled, stored.inventory_version).await?;
     Ok(told!(app, preview, teller, |store, notifier| store.republish_campaign_and_post(
         app.now(),
         actor,
@@ -1201,10 +1206,10 @@ async fn move_attempt(
     } else {
         summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
     }
-    let slots = slots_of(&text).await?;
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
-    let post = post_text(announce(&text, inv, campaign).await?);
-    let teller = app.publication_teller(&c, &text, stored.inventory_version).await?;
+    let read = read_plan(&text, inv, campaign).await?;
+    let (slots, post) = (read.slots, post_text(read.announcement));
+    let teller = app.publication_teller(&c, read.unscheduled, stored.inventory_version).await?;
     let plan = (stored.inventory_version, text.as_str(), &summary);
     // Published only if `published` still is the published version: else another change
     // came first (through another instance), and this move, made from the older plan, lost.

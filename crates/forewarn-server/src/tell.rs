@@ -136,22 +136,20 @@ impl App {
         Ok(teller)
     }
 
-    /// The notifier for publishing a plan of `campaign` (`plan_json`, made from inventory
-    /// version `inventory_version`; first, or instead of the version published now):
-    /// besides the slots, contacts are told of their machines without a slot (those new
-    /// since the version told before), and targets removed from the inventory since are
-    /// found in the inventory of the version told before.
+    /// The notifier for publishing a plan of `campaign` (made from inventory version
+    /// `inventory_version`, without a slot for `unscheduled`; first, or instead of the
+    /// version published now): besides the slots, contacts are told of their machines
+    /// without a slot (those new since the version told before), and targets removed from
+    /// the inventory since are found in the inventory of the version told before.
     pub async fn publication_teller(
         &self,
         campaign: &StoredCampaign,
-        plan_json: &str,
+        unscheduled: Vec<(String, String)>,
         inventory_version: i64,
     ) -> ApiResult<Teller> {
         let mut teller = self.teller().await?;
         let (_, inv) = self.inventory(Some(inventory_version)).await?;
         teller.inventories.push((campaign.id.clone(), inventory_version, inv));
-        let json = plan_json.to_owned();
-        let unscheduled = crate::actions::blocking(move || unscheduled_of(&json)).await?;
         let mut publication = Publication { unscheduled, ..Publication::default() };
         if let Some(told) = match campaign.published_plan {
             Some(p) => self.store.plan(&campaign.id, Some(p)).await?,
@@ -294,7 +292,12 @@ impl forewarn_notify::deliver::Library for AppLibrary {
 /// The targets of a stored plan file without a slot, with their reasons.
 fn unscheduled_of(json: &str) -> ApiResult<Vec<(String, String)>> {
     let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(json).map_err(ApiError::internal)?;
-    Ok(file.unscheduled.iter().filter_map(|u| Some((u.target()?.to_owned(), u.reason.to_string()))).collect())
+    Ok(unscheduled_of_file(&file))
+}
+
+/// [`unscheduled_of`] for a plan file read already.
+pub(crate) fn unscheduled_of_file(file: &forewarn_planner::PlanFile<'_>) -> Vec<(String, String)> {
+    file.unscheduled.iter().filter_map(|u| Some((u.target()?.to_owned(), u.reason.to_string()))).collect()
 }
 
 /// 32 random bytes from the operating system, as hex: the installation's secret when it
