@@ -170,6 +170,9 @@ impl Library for StoredLibrary {
 pub struct Deliverer {
     store: Store,
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    /// For a plain `smtp://HOST[:PORT]` relay (no TLS, no login: the local MTA), connections
+    /// of our own with `TCP_NODELAY`, used instead of `smtp`'s pool.
+    plain: Option<Arc<PlainRelay>>,
     options: Arc<Options>,
     /// Shared by every webhook request, so connections are used again.
     http: ureq::Agent,
@@ -201,6 +204,14 @@ impl Deliverer {
                     .build(),
             ),
         };
+        let plain = options.smtp.as_deref().and_then(plain_address).map(|address| {
+            Arc::new(PlainRelay {
+                address,
+                timeout: options.timeout,
+                idle: tokio::sync::Mutex::new(Vec::new()),
+                keep: options.concurrency.max(1),
+            })
+        });
         let tls = ureq::tls::TlsConfig::builder()
             .provider(ureq::tls::TlsProvider::Rustls)
             .root_certs(ureq::tls::RootCerts::PlatformVerifier)
@@ -215,7 +226,7 @@ impl Deliverer {
             .tls_config(tls)
             .build()
             .new_agent();
-        Ok(Deliverer { store, smtp, options: Arc::new(options), http, library })
+        Ok(Deliverer { store, smtp, plain, options: Arc::new(options), http, library })
     }
 
     /// Whether mail goes to the capture mailbox.
@@ -364,6 +375,9 @@ impl Deliverer {
             .parse()
             .map_err(|e| Failure::permanent(format!("recipient `{}` is not an address: {e}", message.recipient)))?;
         let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| Failure::permanent(e.to_string()))?;
+        if let Some(plain) = &self.plain {
+            return plain.send(&envelope, payload.as_bytes()).await;
+        }
         match smtp.send_raw(&envelope, payload.as_bytes()).await {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -461,6 +475,102 @@ impl Deliverer {
             }
         }
     }
+}
+
+/// A relay spoken to in plain SMTP (`smtp://HOST[:PORT]`, no TLS, no login: typically the
+/// local MTA) over connections of our own. lettre's pooled transport writes the end of a
+/// message (`.`) as its own small segment on a socket with Nagle's algorithm on, so the
+/// relay's delayed ACK (40 ms on Linux) paces every connection to about 25 messages a
+/// second; these sockets set `TCP_NODELAY`. lettre still speaks the protocol.
+struct PlainRelay {
+    /// `host:port`.
+    address: String,
+    timeout: Duration,
+    /// Connections that sent their last message well, to be used again.
+    idle: tokio::sync::Mutex<Vec<lettre::transport::smtp::client::AsyncSmtpConnection>>,
+    /// At most this many idle connections are kept.
+    keep: usize,
+}
+
+impl PlainRelay {
+    async fn connect(&self) -> Result<lettre::transport::smtp::client::AsyncSmtpConnection, Failure> {
+        let connect = async {
+            let stream = tokio::net::TcpStream::connect(&self.address).await.map_err(|e| e.to_string())?;
+            stream.set_nodelay(true).map_err(|e| e.to_string())?;
+            let hello = lettre::transport::smtp::extension::ClientId::default();
+            lettre::transport::smtp::client::AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello)
+                .await
+                .map_err(|e| smtp_error_text(&e))
+        };
+        match tokio::time::timeout(self.timeout, connect).await {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(e)) => Err(Failure::transient(format!("cannot reach the mail relay at {}: {e}", self.address))),
+            Err(_) => Err(Failure::transient(format!("the mail relay at {} did not answer in time", self.address))),
+        }
+    }
+
+    /// Sends one message on an idle connection (or a new one); a connection that failed is
+    /// closed, one that worked is kept for the next message. A kept connection can have died
+    /// meanwhile (the relay restarted): when one fails other than by the relay's permanent
+    /// refusal, the other kept ones go too, and the message is tried once more on a fresh
+    /// connection.
+    async fn send(&self, envelope: &Envelope, payload: &[u8]) -> Result<(), Failure> {
+        let kept = self.idle.lock().await.pop().filter(|c| !c.has_broken());
+        let reused = kept.is_some();
+        let connection = match kept {
+            Some(c) => c,
+            None => self.connect().await?,
+        };
+        match self.send_on(connection, envelope, payload).await {
+            Err(failure) if reused && !failure.permanent => {
+                self.idle.lock().await.clear();
+                let fresh = self.connect().await?;
+                self.send_on(fresh, envelope, payload).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn send_on(
+        &self,
+        mut connection: lettre::transport::smtp::client::AsyncSmtpConnection,
+        envelope: &Envelope,
+        payload: &[u8],
+    ) -> Result<(), Failure> {
+        match tokio::time::timeout(self.timeout, connection.send(envelope, payload)).await {
+            Ok(Ok(_)) => {
+                let mut idle = self.idle.lock().await;
+                if idle.len() < self.keep {
+                    idle.push(connection);
+                }
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                connection.abort().await;
+                let text = smtp_error_text(&e);
+                if e.is_permanent() { Err(Failure::permanent(text)) } else { Err(Failure::transient(text)) }
+            }
+            Err(_) => {
+                connection.abort().await;
+                Err(Failure::transient(format!("the mail relay at {} did not take the message in time", self.address)))
+            }
+        }
+    }
+}
+
+/// `host:port` of a plain relay URL (`smtp://HOST[:PORT]`, port 25 by default); `None` for
+/// anything with a login, TLS or other parameters, which lettre's transport handles.
+fn plain_address(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("smtp://")?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() || rest.contains(['@', '?', '/', '#']) {
+        return None;
+    }
+    let has_port = match rest.rfind(']') {
+        Some(bracket) => rest[bracket..].contains(':'),
+        None => rest.contains(':'),
+    };
+    Some(if has_port { rest.to_owned() } else { format!("{rest}:25") })
 }
 
 /// Messages marked sent per statement while a round runs.
@@ -611,6 +721,22 @@ fn webhook_error(name: &str, url: &str, e: &ureq::Error, timeout: Duration) -> F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_plain_relay_gets_connections_of_our_own() {
+        assert_eq!(plain_address("smtp://127.0.0.1:2525"), Some("127.0.0.1:2525".to_owned()));
+        assert_eq!(plain_address("smtp://mail.example.net"), Some("mail.example.net:25".to_owned()));
+        assert_eq!(plain_address("smtp://[::1]:2525/"), Some("[::1]:2525".to_owned()));
+        assert_eq!(plain_address("smtp://[::1]"), Some("[::1]:25".to_owned()));
+        for lettres in [
+            "smtps://mail.example.net",
+            "smtp://user:secret@mail.example.net:587",
+            "smtp://mail.example.net:587?tls=required",
+            "smtp://",
+        ] {
+            assert_eq!(plain_address(lettres), None, "{lettres}");
+        }
+    }
 
     #[test]
     fn passwords_stay_out_of_messages() {
