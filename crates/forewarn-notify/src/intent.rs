@@ -11,9 +11,7 @@
 use forewarn_model::Inventory;
 use forewarn_model::inventory::Contact;
 use forewarn_status::{Post, Update};
-use forewarn_store::{
-    Body, Intent, Message, NewMessage, SlotChange, SlotNotice, Subscriber, SubscriptionRequest, Told,
-};
+use forewarn_store::{Body, NewMessage, SlotChange, SlotNotice, Subscriber, SubscriptionRequest, Told};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -379,20 +377,6 @@ fn contact_email(
     let cx = campaign::Context { site, inv, info: &news.info, status_url: &news.status_url, at, domain: &domain };
     let email = campaign::email(&cx, news.tell, &affected, contact);
     email::render(site, key, at, &email).map_err(|e| e.0)
-}
-
-/// A message as it goes out: its payload, written whole or rendered from its event's rows.
-/// `invs` must hold the versions the event's context names ([`Rendering::inventories`]).
-pub fn render_stored(site: &Site, invs: Inventories<'_>, m: &Message) -> Result<String, String> {
-    match &m.intent {
-        None => Ok(m.payload.clone()),
-        Some(intent) => render_intent(site, invs, &m.key, intent),
-    }
-}
-
-/// [`render_stored`] for a claimed message's intent.
-pub fn render_intent(site: &Site, invs: Inventories<'_>, key: &str, intent: &Intent) -> Result<String, String> {
-    Rendering::parse(&intent.context)?.render(site, invs, key, intent.at, intent.part.as_deref(), &intent.data)
 }
 
 /// A message of an event not written yet (a rehearsal's), as it would go out.

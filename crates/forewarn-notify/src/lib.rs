@@ -50,7 +50,7 @@ pub use links::{LinkError, sign_webhook};
 use crate::campaign::{Info, Tell};
 use crate::posts::News;
 
-pub use intent::{Inventories, Rendering, render_intent, render_new, render_stored};
+pub use intent::{Inventories, Rendering, render_new};
 
 /// How long a subscription's confirmation link works by default.
 pub const CONFIRM_LIFETIME: SignedDuration = SignedDuration::from_hours(7 * 24);

@@ -273,17 +273,7 @@ fn new_post_form(
                 } "\n"
                 label { "Title " input type="text" name="title" value=(form.title) required; } "\n"
                 label { "Text " span class="hint" { "Markdown" } textarea name="body" rows="8" { (form.body) } } "\n"
-                div class="fields" {
-                    "\n"
-                    label {
-                        "Starts " span class="hint" { (zone) }
-                        input type="datetime-local" name="starts" value=(form.starts);
-                    } "\n"
-                    label {
-                        "Ends " span class="hint" { (zone) }
-                        input type="datetime-local" name="ends" value=(form.ends);
-                    } "\n"
-                } "\n"
+                (window_fields(zone, &form.starts, &form.ends)) "\n"
                 fieldset {
                     legend { "Affects" }
                     div class="checks" {
@@ -508,19 +498,26 @@ fn correct_form(cx: &Cx, p: &Post, form: &CorrectForm) -> Markup {
                 } "\n"
                 label { "Title " input type="text" name="title" value=(form.title) required; } "\n"
                 label { "Text " span class="hint" { "Markdown" } textarea name="body" rows="10" { (form.body) } } "\n"
-                div class="fields" {
-                    "\n"
-                    label {
-                        "Starts " span class="hint" { (zone) }
-                        input type="datetime-local" name="starts" value=(form.starts);
-                    } "\n"
-                    label {
-                        "Ends " span class="hint" { (zone) }
-                        input type="datetime-local" name="ends" value=(form.ends);
-                    } "\n"
-                } "\n"
+                (window_fields(zone, &form.starts, &form.ends)) "\n"
                 div { button type="submit" { "Correct the post" } } "\n"
             } "\n"
         } "\n"
+    }
+}
+
+/// A post form's window: when it starts and ends, in the site's `zone`.
+fn window_fields(zone: &str, starts: &str, ends: &str) -> Markup {
+    html! {
+        div class="fields" {
+            "\n"
+            label {
+                "Starts " span class="hint" { (zone) }
+                input type="datetime-local" name="starts" value=(starts);
+            } "\n"
+            label {
+                "Ends " span class="hint" { (zone) }
+                input type="datetime-local" name="ends" value=(ends);
+            } "\n"
+        }
     }
 }
