@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use forewarn_model::campaign::{REBOOTS, Scope};
 use forewarn_model::doc::{Document, Format};
+use forewarn_model::fxhash::FxHashMap;
 use forewarn_model::inventory::{Contact, Customer, Language, Machine};
 use forewarn_model::{CampaignFile, Inventory, Zone, parse_campaign};
 use forewarn_store::{SlotChange, SlotNotice, StoredCampaign};
@@ -116,23 +117,47 @@ pub(crate) struct Fleet<'i> {
     pub scope: Scope,
 }
 
-/// A fleet's targets by id: machines (or hosts' guests) of one inventory.
+/// A fleet's targets by id: machines (or hosts' guests) of one inventory, each target's
+/// machines a run of `machines` (no allocation per target: a fleet has a million).
 struct Index<'i> {
     inv: &'i Inventory,
-    by_id: HashMap<&'i str, Vec<&'i Machine>>,
+    runs: FxHashMap<&'i str, (u32, u32)>,
+    machines: Vec<&'i Machine>,
 }
 
 impl<'i> Index<'i> {
     fn new(inv: &'i Inventory, scope: Scope) -> Index<'i> {
-        let mut by_id: HashMap<&'i str, Vec<&'i Machine>> = HashMap::new();
+        let id = |m: &'i Machine| match scope {
+            Scope::Machines => m.id.as_str(),
+            Scope::Hosts => inv.hosts[m.host].id.as_str(),
+        };
+        // Count each target's machines, then place them: a counting sort by target.
+        let mut runs: FxHashMap<&'i str, (u32, u32)> = FxHashMap::default();
+        runs.reserve(inv.machines.len());
         for m in &inv.machines {
-            let id = match scope {
-                Scope::Machines => m.id.as_str(),
-                Scope::Hosts => inv.hosts[m.host].id.as_str(),
-            };
-            by_id.entry(id).or_default().push(m);
+            runs.entry(id(m)).or_insert((0, 0)).1 += 1;
         }
-        Index { inv, by_id }
+        let mut next = 0u32;
+        for run in runs.values_mut() {
+            run.0 = next;
+            next += run.1;
+            run.1 = 0;
+        }
+        let Some(first) = inv.machines.first() else {
+            return Index { inv, runs, machines: Vec::new() };
+        };
+        let mut machines: Vec<&'i Machine> = vec![first; inv.machines.len()];
+        for m in &inv.machines {
+            let run = runs.get_mut(id(m)).expect("counted above");
+            machines[(run.0 + run.1) as usize] = m;
+            run.1 += 1;
+        }
+        Index { inv, runs, machines }
+    }
+
+    /// The machines `target` stands for, in inventory order.
+    fn get(&self, target: &str) -> Option<&[&'i Machine]> {
+        self.runs.get(target).map(|&(from, n)| &self.machines[from as usize..(from + n) as usize])
     }
 }
 
@@ -150,28 +175,31 @@ pub(crate) fn affected<'i, 'e>(
         return Vec::new();
     }
     let current = Index::new(fleet.inv, fleet.scope);
-    let mut previous: Option<Index<'i>> = None;
+    // Indexed only when a target is missing from the current inventory.
+    let previous: std::cell::OnceCell<Option<Index<'i>>> = std::cell::OnceCell::new();
     // The machines a target stands for and the inventory they are read in: the current
-    // one, else the previous one (indexed only when a target is missing from the current).
-    let mut machines = |target: &str| -> Option<(&'i Inventory, Vec<&'i Machine>)> {
-        if let Some(found) = current.by_id.get(target) {
-            return Some((current.inv, found.clone()));
+    // one, else the previous one.
+    let machines = |target: &str| -> Option<(&'i Inventory, &[&'i Machine])> {
+        if let Some(found) = current.get(target) {
+            return Some((current.inv, found));
         }
-        let prev = fleet.previous?;
-        let index = previous.get_or_insert_with(|| Index::new(prev, fleet.scope));
-        index.by_id.get(target).map(|found| (index.inv, found.clone()))
+        let index = previous.get_or_init(|| fleet.previous.map(|prev| Index::new(prev, fleet.scope))).as_ref()?;
+        index.get(target).map(|found| (index.inv, found))
     };
     let mut per_customer: Vec<Affected<'i, 'e>> = Vec::new();
-    let mut customer_ix: HashMap<&'i str, usize> = HashMap::new();
+    // Where each customer's entry is: by position for the current inventory's customers,
+    // by id for those found only in the previous one.
+    let mut current_ix: Vec<u32> = vec![u32::MAX; fleet.inv.customers.len()];
+    let mut gone_ix: HashMap<&'i str, usize> = HashMap::new();
     let mut entry = |per_customer: &mut Vec<Affected<'i, 'e>>, inv: &'i Inventory, m: &'i Machine| -> usize {
         let customer = inv.customer_of(m);
-        *customer_ix.entry(customer.id.as_str()).or_insert_with(|| {
-            // Contacts as the current inventory has them, when it still has the customer.
-            let customer = if std::ptr::eq(inv, fleet.inv) {
-                customer
-            } else {
-                fleet.inv.customers.iter().find(|c| c.id == customer.id).unwrap_or(customer)
-            };
+        // Contacts as the current inventory has them, when it still has the customer.
+        let position = if std::ptr::eq(inv, fleet.inv) {
+            Some(inv.customer_index_of(m))
+        } else {
+            fleet.inv.customers.iter().position(|c| c.id == customer.id)
+        };
+        let mut add = |customer: &'i Customer| {
             per_customer.push(Affected {
                 customer,
                 targets: Vec::new(),
@@ -179,11 +207,20 @@ pub(crate) fn affected<'i, 'e>(
                 new_unscheduled: false,
             });
             per_customer.len() - 1
-        })
+        };
+        match position {
+            Some(p) => {
+                if current_ix[p] == u32::MAX {
+                    current_ix[p] = add(&fleet.inv.customers[p]) as u32;
+                }
+                current_ix[p] as usize
+            }
+            None => *gone_ix.entry(customer.id.as_str()).or_insert_with(|| add(customer)),
+        }
     };
     for slot in slots {
         if let Some((inv, found)) = machines(&slot.target) {
-            for machine in found {
+            for &machine in found {
                 let i = entry(&mut per_customer, inv, machine);
                 per_customer[i].targets.push(Target { machine, inv, slot });
             }
@@ -192,7 +229,7 @@ pub(crate) fn affected<'i, 'e>(
     for (target, reason) in unscheduled {
         if let Some((inv, found)) = machines(target) {
             let news = is_new(target);
-            for machine in found {
+            for &machine in found {
                 let i = entry(&mut per_customer, inv, machine);
                 per_customer[i].unscheduled.push(NoSlot { machine, inv, reason });
                 per_customer[i].new_unscheduled |= news;

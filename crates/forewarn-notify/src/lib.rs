@@ -41,7 +41,7 @@ use std::fmt;
 
 use forewarn_model::{Inventory, Zone};
 use forewarn_status::Post;
-use forewarn_store::{Body, CampaignState, Channel, Event, NewMessage, Notifier, SlotNotice, Told, What};
+use forewarn_store::{Ahead, Body, CampaignState, Channel, Event, NewMessage, Notifier, SlotNotice, Told, What};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
@@ -151,6 +151,11 @@ struct Out<'a> {
     list: Vec<NewMessage>,
     /// The position of the next message in the event: its key's `n`.
     next: usize,
+    /// The number of the first part written here (those before were told ahead).
+    first_part: u32,
+    /// The contacts of a publication were told ahead ([`Notifier::tell_ahead`]): only the
+    /// context of their messages is told here.
+    contacts_ahead: bool,
     /// Why messages could not be written: the event is refused with these.
     errors: Vec<String>,
 }
@@ -230,12 +235,16 @@ impl Messages<'_> {
             campaign::Fleet { inv: inv.1, previous: self.publication.previous.map(|(_, p)| p), scope: info.scope };
         let unscheduled: &[(String, String)] =
             if matches!(tell, Tell::Published | Tell::Changed) { self.publication.unscheduled } else { &[] };
-        let told = self.publication.told_unscheduled;
-        let is_new = |target: &str| tell == Tell::Published || !told.iter().any(|t| t == target);
-        let affected = campaign::affected(fleet, slots, unscheduled, &is_new);
+        let told: forewarn_model::fxhash::FxHashSet<&str> =
+            self.publication.told_unscheduled.iter().map(String::as_str).collect();
+        let is_new = |target: &str| tell == Tell::Published || !told.contains(target);
         out.context.campaign =
             Some(intent::CampaignNews { tell, info: info.clone(), status_url: status_url.to_owned() });
         out.context.previous = self.publication.previous.map(|(v, _)| v);
+        if out.contacts_ahead {
+            return;
+        }
+        let affected = campaign::affected(fleet, slots, unscheduled, &is_new);
         let invs = intent::Inventories { current: Some(inv.1), previous: self.publication.previous.map(|(_, p)| p) };
         let cause = tell.cause(&info.id);
         for a in &affected {
@@ -256,7 +265,7 @@ impl Messages<'_> {
                         continue;
                     }
                 };
-            let index = u32::try_from(out.parts.len()).unwrap_or(u32::MAX);
+            let index = out.first_part.saturating_add(u32::try_from(out.parts.len()).unwrap_or(u32::MAX));
             out.parts.push(part);
             for (i, contact) in a.customer.contacts.iter().enumerate() {
                 let subject = campaign::subject(&info.title, tell, contact.language, a.targets.is_empty());
@@ -292,8 +301,9 @@ impl Messages<'_> {
     }
 }
 
-impl Notifier for Messages<'_> {
-    fn tell(&self, event: &Event<'_>) -> Result<Told, String> {
+impl<'a> Messages<'a> {
+    /// What event `seq` at `at` writes, with what was told of it `ahead`.
+    fn out(&self, seq: i64, at: Timestamp, ahead: Option<Ahead>) -> Out<'a> {
         let context = intent::Context {
             site: intent::SiteSnapshot::of(self.site),
             inventory: self.inventory.map(|(v, _)| v),
@@ -302,17 +312,52 @@ impl Notifier for Messages<'_> {
             posts: Vec::new(),
             confirmation: None,
         };
-        let mut out = Out {
+        Out {
             site: self.site,
-            seq: event.seq,
-            at: event.at,
+            seq,
+            at,
             domain: self.site.domain(),
             context,
             parts: Vec::new(),
             list: Vec::new(),
-            next: 0,
+            next: ahead.map_or(0, |a| a.messages as usize),
+            first_part: ahead.map_or(0, |a| a.parts),
+            contacts_ahead: ahead.is_some(),
             errors: Vec::new(),
-        };
+        }
+    }
+}
+
+impl Out<'_> {
+    /// What was written, or why the event cannot be told.
+    fn told(self) -> Result<Told, String> {
+        if let Some(first) = self.errors.first() {
+            let more = self.errors.len() - 1;
+            return Err(if more == 0 { first.clone() } else { format!("{first} (and {more} more)") });
+        }
+        let context = serde_json::to_string(&self.context).map_err(|e| format!("event context: {e}"))?;
+        Ok(Told { context, parts: self.parts, messages: self.list })
+    }
+}
+
+impl Notifier for Messages<'_> {
+    /// A publication's contacts, told ahead: the same parts and messages, under the same
+    /// keys, as [`Notifier::tell`] gives them when nothing was told ahead.
+    fn tell_ahead(
+        &self,
+        seq: i64,
+        at: Timestamp,
+        campaign: &forewarn_store::StoredCampaign,
+        slots: &[SlotNotice],
+    ) -> Result<Told, String> {
+        let mut out = self.out(seq, at, None);
+        let info = Info::of(campaign, self.inventory.map(|(_, inv)| inv))?;
+        self.tell_contacts(&mut out, &info, Tell::Published, "", slots);
+        out.told()
+    }
+
+    fn tell(&self, event: &Event<'_>) -> Result<Told, String> {
+        let mut out = self.out(event.seq, event.at, event.ahead);
         let inventory = self.inventory.map(|(_, inv)| inv);
         let site = self.site;
         match event.what {
@@ -408,11 +453,6 @@ impl Notifier for Messages<'_> {
                 out.webhooks(self.webhooks, "slot.finished", &cause, &webhook::progress(site, campaign, slots));
             }
         }
-        if let Some(first) = out.errors.first() {
-            let more = out.errors.len() - 1;
-            return Err(if more == 0 { first.clone() } else { format!("{first} (and {more} more)") });
-        }
-        let context = serde_json::to_string(&out.context).map_err(|e| format!("event context: {e}"))?;
-        Ok(Told { context, parts: out.parts, messages: out.list })
+        out.told()
     }
 }

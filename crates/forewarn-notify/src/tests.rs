@@ -5,7 +5,7 @@ use forewarn_model::{Inventory, parse_inventory};
 use forewarn_status::{Post, PostKind, PostState, Update};
 use forewarn_store::{
     CampaignState, Channel, Event, Notifier, SlotChange, SlotNotice, StoredCampaign, Subscriber, SubscriptionRequest,
-    What,
+    Told, What,
 };
 use jiff::Timestamp;
 
@@ -258,7 +258,7 @@ fn told(inv: Option<&Inventory>, webhooks: &[String], what: What<'_>) -> Result<
     let site = site();
     let messages =
         Messages { site: &site, inventory: inv.map(|i| (VERSION, i)), webhooks, publication: Default::default() };
-    let told = messages.tell(&Event { seq: 17, at: at(), actor: "ops", what })?;
+    let told = messages.tell(&Event { seq: 17, at: at(), actor: "ops", what, ahead: None })?;
     let rendering = Rendering::parse(&told.context).expect("the context reads back");
     assert_eq!(rendering.inventories(), (inv.map(|_| VERSION), None), "the context names the inventory");
     let invs = Inventories { current: inv, previous: None };
@@ -1194,6 +1194,56 @@ fn a_big_campaign_is_written_on_every_core_with_keys_in_order() {
     recipients.dedup();
     assert_eq!(recipients.len(), contacts);
     assert_eq!(notify(Some(&inv), &[], what()), first);
+}
+
+/// A publication tells its contacts ahead of its transaction and the rest (subscribers,
+/// webhooks, the context) in it: together, the same parts and messages under the same keys
+/// as told at once, so every message renders to the same bytes.
+#[test]
+fn told_ahead_and_then_the_rest_is_what_is_told_at_once() {
+    use forewarn_model::fleet::{FleetConfig, generate};
+    let fleet = generate(&FleetConfig { machines: 2000, seed: 5, campaign_start: jiff::civil::date(2027, 3, 1) });
+    let inv = parse_inventory("inventory.json", &serde_json::to_string(&fleet.inventory).unwrap()).unwrap();
+    let text = serde_json::to_string(&fleet.campaign).unwrap();
+    let published = StoredCampaign { text, ..stored(OS_UPDATE, CampaignState::Published) };
+    let draft = StoredCampaign { state: CampaignState::Draft, published_plan: None, ..published.clone() };
+    let start = ts("2027-03-02T22:00:00Z");
+    let slots: Vec<SlotNotice> = inv
+        .machines
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            slot(
+                &m.id,
+                &(start + jiff::SignedDuration::from_mins(15 * (i as i64 % 96))).to_string(),
+                30,
+                0,
+                SlotChange::New,
+            )
+        })
+        .collect();
+    let p = post(3, &[]);
+    let subs = [subscriber(1, "ops@example.net", &[], "en", true), subscriber(2, "de@example.net", &[], "de", true)];
+    let hooks = webhooks();
+    let site = site();
+    let messages =
+        Messages { site: &site, inventory: Some((VERSION, &inv)), webhooks: &hooks, publication: Default::default() };
+    let what = What::CampaignPublished { campaign: &published, post: &p, slots: &slots, subscribers: &subs };
+    let at_once = messages.tell(&Event { seq: 17, at: at(), actor: "ops", what, ahead: None }).unwrap();
+
+    let ahead = messages.tell_ahead(17, at(), &draft, &slots).unwrap();
+    let contacts_only = |m: &NewMessage| m.channel == Channel::Email && subs.iter().all(|s| s.email != m.recipient);
+    assert!(ahead.messages.iter().all(contacts_only), "only contacts are told ahead");
+    let told_ahead = forewarn_store::Ahead { parts: ahead.parts.len() as u32, messages: ahead.messages.len() as u32 };
+    let rest = messages.tell(&Event { seq: 17, at: at(), actor: "ops", what, ahead: Some(told_ahead) }).unwrap();
+    assert_eq!(rest.messages.len(), 2 + hooks.len(), "the subscribers and the webhooks");
+    let together = Told {
+        context: rest.context,
+        parts: [ahead.parts, rest.parts].concat(),
+        messages: [ahead.messages, rest.messages].concat(),
+    };
+    assert!(at_once.messages.len() > 50, "a fleet's worth: {}", at_once.messages.len());
+    assert_eq!(together, at_once);
 }
 
 /// What cannot be told fails closed: a mail that cannot be written, or a campaign file that

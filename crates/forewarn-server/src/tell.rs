@@ -58,9 +58,10 @@ fn campaign_of<'a>(what: &What<'a>) -> Option<&'a StoredCampaign> {
     }
 }
 
-impl Notifier for Teller {
-    fn tell(&self, event: &Event<'_>) -> Result<Told, String> {
-        let inventory = campaign_of(&event.what)
+impl Teller {
+    /// The notifier of an event about `campaign` (or none).
+    fn messages(&self, campaign: Option<&StoredCampaign>) -> Messages<'_> {
+        let inventory = campaign
             .and_then(|c| self.inventories.iter().find(|(id, _, _)| *id == c.id))
             .map(|(_, v, inv)| (*v, &**inv))
             .or(self.latest.as_ref().map(|(v, inv)| (*v, &**inv)));
@@ -69,7 +70,23 @@ impl Notifier for Teller {
             unscheduled: &p.unscheduled,
             told_unscheduled: &p.told_unscheduled,
         });
-        Messages { site: &self.site, inventory, webhooks: &self.webhooks, publication }.tell(event)
+        Messages { site: &self.site, inventory, webhooks: &self.webhooks, publication }
+    }
+}
+
+impl Notifier for Teller {
+    fn tell(&self, event: &Event<'_>) -> Result<Told, String> {
+        self.messages(campaign_of(&event.what)).tell(event)
+    }
+
+    fn tell_ahead(
+        &self,
+        seq: i64,
+        at: jiff::Timestamp,
+        campaign: &StoredCampaign,
+        slots: &[forewarn_store::SlotNotice],
+    ) -> Result<Told, String> {
+        self.messages(Some(campaign)).tell_ahead(seq, at, campaign, slots)
     }
 }
 

@@ -12,13 +12,35 @@ use crate::types::{
     AuditEntry, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
     StoredInventory, StoredPlan, Token, TzdbFinding, TzdbRecord,
 };
-use crate::{Pool, Result, Store, postgres, sqlite};
+use crate::{Error, Pool, Result, Store, postgres, sqlite};
+
+/// Runs `work`, which keeps a core busy for long (a large fleet's messages), so that the
+/// runtime's other tasks do not wait for it: on a multi-threaded runtime the worker's queue
+/// is handed to another thread meanwhile ([`tokio::task::block_in_place`]).
+fn busy<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
+/// What a publication wrote ahead of its last transaction ([`Store::stage_publication`]).
+pub(crate) struct Staged {
+    /// Its event, held back until the last transaction releases it.
+    pub(crate) seq: i64,
+    /// Its slots as the event tells them.
+    pub(crate) notices: Vec<SlotNotice>,
+    /// How much of the event was told ahead.
+    pub(crate) ahead: crate::Ahead,
+}
 
 /// Runs `ops::$op(conn, args...)` in one transaction of the store's backend.
 macro_rules! in_tx {
     ($store:expr, $op:ident($($arg:expr),* $(,)?)) => {
         match &$store.pool {
             Pool::Sqlite(pool) => {
+                let _turn = $store.writers.lock().await;
                 let mut tx = sqlite::begin(pool).await?;
                 let out = sqlite::ops::$op(&mut tx, $($arg),*).await?;
                 if $store.rehearse { tx.rollback().await? } else { tx.commit().await? }
@@ -32,6 +54,14 @@ macro_rules! in_tx {
             }
         }
     };
+}
+
+/// [`in_tx!`] as an expression: the transaction's `Result`.
+macro_rules! tx {
+    ($store:expr, $op:ident($($arg:expr),* $(,)?)) => {{
+        let done: Result<_> = async { in_tx!($store, $op($($arg),*)) }.await;
+        done
+    }};
 }
 
 /// Runs `ops::$op(conn, args...)` on a pooled connection of the store's backend.
@@ -190,6 +220,15 @@ impl Store {
     /// [`What::CampaignPublished`] to the outbox: together or not at all. `Invalid` if a
     /// target has two slots or a slot ends before it starts.
     ///
+    /// A large fleet's slots and messages are many: they are written in batches, each in a
+    /// short transaction of its own, so that other writes get in between (on SQLite, where
+    /// one writer holds the whole database). Nothing of them is read until the last
+    /// transaction publishes the campaign and releases its event: the slots are those of a
+    /// draft, the messages (told ahead, [`Notifier::tell_ahead`]) those of a held event.
+    /// If the publication fails half-way, what it wrote is dropped, or, if the process
+    /// dies, dropped by the next publication of the campaign. A rehearsal writes all of it
+    /// in one transaction.
+    ///
     /// [`What::CampaignPublished`]: crate::What::CampaignPublished
     #[allow(clippy::too_many_arguments)]
     pub async fn publish_campaign(
@@ -202,7 +241,98 @@ impl Store {
         slots: &[PlannedSlot],
         notifier: &dyn Notifier,
     ) -> Result<(StoredCampaign, Post)> {
-        in_tx!(self, publish_campaign(at, actor, campaign, plan_version, &post, slots, notifier))
+        if self.rehearse {
+            return in_tx!(self, publish_campaign(at, actor, campaign, plan_version, &post, slots, notifier));
+        }
+        let seq = self.begin_publication(at, actor, campaign, plan_version, &post, slots).await?;
+        let published = async {
+            let staged = self.stage_publication(at, campaign, seq, slots, notifier).await?;
+            self.finish_publication(at, actor, campaign, plan_version, &post, slots, notifier, &staged).await
+        }
+        .await;
+        if published.is_err() {
+            // What it wrote is dropped now if the database lets us, else by the next try.
+            let _ = tx!(self, abandon_publication(campaign, seq));
+        }
+        published
+    }
+
+    /// The first step of [`Store::publish_campaign`]: its checks, and an event held back
+    /// for it (what an earlier publication of the campaign left half-way is dropped).
+    /// Returns the event's number.
+    pub(crate) async fn begin_publication(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        campaign: &str,
+        plan_version: i64,
+        post: &NewPost,
+        slots: &[PlannedSlot],
+    ) -> Result<i64> {
+        in_tx!(self, begin_publication(at, actor, campaign, plan_version, post, slots))
+    }
+
+    /// The second step of [`Store::publish_campaign`] (event `seq`): its slots and the
+    /// messages told ahead to its contacts written in batches, each in a short transaction
+    /// of its own, under its event held back.
+    pub(crate) async fn stage_publication(
+        &self,
+        at: Timestamp,
+        campaign: &str,
+        seq: i64,
+        slots: &[PlannedSlot],
+        notifier: &dyn Notifier,
+    ) -> Result<Staged> {
+        /// Rows a batch writes: each batch's transaction is short (tens of milliseconds).
+        const BATCH: usize = 10_000;
+        loop {
+            let cleared = tx!(self, clear_staged_notices(campaign, seq, BATCH as i64))?;
+            if cleared < BATCH as u64 {
+                break;
+            }
+        }
+        for batch in slots.chunks(BATCH) {
+            tx!(self, stage_notices(campaign, seq, batch))?;
+        }
+        let draft = self.campaign(campaign).await?.ok_or_else(|| Error::NotFound(format!("campaign `{campaign}`")))?;
+        let notices = SlotNotice::all_new(slots)?;
+        let told = busy(|| notifier.tell_ahead(seq, at, &draft, &notices))
+            .map_err(|e| Error::Invalid(format!("nothing was changed, because its people cannot be told: {e}")))?;
+        told.check(seq, crate::Ahead::default())?;
+        // A batch of parts, then of messages, each a transaction.
+        for (i, parts) in told.parts.chunks(BATCH).enumerate() {
+            let first = u32::try_from(i * BATCH).map_err(|_| Error::Invalid("too many parts".into()))?;
+            tx!(self, stage_told(at, campaign, seq, first, parts, &[]))?;
+        }
+        for messages in told.messages.chunks(BATCH) {
+            tx!(self, stage_told(at, campaign, seq, 0, &[], messages))?;
+        }
+        let ahead = crate::Ahead {
+            parts: u32::try_from(told.parts.len()).map_err(|_| Error::Invalid("too many parts".into()))?,
+            messages: u32::try_from(told.messages.len()).map_err(|_| Error::Invalid("too many messages".into()))?,
+        };
+        Ok(Staged { seq, notices, ahead })
+    }
+
+    /// The last step of [`Store::publish_campaign`], one short transaction: the campaign is
+    /// published, its post created, the rest of its event told and the event released.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn finish_publication(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        campaign: &str,
+        plan_version: i64,
+        post: &NewPost,
+        slots: &[PlannedSlot],
+        notifier: &dyn Notifier,
+        staged: &Staged,
+    ) -> Result<(StoredCampaign, Post)> {
+        let Staged { seq, notices, ahead } = staged;
+        in_tx!(
+            self,
+            finish_publication(at, actor, campaign, plan_version, post, slots, notices, notifier, *seq, *ahead)
+        )
     }
 
     /// Publishes a newer plan version (`slots` are its slots) of a published or paused

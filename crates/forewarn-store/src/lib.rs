@@ -23,8 +23,9 @@ mod types;
 mod story;
 
 pub use outbox::{
-    Body, Channel, Confirmation, Confirmed, Event, Intent, Message, MessageState, NewMessage, Notifier, OutboxCounts,
-    PlannedSlot, RetryPolicy, Silent, SlotChange, SlotNotice, Subscriber, SubscriptionRequest, Told, What,
+    Ahead, Body, Channel, Confirmation, Confirmed, Event, Intent, Message, MessageState, NewMessage, Notifier,
+    OutboxCounts, PlannedSlot, RetryPolicy, Silent, SlotChange, SlotNotice, Subscriber, SubscriptionRequest, Told,
+    What,
 };
 pub use types::{
     AuditEntry, Backend, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
@@ -86,6 +87,11 @@ pub struct Store {
     pool: Pool,
     /// Every write is rolled back at the end of its transaction ([`Store::rehearsal`]).
     rehearse: bool,
+    /// SQLite's writers take turns here, first come first served, rather than polling the
+    /// database's lock: a write that waits behind a long series of short ones (a large
+    /// publication's batches) gets in after the batch that runs, not whenever its polling
+    /// happens to find the lock free.
+    writers: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -110,14 +116,14 @@ impl Store {
                 )));
             }
         };
-        Ok(Store { pool, rehearse: false })
+        Ok(Store { pool, rehearse: false, writers: Default::default() })
     }
 
     /// The same store, rehearsing: each write runs whole (every check, the messages it
     /// causes) and is then rolled back, so that nothing of it stays. For previews: what a
     /// publication or a move would tell, before anything is written.
     pub fn rehearsal(&self) -> Store {
-        Store { pool: self.pool.clone(), rehearse: true }
+        Store { pool: self.pool.clone(), rehearse: true, writers: self.writers.clone() }
     }
 
     pub fn backend(&self) -> Backend {

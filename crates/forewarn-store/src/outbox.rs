@@ -62,6 +62,28 @@ pub struct Told {
     pub messages: Vec<NewMessage>,
 }
 
+impl Told {
+    /// Checks what a notifier told of event `seq`: every message has a key and reads a
+    /// part the event has (those told `ahead` and its own).
+    pub(crate) fn check(&self, seq: i64, ahead: Ahead) -> crate::Result<()> {
+        let parts = ahead.parts as usize + self.parts.len();
+        for m in &self.messages {
+            if m.key.trim().is_empty() {
+                return Err(crate::Error::Invalid(format!("a message of event {seq} has no key")));
+            }
+            if let Body::Later { part: Some(part), .. } = m.body
+                && part as usize >= parts
+            {
+                return Err(crate::Error::Invalid(format!(
+                    "message `{}` of event {seq} reads part {part}, but the event has {parts}",
+                    m.key
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What a message is sent from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
@@ -239,6 +261,35 @@ pub struct SlotNotice {
     pub reminded: bool,
 }
 
+impl SlotNotice {
+    /// A publication's slots as their contacts are first told them: all new, under
+    /// sequence 0, their times as they read back from the store, ordered by start, then
+    /// target.
+    pub fn all_new(slots: &[PlannedSlot]) -> crate::Result<Vec<SlotNotice>> {
+        let stored = |at: Timestamp| crate::codec::from_micros(crate::codec::micros(at));
+        let mut notices: Vec<SlotNotice> = slots
+            .iter()
+            .map(|s| {
+                Ok(SlotNotice {
+                    target: s.target.clone(),
+                    start: stored(s.start)?,
+                    end: stored(s.end)?,
+                    sequence: 0,
+                    change: SlotChange::New,
+                    reminded: false,
+                })
+            })
+            .collect::<crate::Result<_>>()?;
+        sort_notices(&mut notices);
+        Ok(notices)
+    }
+}
+
+/// Orders slots as events hand them to notifiers: by start, then target.
+pub(crate) fn sort_notices(notices: &mut [SlotNotice]) {
+    notices.sort_by(|a, b| (a.start, &a.target).cmp(&(b.start, &b.target)));
+}
+
 /// Someone who asked to be told about the status page's posts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscriber {
@@ -291,12 +342,24 @@ pub struct SubscriptionRequest {
 /// A change that tells people, as handed to a [`Notifier`] inside its transaction.
 #[derive(Clone, Copy, Debug)]
 pub struct Event<'a> {
-    /// Unique across the store and gap-free (a counter taken in the transaction): keys of
-    /// the event's messages are built from it.
+    /// Unique across the store, increasing (a counter): keys of the event's messages are
+    /// built from it. A publication takes its number before its transaction
+    /// ([`Notifier::tell_ahead`]); one that fails leaves its number unused.
     pub seq: i64,
     pub at: Timestamp,
     pub actor: &'a str,
     pub what: What<'a>,
+    /// What [`Notifier::tell_ahead`] told of this event before its transaction, if it was
+    /// told in part ahead: the notifier tells the rest, numbering its parts and messages on
+    /// from these.
+    pub ahead: Option<Ahead>,
+}
+
+/// How many parts and messages of an event were told ahead of its transaction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ahead {
+    pub parts: u32,
+    pub messages: u32,
 }
 
 /// What changed. `subscribers` are the confirmed subscribers, all of them (the notifier
@@ -381,6 +444,24 @@ pub enum What<'a> {
 /// so nothing commits that its people were not told.
 pub trait Notifier: Sync {
     fn tell(&self, event: &Event<'_>) -> Result<Told, String>;
+
+    /// What publishing `campaign` (a draft) tells its contacts of `slots` (all new), told
+    /// ahead of the publication's transaction: for a large fleet these are most of its
+    /// messages, and the store writes them in batches of their own transactions, held back
+    /// until the publication's transaction releases them. Parts and messages are numbered
+    /// from 0 with keys built from `seq`; the context is not kept (the publication's
+    /// [`Notifier::tell`] gives it, told what was told ahead in [`Event::ahead`]). By
+    /// default nothing is told ahead.
+    fn tell_ahead(
+        &self,
+        seq: i64,
+        at: Timestamp,
+        campaign: &StoredCampaign,
+        slots: &[SlotNotice],
+    ) -> Result<Told, String> {
+        let _ = (seq, at, campaign, slots);
+        Ok(Told::default())
+    }
 }
 
 /// A notifier that tells nobody (for tools and tests that only store).

@@ -17,7 +17,8 @@ mod instances;
 mod telling;
 use telling::{
     a_failed_message_fails_the_change, cancelling, concurrent_claims, delivering, leases_and_retention,
-    posts_follow_the_schedule, reminders, republishing, slots_start_and_finish, subscribing, writes_tell,
+    posts_follow_the_schedule, reminders, republishing, slots_start_and_finish, staged_publication, subscribing,
+    writes_tell,
 };
 
 /// 1 March 2025, 09:00:00.123456 UTC, plus `minutes`.
@@ -822,6 +823,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         references_are_enforced,
         writes_tell,
         a_failed_message_fails_the_change,
+        staged_publication,
         republishing,
         cancelling,
         reminders,

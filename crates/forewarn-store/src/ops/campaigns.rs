@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::Error;
 use crate::codec::{conflict_on_unique, micros, parse};
-use crate::outbox::{Notifier, PlannedSlot, SlotChange, SlotNotice, What};
+use crate::outbox::{Ahead, Notifier, PlannedSlot, SlotChange, SlotNotice, What};
 use crate::types::{CampaignState, NewCampaign, NewPost, StoredCampaign};
 
 use super::super::FOR_UPDATE;
@@ -202,6 +202,11 @@ pub(crate) async fn change_campaign_state(
     notifier: &dyn Notifier,
 ) -> Result<StoredCampaign> {
     let (from, campaign) = move_campaign_state(c, at, actor, id, state, reason).await?;
+    if from == CampaignState::Draft {
+        // A draft's contacts were told nothing: what a publication of it left half-way goes.
+        query("DELETE FROM slot_notices WHERE campaign = $1").bind(id).execute(&mut *c).await?;
+        drop_held_events(c, id).await?;
+    }
     let mut posts = Vec::new();
     for post in posts_of_campaign(c, id).await? {
         if !post.state.is_final() {
@@ -303,17 +308,14 @@ pub(super) async fn existing_plan(c: &mut Conn, id: &str, version: i64) -> Resul
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn publish_campaign(
+/// What [`publish_campaign`] checks before it writes anything.
+async fn publishable(
     c: &mut Conn,
-    at: Timestamp,
-    actor: &str,
     id: &str,
     plan_version: i64,
     post: &NewPost,
     slots: &[PlannedSlot],
-    notifier: &dyn Notifier,
-) -> Result<(StoredCampaign, Post)> {
+) -> Result<CampaignState> {
     let from = existing_campaign(c, id).await?.state;
     if from != CampaignState::Draft {
         return Err(Error::Invalid(format!("campaign `{id}` is {from}: only a draft campaign can be published")));
@@ -329,29 +331,152 @@ pub(crate) async fn publish_campaign(
         return Err(Error::Invalid(format!("the post of campaign `{id}` names another campaign, `{other}`")));
     }
     check_slots(slots)?;
+    Ok(from)
+}
+
+/// The campaign published, its post created and the publication audited: what the
+/// publication's last transaction writes besides its event.
+#[allow(clippy::too_many_arguments)]
+async fn published(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    id: &str,
+    from: CampaignState,
+    plan_version: i64,
+    post: &NewPost,
+    slots: usize,
+) -> Result<(StoredCampaign, Post)> {
     move_campaign(c, at, id, from, CampaignState::Published, Some(plan_version)).await?;
     let post = NewPost { campaign: Some(id.to_owned()), ..post.clone() };
     let post = insert_post(c, at, actor, &post).await?;
-    insert_notices(c, id, slots).await?;
-    let detail = json!({ "plan": plan_version, "post": post.id, "slots": slots.len() });
+    let detail = json!({ "plan": plan_version, "post": post.id, "slots": slots });
     audit(c, at, actor, "campaign.publish", id, detail).await?;
-    let campaign = existing_campaign(c, id).await?;
-    let mut notices: Vec<SlotNotice> = slots
-        .iter()
-        .map(|s| {
-            Ok(SlotNotice {
-                target: s.target.clone(),
-                start: stored(s.start)?,
-                end: stored(s.end)?,
-                sequence: 0,
-                change: SlotChange::New,
-                reminded: false,
-            })
-        })
-        .collect::<Result<_>>()?;
-    sort_notices(&mut notices);
+    Ok((existing_campaign(c, id).await?, post))
+}
+
+/// Publishes a draft in one transaction: what a rehearsal does, and what the batches of
+/// [`begin_publication`] .. [`finish_publication`] do together.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn publish_campaign(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    id: &str,
+    plan_version: i64,
+    post: &NewPost,
+    slots: &[PlannedSlot],
+    notifier: &dyn Notifier,
+) -> Result<(StoredCampaign, Post)> {
+    let from = publishable(c, id, plan_version, post, slots).await?;
+    insert_notices(c, id, slots).await?;
+    let (campaign, post) = published(c, at, actor, id, from, plan_version, post, slots.len()).await?;
+    let notices = SlotNotice::all_new(slots)?;
     let subscribers = confirmed_subscribers(c).await?;
     let what = What::CampaignPublished { campaign: &campaign, post: &post, slots: &notices, subscribers: &subscribers };
     tell(c, at, actor, notifier, what).await?;
     Ok((campaign, post))
+}
+
+/// Begins publishing plan version `plan_version` of draft `id` in batches: every check of
+/// [`publish_campaign`] is made, what an earlier publication of the draft left half-way is
+/// dropped (its held event; its notices are cleared by [`clear_staged_notices`]) and the
+/// publication's event is taken and held back. Returns its number.
+pub(crate) async fn begin_publication(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    id: &str,
+    plan_version: i64,
+    post: &NewPost,
+    slots: &[PlannedSlot],
+) -> Result<i64> {
+    publishable(c, id, plan_version, post, slots).await?;
+    drop_held_events(c, id).await?;
+    let seq = next_event(c).await?;
+    hold_event(c, seq, at, actor, id).await?;
+    Ok(seq)
+}
+
+/// Deletes up to `limit` notices of draft `id` that publication `seq` did not write
+/// (what an earlier one left); how many.
+pub(crate) async fn clear_staged_notices(c: &mut Conn, id: &str, seq: i64, limit: i64) -> Result<u64> {
+    held_event(c, seq, id).await?;
+    staging_draft(c, id).await?;
+    let done = query(
+        "DELETE FROM slot_notices WHERE campaign = $1 \
+         AND target IN (SELECT target FROM slot_notices WHERE campaign = $1 LIMIT $2)",
+    )
+    .bind(id)
+    .bind(limit)
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Writes a batch of the slots of publication `seq` of draft `id` (not read until it is
+/// published).
+pub(crate) async fn stage_notices(c: &mut Conn, id: &str, seq: i64, slots: &[PlannedSlot]) -> Result<()> {
+    held_event(c, seq, id).await?;
+    staging_draft(c, id).await?;
+    insert_notices(c, id, slots).await
+}
+
+/// `Conflict` unless campaign `id` is still a draft.
+async fn staging_draft(c: &mut Conn, id: &str) -> Result<()> {
+    let state = existing_campaign(c, id).await?.state;
+    if state != CampaignState::Draft {
+        return Err(Error::Conflict(format!("campaign `{id}` became {state} while it was being published")));
+    }
+    Ok(())
+}
+
+/// Ends publication `seq` of draft `id` whose slots and `ahead` of its messages were
+/// written in batches: the campaign is published and its post created, and the event is
+/// told in full and released, in one short transaction. `Conflict` if another publication
+/// took over, or if the slots written are not `slots`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn finish_publication(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    id: &str,
+    plan_version: i64,
+    post: &NewPost,
+    slots: &[PlannedSlot],
+    notices: &[SlotNotice],
+    notifier: &dyn Notifier,
+    seq: i64,
+    ahead: Ahead,
+) -> Result<(StoredCampaign, Post)> {
+    held_event(c, seq, id).await?;
+    let from = publishable(c, id, plan_version, post, slots).await?;
+    let written: i64 = query("SELECT COUNT(*) AS n FROM slot_notices WHERE campaign = $1")
+        .bind(id)
+        .fetch_one(&mut *c)
+        .await?
+        .try_get("n")?;
+    if written != slots.len() as i64 {
+        return Err(Error::Conflict(format!(
+            "the publication of campaign `{id}` wrote {written} slots instead of {}: another publication of it ran \
+             at the same time; publish it again",
+            slots.len()
+        )));
+    }
+    let (campaign, post) = published(c, at, actor, id, from, plan_version, post, slots.len()).await?;
+    let subscribers = confirmed_subscribers(c).await?;
+    let what = What::CampaignPublished { campaign: &campaign, post: &post, slots: notices, subscribers: &subscribers };
+    tell_held(c, seq, ahead, at, actor, notifier, what).await?;
+    Ok((campaign, post))
+}
+
+/// Drops what publication `seq` of `id` wrote before it failed: its held event with its
+/// parts and messages (its notices are cleared by the next publication of the draft).
+pub(crate) async fn abandon_publication(c: &mut Conn, id: &str, seq: i64) -> Result<()> {
+    let held = "SELECT seq FROM events WHERE seq = $1 AND staging = $2";
+    for table in ["outbox", "event_parts"] {
+        query(&format!("DELETE FROM {table} WHERE event IN ({held})")).bind(seq).bind(id).execute(&mut *c).await?;
+    }
+    query("DELETE FROM events WHERE seq = $1 AND staging = $2").bind(seq).bind(id).execute(&mut *c).await?;
+    Ok(())
 }

@@ -16,6 +16,7 @@ use sqlx::{Database, Row};
 use super::Db;
 use crate::Result;
 use crate::codec::{from_micros, json_value};
+use crate::outbox::sort_notices;
 
 mod audit;
 mod campaigns;
@@ -49,6 +50,7 @@ pub(crate) use posts::*;
 pub(crate) use schedule::*;
 pub(crate) use secrets::*;
 pub(crate) use subscribers::*;
+pub(crate) use telling::stage_told;
 use telling::*;
 pub(crate) use tokens::*;
 pub(crate) use tzdb::*;

@@ -51,17 +51,17 @@ impl NoticeRow {
     }
 }
 
-/// A campaign's slot notices, by start, then target.
+/// A campaign's slot notices, by start, then target. A draft has none: those a publication
+/// of it is writing (or left half-way) are not told yet.
 pub(super) async fn notice_rows(c: &mut Conn, campaign: &str) -> Result<Vec<NoticeRow>> {
-    let rows = query(&format!("{NOTICE} WHERE campaign = $1 ORDER BY starts, target"))
-        .bind(campaign)
-        .fetch_all(&mut *c)
-        .await?;
+    let rows = query(&format!(
+        "{NOTICE} WHERE campaign = $1 AND campaign NOT IN (SELECT id FROM campaigns WHERE state = 'draft') \
+         ORDER BY starts, target"
+    ))
+    .bind(campaign)
+    .fetch_all(&mut *c)
+    .await?;
     rows.iter().map(NoticeRow::from_row).collect()
-}
-
-pub(super) fn sort_notices(notices: &mut [SlotNotice]) {
-    notices.sort_by(|a, b| (a.start, &a.target).cmp(&(b.start, &b.target)));
 }
 
 /// A plan's slots as the store takes them: one per target, none ending before it starts.

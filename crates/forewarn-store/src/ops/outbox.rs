@@ -12,6 +12,11 @@ use super::*;
 
 const MESSAGE: &str = "id, key, channel, sender, recipient, subject, cause, created, state, attempts, due, sent, error";
 
+/// The messages that exist: not those of an event held back while its publication is
+/// written in batches (`Store::publish_campaign`), which are neither sent, listed nor
+/// counted until it is released. Held events are few: the list is read once a query.
+const LIVE: &str = "(event IS NULL OR event NOT IN (SELECT seq FROM events WHERE staging IS NOT NULL))";
+
 /// A message's columns with its payload and what it is rendered from (its event's context
 /// and its part), for a query that joins `outbox o` with `events e` and `event_parts p`.
 const WHOLE: &str = "o.id, o.key, o.channel, o.sender, o.recipient, o.subject, o.cause, o.created, o.state, \
@@ -79,7 +84,7 @@ pub(crate) async fn claim_messages(
     let ids: Vec<i64> = query(&format!(
         "WITH picked AS MATERIALIZED (\
          SELECT id FROM outbox WHERE state = 'pending' AND due <= $2 \
-         AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY due, id LIMIT $3{SKIP_LOCKED}) \
+         AND (claimed_until IS NULL OR claimed_until <= $2) AND {LIVE} ORDER BY due, id LIMIT $3{SKIP_LOCKED}) \
          UPDATE outbox SET claimed_until = $1, claimed_by = $4 WHERE id IN (SELECT id FROM picked) RETURNING id"
     ))
     .bind(micros(later(at, lease)))
@@ -159,10 +164,18 @@ pub(crate) async fn prune_sent(c: &mut Conn, before: Timestamp) -> Result<u64> {
     let done =
         query("DELETE FROM outbox WHERE state = 'sent' AND sent < $1").bind(micros(before)).execute(&mut *c).await?;
     if done.rows_affected() > 0 {
-        let orphans = "SELECT seq FROM events WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.event = events.seq)";
+        // Held events are being written (their messages may not be yet): not orphans.
+        let orphans = "SELECT seq FROM events WHERE staging IS NULL \
+                       AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.event = events.seq)";
         query(&format!("DELETE FROM event_parts WHERE event IN ({orphans})")).execute(&mut *c).await?;
         query(&format!("DELETE FROM events WHERE seq IN ({orphans})")).execute(&mut *c).await?;
     }
+    // What a publication that died half-way left and no later one of its campaign dropped.
+    let stale = "SELECT seq FROM events WHERE staging IS NOT NULL AND at < $1";
+    for table in ["outbox", "event_parts"] {
+        query(&format!("DELETE FROM {table} WHERE event IN ({stale})")).bind(micros(before)).execute(&mut *c).await?;
+    }
+    query("DELETE FROM events WHERE staging IS NOT NULL AND at < $1").bind(micros(before)).execute(&mut *c).await?;
     Ok(done.rows_affected())
 }
 
@@ -235,7 +248,7 @@ pub(crate) async fn messages(
     limit: u32,
     before: Option<i64>,
 ) -> Result<Vec<Message>> {
-    let mut conditions = Vec::new();
+    let mut conditions = vec![LIVE.to_owned()];
     let mut n = 0;
     let mut next = || {
         n += 1;
@@ -247,7 +260,7 @@ pub(crate) async fn messages(
     if before.is_some() {
         conditions.push(format!("id < ${}", next()));
     }
-    let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    let filter = format!(" WHERE {}", conditions.join(" AND "));
     let sql = format!("SELECT {MESSAGE} FROM outbox{filter} ORDER BY id DESC LIMIT ${}", next());
     let mut q = query(&sql);
     if let Some(state) = state {
@@ -261,12 +274,17 @@ pub(crate) async fn messages(
 }
 
 pub(crate) async fn message(c: &mut Conn, id: i64) -> Result<Option<Message>> {
-    let row = query(&format!("SELECT {WHOLE} WHERE o.id = $1")).bind(id).fetch_optional(&mut *c).await?;
+    let row = query(&format!("SELECT {WHOLE} WHERE o.id = $1 AND (e.staging IS NULL)"))
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?;
     row.map(|r| whole_message_from_row(&r)).transpose()
 }
 
 pub(crate) async fn outbox_counts(c: &mut Conn) -> Result<OutboxCounts> {
-    let rows = query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state").fetch_all(&mut *c).await?;
+    let rows = query(&format!("SELECT state, COUNT(*) AS n FROM outbox WHERE {LIVE} GROUP BY state"))
+        .fetch_all(&mut *c)
+        .await?;
     let mut counts = OutboxCounts::default();
     for r in &rows {
         let state: &str = r.try_get("state")?;
@@ -283,10 +301,10 @@ pub(crate) async fn outbox_counts(c: &mut Conn) -> Result<OutboxCounts> {
 
 pub(crate) async fn next_due(c: &mut Conn) -> Result<Option<Timestamp>> {
     // A claimed message is not due before its lease ends.
-    let row = query(
+    let row = query(&format!(
         "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > due THEN claimed_until ELSE due END) \
-         AS due FROM outbox WHERE state = 'pending'",
-    )
+         AS due FROM outbox WHERE state = 'pending' AND {LIVE}"
+    ))
     .fetch_one(&mut *c)
     .await?;
     opt_ts(&row, "due")

@@ -4,7 +4,7 @@ use jiff::SignedDuration;
 
 use crate::Error;
 use crate::codec::micros;
-use crate::outbox::{Body, Event, Notifier, Told, What};
+use crate::outbox::{Ahead, Body, Event, NewMessage, Notifier, What};
 
 use super::*;
 
@@ -23,6 +23,14 @@ pub(super) fn stored(at: Timestamp) -> Result<Timestamp> {
     from_micros(micros(at))
 }
 
+/// Takes the next event number.
+pub(super) async fn next_event(c: &mut Conn) -> Result<i64> {
+    Ok(query("UPDATE counters SET value = value + 1 WHERE name = 'event' RETURNING value")
+        .fetch_one(&mut *c)
+        .await?
+        .try_get("value")?)
+}
+
 /// Takes the next event number, hands the event to `notifier` and writes what it tells
 /// into the outbox (the event's context and parts, a row per message), all in the caller's
 /// transaction.
@@ -33,43 +41,14 @@ pub(super) async fn tell(
     notifier: &dyn Notifier,
     what: What<'_>,
 ) -> Result<i64> {
-    let seq: i64 = query("UPDATE counters SET value = value + 1 WHERE name = 'event' RETURNING value")
-        .fetch_one(&mut *c)
-        .await?
-        .try_get("value")?;
+    let seq = next_event(c).await?;
     let told = notifier
-        .tell(&Event { seq, at, actor, what })
+        .tell(&Event { seq, at, actor, what, ahead: None })
         .map_err(|e| Error::Invalid(format!("nothing was changed, because its people cannot be told: {e}")))?;
     if told.messages.is_empty() {
         return Ok(seq);
     }
-    write_told(c, at, actor, seq, &told).await?;
-    Ok(seq)
-}
-
-/// Rows a multi-row `INSERT` writes at once: 13 values a row stays well below both
-/// databases' limits on parameters (SQLite's 32,766, PostgreSQL's 65,535).
-const ROWS_PER_INSERT: usize = 1000;
-
-/// Writes an event's context, parts and messages (as pending), many rows per statement. A
-/// key that is taken is a `Conflict`: keys are built from the event's number, which no
-/// other event has, so only a notifier giving the same key twice gets there; the whole
-/// change is then refused. So is a message naming a part the event does not have.
-async fn write_told(c: &mut Conn, at: Timestamp, actor: &str, seq: i64, told: &Told) -> Result<()> {
-    for m in &told.messages {
-        if blank(&m.key) {
-            return Err(Error::Invalid(format!("a message of event {seq} has no key")));
-        }
-        if let Body::Later { part: Some(part), .. } = m.body
-            && part as usize >= told.parts.len()
-        {
-            return Err(Error::Invalid(format!(
-                "message `{}` of event {seq} reads part {part}, but the event has {}",
-                m.key,
-                told.parts.len()
-            )));
-        }
-    }
+    told.check(seq, Ahead::default())?;
     query("INSERT INTO events (seq, at, actor, context) VALUES ($1, $2, $3, $4)")
         .bind(seq)
         .bind(micros(at))
@@ -77,15 +56,115 @@ async fn write_told(c: &mut Conn, at: Timestamp, actor: &str, seq: i64, told: &T
         .bind(&told.context)
         .execute(&mut *c)
         .await?;
-    let parts: Vec<(usize, &String)> = told.parts.iter().enumerate().collect();
+    write_parts(c, seq, 0, &told.parts).await?;
+    write_messages(c, at, seq, &told.messages).await?;
+    Ok(seq)
+}
+
+/// Tells the rest of event `seq`, held back while `ahead` of it was written
+/// ([`held_event`]), and releases it: its context is written and its messages, those
+/// written ahead too, become deliverable.
+pub(super) async fn tell_held(
+    c: &mut Conn,
+    seq: i64,
+    ahead: Ahead,
+    at: Timestamp,
+    actor: &str,
+    notifier: &dyn Notifier,
+    what: What<'_>,
+) -> Result<()> {
+    let told = notifier
+        .tell(&Event { seq, at, actor, what, ahead: Some(ahead) })
+        .map_err(|e| Error::Invalid(format!("nothing was changed, because its people cannot be told: {e}")))?;
+    told.check(seq, ahead)?;
+    query("UPDATE events SET context = $1, staging = NULL WHERE seq = $2")
+        .bind(&told.context)
+        .bind(seq)
+        .execute(&mut *c)
+        .await?;
+    write_parts(c, seq, ahead.parts, &told.parts).await?;
+    write_messages(c, at, seq, &told.messages).await
+}
+
+/// Writes event `seq` held back for the publication of `campaign`: its messages are not
+/// delivered, listed or counted until [`tell_held`] releases it.
+pub(super) async fn hold_event(c: &mut Conn, seq: i64, at: Timestamp, actor: &str, campaign: &str) -> Result<()> {
+    query("INSERT INTO events (seq, at, actor, context, staging) VALUES ($1, $2, $3, '{}', $4)")
+        .bind(seq)
+        .bind(micros(at))
+        .bind(actor)
+        .bind(campaign)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// `Conflict` unless event `seq` is still held back for the publication of `campaign`
+/// (another publication of the campaign takes over a held event, and drops it).
+pub(super) async fn held_event(c: &mut Conn, seq: i64, campaign: &str) -> Result<()> {
+    let held = query("SELECT seq FROM events WHERE seq = $1 AND staging = $2")
+        .bind(seq)
+        .bind(campaign)
+        .fetch_optional(&mut *c)
+        .await?;
+    match held {
+        Some(_) => Ok(()),
+        None => Err(Error::Conflict(format!(
+            "the publication of campaign `{campaign}` was taken over by another one, which publishes it instead"
+        ))),
+    }
+}
+
+/// Drops events held back for publications of `campaign` that did not finish, with their
+/// parts and messages.
+pub(super) async fn drop_held_events(c: &mut Conn, campaign: &str) -> Result<()> {
+    let held = "SELECT seq FROM events WHERE staging = $1";
+    for table in ["outbox", "event_parts"] {
+        query(&format!("DELETE FROM {table} WHERE event IN ({held})")).bind(campaign).execute(&mut *c).await?;
+    }
+    query("DELETE FROM events WHERE staging = $1").bind(campaign).execute(&mut *c).await?;
+    Ok(())
+}
+
+/// Writes a batch of what publication `seq` of `campaign` told ahead, its parts numbered
+/// from `first_part`.
+pub(crate) async fn stage_told(
+    c: &mut Conn,
+    at: Timestamp,
+    campaign: &str,
+    seq: i64,
+    first_part: u32,
+    parts: &[String],
+    messages: &[NewMessage],
+) -> Result<()> {
+    held_event(c, seq, campaign).await?;
+    write_parts(c, seq, first_part, parts).await?;
+    write_messages(c, at, seq, messages).await
+}
+
+/// Rows a multi-row `INSERT` writes at once: 13 values a row stays well below both
+/// databases' limits on parameters (SQLite's 32,766, PostgreSQL's 65,535).
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Writes parts of event `seq`, numbered from `first`, many rows per statement.
+async fn write_parts(c: &mut Conn, seq: i64, first: u32, parts: &[String]) -> Result<()> {
+    let parts: Vec<(i64, &String)> = parts.iter().enumerate().map(|(i, p)| (i64::from(first) + i as i64, p)).collect();
     for chunk in parts.chunks(ROWS_PER_INSERT) {
         let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO event_parts (event, part, data) ");
         insert.push_values(chunk, |mut row, (i, data)| {
-            row.push_bind(seq).push_bind(*i as i64).push_bind(*data);
+            row.push_bind(seq).push_bind(*i).push_bind(*data);
         });
         insert.build().execute(&mut *c).await?;
     }
-    for chunk in told.messages.chunks(ROWS_PER_INSERT) {
+    Ok(())
+}
+
+/// Writes messages of event `seq` (as pending), many rows per statement. A key that is
+/// taken is a `Conflict`: keys are built from the event's number, which no other event
+/// has, so only a notifier giving the same key twice gets there; the whole change is then
+/// refused.
+async fn write_messages(c: &mut Conn, at: Timestamp, seq: i64, messages: &[NewMessage]) -> Result<()> {
+    for chunk in messages.chunks(ROWS_PER_INSERT) {
         let mut insert = sqlx::QueryBuilder::<Db>::new(
             "INSERT INTO outbox (key, channel, sender, recipient, subject, cause, payload, created, state, attempts, \
              due, event, part, data) ",

@@ -324,11 +324,12 @@ pub(super) async fn a_failed_message_fails_the_change(store: &Store) {
     invalid(store.publish_campaign(t(6), "ada", "os", 1, maintenance("OS"), &backwards, &recorder).await, &["before"]);
     assert_eq!(store.campaign("os").await.unwrap().unwrap().state, CampaignState::Draft);
 
-    // Nothing taken, nothing skipped: the next event is number 2.
+    // Numbers are never taken twice: the two publications that failed took 2 and 3 before
+    // their last transaction (slots it refuses take none, nor do other writes that fail).
     store.publish_campaign(t(7), "ada", "os", 1, maintenance("OS"), &slots, &recorder).await.unwrap();
-    assert_eq!(recorder.seen().iter().map(|s| s.seq).collect::<Vec<_>>(), [2]);
+    assert_eq!(recorder.seen().iter().map(|s| s.seq).collect::<Vec<_>>(), [4]);
     let messages = outbox(store).await;
-    assert_eq!(keys(&messages), ["1.0@test", "dup@test", "2.0@test"]);
+    assert_eq!(keys(&messages), ["1.0@test", "dup@test", "4.0@test"]);
     // A message written whole comes back whole, without an intent, though its event has one.
     let whole = &messages[1];
     assert_eq!((whole.payload.as_str(), &whole.intent), ("Message-ID: <dup@test>\r\n\r\npost created\r\n", &None));
@@ -1055,4 +1056,181 @@ pub(super) async fn concurrent_claims(store: &Store) {
     let total = all.len();
     all.dedup();
     assert_eq!((total, all.len()), (24, 24));
+}
+
+/// A notifier that tells a publication's contacts ahead (a part and a message per slot)
+/// and, in the publication's transaction, its subscribers (a part and a message more,
+/// numbered on). It can wait in `tell_ahead` until it is let go, or fail in `tell`.
+#[derive(Default)]
+struct TellsAhead {
+    /// Signalled on arrival in `tell_ahead`, which then waits for the receiver.
+    gate: Option<(tokio::sync::mpsc::UnboundedSender<()>, Mutex<std::sync::mpsc::Receiver<()>>)>,
+    /// `tell` cannot tell the rest of a publication.
+    cannot_finish: bool,
+}
+
+fn later(key: String, recipient: &str, part: u32, at: Timestamp) -> NewMessage {
+    NewMessage {
+        key,
+        channel: Channel::Email,
+        sender: "status@example.net".into(),
+        recipient: format!("{recipient}@example.net"),
+        subject: "published".into(),
+        cause: "publication".into(),
+        body: Body::Later { part: Some(part), data: format!("{{\"to\":{recipient:?}}}") },
+        due: at,
+    }
+}
+
+impl Notifier for TellsAhead {
+    fn tell_ahead(
+        &self,
+        seq: i64,
+        at: Timestamp,
+        _: &crate::StoredCampaign,
+        slots: &[SlotNotice],
+    ) -> Result<Told, String> {
+        if let Some((arrived, go)) = &self.gate {
+            arrived.send(()).unwrap();
+            go.lock().unwrap().recv().unwrap();
+        }
+        Ok(Told {
+            context: String::new(),
+            parts: slots.iter().map(|s| format!("{{\"slot\":{:?}}}", s.target)).collect(),
+            messages: slots
+                .iter()
+                .enumerate()
+                .map(|(i, s)| later(format!("{seq}.{i}@test"), &s.target, i as u32, at))
+                .collect(),
+        })
+    }
+
+    fn tell(&self, e: &Event<'_>) -> Result<Told, String> {
+        if self.cannot_finish && e.ahead.is_some() {
+            return Err("the subscribers' mail cannot be written".into());
+        }
+        let ahead = e.ahead.unwrap_or_default();
+        Ok(Told {
+            context: "{\"what\":\"published\"}".into(),
+            parts: vec!["{\"part\":\"subscribers\"}".into()],
+            messages: vec![later(format!("{}.{}@test", e.seq, ahead.messages), "subscribers", ahead.parts, e.at)],
+        })
+    }
+}
+
+/// A count of raw rows (what is stored, whether it is read or not).
+async fn rows(store: &Store, sql: &str) -> i64 {
+    match &store.pool {
+        crate::Pool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        crate::Pool::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}
+
+/// Nothing of a publication that has not finished is read: its campaign is a draft
+/// without slots or post, and its messages are neither listed, counted, due nor sent.
+async fn nothing_published(store: &Store, campaign: &str) {
+    assert_eq!(store.campaign(campaign).await.unwrap().unwrap().state, CampaignState::Draft);
+    assert!(store.slot_notices(campaign).await.unwrap().is_empty());
+    assert!(store.posts_of_campaign(campaign).await.unwrap().is_empty());
+    assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts::default());
+    assert!(store.messages(None, 10, None).await.unwrap().is_empty());
+    assert_eq!(store.next_due().await.unwrap(), None);
+    let held = rows(store, "SELECT MIN(id) FROM outbox").await;
+    assert_eq!(store.message(held).await.unwrap(), None, "a held message is not shown");
+}
+
+/// A large publication writes its slots and its contacts' messages in batches of short
+/// transactions under an event held back: other writes get in between, nothing of it is
+/// read until its last transaction, and what one that died half-way left is dropped by
+/// the next one.
+pub(super) async fn staged_publication(store: &Store) {
+    const N: usize = 25_000;
+    let slots: Vec<PlannedSlot> =
+        (0..N as i64).map(|i| slot(&format!("vm-{i:05}"), 100 + i % 50, 160 + i % 50)).collect();
+    planned(store, "os").await;
+    let ahead = TellsAhead::default();
+
+    // A publication that dies before its last transaction leaves rows nobody reads.
+    let seq = store.begin_publication(t(5), "ada", "os", 1, &maintenance("OS"), &slots).await.unwrap();
+    let staged = store.stage_publication(t(5), "os", seq, &slots, &ahead).await.unwrap();
+    assert_eq!(staged.ahead, crate::Ahead { parts: N as u32, messages: N as u32 });
+    assert_eq!(staged.notices.len(), N);
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM outbox").await, N as i64);
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM slot_notices").await, N as i64);
+    nothing_published(store, "os").await;
+    assert!(store.claim_messages(t(500), SignedDuration::from_mins(5), 10, "a").await.unwrap().is_empty());
+
+    // The next publication drops them and publishes whole, under an event of its own.
+    let (campaign, post) =
+        store.publish_campaign(t(6), "ada", "os", 1, maintenance("OS"), &slots, &ahead).await.unwrap();
+    assert_eq!(campaign.state, CampaignState::Published);
+    assert_eq!(store.slot_notices("os").await.unwrap().len(), N);
+    assert_eq!(store.outbox_counts().await.unwrap().pending, N as u64 + 1);
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM outbox").await, N as i64 + 1);
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM events WHERE staging IS NOT NULL").await, 0);
+    let seq2 = rows(store, "SELECT MAX(seq) FROM events").await;
+    assert!(seq2 > seq);
+    assert_eq!(rows(store, &format!("SELECT COUNT(*) FROM outbox WHERE event = {seq2}")).await, N as i64 + 1);
+    let newest = &store.messages(None, 1, None).await.unwrap()[0];
+    let newest = store.message(newest.id).await.unwrap().unwrap();
+    assert_eq!(newest.key, format!("{seq2}.{N}@test"), "the subscribers' message is numbered after those ahead");
+    let intent = newest.intent.expect("rendered at delivery");
+    assert_eq!(
+        (intent.context.as_str(), intent.part.as_deref()),
+        ("{\"what\":\"published\"}", Some("{\"part\":\"subscribers\"}"))
+    );
+    let first = store.message(rows(store, "SELECT MIN(id) FROM outbox").await).await.unwrap().unwrap();
+    assert_eq!(first.key, format!("{seq2}.0@test"));
+    let intent = first.intent.expect("rendered at delivery");
+    assert_eq!(
+        (intent.context.as_str(), intent.part.as_deref()),
+        ("{\"what\":\"published\"}", Some("{\"slot\":\"vm-00000\"}"))
+    );
+    assert_eq!(post.campaign.as_deref(), Some("os"));
+
+    // The publication that was taken over cannot finish.
+    match store.finish_publication(t(7), "ada", "os", 1, &maintenance("OS"), &slots, &ahead, &staged).await {
+        Err(Error::Conflict(m)) => assert!(m.contains("taken over"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let told = store.outbox_counts().await.unwrap();
+
+    // One that fails in its last transaction drops what it wrote ahead, but its slots,
+    // which the next publication of the draft clears, in batches too.
+    planned(store, "net").await;
+    let cannot = TellsAhead { cannot_finish: true, ..TellsAhead::default() };
+    match store.publish_campaign(t(8), "ada", "net", 1, maintenance("Net"), &slots, &cannot).await {
+        Err(Error::Invalid(m)) => assert!(m.contains("cannot be told") && m.contains("subscribers"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(store.campaign("net").await.unwrap().unwrap().state, CampaignState::Draft);
+    assert!(store.slot_notices("net").await.unwrap().is_empty());
+    assert_eq!(store.outbox_counts().await.unwrap(), told);
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM outbox").await, N as i64 + 1);
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM events WHERE staging IS NOT NULL").await, 0);
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM slot_notices WHERE campaign = 'net'").await, N as i64);
+    let few = [slot("x", 60, 90), slot("y", 60, 90)];
+    store.publish_campaign(t(9), "ada", "net", 1, maintenance("Net"), &few, &ahead).await.unwrap();
+    assert_eq!(store.slot_notices("net").await.unwrap().len(), 2);
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM slot_notices WHERE campaign = 'net'").await, 2);
+
+    // Other writes get in while a publication is under way, and do not see it.
+    planned(store, "db").await;
+    let (arrived, mut arrival) = tokio::sync::mpsc::unbounded_channel();
+    let (go, wait) = std::sync::mpsc::channel();
+    let gated = std::sync::Arc::new(TellsAhead { gate: Some((arrived, Mutex::new(wait))), cannot_finish: false });
+    let publishing = tokio::spawn({
+        let (store, slots, gated) = (store.clone(), slots.clone(), gated.clone());
+        async move { store.publish_campaign(t(10), "ada", "db", 1, maintenance("DB"), &slots, &*gated).await }
+    });
+    arrival.recv().await.expect("the publication tells ahead");
+    let meanwhile = store.create_post(t(10), "bob", incident("meanwhile"), &Silent).await.unwrap();
+    assert_eq!(store.campaign("db").await.unwrap().unwrap().state, CampaignState::Draft);
+    assert!(store.slot_notices("db").await.unwrap().is_empty());
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM slot_notices WHERE campaign = 'db'").await, N as i64);
+    go.send(()).unwrap();
+    let (db, db_post) = publishing.await.unwrap().unwrap();
+    assert_eq!(db.state, CampaignState::Published);
+    assert!(meanwhile.id < db_post.id, "the other write got in first");
+    assert_eq!(store.slot_notices("db").await.unwrap().len(), N);
 }
