@@ -70,11 +70,14 @@ password=bench-password-$RANDOM$RANDOM
 printf '%s\n' "$password" | "$bin" operator add --name bench --database "$db" >/dev/null
 port=$(free_port)
 base="http://127.0.0.1:$port"
-"$bin" serve --database "$db" --listen "127.0.0.1:$port" --base-url "https://status.example.net" \
-  --smtp "smtp://127.0.0.1:$smtp_port" 2>"$dir/serve.log" &
-pids+=($!)
-fw_pid=$!
-for _ in $(seq 200); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+start_serve() {
+  "$bin" serve --database "$db" --listen "127.0.0.1:$port" --base-url "https://status.example.net" \
+    --smtp "smtp://127.0.0.1:$smtp_port" 2>>"$dir/serve.log" &
+  pids+=($!)
+  fw_pid=$!
+  for _ in $(seq 200); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+}
+start_serve
 api() { # method path content-type [data-file]
   curl -sf -X "$1" -H "Authorization: Bearer $token" -H "Content-Type: $3" ${4:+--data-binary @"$4"} "$base$2"
 }
@@ -87,30 +90,43 @@ echo "import inventory       $(secs "$t0" "$t1") s"
 id=$(api POST /api/v1/campaigns application/toml "$dir/campaign.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 t0=$(now); api POST "/api/v1/campaigns/$id/plan" application/json >/dev/null; t1=$(now)
 plan=$(secs "$t0" "$t1")
-echo "plan (a draft)         $plan s"
+echo "plan (a draft)         $plan s, peak memory so far $(peak "$fw_pid")"
+# The publication in a fresh process, so that its peak memory is its own (not the import's).
+kill "$fw_pid" && wait "$fw_pid" 2>/dev/null || true
+start_serve
 echo '{"kind":"notice","title":"Bench notice","body":"While publishing."}' >"$dir/post.json"
 post=$(api POST /api/v1/posts application/json "$dir/post.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 echo '{"body":"An update while publishing."}' >"$dir/update.json"
 
-# While the publication runs: a login and a post update, each timed, one second in.
+# While the publication runs: a login and a post update every second, each timed.
 (
-  sleep 1
-  a=$(now)
-  code=$(curl -s -o /dev/null -w '%{http_code}' --data-urlencode "name=bench" --data-urlencode "password=$password" "$base/admin/login")
-  b=$(now)
-  echo "  meanwhile: login answered $code in $(secs "$a" "$b") s" >"$dir/login.txt"
-  a=$(now)
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" -H "Content-Type: application/json" --data-binary @"$dir/update.json" "$base/api/v1/posts/$post/updates")
-  b=$(now)
-  echo "  meanwhile: post update answered $code in $(secs "$a" "$b") s" >"$dir/update.txt"
+  while :; do
+    sleep 1
+    a=$(now)
+    code=$(curl -s -o /dev/null -w '%{http_code}' --data-urlencode "name=bench" --data-urlencode "password=$password" "$base/admin/login")
+    b=$(now)
+    echo "login $code $(secs "$a" "$b")" >>"$dir/meanwhile.txt"
+    a=$(now)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" -H "Content-Type: application/json" --data-binary @"$dir/update.json" "$base/api/v1/posts/$post/updates")
+    b=$(now)
+    echo "update $code $(secs "$a" "$b")" >>"$dir/meanwhile.txt"
+  done
 ) &
 side=$!
 t0=$(now); api POST "/api/v1/campaigns/$id/publish" application/json >/dev/null; t1=$(now)
-wait "$side" || true
+kill "$side" 2>/dev/null || true
+wait "$side" 2>/dev/null || true
 publish=$(secs "$t0" "$t1")
 total=$(counts | awk '{s+=$2} END {print s}')
 echo "publish: queue $total messages   $publish s   ($(python3 -c "print(f'{$publish / $plan:.2f}')") x plan), peak memory $(peak "$fw_pid")"
-cat "$dir/login.txt" "$dir/update.txt" 2>/dev/null || echo "  meanwhile: (the publication took less than a second)"
+if [ -s "$dir/meanwhile.txt" ]; then
+  for what in login update; do
+    awk -v w="$what" '$1 == w { n++; if ($3 > max) max = $3; codes[$2]++ }
+      END { s = ""; for (c in codes) s = s " " codes[c] "x" c; printf "  meanwhile: %d %ss, the slowest in %.2f s, answered%s\n", n, w, max, s }' "$dir/meanwhile.txt"
+  done
+else
+  echo "  meanwhile: (the publication took less than a second)"
+fi
 [ "$db_kind" = sqlite ] && echo "  database file $(du -sh "$dir/forewarn.db" | cut -f1)"
 
 cpu0_relay=$(cpu "$relay_pid"); cpu0_fw=$(cpu "$fw_pid"); sent0=$(count sent)
