@@ -98,14 +98,16 @@ echo '{"kind":"notice","title":"Bench notice","body":"While publishing."}' >"$di
 post=$(api POST /api/v1/posts application/json "$dir/post.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 echo '{"body":"An update while publishing."}' >"$dir/update.json"
 
-# While the publication runs: a login and a post update every second, each timed.
+# While the publication runs: a post update every second and a login every six, each timed.
 (
-  while :; do
+  for i in $(seq 1000000); do
     sleep 1
-    a=$(now)
-    code=$(curl -s -o /dev/null -w '%{http_code}' --data-urlencode "name=bench" --data-urlencode "password=$password" "$base/admin/login")
-    b=$(now)
-    echo "login $code $(secs "$a" "$b")" >>"$dir/meanwhile.txt"
+    if [ $((i % 6)) = 1 ]; then # logins are limited to 10 a minute
+      a=$(now)
+      code=$(curl -s -o /dev/null -w '%{http_code}' --data-urlencode "name=bench" --data-urlencode "password=$password" "$base/admin/login")
+      b=$(now)
+      echo "login $code $(secs "$a" "$b")" >>"$dir/meanwhile.txt"
+    fi
     a=$(now)
     code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" -H "Content-Type: application/json" --data-binary @"$dir/update.json" "$base/api/v1/posts/$post/updates")
     b=$(now)

@@ -137,7 +137,15 @@ pub struct Publication<'a> {
     pub unscheduled: &'a [(String, String)],
     /// Those of them that were without a slot in the version told before (not news).
     pub told_unscheduled: &'a [String],
+    /// Where the campaign's file, parsed against its inventory, is kept between the
+    /// events of one publication (what it tells ahead, then the rest), so that it is
+    /// parsed once: for a large fleet that takes a second.
+    pub parsed: Option<&'a Parsed>,
 }
+
+/// A campaign's file as one publication's events read it ([`Publication::parsed`]).
+#[derive(Debug, Default)]
+pub struct Parsed(std::sync::Mutex<Option<(String, String, Info)>>);
 
 /// What one event tells, as it is written: its context, parts and messages, keyed by their
 /// position.
@@ -302,6 +310,22 @@ impl Messages<'_> {
 }
 
 impl<'a> Messages<'a> {
+    /// What the notifier needs of `campaign`'s file, parsed against its inventory, once
+    /// per publication.
+    fn info(&self, campaign: &forewarn_store::StoredCampaign) -> Result<Info, String> {
+        let inventory = self.inventory.map(|(_, inv)| inv);
+        let Some(parsed) = self.publication.parsed else { return Info::of(campaign, inventory) };
+        let mut kept = parsed.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((id, text, info)) = &*kept
+            && (id, text) == (&campaign.id, &campaign.text)
+        {
+            return Ok(info.clone());
+        }
+        let info = Info::of(campaign, inventory)?;
+        *kept = Some((campaign.id.clone(), campaign.text.clone(), info.clone()));
+        Ok(info)
+    }
+
     /// What event `seq` at `at` writes, with what was told of it `ahead`.
     fn out(&self, seq: i64, at: Timestamp, ahead: Option<Ahead>) -> Out<'a> {
         let context = intent::Context {
@@ -351,7 +375,7 @@ impl Notifier for Messages<'_> {
         slots: &[SlotNotice],
     ) -> Result<Told, String> {
         let mut out = self.out(seq, at, None);
-        let info = Info::of(campaign, self.inventory.map(|(_, inv)| inv))?;
+        let info = self.info(campaign)?;
         self.tell_contacts(&mut out, &info, Tell::Published, "", slots);
         out.told()
     }
@@ -362,7 +386,7 @@ impl Notifier for Messages<'_> {
         let site = self.site;
         match event.what {
             What::CampaignPublished { campaign, post, slots, subscribers } => {
-                let info = Info::of(campaign, inventory)?;
+                let info = self.info(campaign)?;
                 let cause = Tell::Published.cause(&info.id);
                 self.tell_contacts(&mut out, &info, Tell::Published, &site.post_url(post.id), slots);
                 self.tell_subscribers(&mut out, post, News::Created, subscribers, &cause);
@@ -374,7 +398,7 @@ impl Notifier for Messages<'_> {
                 out.webhooks(self.webhooks, "campaign.published", &cause, &data);
             }
             What::SlotsChanged { campaign, post, slots } => {
-                let info = Info::of(campaign, inventory)?;
+                let info = self.info(campaign)?;
                 let cause = Tell::Changed.cause(&info.id);
                 self.tell_contacts(&mut out, &info, Tell::Changed, &self.campaign_status_url(post), slots);
                 let data = json!({
@@ -385,7 +409,7 @@ impl Notifier for Messages<'_> {
                 out.webhooks(self.webhooks, "slots.changed", &cause, &data);
             }
             What::CampaignStateChanged { campaign, from, reason, posts, slots, subscribers } => {
-                let mut info = Info::of(campaign, inventory)?;
+                let mut info = self.info(campaign)?;
                 info.reason = reason.map(str::to_owned);
                 let to = campaign.state;
                 let (kind, verb) = match (from, to) {
@@ -441,7 +465,7 @@ impl Notifier for Messages<'_> {
                 out.email(None, &subscriber.email, subject, cause, None, &intent::To::Confirmation);
             }
             What::Reminder { campaign, slots } => {
-                let info = Info::of(campaign, inventory)?;
+                let info = self.info(campaign)?;
                 self.tell_contacts(&mut out, &info, Tell::Reminder, &site.url("/"), slots);
             }
             What::SlotsStarted { campaign, slots } => {

@@ -33,6 +33,7 @@ struct Publication {
     previous: Option<(i64, Arc<Inventory>)>,
     unscheduled: Vec<(String, String)>,
     told_unscheduled: Vec<String>,
+    parsed: forewarn_notify::Parsed,
 }
 
 impl Teller {
@@ -69,6 +70,7 @@ impl Teller {
             previous: p.previous.as_ref().map(|(v, inv)| (*v, &**inv)),
             unscheduled: &p.unscheduled,
             told_unscheduled: &p.told_unscheduled,
+            parsed: Some(&p.parsed),
         });
         Messages { site: &self.site, inventory, webhooks: &self.webhooks, publication }
     }

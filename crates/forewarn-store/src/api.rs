@@ -14,15 +14,25 @@ use crate::types::{
 };
 use crate::{Error, Pool, Result, Store, postgres, sqlite};
 
-/// Runs `work`, which keeps a core busy for long (a large fleet's messages), so that the
-/// runtime's other tasks do not wait for it: on a multi-threaded runtime the worker's queue
-/// is handed to another thread meanwhile ([`tokio::task::block_in_place`]).
-fn busy<T>(work: impl FnOnce() -> T) -> T {
+/// Runs `work`, which keeps a core busy for long (a large fleet's messages), beside
+/// `writes`, which waits on the database mostly: on a multi-threaded runtime at the same
+/// time, `work` on a thread of its own and `writes` on this one, whose worker hands its
+/// queue to another thread meanwhile ([`tokio::task::block_in_place`]), so that the
+/// runtime's other tasks do not wait; one after the other elsewhere.
+async fn alongside<F: std::future::Future, T: Send>(writes: F, work: impl FnOnce() -> T + Send) -> (F::Output, T) {
     use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
-        _ => work(),
+    let handle = Handle::current();
+    if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
+        let written = writes.await;
+        return (written, work());
     }
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|s| {
+            let work = s.spawn(work);
+            let written = handle.block_on(writes);
+            (written, work.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        })
+    })
 }
 
 /// What a publication wrote ahead of its last transaction ([`Store::stage_publication`]).
@@ -283,21 +293,39 @@ impl Store {
         slots: &[PlannedSlot],
         notifier: &dyn Notifier,
     ) -> Result<Staged> {
-        /// Rows a batch writes: each batch's transaction is short (tens of milliseconds).
+        /// Rows a batch of parts or messages writes: each batch's transaction is short
+        /// (tens of milliseconds).
         const BATCH: usize = 10_000;
-        loop {
-            let cleared = tx!(self, clear_staged_notices(campaign, seq, BATCH as i64))?;
-            if cleared < BATCH as u64 {
-                break;
-            }
-        }
-        for batch in slots.chunks(BATCH) {
-            tx!(self, stage_notices(campaign, seq, batch))?;
-        }
+        /// Slots a batch writes. Each slot goes into three indexes, one of which (by
+        /// target) it reaches in no order, so that each batch dirties most of that index's
+        /// pages, which its commit writes: the larger the batch, the fewer times (1.34 M
+        /// slots: 43 s in batches of 10,000, 25 s of 50,000, 20 s in one, measured with
+        /// SQLite alone), but the longer other writes wait (about half a second here).
+        const SLOTS: usize = 50_000;
         let draft = self.campaign(campaign).await?.ok_or_else(|| Error::NotFound(format!("campaign `{campaign}`")))?;
         let notices = SlotNotice::all_new(slots)?;
-        let told = busy(|| notifier.tell_ahead(seq, at, &draft, &notices))
-            .map_err(|e| Error::Invalid(format!("nothing was changed, because its people cannot be told: {e}")))?;
+        // The slots in the order of their notices: by start, as two of the table's three
+        // indexes are (appending to a b-tree is cheaper than inserting all over it).
+        let mut by_start: Vec<&PlannedSlot> = slots.iter().collect();
+        by_start.sort_unstable_by(|a, b| (a.start, &a.target).cmp(&(b.start, &b.target)));
+        // The slots are written while the messages to their contacts are told.
+        let writes = async {
+            loop {
+                let cleared = tx!(self, clear_staged_notices(campaign, seq, SLOTS as i64))?;
+                if cleared < SLOTS as u64 {
+                    break;
+                }
+            }
+            for batch in by_start.chunks(SLOTS) {
+                tx!(self, stage_notices(campaign, seq, batch))?;
+            }
+            Ok::<_, Error>(())
+        };
+        let (written, told) = alongside(writes, || notifier.tell_ahead(seq, at, &draft, &notices)).await;
+        written?;
+        drop(by_start);
+        let told =
+            told.map_err(|e| Error::Invalid(format!("nothing was changed, because its people cannot be told: {e}")))?;
         told.check(seq, crate::Ahead::default())?;
         // A batch of parts, then of messages, each a transaction.
         for (i, parts) in told.parts.chunks(BATCH).enumerate() {

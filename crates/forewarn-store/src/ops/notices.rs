@@ -88,12 +88,17 @@ pub(super) fn check_slots(slots: &[PlannedSlot]) -> Result<()> {
 }
 
 /// Inserts slots told for the first time (sequence 0), many rows per statement.
-pub(super) async fn insert_notices(c: &mut Conn, campaign: &str, slots: &[PlannedSlot]) -> Result<()> {
+pub(super) async fn insert_notices<S: std::borrow::Borrow<PlannedSlot>>(
+    c: &mut Conn,
+    campaign: &str,
+    slots: &[S],
+) -> Result<()> {
     // 4 values a row: well below both databases' limits on parameters.
     for chunk in slots.chunks(1000) {
         let mut insert =
             sqlx::QueryBuilder::<Db>::new("INSERT INTO slot_notices (campaign, target, starts, ends, sequence) ");
         insert.push_values(chunk, |mut row, slot| {
+            let slot = slot.borrow();
             row.push_bind(campaign).push_bind(&slot.target).push_bind(micros(slot.start)).push_bind(micros(slot.end));
             row.push("0");
         });

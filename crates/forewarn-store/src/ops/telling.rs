@@ -4,6 +4,8 @@ use jiff::SignedDuration;
 
 use crate::Error;
 use crate::codec::micros;
+
+use super::super::FOR_UPDATE;
 use crate::outbox::{Ahead, Body, Event, NewMessage, Notifier, What};
 
 use super::*;
@@ -102,7 +104,9 @@ pub(super) async fn hold_event(c: &mut Conn, seq: i64, at: Timestamp, actor: &st
 /// `Conflict` unless event `seq` is still held back for the publication of `campaign`
 /// (another publication of the campaign takes over a held event, and drops it).
 pub(super) async fn held_event(c: &mut Conn, seq: i64, campaign: &str) -> Result<()> {
-    let held = query("SELECT seq FROM events WHERE seq = $1 AND staging = $2")
+    // Locked (PostgreSQL), so that a publication taking over waits for this batch to commit
+    // and then clears it.
+    let held = query(&format!("SELECT seq FROM events WHERE seq = $1 AND staging = $2{FOR_UPDATE}"))
         .bind(seq)
         .bind(campaign)
         .fetch_optional(&mut *c)
