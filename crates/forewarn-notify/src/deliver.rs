@@ -1,8 +1,10 @@
 //! Delivery from the outbox: the one place in forewarn that talks SMTP and posts webhooks.
 //!
 //! A round claims the due messages under a lease, sends them (several at once: email over
-//! lettre's pooled SMTP connections, webhooks through one ureq agent that keeps connections
-//! open between requests), and marks each sent or failed. Failures wait with exponential
+//! lettre's pooled SMTP connections, or connections of our own to a plain relay, webhooks
+//! through one ureq agent that keeps connections open between requests), and marks each sent
+//! or failed; the service's loop ([`Deliverer::run`]) claims the next round while the one
+//! before still sends. Failures wait with exponential
 //! backoff ([`RetryPolicy`]); a permanent one (an SMTP 5xx, an address that cannot be an
 //! address, a webhook's 4xx other than 408 and 429) or too many make the message dead, kept
 //! with its error until an operator retries it. A webhook's URL may hold a secret (Slack's
@@ -174,6 +176,9 @@ pub struct Deliverer {
     /// of our own with `TCP_NODELAY`, used instead of `smtp`'s pool.
     plain: Option<Arc<PlainRelay>>,
     options: Arc<Options>,
+    /// The messages in flight at once (`concurrency`), shared by the rounds: the next round
+    /// is claimed while the one before still sends.
+    slots: Arc<tokio::sync::Semaphore>,
     /// Shared by every webhook request, so connections are used again.
     http: ureq::Agent,
     library: Arc<dyn Library>,
@@ -190,6 +195,14 @@ type Ready = (Message, Arc<str>);
 
 /// Messages rendered, and those that could not be, with why and whether trying again may help.
 type Rendered = (Vec<Ready>, Vec<(Message, Failure)>);
+
+/// A round's messages, claimed under `holder` and rendered: what is left is to send them.
+struct Claimed {
+    holder: String,
+    /// What the round did so far (the messages it could not render).
+    round: Round,
+    ready: Vec<Ready>,
+}
 
 impl Deliverer {
     /// Checks the SMTP URL (without connecting: the relay may be down now and up later).
@@ -226,7 +239,8 @@ impl Deliverer {
             .tls_config(tls)
             .build()
             .new_agent();
-        Ok(Deliverer { store, smtp, plain, options: Arc::new(options), http, library })
+        let slots = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
+        Ok(Deliverer { store, smtp, plain, options: Arc::new(options), slots, http, library })
     }
 
     /// Whether mail goes to the capture mailbox.
@@ -239,53 +253,88 @@ impl Deliverer {
     /// the lease), so no other worker takes a message this one is still sending, however
     /// long the round takes; the messages delivered are marked sent in batches.
     pub async fn round(&self, now: &(dyn Fn() -> Timestamp + Send + Sync)) -> forewarn_store::Result<Round> {
+        let claimed = self.claim(now).await?;
+        self.deliver(claimed, now).await
+    }
+
+    /// A round's first half: claims the due messages under a fresh lease and renders them;
+    /// those that cannot be rendered are marked failed.
+    async fn claim(&self, now: &(dyn Fn() -> Timestamp + Send + Sync)) -> forewarn_store::Result<Claimed> {
         let holder = holder();
-        let lease = self.options.lease;
-        let claimed = self.store.claim_messages(now(), lease, self.options.batch, &holder).await?;
+        let claimed = self.store.claim_messages(now(), self.options.lease, self.options.batch, &holder).await?;
         let mut round = Round { claimed: claimed.len(), ..Round::default() };
         if claimed.is_empty() {
-            return Ok(round);
+            return Ok(Claimed { holder, round, ready: Vec::new() });
         }
         let (ready, unrendered) = self.render(claimed).await;
         for (message, failure) in unrendered {
             self.failed(&mut round, &message, &failure, now()).await?;
         }
+        Ok(Claimed { holder, round, ready })
+    }
+
+    /// A round's second half: sends its messages, each once a connection is free (the
+    /// `concurrency` connections are shared with the round before, which may still be
+    /// sending), renews the round's lease every third of it until the last is done, and marks
+    /// them.
+    async fn deliver(
+        &self,
+        claimed: Claimed,
+        now: &(dyn Fn() -> Timestamp + Send + Sync),
+    ) -> forewarn_store::Result<Round> {
+        let Claimed { holder, mut round, ready } = claimed;
+        let lease = self.options.lease;
         let mut held: std::collections::HashSet<i64> = ready.iter().map(|(m, _)| m.id).collect();
         let mut queue = ready.into_iter();
+        let mut next = queue.next();
+        // The wait for a free connection, kept across the loop's turns so that the round
+        // keeps its place in the line.
+        let mut slot = None;
         let mut running = tokio::task::JoinSet::new();
         let mut delivered = Vec::new();
         let every = Duration::try_from(lease / 3).unwrap_or(Duration::from_secs(1)).max(Duration::from_millis(100));
         let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            while running.len() < self.options.concurrency.max(1) {
-                let Some((message, payload)) = queue.next() else { break };
-                let this = self.clone();
-                running.spawn(async move {
-                    let outcome = this.send(&message, &payload).await;
-                    (message, outcome)
-                });
+            if next.is_some() && slot.is_none() {
+                slot = Some(Box::pin(self.slots.clone().acquire_owned()));
             }
-            let done = tokio::select! {
-                done = running.join_next() => done,
+            if next.is_none() && running.is_empty() {
+                break;
+            }
+            tokio::select! {
+                permit = async { slot.as_mut().expect("a slot is awaited").await }, if slot.is_some() => {
+                    slot = None;
+                    let permit = permit.map_err(|e| forewarn_store::Error::Invalid(format!("delivery: {e}")))?;
+                    if let Some((message, payload)) = next.take() {
+                        let this = self.clone();
+                        running.spawn(async move {
+                            let outcome = this.send(&message, &payload).await;
+                            drop(permit);
+                            (message, outcome)
+                        });
+                    }
+                    next = queue.next();
+                }
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    let (message, outcome) =
+                        done.map_err(|e| forewarn_store::Error::Invalid(format!("delivery task: {e}")))?;
+                    held.remove(&message.id);
+                    match outcome {
+                        Ok(()) => {
+                            delivered.push(message.id);
+                            round.sent += 1;
+                            if delivered.len() >= MARK_BATCH {
+                                self.store.mark_sent(&std::mem::take(&mut delivered), now()).await?;
+                            }
+                        }
+                        Err(failure) => self.failed(&mut round, &message, &failure, now()).await?,
+                    }
+                }
                 _ = renew.tick() => {
                     let ids: Vec<i64> = held.iter().copied().collect();
                     self.store.renew_claims(&holder, &ids, later(now(), lease)).await?;
-                    continue;
                 }
-            };
-            let Some(done) = done else { break };
-            let (message, outcome) = done.map_err(|e| forewarn_store::Error::Invalid(format!("delivery task: {e}")))?;
-            held.remove(&message.id);
-            match outcome {
-                Ok(()) => {
-                    delivered.push(message.id);
-                    round.sent += 1;
-                    if delivered.len() >= MARK_BATCH {
-                        self.store.mark_sent(&std::mem::take(&mut delivered), now()).await?;
-                    }
-                }
-                Err(failure) => self.failed(&mut round, &message, &failure, now()).await?,
             }
         }
         if !delivered.is_empty() {
@@ -366,18 +415,18 @@ impl Deliverer {
 
     async fn send_email(&self, message: &Message, payload: &str) -> Result<(), Failure> {
         let Some(smtp) = &self.smtp else { return Ok(()) };
-        let from = message
+        let from: lettre::Address = message
             .sender
             .parse()
             .map_err(|e| Failure::permanent(format!("sender `{}` is not an address: {e}", message.sender)))?;
-        let to = message
+        let to: lettre::Address = message
             .recipient
             .parse()
             .map_err(|e| Failure::permanent(format!("recipient `{}` is not an address: {e}", message.recipient)))?;
-        let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| Failure::permanent(e.to_string()))?;
         if let Some(plain) = &self.plain {
-            return plain.send(&envelope, payload.as_bytes()).await;
+            return plain.send(from.as_ref(), to.as_ref(), payload).await;
         }
+        let envelope = Envelope::new(Some(from), vec![to]).map_err(|e| Failure::permanent(e.to_string()))?;
         match smtp.send_raw(&envelope, payload.as_bytes()).await {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -426,7 +475,11 @@ impl Deliverer {
     }
 
     /// Delivers until `shutdown` resolves: a round whenever something is due, woken early
-    /// by `wake` (a write that queued messages) and at least every `idle` otherwise.
+    /// by `wake` (a write that queued messages) and at least every `idle` otherwise. The next
+    /// round is claimed and rendered while the one before still sends (its messages then wait
+    /// for the connections that one frees), so the connections never wait for a claim; at
+    /// most two rounds are under way. At shutdown nothing more is claimed and the rounds
+    /// under way finish.
     pub async fn run<F>(
         self,
         now: F,
@@ -434,13 +487,21 @@ impl Deliverer {
         idle: Duration,
         shutdown: impl std::future::Future<Output = ()>,
     ) where
-        F: Fn() -> Timestamp + Send + Sync,
+        F: Fn() -> Timestamp + Send + Sync + 'static,
     {
         tokio::pin!(shutdown);
+        let now = Arc::new(now);
+        let mut sending = tokio::task::JoinSet::new();
         loop {
-            let wait = match self.round(&now).await {
-                Ok(round) if round.claimed > 0 => {
-                    tracing::debug!(?round, "delivery round");
+            while sending.len() >= ROUNDS_UNDER_WAY {
+                if let Some(done) = sending.join_next().await {
+                    finished(done);
+                }
+            }
+            let wait = match self.claim(&*now).await {
+                Ok(claimed) if claimed.round.claimed > 0 => {
+                    let (this, now) = (self.clone(), now.clone());
+                    sending.spawn(async move { this.deliver(claimed, &*now).await });
                     Duration::ZERO
                 }
                 Ok(_) => match self.store.next_due().await {
@@ -463,46 +524,56 @@ impl Deliverer {
                 // Let shutdown win between rounds.
                 tokio::select! {
                     biased;
-                    () = &mut shutdown => return,
+                    () = &mut shutdown => break,
                     () = tokio::task::yield_now() => {}
                 }
                 continue;
             }
             tokio::select! {
-                () = &mut shutdown => return,
+                () = &mut shutdown => break,
                 () = wake.notified() => {}
                 () = tokio::time::sleep(wait) => {}
+                Some(done) = sending.join_next(), if !sending.is_empty() => finished(done),
             }
+        }
+        while let Some(done) = sending.join_next().await {
+            finished(done);
         }
     }
 }
 
+/// Rounds under way at once in [`Deliverer::run`]: one sending, the next claimed.
+const ROUNDS_UNDER_WAY: usize = 2;
+
+/// Logs how a round that [`Deliverer::run`] started ended.
+fn finished(done: Result<forewarn_store::Result<Round>, tokio::task::JoinError>) {
+    match done {
+        Ok(Ok(round)) => tracing::debug!(?round, "delivery round"),
+        Ok(Err(e)) => tracing::error!(error = %e, "outbox: delivery round failed"),
+        Err(e) => tracing::error!(error = %e, "outbox: a delivery round ended early"),
+    }
+}
+
 /// A relay spoken to in plain SMTP (`smtp://HOST[:PORT]`, no TLS, no login: typically the
-/// local MTA) over connections of our own. lettre's pooled transport writes the end of a
-/// message (`.`) as its own small segment on a socket with Nagle's algorithm on, so the
-/// relay's delayed ACK (40 ms on Linux) paces every connection to about 25 messages a
-/// second; these sockets set `TCP_NODELAY`. lettre still speaks the protocol.
+/// local MTA) over connections of our own, with `TCP_NODELAY` (lettre's pooled transport
+/// writes the end of a message as its own small segment with Nagle's algorithm on, so the
+/// relay's delayed ACK paced every connection to about 25 messages a second). A message
+/// costs two writes and two waits for the relay: the envelope and `DATA` together when the
+/// relay announced `PIPELINING` (RFC 2920; one command at a time otherwise), then the whole
+/// message, dot-stuffed, with its end.
 struct PlainRelay {
     /// `host:port`.
     address: String,
     timeout: Duration,
     /// Connections that sent their last message well, to be used again.
-    idle: tokio::sync::Mutex<Vec<lettre::transport::smtp::client::AsyncSmtpConnection>>,
+    idle: tokio::sync::Mutex<Vec<Connection>>,
     /// At most this many idle connections are kept.
     keep: usize,
 }
 
 impl PlainRelay {
-    async fn connect(&self) -> Result<lettre::transport::smtp::client::AsyncSmtpConnection, Failure> {
-        let connect = async {
-            let stream = tokio::net::TcpStream::connect(&self.address).await.map_err(|e| e.to_string())?;
-            stream.set_nodelay(true).map_err(|e| e.to_string())?;
-            let hello = lettre::transport::smtp::extension::ClientId::default();
-            lettre::transport::smtp::client::AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello)
-                .await
-                .map_err(|e| smtp_error_text(&e))
-        };
-        match tokio::time::timeout(self.timeout, connect).await {
+    async fn connect(&self) -> Result<Connection, Failure> {
+        match tokio::time::timeout(self.timeout, Connection::open(&self.address)).await {
             Ok(Ok(connection)) => Ok(connection),
             Ok(Err(e)) => Err(Failure::transient(format!("cannot reach the mail relay at {}: {e}", self.address))),
             Err(_) => Err(Failure::transient(format!("the mail relay at {} did not answer in time", self.address))),
@@ -514,48 +585,210 @@ impl PlainRelay {
     /// meanwhile (the relay restarted): when one fails other than by the relay's permanent
     /// refusal, the other kept ones go too, and the message is tried once more on a fresh
     /// connection.
-    async fn send(&self, envelope: &Envelope, payload: &[u8]) -> Result<(), Failure> {
-        let kept = self.idle.lock().await.pop().filter(|c| !c.has_broken());
+    async fn send(&self, from: &str, to: &str, payload: &str) -> Result<(), Failure> {
+        let kept = self.idle.lock().await.pop();
         let reused = kept.is_some();
         let connection = match kept {
             Some(c) => c,
             None => self.connect().await?,
         };
-        match self.send_on(connection, envelope, payload).await {
+        match self.send_on(connection, from, to, payload).await {
             Err(failure) if reused && !failure.permanent => {
                 self.idle.lock().await.clear();
                 let fresh = self.connect().await?;
-                self.send_on(fresh, envelope, payload).await
+                self.send_on(fresh, from, to, payload).await
             }
             outcome => outcome,
         }
     }
 
-    async fn send_on(
-        &self,
-        mut connection: lettre::transport::smtp::client::AsyncSmtpConnection,
-        envelope: &Envelope,
-        payload: &[u8],
-    ) -> Result<(), Failure> {
-        match tokio::time::timeout(self.timeout, connection.send(envelope, payload)).await {
-            Ok(Ok(_)) => {
+    async fn send_on(&self, mut connection: Connection, from: &str, to: &str, payload: &str) -> Result<(), Failure> {
+        match tokio::time::timeout(self.timeout, connection.send(from, to, payload)).await {
+            Ok(Ok(())) => {
                 let mut idle = self.idle.lock().await;
                 if idle.len() < self.keep {
                     idle.push(connection);
                 }
                 Ok(())
             }
-            Ok(Err(e)) => {
-                connection.abort().await;
-                let text = smtp_error_text(&e);
-                if e.is_permanent() { Err(Failure::permanent(text)) } else { Err(Failure::transient(text)) }
-            }
+            // A connection that failed is dropped (closed) with its transaction.
+            Ok(Err(failure)) => Err(failure),
             Err(_) => {
-                connection.abort().await;
                 Err(Failure::transient(format!("the mail relay at {} did not take the message in time", self.address)))
             }
         }
     }
+}
+
+/// One SMTP connection to a plain relay, greeted, with what its `EHLO` answer announced.
+struct Connection {
+    /// Reads are buffered; writes go to the socket as they are.
+    stream: tokio::io::BufReader<tokio::net::TcpStream>,
+    pipelining: bool,
+    eight_bit: bool,
+    utf8: bool,
+}
+
+/// The most of one reply read (lettre's bound).
+const REPLY_LIMIT: usize = 64 * 1024;
+
+/// A relay's reply: its code and its lines' texts.
+#[derive(Debug)]
+struct Reply {
+    code: u16,
+    text: String,
+}
+
+impl Reply {
+    /// A failure unless the code is `expected`: permanent for 5xx, worth another attempt
+    /// otherwise.
+    fn require(self, expected: u16, what: &str) -> Result<(), Failure> {
+        if self.code == expected {
+            return Ok(());
+        }
+        let text = format!("the relay answered {what} with {} {}", self.code, self.text);
+        if (500..600).contains(&self.code) { Err(Failure::permanent(text)) } else { Err(Failure::transient(text)) }
+    }
+}
+
+impl Connection {
+    /// Connects (with `TCP_NODELAY`), reads the greeting and says `EHLO`.
+    async fn open(address: &str) -> Result<Connection, String> {
+        let stream = tokio::net::TcpStream::connect(address).await.map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let mut c =
+            Connection { stream: tokio::io::BufReader::new(stream), pipelining: false, eight_bit: false, utf8: false };
+        let greeting = c.reply().await.map_err(|f| f.error)?;
+        if greeting.code != 220 {
+            return Err(format!("it greeted with {} {}", greeting.code, greeting.text));
+        }
+        let hello = lettre::transport::smtp::extension::ClientId::default();
+        c.write(format!("EHLO {hello}\r\n").as_bytes()).await.map_err(|f| f.error)?;
+        let ehlo = c.reply().await.map_err(|f| f.error)?;
+        if ehlo.code != 250 {
+            return Err(format!("it answered EHLO with {} {}", ehlo.code, ehlo.text));
+        }
+        // The first line greets; each further one names an extension.
+        for line in ehlo.text.lines().skip(1) {
+            let keyword = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            match keyword.as_str() {
+                "PIPELINING" => c.pipelining = true,
+                "8BITMIME" => c.eight_bit = true,
+                "SMTPUTF8" => c.utf8 = true,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// One transaction: the envelope and `DATA` (in one write when the relay pipelines),
+    /// then the message dot-stuffed with its end, in one write.
+    async fn send(&mut self, from: &str, to: &str, payload: &str) -> Result<(), Failure> {
+        let mut mail = format!("MAIL FROM:<{from}>");
+        if !(from.is_ascii() && to.is_ascii()) {
+            if !self.utf8 {
+                return Err(Failure::permanent(
+                    "an address is not ASCII and the mail relay does not take such addresses (SMTPUTF8)",
+                ));
+            }
+            mail.push_str(" SMTPUTF8");
+        }
+        if !payload.is_ascii() {
+            if !self.eight_bit {
+                return Err(Failure::permanent("the message is not ASCII and the mail relay does not take 8BITMIME"));
+            }
+            mail.push_str(" BODY=8BITMIME");
+        }
+        let rcpt = format!("RCPT TO:<{to}>");
+        if self.pipelining {
+            self.write(format!("{mail}\r\n{rcpt}\r\nDATA\r\n").as_bytes()).await?;
+            // Every reply is read, so that the connection is where it should be even when one
+            // of them refused.
+            let replies = [self.reply().await?, self.reply().await?, self.reply().await?];
+            let [mail_reply, rcpt_reply, data_reply] = replies;
+            let data_code = data_reply.code;
+            let refused = mail_reply.require(250, "MAIL FROM").and(rcpt_reply.require(250, "RCPT TO"));
+            if let Err(failure) = refused {
+                if data_code == 354 {
+                    // DATA was taken after all: end an empty message (the connection is closed
+                    // anyway).
+                    self.write(b".\r\n").await?;
+                }
+                return Err(failure);
+            }
+            data_reply.require(354, "DATA")?;
+        } else {
+            for (command, what) in [(mail.as_str(), "MAIL FROM"), (rcpt.as_str(), "RCPT TO")] {
+                self.write(format!("{command}\r\n").as_bytes()).await?;
+                self.reply().await?.require(250, what)?;
+            }
+            self.write(b"DATA\r\n").await?;
+            self.reply().await?.require(354, "DATA")?;
+        }
+        self.write(&data(payload)).await?;
+        self.reply().await?.require(250, "the message")
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        use tokio::io::AsyncWriteExt as _;
+        self.stream.get_mut().write_all(bytes).await.map_err(|e| Failure::transient(format!("the mail relay: {e}")))
+    }
+
+    /// Reads one reply, its lines (`250-...` continued, `250 ...` the last) joined.
+    async fn reply(&mut self) -> Result<Reply, Failure> {
+        use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
+        let broken = |why: &str| Failure::transient(format!("the mail relay {why}"));
+        let mut text = String::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = (&mut self.stream)
+                .take((REPLY_LIMIT + 1 - text.len()) as u64)
+                .read_line(&mut line)
+                .await
+                .map_err(|e| broken(&format!("could not be read: {e}")))?;
+            if n == 0 {
+                return Err(broken("closed the connection"));
+            }
+            if text.len() + line.len() > REPLY_LIMIT {
+                return Err(broken("answered too much"));
+            }
+            let l = line.trim_end_matches(['\r', '\n']);
+            let code = l.get(..3).and_then(|c| c.parse::<u16>().ok()).filter(|c| (200..600).contains(c));
+            let Some(code) = code else { return Err(broken(&format!("answered `{}`, not SMTP", l.escape_debug()))) };
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(l.get(4..).unwrap_or(""));
+            if l.as_bytes().get(3) != Some(&b'-') {
+                return Ok(Reply { code, text });
+            }
+        }
+    }
+}
+
+/// A message as `DATA` carries it: every line that begins with `.` gets another one before it
+/// (RFC 5321, 4.5.2), then a line break if it does not end with one, then `.` on its own line.
+fn data(payload: &str) -> Vec<u8> {
+    let bytes = payload.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    if bytes.first() == Some(&b'.') {
+        out.push(b'.');
+    }
+    let mut from = 0;
+    for (i, _) in payload.match_indices('\n') {
+        if bytes.get(i + 1) == Some(&b'.') {
+            out.extend_from_slice(&bytes[from..=i]);
+            out.push(b'.');
+            from = i + 1;
+        }
+    }
+    out.extend_from_slice(&bytes[from..]);
+    if !bytes.is_empty() && !bytes.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+    out
 }
 
 /// `host:port` of a plain relay URL (`smtp://HOST[:PORT]`, port 25 by default); `None` for
@@ -885,6 +1118,151 @@ mod tests {
         (dir, store, deliverer)
     }
 
+    /// A store holding `count` emails (`test.N`, written whole, each with its key as
+    /// Message-ID), and a deliverer to `relay`.
+    async fn mail_outbox(count: usize, relay: &str, options: Options) -> (TempDir, Store, Deliverer) {
+        let dir = TempDir::new("forewarn-deliver-test").unwrap();
+        let store = Store::open(&dir.sqlite_url("forewarn.db")).await.unwrap();
+        struct Queue(Vec<NewMessage>);
+        impl forewarn_store::Notifier for Queue {
+            fn tell(&self, _: &forewarn_store::Event<'_>) -> Result<forewarn_store::Told, String> {
+                Ok(forewarn_store::Told { messages: self.0.clone(), ..Default::default() })
+            }
+        }
+        let messages = (0..count)
+            .map(|i| NewMessage {
+                key: format!("test.{i}"),
+                channel: Channel::Email,
+                sender: "status@example.net".into(),
+                recipient: format!("reader{i}@example.org"),
+                subject: "a test".into(),
+                cause: "a test".into(),
+                body: forewarn_store::Body::Written(mail(i)),
+                due: now(),
+            })
+            .collect();
+        store.subscribe(now(), "reader@example.net", &[], "en", &Queue(messages)).await.unwrap();
+        let options = Options { smtp: Some(relay.to_owned()), ..options };
+        let library = Arc::new(StoredLibrary::new(store.clone(), crate::tests::site()));
+        let deliverer = Deliverer::new(store.clone(), options, library).unwrap();
+        (dir, store, deliverer)
+    }
+
+    /// Message `i` as written: lines the relay must get back without the dots stuffed in,
+    /// and no line break at its end.
+    fn mail(i: usize) -> String {
+        format!("Message-ID: <test.{i}>\r\nSubject: a test\r\n\r\n.leading dot\r\n.\r\n..\r\nend of {i}")
+    }
+
+    /// An SMTP relay on loopback: announces `PIPELINING` (unless told not to) and 8BITMIME,
+    /// takes every message and keeps it as sent (dots unstuffed); the answer to a message
+    /// holding `hold` waits until `gate` is opened.
+    struct Relay {
+        url: String,
+        received: Arc<Mutex<Vec<String>>>,
+        connections: Arc<AtomicUsize>,
+    }
+
+    impl Relay {
+        fn start(pipelining: bool, hold: Option<(&str, Arc<Gate>)>) -> Relay {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("smtp://{}", listener.local_addr().unwrap());
+            let received = Arc::new(Mutex::new(Vec::new()));
+            let connections = Arc::new(AtomicUsize::new(0));
+            let hold = hold.map(|(marker, gate)| (marker.to_owned(), gate));
+            let (kept, count) = (received.clone(), connections.clone());
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    let Ok(conn) = conn else { return };
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let (kept, hold) = (kept.clone(), hold.clone());
+                    std::thread::spawn(move || converse(conn, pipelining, &kept, hold.as_ref()));
+                }
+            });
+            Relay { url, received, connections }
+        }
+
+        /// How many times each message arrived, by the key in its Message-ID.
+        fn arrivals(&self) -> std::collections::BTreeMap<String, usize> {
+            let mut seen = std::collections::BTreeMap::new();
+            for m in self.received.lock().unwrap().iter() {
+                let key = m.split_once("Message-ID: <").and_then(|(_, r)| r.split_once('>')).unwrap().0;
+                *seen.entry(key.to_owned()).or_insert(0) += 1;
+            }
+            seen
+        }
+    }
+
+    /// One SMTP conversation, until the client closes the connection.
+    fn converse(conn: TcpStream, pipelining: bool, received: &Mutex<Vec<String>>, hold: Option<&(String, Arc<Gate>)>) {
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut conn = conn;
+        let mut say = |text: &str| conn.write_all(text.as_bytes()).is_ok();
+        say("220 relay ESMTP\r\n");
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+            let ok = match verb.as_str() {
+                "EHLO" if pipelining => say("250-relay\r\n250-PIPELINING\r\n250 8BITMIME\r\n"),
+                "EHLO" => say("250-relay\r\n250 8BITMIME\r\n"),
+                "MAIL" | "RCPT" | "RSET" | "NOOP" => say("250 ok\r\n"),
+                "QUIT" => return,
+                "DATA" => {
+                    say("354 go on\r\n");
+                    let mut message = String::new();
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == ".\r\n" {
+                            break;
+                        }
+                        message.push_str(line.strip_prefix('.').unwrap_or(&line));
+                    }
+                    if let Some((marker, gate)) = hold
+                        && message.contains(marker.as_str())
+                    {
+                        gate.wait();
+                    }
+                    received.lock().unwrap().push(message);
+                    say("250 queued\r\n")
+                }
+                _ => say("502 what\r\n"),
+            };
+            if !ok {
+                return;
+            }
+        }
+    }
+
+    /// Runs `deliverer` until every message of `store` is sent, then stops it; gives what the
+    /// store says of them.
+    async fn run_until_sent(
+        deliverer: Deliverer,
+        store: &Store,
+        count: usize,
+        clock: impl Fn() -> Timestamp + Send + Sync + 'static,
+    ) -> Vec<Message> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(deliverer.run(clock, Arc::new(Notify::new()), Duration::from_secs(10), async {
+            let _ = stopped.await;
+        }));
+        loop {
+            let sent = store.outbox_counts().await.unwrap().sent;
+            if sent as usize >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.send(()).unwrap();
+        running.await.unwrap();
+        store.messages(None, 10_000, None).await.unwrap()
+    }
+
     async fn webhook_messages(store: &Store) -> Vec<Message> {
         let mut all = store.messages(None, 100, None).await.unwrap();
         all.retain(|m| m.channel == Channel::Webhook);
@@ -984,5 +1362,106 @@ mod tests {
         gate.release();
         assert_eq!(round.await.unwrap().unwrap(), Round { claimed: 1, sent: 1, retrying: 0, dead: 0 });
         assert_eq!(hook.heads.lock().unwrap().len(), 1, "sent once");
+    }
+
+    /// Rounds overlap: the next is claimed while the one before still sends, so a message
+    /// the relay is slow to take holds up nothing else; every message arrives once and is
+    /// marked sent once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_slow_message_holds_up_no_other_round() {
+        let gate = Arc::new(Gate::closed());
+        let relay = Relay::start(true, Some(("end of 0", gate.clone())));
+        let options = Options { batch: 4, concurrency: 2, ..Options::default() };
+        let (_dir, store, deliverer) = mail_outbox(12, &relay.url, options).await;
+        let waiting = {
+            let store = store.clone();
+            tokio::spawn(async move { run_until_sent(deliverer, &store, 12, now).await })
+        };
+        // The first round's first message waits for its answer; the other eleven, of three
+        // rounds, go out meanwhile over the other connection.
+        while relay.received.lock().unwrap().len() < 11 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        gate.release();
+        let messages = waiting.await.unwrap();
+        assert!(messages.iter().all(|m| m.state == MessageState::Sent && m.attempts == 0), "{messages:#?}");
+        let arrivals = relay.arrivals();
+        assert_eq!(arrivals.len(), 12, "{arrivals:?}");
+        assert!(arrivals.values().all(|&n| n == 1), "each once: {arrivals:?}");
+    }
+
+    /// Many rounds, overlapped, over kept connections: nothing is sent twice, nothing is
+    /// left out, and each message arrives as written (its dots unstuffed, a line break added
+    /// at its end).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn overlapped_rounds_send_every_message_once() {
+        for pipelining in [true, false] {
+            let relay = Relay::start(pipelining, None);
+            let options = Options { batch: 16, concurrency: 4, ..Options::default() };
+            let (_dir, store, deliverer) = mail_outbox(300, &relay.url, options).await;
+            let messages = run_until_sent(deliverer, &store, 300, now).await;
+            assert_eq!(messages.len(), 300);
+            assert!(messages.iter().all(|m| m.state == MessageState::Sent && m.attempts == 0));
+            let arrivals = relay.arrivals();
+            assert_eq!(arrivals.len(), 300, "every message");
+            assert!(arrivals.values().all(|&n| n == 1), "each once: {arrivals:?}");
+            let received = relay.received.lock().unwrap();
+            let first = received.iter().find(|m| m.contains("<test.0>")).unwrap();
+            assert_eq!(*first, format!("{}\r\n", mail(0)), "as written");
+            assert!(relay.connections.load(Ordering::SeqCst) <= 4, "connections are kept");
+        }
+    }
+
+    /// The round claimed ahead waits for a connection under its own lease, renewed like the
+    /// sending one's: while a message holds the only connection, no other worker takes the
+    /// messages of either round, however long it takes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_round_claimed_ahead_keeps_its_lease_while_it_waits() {
+        let gate = Arc::new(Gate::closed());
+        let relay = Relay::start(true, Some(("end of 0", gate.clone())));
+        let lease = SignedDuration::from_millis(600);
+        let options = Options { batch: 2, concurrency: 1, lease, ..Options::default() };
+        let (_dir, store, deliverer) = mail_outbox(4, &relay.url, options).await;
+        // The clock: 100 ms later at every reading (claims, then each renewal).
+        let readings = Arc::new(AtomicUsize::new(0));
+        let clock = {
+            let readings = readings.clone();
+            move || now() + SignedDuration::from_millis(100 * readings.fetch_add(1, Ordering::SeqCst) as i64)
+        };
+        let waiting = {
+            let store = store.clone();
+            tokio::spawn(async move { run_until_sent(deliverer, &store, 4, clock).await })
+        };
+        // Both rounds are claimed (two readings) and renew their leases (every 200 ms) while
+        // the first message holds the connection.
+        while readings.load(Ordering::SeqCst) < 10 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The first round was claimed until now() + 600 ms, the second until 700 ms at most;
+        // renewed since, neither ended: another worker takes nothing at 750 ms.
+        let other = store.claim_messages(now() + SignedDuration::from_millis(750), lease, 10, "other").await.unwrap();
+        assert!(other.is_empty(), "another worker took {other:?}");
+        gate.release();
+        let messages = waiting.await.unwrap();
+        assert!(messages.iter().all(|m| m.state == MessageState::Sent), "{messages:#?}");
+        assert!(relay.arrivals().values().all(|&n| n == 1) && relay.arrivals().len() == 4, "{:?}", relay.arrivals());
+    }
+
+    /// A relay's refusal is the message's failure, with its code: 5xx permanent.
+    #[test]
+    fn replies_other_than_the_expected_are_failures() {
+        let refused = Reply { code: 550, text: "5.1.1 no such user".into() }.require(250, "RCPT TO").unwrap_err();
+        assert_eq!(refused, Failure::permanent("the relay answered RCPT TO with 550 5.1.1 no such user"));
+        let busy = Reply { code: 421, text: "try later".into() }.require(354, "DATA").unwrap_err();
+        assert!(!busy.permanent && busy.error.contains("421"), "{busy:?}");
+        assert!(Reply { code: 250, text: String::new() }.require(250, "MAIL FROM").is_ok());
+    }
+
+    #[test]
+    fn data_is_dot_stuffed_and_ended() {
+        assert_eq!(data("a\r\n.b\r\n.\r\n"), b"a\r\n..b\r\n..\r\n.\r\n");
+        assert_eq!(data(".x"), b"..x\r\n.\r\n");
+        assert_eq!(data("x\r\n"), b"x\r\n.\r\n");
+        assert_eq!(data(""), b".\r\n");
     }
 }

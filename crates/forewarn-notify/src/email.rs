@@ -7,13 +7,15 @@ use std::time::SystemTime;
 use forewarn_model::inventory::Language;
 use jiff::Timestamp;
 use lettre::Message;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 
 use crate::Site;
 use crate::calendar::Method;
 use crate::doc::Doc;
+
+mod qp;
 
 /// An email to render.
 #[derive(Clone, Debug)]
@@ -76,8 +78,8 @@ pub(crate) fn render(site: &Site, key: &str, at: Timestamp, email: &Email) -> Re
 
     let alternative = MultiPart::alternative()
         .boundary(format!("=_fw_alt_{tag}"))
-        .singlepart(SinglePart::plain(text))
-        .singlepart(SinglePart::html(html));
+        .singlepart(SinglePart::plain(body(&text)))
+        .singlepart(SinglePart::html(body(&html)));
     let body = if email.calendars.is_empty() {
         alternative
     } else {
@@ -85,7 +87,7 @@ pub(crate) fn render(site: &Site, key: &str, at: Timestamp, email: &Email) -> Re
         for (method, ics) in &email.calendars {
             let content_type = ContentType::parse(&format!("text/calendar; charset=utf-8; method={}", method.name()))
                 .map_err(|e| Unsendable(format!("calendar content type: {e}")))?;
-            mixed = mixed.singlepart(Attachment::new(method.file_name().to_owned()).body(ics.clone(), content_type));
+            mixed = mixed.singlepart(Attachment::new(method.file_name().to_owned()).body(body(ics), content_type));
         }
         mixed
     };
@@ -106,4 +108,51 @@ pub(crate) fn render(site: &Site, key: &str, at: Timestamp, email: &Email) -> Re
     }
     let message = builder.multipart(body).map_err(|e| Unsendable(format!("the message cannot be built: {e}")))?;
     String::from_utf8(message.formatted()).map_err(|_| Unsendable("the message is not UTF-8".to_owned()))
+}
+
+/// A text part's body, encoded in one pass: 7bit when it is ASCII in short lines,
+/// quoted-printable unless more than a third of it would need escaping, base64 then (the
+/// choice lettre makes); line breaks as CRLF. lettre's own encoding makes the line breaks
+/// CRLF by inserting into the text, which takes time growing with the square of its lines.
+fn body(text: &str) -> Body {
+    let bytes = text.as_bytes();
+    let seven_bit = text.is_ascii()
+        && text.split('\n').all(|line| line.len() < 76)
+        && text.match_indices('\r').all(|(i, _)| bytes.get(i + 1) == Some(&b'\n'));
+    if seven_bit {
+        return Body::dangerous_pre_encoded(crlf(bytes), ContentTransferEncoding::SevenBit);
+    }
+    let escaped = bytes.iter().filter(|&&b| !matches!(b, b'\t' | b' '..=b'~')).count();
+    if escaped <= bytes.len() / 3 {
+        return Body::dangerous_pre_encoded(qp::encode(text), ContentTransferEncoding::QuotedPrintable);
+    }
+    Body::dangerous_pre_encoded(base64(&crlf(bytes)), ContentTransferEncoding::Base64)
+}
+
+/// `bytes` in base64, in lines of 76 characters.
+fn base64(bytes: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let digits = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = Vec::with_capacity(digits.len() + digits.len() / 38 + 2);
+    for (i, line) in digits.as_bytes().chunks(76).enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+/// `bytes` with every line break as CRLF (a `\n` without its `\r` gets one).
+fn crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32 + 2);
+    let mut previous = 0u8;
+    for &b in bytes {
+        if b == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        previous = b;
+    }
+    out
 }
