@@ -382,7 +382,6 @@ impl Notifier for Messages<'_> {
 
     fn tell(&self, event: &Event<'_>) -> Result<Told, String> {
         let mut out = self.out(event.seq, event.at, event.ahead);
-        let inventory = self.inventory.map(|(_, inv)| inv);
         let site = self.site;
         match event.what {
             What::CampaignPublished { campaign, post, slots, subscribers } => {
