@@ -299,9 +299,10 @@ impl Store {
         /// Slots a batch writes. Each slot goes into three indexes, one of which (by
         /// target) it reaches in no order, so that each batch dirties most of that index's
         /// pages, which its commit writes: the larger the batch, the fewer times (1.34 M
-        /// slots: 43 s in batches of 10,000, 25 s of 50,000, 20 s in one, measured with
-        /// SQLite alone), but the longer other writes wait (about half a second here).
-        const SLOTS: usize = 50_000;
+        /// slots: 43 s in batches of 10,000, 31 s of 25,000, 25 s of 50,000, 20 s in one,
+        /// measured with SQLite alone), but the longer other writes wait (at 50,000 a
+        /// login waited up to 1.4 s on a busy machine; a second is the aim).
+        const SLOTS: usize = 25_000;
         let draft = self.campaign(campaign).await?.ok_or_else(|| Error::NotFound(format!("campaign `{campaign}`")))?;
         let notices = SlotNotice::all_new(slots)?;
         // The slots in the order of their notices: by start, as two of the table's three
