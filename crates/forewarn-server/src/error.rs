@@ -135,6 +135,16 @@ impl ApiError {
         )
     }
 
+    /// The database was busy with another write for too long (503, `Retry-After`): the
+    /// same request may work in a moment.
+    pub fn busy() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database was busy with another write for too long, so this was not done: try again in a moment",
+        )
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "internal error");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the log has the details")
@@ -148,6 +158,10 @@ impl From<forewarn_store::Error> for ApiError {
             E::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             E::Conflict(what) => ApiError::conflict(what),
             E::Invalid(msg) => ApiError::unprocessable(msg),
+            other if other.is_busy() => {
+                tracing::warn!(error = %other, "the database was busy");
+                ApiError::busy()
+            }
             other if other.is_unavailable() => {
                 tracing::warn!(error = %other, "the database cannot be reached");
                 ApiError::unavailable()

@@ -67,6 +67,18 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the database was busy with another write for longer than the busy timeout
+    /// (SQLite: `SQLITE_BUSY`, `SQLITE_LOCKED` and their extended codes). Trying again
+    /// later may work; nothing about the request itself was wrong.
+    pub fn is_busy(&self) -> bool {
+        let Error::Database(sqlx::Error::Database(db)) = self else { return false };
+        // SQLite's result codes: the primary one is the low byte of the extended one.
+        db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+            && db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6))
+    }
+}
+
 impl From<sqlx::migrate::MigrateError> for Error {
     fn from(e: sqlx::migrate::MigrateError) -> Error {
         Error::Database(sqlx::Error::Migrate(Box::new(e)))

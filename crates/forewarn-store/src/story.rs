@@ -856,6 +856,30 @@ async fn the_story_on_postgres() {
     reopen(&pg.create_database("reopen").await.unwrap()).await;
 }
 
+/// A write that found SQLite busy with another for longer than its timeout says so
+/// (`is_busy`: the server answers 503, not 500); other errors do not.
+#[tokio::test]
+async fn a_write_that_waited_too_long_is_busy() {
+    use sqlx::Connection;
+    let dir = TempDir::new("forewarn-store").unwrap();
+    let url = dir.sqlite_url("busy.db");
+    let store = Store::open(&url).await.unwrap();
+    let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
+    let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+    let mut waiter =
+        sqlx::SqliteConnection::connect_with(&options.busy_timeout(std::time::Duration::ZERO)).await.unwrap();
+    let refused = sqlx::query("BEGIN IMMEDIATE").execute(&mut waiter).await.map(|_| ()).map_err(Error::Database);
+    let refused = refused.expect_err("the database is held by another writer");
+    assert!(refused.is_busy(), "{refused:?}");
+    assert!(!refused.is_unavailable());
+    assert!(!Error::Conflict("x".into()).is_busy());
+    let bad = sqlx::query("SELECT nope FROM nowhere").execute(&mut waiter).await.map(|_| ()).map_err(Error::Database);
+    assert!(!bad.expect_err("no such table").is_busy());
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    store.close().await;
+}
+
 #[tokio::test]
 async fn sqlite_creates_its_file_in_wal_mode_with_foreign_keys() {
     let dir = TempDir::new("forewarn-store").unwrap();
