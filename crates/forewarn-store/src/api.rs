@@ -296,17 +296,14 @@ impl Store {
         /// Rows a batch of parts or messages writes: each batch's transaction is short
         /// (tens of milliseconds).
         const BATCH: usize = 10_000;
-        /// Slots a batch writes. Each slot goes into three indexes, one of which (by
-        /// target) it reaches in no order, so that each batch dirties most of that index's
-        /// pages, which its commit writes: the larger the batch, the fewer times (1.34 M
-        /// slots: 43 s in batches of 10,000, 31 s of 25,000, 25 s of 50,000, 20 s in one,
-        /// measured with SQLite alone), but the longer other writes wait (at 50,000 a
-        /// login waited up to 1.4 s on a busy machine; a second is the aim).
+        /// Slots a batch writes: their table is kept in the order of their starts, and
+        /// they are written in it, so a batch appends to one b-tree (25,000 slots: tens of
+        /// milliseconds), while other writes wait their turn between two batches.
         const SLOTS: usize = 25_000;
         let draft = self.campaign(campaign).await?.ok_or_else(|| Error::NotFound(format!("campaign `{campaign}`")))?;
         let notices = SlotNotice::all_new(slots)?;
-        // The slots in the order of their notices: by start, as two of the table's three
-        // indexes are (appending to a b-tree is cheaper than inserting all over it).
+        // The slots in the order of their notices, by start then target, which is the
+        // order of their table (appending to a b-tree is cheaper than inserting all over it).
         let mut by_start: Vec<&PlannedSlot> = slots.iter().collect();
         by_start.sort_unstable_by(|a, b| (a.start, &a.target).cmp(&(b.start, &b.target)));
         // The slots are written while the messages to their contacts are told.

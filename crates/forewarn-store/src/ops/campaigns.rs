@@ -405,7 +405,7 @@ pub(crate) async fn clear_staged_notices(c: &mut Conn, id: &str, seq: i64, limit
     staging_draft(c, id).await?;
     let done = query(
         "DELETE FROM slot_notices WHERE campaign = $1 \
-         AND target IN (SELECT target FROM slot_notices WHERE campaign = $1 LIMIT $2)",
+         AND (starts, target) IN (SELECT starts, target FROM slot_notices WHERE campaign = $1 LIMIT $2)",
     )
     .bind(id)
     .bind(limit)

@@ -107,21 +107,22 @@ pub(super) async fn insert_notices<S: std::borrow::Borrow<PlannedSlot>>(
     Ok(())
 }
 
-/// Gives slots told before their new times under their next sequence, not cancelled, not
-/// reminded of, not started and not finished, many rows per statement.
-async fn retell_notices(c: &mut Conn, campaign: &str, slots: &[&PlannedSlot]) -> Result<()> {
+/// Gives slots told before (each with the start it was told) their new times under their
+/// next sequence, not cancelled, not reminded of, not started and not finished, many rows
+/// per statement.
+async fn retell_notices(c: &mut Conn, campaign: &str, slots: &[(&PlannedSlot, i64)]) -> Result<()> {
     for chunk in slots.chunks(1000) {
         // Both databases name the columns of a VALUES list column1, column2, ...
         let mut update = sqlx::QueryBuilder::<Db>::new(
             "UPDATE slot_notices SET starts = v.column2, ends = v.column3, sequence = sequence + 1, \
              cancelled = FALSE, reminded = FALSE, started = FALSE, finished = FALSE FROM (",
         );
-        update.push_values(chunk, |mut row, slot| {
-            row.push_bind(&slot.target).push_bind(micros(slot.start)).push_bind(micros(slot.end));
+        update.push_values(chunk, |mut row, (slot, told)| {
+            row.push_bind(&slot.target).push_bind(micros(slot.start)).push_bind(micros(slot.end)).push_bind(*told);
         });
         update.push(") AS v WHERE slot_notices.campaign = ");
         update.push_bind(campaign);
-        update.push(" AND slot_notices.target = v.column1");
+        update.push(" AND slot_notices.starts = v.column4 AND slot_notices.target = v.column1");
         update.build().execute(&mut *c).await?;
     }
     Ok(())
@@ -131,15 +132,14 @@ async fn retell_notices(c: &mut Conn, campaign: &str, slots: &[&PlannedSlot]) ->
 async fn cancel_notices(c: &mut Conn, campaign: &str, rows: &[NoticeRow]) -> Result<()> {
     for chunk in rows.chunks(1000) {
         let mut update = sqlx::QueryBuilder::<Db>::new(
-            "UPDATE slot_notices SET cancelled = TRUE, sequence = sequence + 1 WHERE campaign = ",
+            "UPDATE slot_notices SET cancelled = TRUE, sequence = sequence + 1 FROM (",
         );
+        update.push_values(chunk, |mut row, told| {
+            row.push_bind(told.starts).push_bind(&told.target);
+        });
+        update.push(") AS v WHERE slot_notices.campaign = ");
         update.push_bind(campaign);
-        update.push(" AND target IN (");
-        let mut targets = update.separated(", ");
-        for row in chunk {
-            targets.push_bind(&row.target);
-        }
-        update.push(")");
+        update.push(" AND slot_notices.starts = v.column1 AND slot_notices.target = v.column2");
         update.build().execute(&mut *c).await?;
     }
     Ok(())
@@ -231,7 +231,7 @@ pub(crate) async fn republish_campaign(
         }
         // Moved, or back after it was cancelled: told anew under a higher sequence (the
         // same calendar UID), to be reminded of again.
-        retold.push(slot);
+        retold.push((slot, old.starts));
         let change = if old.cancelled {
             new += 1;
             SlotChange::New
@@ -344,7 +344,8 @@ pub(crate) async fn send_reminders(
 }
 
 /// Marks `flag` (`started` or `finished`) on the slots of published campaigns, not
-/// cancelled and not marked yet, whose `column` (`starts` or `ends`) is at or before `at`;
+/// cancelled and not marked yet, whose `column` (`starts` or `ends`) is at or before `at`
+/// (so is their start: the rows are found by it);
 /// gives them by campaign, each campaign's by start, then target.
 async fn mark_progress(
     c: &mut Conn,
@@ -356,7 +357,7 @@ async fn mark_progress(
     // once: the second one waits, then finds it marked.
     let rows = query(&format!(
         "UPDATE slot_notices SET {flag} = TRUE \
-         WHERE NOT {flag} AND NOT cancelled AND {column} <= $1 \
+         WHERE NOT {flag} AND NOT cancelled AND {column} <= $1 AND starts <= $1 \
          AND campaign IN (SELECT id FROM campaigns WHERE state = 'published') \
          RETURNING campaign, target, starts, ends, sequence, cancelled, reminded"
     ))
