@@ -535,17 +535,23 @@ impl Plan {
                 .map(Timestamp::as_second)
                 .map_err(|e| format!("the slot of `{id}` has an unreadable time `{text}`: {e}"))
         };
-        let mut stored_reasons = Vec::with_capacity(file.slots.len());
+        // Each distinct reason is kept once: slots in one window share theirs.
+        let mut stored_reasons = Vec::new();
+        let mut reason_index: FxHashMap<&str, u32> = FxHashMap::default();
         let mut slots = Vec::with_capacity(file.slots.len());
         for entry in &file.slots {
             let target = index(entry.target())?;
             let id = entry.target().unwrap_or_default();
-            stored_reasons.push(entry.reason.to_string());
+            let reason: &str = &entry.reason;
+            let why = *reason_index.entry(reason).or_insert_with(|| {
+                stored_reasons.push(reason.to_owned());
+                stored_reasons.len() as u32 - 1
+            });
             slots.push(Slot {
                 target,
                 start: second(&entry.start, id)?,
                 end: second(&entry.end, id)?,
-                why: Why::Stored(stored_reasons.len() as u32 - 1),
+                why: Why::Stored(why),
                 class: 0,
             });
         }

@@ -416,11 +416,12 @@ async fn publish_as(
             c.state.as_str()
         )));
     }
-    let stored = stored_plan(app, id, version).await?;
+    let mut stored = stored_plan(app, id, version).await?;
     check_plan_of_this_text(&c, &stored)?;
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
     let components = campaign_components(app, &inv, &campaign).await?;
-    let read = read_plan(&stored.json, inv, campaign.clone()).await?;
+    // The plan's text is read once and let go: at 1.34 M machines it is 264 MB.
+    let read = read_plan(std::mem::take(&mut stored.json), inv, campaign.clone()).await?;
     let (slots, announcement) = (read.slots, read.announcement);
     check_notice(app.now(), &campaign, stored.version, slots.iter())?;
     let post = NewPost {
@@ -504,13 +505,14 @@ struct ReadPlan {
     announcement: forewarn_status::announce::NewAnnouncement,
 }
 
-async fn read_plan(plan_json: &str, inv: Arc<Inventory>, campaign: Campaign) -> ApiResult<ReadPlan> {
-    let json = plan_json.to_owned();
+async fn read_plan(json: String, inv: Arc<Inventory>, campaign: Campaign) -> ApiResult<ReadPlan> {
     blocking(move || {
         let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(&json).map_err(ApiError::internal)?;
         let slots = slots_of_file(&file)?;
         let unscheduled = crate::tell::unscheduled_of_file(&file);
         let plan = Plan::from_file(&file, &inv, &campaign).map_err(ApiError::internal)?;
+        drop(file);
+        drop(json);
         let announcement = forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone);
         Ok(ReadPlan { slots, unscheduled, announcement })
     })
@@ -544,12 +546,15 @@ impl<T> Told<T> {
 /// inventory names them, `rack-R`), those the status page lists. While the maintenance is in
 /// progress they show "under maintenance".
 async fn campaign_components(app: &App, inv: &Inventory, campaign: &Campaign) -> ApiResult<Vec<String>> {
-    let hosts: Vec<usize> = match campaign.scope {
+    let mut hosts: Vec<usize> = match campaign.scope {
         forewarn_model::campaign::Scope::Machines => {
             campaign.target_machines(inv).into_iter().map(|m| inv.machines[m].host).collect()
         }
         forewarn_model::campaign::Scope::Hosts => campaign.target_hosts(inv),
     };
+    // A host once, then a rack once: a million machines sit on a few thousand hosts.
+    hosts.sort_unstable();
+    hosts.dedup();
     let mut racks: Vec<String> = hosts.into_iter().map(|h| format!("rack-{}", inv.hosts[h].rack)).collect();
     racks.sort_unstable();
     racks.dedup();
@@ -840,7 +845,7 @@ async fn republish(
     version: Option<i64>,
     preview: bool,
 ) -> ApiResult<Told<StoredCampaign>> {
-    let stored = stored_plan(app, &c.id, version).await?;
+    let mut stored = stored_plan(app, &c.id, version).await?;
     let published = c.published_plan.unwrap_or(0);
     if stored.version <= published {
         return Err(ApiError::conflict(format!(
@@ -850,13 +855,14 @@ async fn republish(
         )));
     }
     let (_, inv, campaign) = parsed_campaign(app, c, Some(stored.inventory_version)).await?;
-    let read = read_plan(&stored.json, inv, campaign.clone()).await?;
+    // The plan's text is read once and let go: at 1.34 M machines it is 264 MB.
+    let read = read_plan(std::mem::take(&mut stored.json), inv, campaign.clone()).await?;
     let slots = read.slots;
     // Slots contacts were told keep their times; what is new or moved needs the notice.
     let told = app.store.slot_notices(&c.id).await?;
-    let changed = slots.iter().filter(|s| {
-        !told.iter().any(|n| n.target == s.target && n.change != SlotChange::Cancelled && n.start == s.start)
-    });
+    let told: HashMap<&str, Timestamp> =
+        told.iter().filter(|n| n.change != SlotChange::Cancelled).map(|n| (n.target.as_str(), n.start)).collect();
+    let changed = slots.iter().filter(|s| told.get(s.target.as_str()) != Some(&s.start));
     check_notice(app.now(), &campaign, stored.version, changed)?;
     let post = post_text(read.announcement);
     let teller = app.publication_teller(c, read.unscheduled, stored.inventory_version).await?;
@@ -1207,7 +1213,7 @@ async fn move_attempt(
         summary["moved"] = json!({ "target": target, "from": was, "to": start.to_string() });
     }
     let (_, inv, campaign) = parsed_campaign(app, &c, Some(stored.inventory_version)).await?;
-    let read = read_plan(&text, inv, campaign).await?;
+    let read = read_plan(text.clone(), inv, campaign).await?;
     let (slots, post) = (read.slots, post_text(read.announcement));
     let teller = app.publication_teller(&c, read.unscheduled, stored.inventory_version).await?;
     let plan = (stored.inventory_version, text.as_str(), &summary);

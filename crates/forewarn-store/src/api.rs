@@ -302,11 +302,9 @@ impl Store {
         const SLOTS: usize = 25_000;
         let draft = self.campaign(campaign).await?.ok_or_else(|| Error::NotFound(format!("campaign `{campaign}`")))?;
         let notices = SlotNotice::all_new(slots)?;
-        // The slots in the order of their notices, by start then target, which is the
-        // order of their table (appending to a b-tree is cheaper than inserting all over it).
-        let mut by_start: Vec<&PlannedSlot> = slots.iter().collect();
-        by_start.sort_unstable_by(|a, b| (a.start, &a.target).cmp(&(b.start, &b.target)));
-        // The slots are written while the messages to their contacts are told.
+        // The slots are written in the order of their notices, by start then target, which is
+        // the order of their table (appending to a b-tree is cheaper than inserting all over
+        // it), while the messages to their contacts are told.
         let writes = async {
             loop {
                 let cleared = tx!(self, clear_staged_notices(campaign, seq, SLOTS as i64))?;
@@ -314,14 +312,13 @@ impl Store {
                     break;
                 }
             }
-            for batch in by_start.chunks(SLOTS) {
+            for batch in notices.chunks(SLOTS) {
                 tx!(self, stage_notices(campaign, seq, batch))?;
             }
             Ok::<_, Error>(())
         };
         let (written, told) = alongside(writes, || notifier.tell_ahead(seq, at, &draft, &notices)).await;
         written?;
-        drop(by_start);
         let told =
             told.map_err(|e| Error::Invalid(format!("nothing was changed, because its people cannot be told: {e}")))?;
         told.check(seq, crate::Ahead::default())?;

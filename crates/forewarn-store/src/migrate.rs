@@ -95,4 +95,58 @@ mod tests {
         let names = |h: &[Embedded]| h.iter().map(|m| m.file).collect::<Vec<_>>();
         assert_eq!(names(SQLITE), names(POSTGRES), "each change needs a migration on both backends");
     }
+
+    /// Migration 0013 rebuilds `slot_notices` in the order of their starts: every notice an
+    /// installation kept before it is there after it, each column as it was.
+    const NOTICES_BEFORE_0013: &str = "INSERT INTO inventories (version, at, actor, format, text, summary) VALUES (1, 0, 'a', 'toml', '', '{}'); \
+         INSERT INTO campaigns (id, title, text, state, inventory_version, created, updated) \
+         VALUES ('os', 't', '', 'published', 1, 0, 0); \
+         INSERT INTO slot_notices (campaign, target, starts, ends, sequence, cancelled, reminded, started, finished) \
+         VALUES ('os', 'web-2', 50, 60, 2, TRUE, TRUE, FALSE, FALSE), ('os', 'web-1', 70, 90, 0, FALSE, FALSE, TRUE, TRUE)";
+    const NOTICES: &str = "SELECT campaign, target, starts, ends, sequence, cancelled, reminded, started, finished \
+                           FROM slot_notices ORDER BY target";
+    type NoticeRow = (String, String, i64, i64, i64, bool, bool, bool, bool);
+
+    fn before_and_0013(history: &'static [Embedded]) -> (&'static [Embedded], &'static Embedded) {
+        let at = history.iter().position(|m| m.file.starts_with("0013_")).unwrap();
+        (&history[..at], &history[at])
+    }
+
+    fn kept(rows: Vec<NoticeRow>) {
+        assert_eq!(
+            rows,
+            [
+                ("os".into(), "web-1".into(), 70, 90, 0, false, false, true, true),
+                ("os".into(), "web-2".into(), 50, 60, 2, true, true, false, false),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn slots_by_start_keeps_every_notice_on_sqlite() {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let (before, m) = before_and_0013(SQLITE);
+        for b in before {
+            sqlx::raw_sql(b.sql).execute(&mut conn).await.unwrap();
+        }
+        sqlx::raw_sql(NOTICES_BEFORE_0013).execute(&mut conn).await.unwrap();
+        sqlx::raw_sql(m.sql).execute(&mut conn).await.unwrap();
+        kept(sqlx::query_as(NOTICES).fetch_all(&mut conn).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn slots_by_start_keeps_every_notice_on_postgres() {
+        use sqlx::Connection;
+        let Some(pg) = crate::testing::TestPostgres::start().await else { return };
+        let url = pg.create_database("migrate").await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let (before, m) = before_and_0013(POSTGRES);
+        for b in before {
+            sqlx::raw_sql(b.sql).execute(&mut conn).await.unwrap();
+        }
+        sqlx::raw_sql(NOTICES_BEFORE_0013).execute(&mut conn).await.unwrap();
+        sqlx::raw_sql(m.sql).execute(&mut conn).await.unwrap();
+        kept(sqlx::query_as(NOTICES).fetch_all(&mut conn).await.unwrap());
+    }
 }

@@ -416,7 +416,7 @@ pub(crate) async fn clear_staged_notices(c: &mut Conn, id: &str, seq: i64, limit
 
 /// Writes a batch of the slots of publication `seq` of draft `id` (not read until it is
 /// published).
-pub(crate) async fn stage_notices(c: &mut Conn, id: &str, seq: i64, slots: &[&PlannedSlot]) -> Result<()> {
+pub(crate) async fn stage_notices(c: &mut Conn, id: &str, seq: i64, slots: &[SlotNotice]) -> Result<()> {
     held_event(c, seq, id).await?;
     staging_draft(c, id).await?;
     insert_notices(c, id, slots).await

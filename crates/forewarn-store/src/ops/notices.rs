@@ -87,19 +87,32 @@ pub(super) fn check_slots(slots: &[PlannedSlot]) -> Result<()> {
     Ok(())
 }
 
+/// A slot as its notice row is first written: target, start and end.
+pub(crate) trait SlotRow {
+    fn row(&self) -> (&str, Timestamp, Timestamp);
+}
+
+impl SlotRow for PlannedSlot {
+    fn row(&self) -> (&str, Timestamp, Timestamp) {
+        (&self.target, self.start, self.end)
+    }
+}
+
+impl SlotRow for SlotNotice {
+    fn row(&self) -> (&str, Timestamp, Timestamp) {
+        (&self.target, self.start, self.end)
+    }
+}
+
 /// Inserts slots told for the first time (sequence 0), many rows per statement.
-pub(super) async fn insert_notices<S: std::borrow::Borrow<PlannedSlot>>(
-    c: &mut Conn,
-    campaign: &str,
-    slots: &[S],
-) -> Result<()> {
+pub(super) async fn insert_notices<S: SlotRow>(c: &mut Conn, campaign: &str, slots: &[S]) -> Result<()> {
     // 4 values a row: well below both databases' limits on parameters.
     for chunk in slots.chunks(1000) {
         let mut insert =
             sqlx::QueryBuilder::<Db>::new("INSERT INTO slot_notices (campaign, target, starts, ends, sequence) ");
         insert.push_values(chunk, |mut row, slot| {
-            let slot = slot.borrow();
-            row.push_bind(campaign).push_bind(&slot.target).push_bind(micros(slot.start)).push_bind(micros(slot.end));
+            let (target, start, end) = slot.row();
+            row.push_bind(campaign).push_bind(target).push_bind(micros(start)).push_bind(micros(end));
             row.push("0");
         });
         insert.build().execute(&mut *c).await?;
@@ -131,9 +144,8 @@ async fn retell_notices(c: &mut Conn, campaign: &str, slots: &[(&PlannedSlot, i6
 /// Cancels slots told before (sequence + 1), many rows per statement.
 async fn cancel_notices(c: &mut Conn, campaign: &str, rows: &[NoticeRow]) -> Result<()> {
     for chunk in rows.chunks(1000) {
-        let mut update = sqlx::QueryBuilder::<Db>::new(
-            "UPDATE slot_notices SET cancelled = TRUE, sequence = sequence + 1 FROM (",
-        );
+        let mut update =
+            sqlx::QueryBuilder::<Db>::new("UPDATE slot_notices SET cancelled = TRUE, sequence = sequence + 1 FROM (");
         update.push_values(chunk, |mut row, told| {
             row.push_bind(told.starts).push_bind(&told.target);
         });
