@@ -186,6 +186,14 @@ pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn No
 /// The published campaigns, for the queries below.
 const PUBLISHED: &str = "campaign IN (SELECT id FROM campaigns WHERE state = 'published')";
 
+/// The earliest end of a slot of campaign `c` not told finished (nor cancelled), found in
+/// the order of starts, the only order the table has: no such slot starting after the
+/// first one's end can end before it (a slot ends at or after its start).
+const FIRST_END: &str = "(SELECT MIN(n.ends) FROM slot_notices n \
+     WHERE n.campaign = c.id AND NOT n.finished AND NOT n.cancelled AND n.starts <= \
+     (SELECT f.ends FROM slot_notices f WHERE f.campaign = c.id AND NOT f.finished AND NOT f.cancelled \
+     ORDER BY f.starts LIMIT 1))";
+
 pub(crate) async fn next_scheduled(c: &mut Conn, at: Timestamp, horizon: SignedDuration) -> Result<Option<Timestamp>> {
     // Due now: a published campaign's scheduled maintenance post once one of its slots was
     // told started, a published campaign whose every slot not cancelled was told finished.
@@ -206,7 +214,7 @@ pub(crate) async fn next_scheduled(c: &mut Conn, at: Timestamp, horizon: SignedD
          (SELECT MIN(starts) FROM slot_notices WHERE NOT reminded AND NOT cancelled AND starts > $1 AND {PUBLISHED}) \
          AS remind, \
          (SELECT MIN(starts) FROM slot_notices WHERE NOT started AND NOT cancelled AND {PUBLISHED}) AS start, \
-         (SELECT MIN(ends) FROM slot_notices WHERE NOT finished AND NOT cancelled AND {PUBLISHED}) AS finish, \
+         (SELECT MIN({FIRST_END}) FROM campaigns c WHERE c.state = 'published') AS finish, \
          (SELECT MIN(starts) FROM posts WHERE kind = 'maintenance' AND campaign IS NULL AND state = 'scheduled') \
          AS post_start, \
          (SELECT MIN(ends) FROM posts WHERE kind = 'maintenance' AND campaign IS NULL AND starts IS NOT NULL \
