@@ -10,5 +10,5 @@ pub mod render;
 mod search;
 
 pub use explain::local;
-pub use plan::{Plan, PlanFile, Slot, Unscheduled, Why};
+pub use plan::{Plan, PlanFile, Slot, SlotEntry, Unscheduled, UnscheduledEntry, Why};
 pub use search::{Keep, plan, plan_keeping};

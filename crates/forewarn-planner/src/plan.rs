@@ -521,58 +521,190 @@ impl Plan {
     /// sorted by start, then target. An unknown target or an unreadable time is an error
     /// naming it.
     pub fn from_file(file: &PlanFile<'_>, inv: &Inventory, campaign: &Campaign) -> Result<Plan, String> {
+        let mut reader = Reader::new(inv, campaign, |_: &str, _, _| {});
+        for entry in &file.slots {
+            reader.slot(entry)?;
+        }
+        reader.finish(&file.unscheduled, &file.notes)
+    }
+
+    /// [`Plan::from_file`] straight from the file's text, one slot entry at a time: no entry
+    /// is kept once read (a million of them parsed whole take more memory than the text),
+    /// and each slot is handed to `each` as written (target id, start, end) as it is read.
+    /// Gives the plan and the file's entries without a slot.
+    pub fn read_stored<'t>(
+        text: &'t str,
+        inv: &Inventory,
+        campaign: &Campaign,
+        each: impl FnMut(&str, Timestamp, Timestamp),
+    ) -> Result<(Plan, Vec<UnscheduledEntry<'t>>), String> {
+        use serde::de::DeserializeSeed;
+        let mut reader = Reader::new(inv, campaign, each);
+        let mut de = serde_json::Deserializer::from_str(text);
+        let rest = Top { reader: &mut reader }.deserialize(&mut de).map_err(|e| e.to_string())?;
+        de.end().map_err(|e| e.to_string())?;
+        let plan = reader.finish(&rest.unscheduled, &rest.notes)?;
+        Ok((plan, rest.unscheduled))
+    }
+}
+
+/// Reads a stored plan file's entries into a [`Plan`], one at a time (for
+/// [`Plan::from_file`] and [`Plan::read_stored`]).
+struct Reader<'i, F> {
+    campaign: &'i Campaign,
+    ids: FxHashMap<&'i str, u32>,
+    /// `machine` or `host`, as errors name the targets.
+    what: &'static str,
+    /// Each distinct reason once, by its text: slots in one window share theirs.
+    reason_index: FxHashMap<String, u32>,
+    stored_reasons: Vec<String>,
+    slots: Vec<Slot>,
+    each: F,
+}
+
+impl<'i, F: FnMut(&str, Timestamp, Timestamp)> Reader<'i, F> {
+    fn new(inv: &'i Inventory, campaign: &'i Campaign, each: F) -> Self {
         let ids: FxHashMap<&str, u32> = match campaign.scope {
             Scope::Machines => inv.machines.iter().enumerate().map(|(i, m)| (m.id.as_str(), i as u32)).collect(),
             Scope::Hosts => inv.hosts.iter().enumerate().map(|(i, h)| (h.id.as_str(), i as u32)).collect(),
         };
         let what = if campaign.scope == Scope::Hosts { "host" } else { "machine" };
-        let index = |id: Option<&str>| -> Result<u32, String> {
-            let id = id.ok_or_else(|| format!("an entry of the plan of `{}` names no {what}", campaign.id))?;
-            ids.get(id).copied().ok_or_else(|| format!("the plan names {what} `{id}`, which its inventory lacks"))
-        };
-        let second = |text: &str, id: &str| -> Result<i64, String> {
-            text.parse::<Timestamp>()
-                .map(Timestamp::as_second)
-                .map_err(|e| format!("the slot of `{id}` has an unreadable time `{text}`: {e}"))
-        };
-        // Each distinct reason is kept once: slots in one window share theirs.
-        let mut stored_reasons = Vec::new();
-        let mut reason_index: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut slots = Vec::with_capacity(file.slots.len());
-        for entry in &file.slots {
-            let target = index(entry.target())?;
-            let id = entry.target().unwrap_or_default();
-            let reason: &str = &entry.reason;
-            let why = *reason_index.entry(reason).or_insert_with(|| {
-                stored_reasons.push(reason.to_owned());
-                stored_reasons.len() as u32 - 1
-            });
-            slots.push(Slot {
-                target,
-                start: second(&entry.start, id)?,
-                end: second(&entry.end, id)?,
-                why: Why::Stored(why),
-                class: 0,
-            });
+        Reader {
+            campaign,
+            ids,
+            what,
+            reason_index: FxHashMap::default(),
+            stored_reasons: Vec::new(),
+            slots: Vec::new(),
+            each,
         }
-        slots.sort_unstable_by_key(|s| (s.start, s.target));
-        let unscheduled = file
-            .unscheduled
+    }
+
+    fn index(&self, id: Option<&str>) -> Result<u32, String> {
+        let what = self.what;
+        let id = id.ok_or_else(|| format!("an entry of the plan of `{}` names no {what}", self.campaign.id))?;
+        self.ids.get(id).copied().ok_or_else(|| format!("the plan names {what} `{id}`, which its inventory lacks"))
+    }
+
+    fn slot(&mut self, entry: &SlotEntry<'_>) -> Result<(), String> {
+        let target = self.index(entry.target())?;
+        let id = entry.target().unwrap_or_default();
+        let time = |text: &str| -> Result<Timestamp, String> {
+            text.parse::<Timestamp>().map_err(|e| format!("the slot of `{id}` has an unreadable time `{text}`: {e}"))
+        };
+        let (start, end) = (time(&entry.start)?, time(&entry.end)?);
+        (self.each)(id, start, end);
+        let reason: &str = &entry.reason;
+        let why = match self.reason_index.get(reason) {
+            Some(&i) => i,
+            None => {
+                self.stored_reasons.push(reason.to_owned());
+                let i = self.stored_reasons.len() as u32 - 1;
+                self.reason_index.insert(reason.to_owned(), i);
+                i
+            }
+        };
+        self.slots.push(Slot {
+            target,
+            start: start.as_second(),
+            end: end.as_second(),
+            why: Why::Stored(why),
+            class: 0,
+        });
+        Ok(())
+    }
+
+    fn finish(self, unscheduled: &[UnscheduledEntry<'_>], notes: &[Text<'_>]) -> Result<Plan, String> {
+        let unscheduled = unscheduled
             .iter()
-            .map(|u| Ok(Unscheduled { target: index(u.target())?, reason: u.reason.to_string() }))
+            .map(|u| Ok(Unscheduled { target: self.index(u.target())?, reason: u.reason.to_string() }))
             .collect::<Result<Vec<_>, String>>()?;
+        let mut slots = self.slots;
+        slots.sort_unstable_by_key(|s| (s.start, s.target));
         let completion = slots.iter().map(|s| s.end).max().and_then(|e| Timestamp::from_second(e).ok());
         Ok(Plan {
-            campaign: campaign.id.clone(),
-            scope: campaign.scope,
+            campaign: self.campaign.id.clone(),
+            scope: self.campaign.scope,
             stats: Stats { targets: slots.len() + unscheduled.len(), completion, lower_bound: None, probes: 0 },
             slots,
             unscheduled,
-            notes: file.notes.iter().map(|n| n.to_string()).collect(),
+            notes: notes.iter().map(|n| n.to_string()).collect(),
             windows: Vec::new(),
             rack_names: Vec::new(),
-            stored_reasons,
+            stored_reasons: self.stored_reasons,
         })
+    }
+}
+
+/// The top of a plan file read by [`Plan::read_stored`]: its slots go to the reader as
+/// they are read, the rest is kept.
+struct Top<'r, 'i, F> {
+    reader: &'r mut Reader<'i, F>,
+}
+
+/// What [`Top`] keeps of a plan file.
+struct Rest<'t> {
+    unscheduled: Vec<UnscheduledEntry<'t>>,
+    notes: Vec<Text<'t>>,
+}
+
+impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::DeserializeSeed<'de> for Top<'_, '_, F> {
+    type Value = Rest<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Rest<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::Visitor<'de> for Top<'_, '_, F> {
+    type Value = Rest<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a plan file (a JSON object)")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Rest<'de>, A::Error> {
+        use serde::de::Error as _;
+        let mut rest = Rest { unscheduled: Vec::new(), notes: Vec::new() };
+        let mut slots_read = false;
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match &*key {
+                "slots" if slots_read => return Err(A::Error::duplicate_field("slots")),
+                "slots" => {
+                    map.next_value_seed(Slots { reader: &mut *self.reader })?;
+                    slots_read = true;
+                }
+                "unscheduled" => rest.unscheduled = map.next_value()?,
+                "notes" => rest.notes = map.next_value()?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(rest)
+    }
+}
+
+/// A plan file's `slots`, each entry handed to the reader as it is read.
+struct Slots<'r, 'i, F> {
+    reader: &'r mut Reader<'i, F>,
+}
+
+impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::DeserializeSeed<'de> for Slots<'_, '_, F> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::Visitor<'de> for Slots<'_, '_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of slots")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        while let Some(entry) = seq.next_element::<SlotEntry<'de>>()? {
+            self.reader.slot(&entry).map_err(A::Error::custom)?;
+        }
+        Ok(())
     }
 }
 
@@ -592,6 +724,72 @@ impl UnscheduledEntry<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stored plan read as a stream is the plan read whole, and every slot is handed over
+    /// as written; a broken file is refused with the entry it names.
+    #[test]
+    fn a_plan_read_as_a_stream_is_the_plan_read_whole() {
+        use forewarn_model::fleet::{FleetConfig, generate};
+        let fleet = generate(&FleetConfig { machines: 3000, seed: 7, campaign_start: jiff::civil::date(2027, 3, 1) });
+        let inv = forewarn_model::parse_inventory("inventory.json", &serde_json::to_string(&fleet.inventory).unwrap())
+            .unwrap();
+        let c = forewarn_model::parse_campaign("campaign.json", &serde_json::to_string(&fleet.campaign).unwrap(), &inv)
+            .unwrap();
+        let planned = crate::plan(&inv, &c);
+        let mut buf = Vec::new();
+        planned.write_json(&mut buf, &inv, &c).unwrap();
+        // And a target without a slot, with a reason that needs escapes, and notes.
+        let last = inv.machines.last().unwrap().id.as_str();
+        let text = String::from_utf8(buf).unwrap().replacen(
+            "\"unscheduled\":[]",
+            &format!("\"unscheduled\":[{{\"machine\":\"{last}\",\"reason\":\"no \\\"room\\\"\"}}],\"notes\":[\"n\"]"),
+            1,
+        );
+        let file: PlanFile = serde_json::from_str(&text).unwrap();
+        assert!(
+            file.slots.len() > 2000 && !file.unscheduled.is_empty(),
+            "{} {}",
+            file.slots.len(),
+            file.unscheduled.len()
+        );
+        let whole = Plan::from_file(&file, &inv, &c).unwrap();
+
+        let mut handed = Vec::new();
+        let (streamed, unscheduled) =
+            Plan::read_stored(&text, &inv, &c, |t, s, e| handed.push((t.to_owned(), s, e))).unwrap();
+        assert_eq!(streamed.slots, whole.slots);
+        assert_eq!(streamed.unscheduled, whole.unscheduled);
+        assert_eq!(streamed.stored_reasons, whole.stored_reasons);
+        assert_eq!(streamed.notes, whole.notes);
+        assert!(streamed.stored_reasons.len() < file.slots.len() / 4, "{}", streamed.stored_reasons.len());
+        // Each slot keeps its own reason, shared or not.
+        let written: std::collections::HashMap<&str, &str> =
+            file.slots.iter().map(|e| (e.target().unwrap(), &*e.reason)).collect();
+        for slot in &streamed.slots {
+            let id = inv.machines[slot.target as usize].id.as_str();
+            assert_eq!(streamed.reason(&inv, &c, slot), written[id], "{id}");
+        }
+        let written: Vec<(String, Timestamp, Timestamp)> = file
+            .slots
+            .iter()
+            .map(|e| (e.target().unwrap().to_owned(), e.start.parse().unwrap(), e.end.parse().unwrap()))
+            .collect();
+        assert_eq!(handed, written);
+        assert_eq!(unscheduled.len(), file.unscheduled.len());
+
+        // Broken files: the entry named, nothing half-read given back.
+        let unknown = text.replacen(file.slots[5].target().unwrap(), "nobody-here", 1);
+        let err = Plan::read_stored(&unknown, &inv, &c, |_, _, _| {}).unwrap_err();
+        assert!(err.contains("`nobody-here`, which its inventory lacks"), "{err}");
+        let time = text.replacen(&*file.slots[3].start, "2027-13-01T00:00:00Z", 1);
+        let err = Plan::read_stored(&time, &inv, &c, |_, _, _| {}).unwrap_err();
+        assert!(err.contains("unreadable time `2027-13-01T00:00:00Z`"), "{err}");
+        let twice = format!("{{\"slots\": [], {}", &text.trim_start()[1..]);
+        let err = Plan::read_stored(&twice, &inv, &c, |_, _, _| {}).unwrap_err();
+        assert!(err.contains("duplicate field `slots`"), "{err}");
+        let err = Plan::read_stored(&format!("{text} {{}}"), &inv, &c, |_, _, _| {}).unwrap_err();
+        assert!(err.contains("trailing characters"), "{err}");
+    }
 
     #[test]
     fn rfc3339_matches_jiff() {

@@ -443,7 +443,7 @@ async fn publish_as(
         id,
         stored.version,
         post,
-        &slots,
+        slots,
         notifier
     )))
 }
@@ -507,11 +507,14 @@ struct ReadPlan {
 
 async fn read_plan(json: String, inv: Arc<Inventory>, campaign: Campaign) -> ApiResult<ReadPlan> {
     blocking(move || {
-        let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(&json).map_err(ApiError::internal)?;
-        let slots = slots_of_file(&file)?;
-        let unscheduled = crate::tell::unscheduled_of_file(&file);
-        let plan = Plan::from_file(&file, &inv, &campaign).map_err(ApiError::internal)?;
-        drop(file);
+        // Read as a stream: the slots straight into `slots` and the plan, never the whole
+        // file parsed (at 1.34 M machines that would be more than its 264 MB of text).
+        let mut slots = Vec::new();
+        let (plan, unscheduled) = Plan::read_stored(&json, &inv, &campaign, |target, start, end| {
+            slots.push(PlannedSlot { target: target.to_owned(), start, end })
+        })
+        .map_err(ApiError::internal)?;
+        let unscheduled = crate::tell::unscheduled_of_entries(&unscheduled);
         drop(json);
         let announcement = forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone);
         Ok(ReadPlan { slots, unscheduled, announcement })

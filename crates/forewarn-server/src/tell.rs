@@ -308,15 +308,21 @@ impl forewarn_notify::deliver::Library for AppLibrary {
     }
 }
 
-/// The targets of a stored plan file without a slot, with their reasons.
+/// The targets of a stored plan file without a slot, with their reasons (its slots are
+/// skipped, not kept).
 fn unscheduled_of(json: &str) -> ApiResult<Vec<(String, String)>> {
-    let file: forewarn_planner::PlanFile<'_> = serde_json::from_str(json).map_err(ApiError::internal)?;
-    Ok(unscheduled_of_file(&file))
+    #[derive(serde::Deserialize)]
+    struct Unscheduled<'a> {
+        #[serde(default, borrow)]
+        unscheduled: Vec<forewarn_planner::UnscheduledEntry<'a>>,
+    }
+    let file: Unscheduled<'_> = serde_json::from_str(json).map_err(ApiError::internal)?;
+    Ok(unscheduled_of_entries(&file.unscheduled))
 }
 
-/// [`unscheduled_of`] for a plan file read already.
-pub(crate) fn unscheduled_of_file(file: &forewarn_planner::PlanFile<'_>) -> Vec<(String, String)> {
-    file.unscheduled.iter().filter_map(|u| Some((u.target()?.to_owned(), u.reason.to_string()))).collect()
+/// [`unscheduled_of`] for a plan file's entries read already.
+pub(crate) fn unscheduled_of_entries(entries: &[forewarn_planner::UnscheduledEntry<'_>]) -> Vec<(String, String)> {
+    entries.iter().filter_map(|u| Some((u.target()?.to_owned(), u.reason.to_string()))).collect()
 }
 
 /// 32 random bytes from the operating system, as hex: the installation's secret when it

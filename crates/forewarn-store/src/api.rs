@@ -248,16 +248,16 @@ impl Store {
         campaign: &str,
         plan_version: i64,
         post: NewPost,
-        slots: &[PlannedSlot],
+        slots: Vec<PlannedSlot>,
         notifier: &dyn Notifier,
     ) -> Result<(StoredCampaign, Post)> {
         if self.rehearse {
-            return in_tx!(self, publish_campaign(at, actor, campaign, plan_version, &post, slots, notifier));
+            return in_tx!(self, publish_campaign(at, actor, campaign, plan_version, &post, &slots, notifier));
         }
-        let seq = self.begin_publication(at, actor, campaign, plan_version, &post, slots).await?;
+        let seq = self.begin_publication(at, actor, campaign, plan_version, &post, &slots).await?;
         let published = async {
             let staged = self.stage_publication(at, campaign, seq, slots, notifier).await?;
-            self.finish_publication(at, actor, campaign, plan_version, &post, slots, notifier, &staged).await
+            self.finish_publication(at, actor, campaign, plan_version, &post, notifier, &staged).await
         }
         .await;
         if published.is_err() {
@@ -290,7 +290,7 @@ impl Store {
         at: Timestamp,
         campaign: &str,
         seq: i64,
-        slots: &[PlannedSlot],
+        slots: Vec<PlannedSlot>,
         notifier: &dyn Notifier,
     ) -> Result<Staged> {
         /// Rows a batch of parts or messages writes: each batch's transaction is short
@@ -301,7 +301,8 @@ impl Store {
         /// milliseconds), while other writes wait their turn between two batches.
         const SLOTS: usize = 25_000;
         let draft = self.campaign(campaign).await?.ok_or_else(|| Error::NotFound(format!("campaign `{campaign}`")))?;
-        let notices = SlotNotice::all_new(slots)?;
+        // The slots become their notices (their targets moved, not copied).
+        let notices = SlotNotice::all_new_from(slots)?;
         // The slots are written in the order of their notices, by start then target, which is
         // the order of their table (appending to a b-tree is cheaper than inserting all over
         // it), while the messages to their contacts are told.
@@ -347,15 +348,11 @@ impl Store {
         campaign: &str,
         plan_version: i64,
         post: &NewPost,
-        slots: &[PlannedSlot],
         notifier: &dyn Notifier,
         staged: &Staged,
     ) -> Result<(StoredCampaign, Post)> {
         let Staged { seq, notices, ahead } = staged;
-        in_tx!(
-            self,
-            finish_publication(at, actor, campaign, plan_version, post, slots, notices, notifier, *seq, *ahead)
-        )
+        in_tx!(self, finish_publication(at, actor, campaign, plan_version, post, notices, notifier, *seq, *ahead))
     }
 
     /// Publishes a newer plan version (`slots` are its slots) of a published or paused

@@ -266,12 +266,17 @@ impl SlotNotice {
     /// sequence 0, their times as they read back from the store, ordered by start, then
     /// target.
     pub fn all_new(slots: &[PlannedSlot]) -> crate::Result<Vec<SlotNotice>> {
+        SlotNotice::all_new_from(slots.to_vec())
+    }
+
+    /// [`SlotNotice::all_new`] of slots given up (their targets are moved).
+    pub fn all_new_from(slots: Vec<PlannedSlot>) -> crate::Result<Vec<SlotNotice>> {
         let stored = |at: Timestamp| crate::codec::from_micros(crate::codec::micros(at));
         let mut notices: Vec<SlotNotice> = slots
-            .iter()
+            .into_iter()
             .map(|s| {
                 Ok(SlotNotice {
-                    target: s.target.clone(),
+                    target: s.target,
                     start: stored(s.start)?,
                     end: stored(s.end)?,
                     sequence: 0,
@@ -285,9 +290,10 @@ impl SlotNotice {
     }
 }
 
-/// Orders slots as events hand them to notifiers: by start, then target.
+/// Orders slots as events hand them to notifiers: by start, then target (one slot a
+/// target: no two are equal, so an unstable sort gives the one order).
 pub(crate) fn sort_notices(notices: &mut [SlotNotice]) {
-    notices.sort_by(|a, b| (a.start, &a.target).cmp(&(b.start, &b.target)));
+    notices.sort_unstable_by(|a, b| (a.start, &a.target).cmp(&(b.start, &b.target)));
 }
 
 /// Someone who asked to be told about the status page's posts.

@@ -17,7 +17,7 @@ mod instances;
 mod telling;
 use telling::{
     a_failed_message_fails_the_change, cancelling, concurrent_claims, delivering, leases_and_retention,
-    posts_follow_the_schedule, reminders, republishing, slots_start_and_finish, staged_publication, subscribing,
+    posts_follow_the_schedule, reminders, republishing, rows, slots_start_and_finish, staged_publication, subscribing,
     writes_tell,
 };
 
@@ -186,13 +186,40 @@ async fn plans(store: &Store) {
     assert_eq!(actions(&store.audit(100).await.unwrap()[..2]), ["campaign.cancel", "plan.add"]);
     assert_eq!(store.audit(100).await.unwrap()[1..], audit_before[..]);
     assert_eq!(store.audit(100).await.unwrap()[1].detail["version"], 2);
+    plans_in_pieces(store, v2).await;
+}
+
+/// A plan's text is kept in pieces of a few megabytes and read back whole, characters of
+/// several bytes across the cuts included; one kept whole before pieces (`plans.json`)
+/// still reads.
+async fn plans_in_pieces(store: &Store, inventory: i64) {
+    store.create_campaign(t(8), "ada", new_campaign("big", inventory)).await.unwrap();
+    // 10 MB: three pieces, with "é" (two bytes) and "🛠" (four) all along.
+    let text: String = format!("{{\"slots\":\"{}\"}}", "aé🛠xyz".repeat(1_000_000));
+    assert!(text.len() > 9 << 20, "{}", text.len());
+    assert_eq!(store.add_plan(t(9), "ada", "big", inventory, &text, &summary(1)).await.unwrap(), 1);
+    assert_eq!(store.plan("big", Some(1)).await.unwrap().unwrap().json, text);
+    assert_eq!(store.plan("big", None).await.unwrap().unwrap().json, text);
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM plan_pieces WHERE campaign = 'big'").await, 3);
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM plans WHERE campaign = 'big' AND json = ''").await, 1);
+    // Empty text: one empty piece.
+    assert_eq!(store.add_plan(t(10), "ada", "big", inventory, "", &summary(1)).await.unwrap(), 2);
+    assert_eq!(store.plan("big", Some(2)).await.unwrap().unwrap().json, "");
+    // Written before plans were kept in pieces.
+    rows(
+        store,
+        "INSERT INTO plans (campaign, version, created, actor, inventory_version, json, summary) \
+         VALUES ('big', 3, 0, 'eve', 1, '{\"slots\":[3]}', '{}') RETURNING version",
+    )
+    .await;
+    assert_eq!(store.plan("big", Some(3)).await.unwrap().unwrap().json, r#"{"slots":[3]}"#);
 }
 
 async fn publishing(store: &Store) {
     planned(store, "os").await;
     store.upsert_component(t(3), "ada", &component("vm-hosting", "VM hosting")).await.unwrap();
     let announced = NewPost { components: vec!["vm-hosting".into()], ..maintenance("OS updates in March") };
-    let (campaign, post) = store.publish_campaign(t(10), "ada", "os", 1, announced, &[], &Silent).await.unwrap();
+    let (campaign, post) = store.publish_campaign(t(10), "ada", "os", 1, announced, vec![], &Silent).await.unwrap();
     assert_eq!((campaign.state, campaign.published_plan, campaign.updated), (CampaignState::Published, Some(1), t(10)));
     assert_eq!((post.kind, post.state, post.revision), (PostKind::Maintenance, PostState::Scheduled, 1));
     assert_eq!((post.campaign.as_deref(), post.created, post.updated), (Some("os"), t(10), t(10)));
@@ -209,18 +236,21 @@ async fn publishing(store: &Store) {
     assert_eq!((audit[1].subject.clone(), audit[1].detail["campaign"].clone()), (post.id.to_string(), json!("os")));
 
     invalid(
-        store.publish_campaign(t(11), "ada", "os", 1, maintenance("again"), &[], &Silent).await,
+        store.publish_campaign(t(11), "ada", "os", 1, maintenance("again"), vec![], &Silent).await,
         &["os", "published", "draft"],
     );
     planned(store, "net").await;
     let as_incident = NewPost { kind: PostKind::Incident, ..maintenance("switches") };
     invalid(
-        store.publish_campaign(t(12), "ada", "net", 1, as_incident, &[], &Silent).await,
+        store.publish_campaign(t(12), "ada", "net", 1, as_incident, vec![], &Silent).await,
         &["maintenance", "incident"],
     );
     let elsewhere = NewPost { campaign: Some("os".into()), ..maintenance("switches") };
-    invalid(store.publish_campaign(t(12), "ada", "net", 1, elsewhere, &[], &Silent).await, &["net", "os"]);
-    not_found(store.publish_campaign(t(12), "ada", "nope", 1, maintenance("x"), &[], &Silent).await, "campaign `nope`");
+    invalid(store.publish_campaign(t(12), "ada", "net", 1, elsewhere, vec![], &Silent).await, &["net", "os"]);
+    not_found(
+        store.publish_campaign(t(12), "ada", "nope", 1, maintenance("x"), vec![], &Silent).await,
+        "campaign `nope`",
+    );
     assert_eq!(store.campaign("net").await.unwrap().unwrap().state, CampaignState::Draft);
     assert!(store.posts_of_campaign("net").await.unwrap().is_empty());
 }
@@ -239,17 +269,20 @@ async fn nothing_half_written(store: &Store) {
     };
 
     not_found(
-        store.publish_campaign(t(5), "ada", "os", 7, maintenance("x"), &[], &Silent).await,
+        store.publish_campaign(t(5), "ada", "os", 7, maintenance("x"), vec![], &Silent).await,
         "plan version 7 of campaign `os`",
     );
     unchanged().await;
     // These fail after the campaign has been moved to published, in the same transaction.
     let unknown_component = NewPost { components: vec!["vm-hosting".into(), "nope".into()], ..maintenance("x") };
-    not_found(store.publish_campaign(t(5), "ada", "os", 1, unknown_component, &[], &Silent).await, "component `nope`");
+    not_found(
+        store.publish_campaign(t(5), "ada", "os", 1, unknown_component, vec![], &Silent).await,
+        "component `nope`",
+    );
     unchanged().await;
     let wrong_state = NewPost { state: Some(PostState::Resolved), ..maintenance("x") };
     invalid(
-        store.publish_campaign(t(5), "ada", "os", 1, wrong_state, &[], &Silent).await,
+        store.publish_campaign(t(5), "ada", "os", 1, wrong_state, vec![], &Silent).await,
         &["maintenance", "resolved"],
     );
     unchanged().await;
@@ -298,7 +331,8 @@ async fn combined_writes(store: &Store) {
     // A campaign's state and the updates on its open posts.
     let c = store.create_campaign(t(5), "ada", new_campaign("os", 2)).await.unwrap();
     store.add_plan(t(6), "ada", &c.id, 2, "{}", &summary(2)).await.unwrap();
-    let (_, post) = store.publish_campaign(t(7), "ada", "os", 1, maintenance("OS update"), &[], &Silent).await.unwrap();
+    let (_, post) =
+        store.publish_campaign(t(7), "ada", "os", 1, maintenance("OS update"), vec![], &Silent).await.unwrap();
     let result = store.change_campaign_state(t(8), "ada", "os", CampaignState::Paused, ("", None), &Silent).await;
     assert!(matches!(result, Err(Error::Invalid(_))), "an update with nothing in it: {result:?}");
     assert_eq!(store.campaign("os").await.unwrap().unwrap().state, CampaignState::Published);
@@ -321,7 +355,7 @@ async fn campaign_states(store: &Store) {
     invalid(store.set_campaign_state(t(3), "ada", "os", Draft).await, &["already draft"]);
     not_found(store.set_campaign_state(t(3), "ada", "nope", Cancelled).await, "campaign `nope`");
 
-    store.publish_campaign(t(4), "ada", "os", 1, maintenance("OS updates"), &[], &Silent).await.unwrap();
+    store.publish_campaign(t(4), "ada", "os", 1, maintenance("OS updates"), vec![], &Silent).await.unwrap();
     let paused = store.set_campaign_state(t(5), "bob", "os", Paused).await.unwrap();
     assert_eq!((paused.state, paused.updated, paused.published_plan), (Paused, t(5), Some(1)));
     invalid(store.set_campaign_state(t(6), "bob", "os", Completed).await, &["from paused to completed"]);
@@ -339,7 +373,7 @@ async fn campaign_states(store: &Store) {
     planned(store, "net").await;
     assert_eq!(store.set_campaign_state(t(9), "ada", "net", Cancelled).await.unwrap().state, Cancelled);
     invalid(store.set_campaign_state(t(10), "ada", "net", Published).await, &["from cancelled to published"]);
-    invalid(store.publish_campaign(t(10), "ada", "net", 1, maintenance("x"), &[], &Silent).await, &["cancelled"]);
+    invalid(store.publish_campaign(t(10), "ada", "net", 1, maintenance("x"), vec![], &Silent).await, &["cancelled"]);
     let states: Vec<(String, CampaignState)> =
         store.campaigns().await.unwrap().into_iter().map(|c| (c.id, c.state)).collect();
     assert_eq!(states, [("net".to_owned(), Cancelled), ("os".to_owned(), Completed)]);
@@ -680,8 +714,8 @@ async fn counts(store: &Store) {
     planned(store, "a").await;
     planned(store, "b").await;
     planned(store, "c").await;
-    store.publish_campaign(t(5), "ada", "a", 1, maintenance("a"), &[], &Silent).await.unwrap();
-    store.publish_campaign(t(5), "ada", "b", 1, maintenance("b"), &[], &Silent).await.unwrap();
+    store.publish_campaign(t(5), "ada", "a", 1, maintenance("a"), vec![], &Silent).await.unwrap();
+    store.publish_campaign(t(5), "ada", "b", 1, maintenance("b"), vec![], &Silent).await.unwrap();
     store.set_campaign_state(t(6), "ada", "b", CampaignState::Paused).await.unwrap();
     store.create_post(t(7), "ada", incident("i"), &Silent).await.unwrap();
     let counts = store.counts().await.unwrap();
@@ -934,7 +968,7 @@ fn every_operation_can_be_awaited_on_any_thread() {
         send(s.campaign("c"));
         send(s.campaigns());
         send(s.set_campaign_state(at, "a", "c", CampaignState::Paused));
-        send(s.publish_campaign(at, "a", "c", 1, maintenance("m"), &[], &Silent));
+        send(s.publish_campaign(at, "a", "c", 1, maintenance("m"), vec![], &Silent));
         send(s.add_plan(at, "a", "c", 1, "{}", v));
         send(s.plan("c", None));
         send(s.plans("c"));

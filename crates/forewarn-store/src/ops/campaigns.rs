@@ -443,7 +443,6 @@ pub(crate) async fn finish_publication(
     id: &str,
     plan_version: i64,
     post: &NewPost,
-    slots: &[PlannedSlot],
     notices: &[SlotNotice],
     notifier: &dyn Notifier,
     seq: i64,
@@ -454,7 +453,7 @@ pub(crate) async fn finish_publication(
     // publication's, all of them. They were checked when it began.
     held_event(c, seq, id).await?;
     let from = publishable(c, id, plan_version, post, &[]).await?;
-    let (campaign, post) = published(c, at, actor, id, from, plan_version, post, slots.len()).await?;
+    let (campaign, post) = published(c, at, actor, id, from, plan_version, post, notices.len()).await?;
     let subscribers = confirmed_subscribers(c).await?;
     let what = What::CampaignPublished { campaign: &campaign, post: &post, slots: notices, subscribers: &subscribers };
     tell_held(c, seq, ahead, at, actor, notifier, what).await?;

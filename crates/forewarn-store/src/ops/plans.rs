@@ -34,20 +34,70 @@ pub(crate) async fn add_plan(
     }
     query(
         "INSERT INTO plans (campaign, version, created, actor, inventory_version, json, summary) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, '', $6)",
     )
     .bind(campaign)
     .bind(version)
     .bind(micros(at))
     .bind(actor)
     .bind(inventory_version)
-    .bind(plan_json)
     .bind(json_text(summary))
     .execute(&mut *c)
     .await?;
+    for (n, piece) in pieces(plan_json).enumerate() {
+        query("INSERT INTO plan_pieces (campaign, version, n, text) VALUES ($1, $2, $3, $4)")
+            .bind(campaign)
+            .bind(version)
+            .bind(n as i64)
+            .bind(piece)
+            .execute(&mut *c)
+            .await?;
+    }
     let detail = json!({ "version": version, "inventory_version": inventory_version, "summary": summary });
     audit(c, at, actor, "plan.add", campaign, detail).await?;
     Ok(version)
+}
+
+/// The most of a plan's text one row of `plan_pieces` holds, in bytes.
+const PIECE: usize = 4 << 20;
+
+/// `text` cut into pieces of at most [`PIECE`] bytes, each ending on a character (the
+/// last one may be empty only if `text` is).
+fn pieces(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    let mut first = true;
+    std::iter::from_fn(move || {
+        if rest.is_empty() && !std::mem::take(&mut first) {
+            return None;
+        }
+        first = false;
+        let mut end = rest.len().min(PIECE);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
+/// A plan's text: `plans.json` (`head`), then its pieces in order, each row read and let go
+/// before the next.
+async fn plan_text(c: &mut Conn, campaign: &str, version: i64, head: String) -> Result<String> {
+    let mut text = head;
+    for n in 0_i64.. {
+        let Some(row) = query("SELECT text FROM plan_pieces WHERE campaign = $1 AND version = $2 AND n = $3")
+            .bind(campaign)
+            .bind(version)
+            .bind(n)
+            .fetch_optional(&mut *c)
+            .await?
+        else {
+            break;
+        };
+        text.push_str(row.try_get::<&str, _>("text")?);
+    }
+    Ok(text)
 }
 
 pub(crate) async fn plan(c: &mut Conn, campaign: &str, version: Option<i64>) -> Result<Option<StoredPlan>> {
@@ -59,18 +109,19 @@ pub(crate) async fn plan(c: &mut Conn, campaign: &str, version: Option<i64>) -> 
             query(&format!("{COLUMNS} ORDER BY version DESC LIMIT 1")).bind(campaign).fetch_optional(&mut *c).await?
         }
     };
-    row.map(|r| {
-        Ok(StoredPlan {
-            campaign: r.try_get("campaign")?,
-            version: r.try_get("version")?,
-            created: ts(&r, "created")?,
-            actor: r.try_get("actor")?,
-            inventory_version: r.try_get("inventory_version")?,
-            json: r.try_get("json")?,
-            summary: json_col(&r, "summary")?,
-        })
-    })
-    .transpose()
+    let Some(r) = row else { return Ok(None) };
+    let mut plan = StoredPlan {
+        campaign: r.try_get("campaign")?,
+        version: r.try_get("version")?,
+        created: ts(&r, "created")?,
+        actor: r.try_get("actor")?,
+        inventory_version: r.try_get("inventory_version")?,
+        json: r.try_get("json")?,
+        summary: json_col(&r, "summary")?,
+    };
+    drop(r);
+    plan.json = plan_text(c, &plan.campaign, plan.version, std::mem::take(&mut plan.json)).await?;
+    Ok(Some(plan))
 }
 
 pub(crate) async fn plans(c: &mut Conn, campaign: &str) -> Result<Vec<PlanSummary>> {

@@ -64,7 +64,7 @@ async fn done_or_waiting<T>(url: &str, task: &tokio::task::JoinHandle<T>) {
 async fn published(store: &Store) {
     planned(store, "os").await;
     let slots = [slot("a", 100, 130), slot("b", 150, 170)];
-    store.publish_campaign(t(3), "ada", "os", 1, maintenance("OS"), &slots, &Silent).await.unwrap();
+    store.publish_campaign(t(3), "ada", "os", 1, maintenance("OS"), slots.to_vec(), &Silent).await.unwrap();
 }
 
 /// Two moves of one campaign through two instances: the second read the published version
