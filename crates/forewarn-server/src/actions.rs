@@ -821,24 +821,6 @@ pub async fn set_component_status(app: &App, actor: &str, id: &str, status: Comp
 // ---------------------------------------------------------------------------
 // Telling people: slots, the outbox, subscribers.
 
-/// The slots of a plan file, as its targets' contacts are told them.
-pub fn planned_slots(plan_json: &str) -> ApiResult<Vec<PlannedSlot>> {
-    let plan: forewarn_planner::PlanFile<'_> = serde_json::from_str(plan_json).map_err(ApiError::internal)?;
-    slots_of_file(&plan)
-}
-
-fn slots_of_file(plan: &forewarn_planner::PlanFile<'_>) -> ApiResult<Vec<PlannedSlot>> {
-    plan.slots
-        .iter()
-        .map(|s| {
-            let target = s.target().ok_or_else(|| ApiError::internal("a stored plan has a slot without a target"))?;
-            let start: Timestamp = s.start.parse().map_err(ApiError::internal)?;
-            let end: Timestamp = s.end.parse().map_err(ApiError::internal)?;
-            Ok(PlannedSlot { target: target.to_owned(), start, end })
-        })
-        .collect()
-}
-
 /// Publishes a newer plan version of a published (or paused) campaign: contacts whose
 /// slots moved, appeared or went are told, each event's SEQUENCE raised.
 async fn republish(

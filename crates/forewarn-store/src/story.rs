@@ -202,9 +202,10 @@ async fn plans_in_pieces(store: &Store, inventory: i64) {
     assert_eq!(store.plan("big", None).await.unwrap().unwrap().json, text);
     assert_eq!(rows(store, "SELECT COUNT(*) FROM plan_pieces WHERE campaign = 'big'").await, 3);
     assert_eq!(rows(store, "SELECT COUNT(*) FROM plans WHERE campaign = 'big' AND json = ''").await, 1);
-    // Empty text: one empty piece.
+    // Empty text: no piece.
     assert_eq!(store.add_plan(t(10), "ada", "big", inventory, "", &summary(1)).await.unwrap(), 2);
     assert_eq!(store.plan("big", Some(2)).await.unwrap().unwrap().json, "");
+    assert_eq!(rows(store, "SELECT COUNT(*) FROM plan_pieces WHERE campaign = 'big' AND version = 2").await, 0);
     // Written before plans were kept in pieces.
     rows(
         store,

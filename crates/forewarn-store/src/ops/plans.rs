@@ -61,16 +61,13 @@ pub(crate) async fn add_plan(
 /// The most of a plan's text one row of `plan_pieces` holds, in bytes.
 const PIECE: usize = 4 << 20;
 
-/// `text` cut into pieces of at most [`PIECE`] bytes, each ending on a character (the
-/// last one may be empty only if `text` is).
-fn pieces(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
-    let mut first = true;
+/// `text` cut into pieces of at most [`PIECE`] bytes, each ending on a character (none
+/// for an empty text).
+fn pieces(mut rest: &str) -> impl Iterator<Item = &str> {
     std::iter::from_fn(move || {
-        if rest.is_empty() && !std::mem::take(&mut first) {
+        if rest.is_empty() {
             return None;
         }
-        first = false;
         let mut end = rest.len().min(PIECE);
         while !rest.is_char_boundary(end) {
             end -= 1;
