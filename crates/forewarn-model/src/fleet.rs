@@ -827,6 +827,15 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{machines} machines, seed {seed}:\n{e}"));
                 assert_eq!(c.target_machines(&inv).len(), machines);
                 assert_eq!(c.slot_length().to_string(), "30m");
+                // Every machine and host is found where it is, by its id, and nothing else.
+                for (i, m) in inv.machines.iter().enumerate() {
+                    assert_eq!(inv.machine_position(&m.id), Some(i));
+                    assert_eq!(inv.host_position(&m.id), None);
+                }
+                for (i, h) in inv.hosts.iter().enumerate() {
+                    assert_eq!(inv.host_position(&h.id), Some(i));
+                }
+                assert_eq!(inv.machine_position("no-such-machine"), None);
             }
         }
     }

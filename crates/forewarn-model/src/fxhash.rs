@@ -79,6 +79,66 @@ pub fn hash32(s: &str) -> u32 {
     (h.finish() >> 32) as u32
 }
 
+/// Where each entry of a list is, by its id: a table of positions only, the ids being the
+/// list's own strings (a million machine ids are not copied, and the table is built once
+/// per inventory, not once per question). Entries are found by [`hash32`] of their ids.
+#[derive(Clone, Default)]
+pub struct IdIndex(hashbrown::HashTable<u32>);
+
+/// A table's hash from [`hash32`]: the table picks buckets by the low bits and filters by
+/// the top seven, both from the mixed 32 bits.
+fn wide(h: u32) -> u64 {
+    (u64::from(h) << 32) | u64::from(h)
+}
+
+impl IdIndex {
+    /// The index of `ids` (a list's ids, in its order); where an id repeats, the first.
+    pub fn new<'a>(ids: impl Iterator<Item = &'a str>) -> IdIndex {
+        let all: Vec<&str> = ids.collect();
+        let hashes: Vec<(u32, u32)> = all.iter().enumerate().map(|(i, id)| (hash32(id), i as u32)).collect();
+        IdIndex::of_hashes(&hashes, |i| all[i as usize])
+    }
+
+    /// The index of a list whose entries' [`hash32`]es are given, each with its position
+    /// (in any order); `id` gives an entry's id. Where an id repeats, the first position.
+    pub fn of_hashes<'a>(hashes: &[(u32, u32)], id: impl Fn(u32) -> &'a str) -> IdIndex {
+        let mut table = hashbrown::HashTable::with_capacity(hashes.len());
+        for &(h, i) in hashes {
+            match table.entry(wide(h), |&j| id(j) == id(i), |&j| wide(hash32(id(j)))) {
+                hashbrown::hash_table::Entry::Occupied(mut e) => {
+                    if i < *e.get() {
+                        *e.get_mut() = i;
+                    }
+                }
+                hashbrown::hash_table::Entry::Vacant(e) => {
+                    e.insert(i);
+                }
+            }
+        }
+        IdIndex(table)
+    }
+
+    /// The position of `wanted`, where `id` gives the id of the entry at a position.
+    pub fn get<'a>(&self, wanted: &str, id: impl Fn(u32) -> &'a str) -> Option<u32> {
+        self.0.find(wide(hash32(wanted)), |&j| id(j) == wanted).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Only the number of entries: a million positions say nothing to a reader.
+impl std::fmt::Debug for IdIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IdIndex({} ids)", self.0.len())
+    }
+}
+
 /// Sorts `(key, value)` pairs by key, keeping the order of equal keys (stable): LSD radix,
 /// 11 bits a pass, for the million-entry joins of fleets.
 pub fn radix_sort(v: &mut Vec<(u32, u32)>) {
@@ -132,6 +192,29 @@ mod tests {
         let mut other = FxHasher::default();
         other.write(b"web-0002");
         assert_ne!(h.finish(), other.finish());
+    }
+
+    #[test]
+    fn an_id_index_finds_every_id_and_nothing_else() {
+        let ids: Vec<String> = (0..5_000).map(|i| format!("web-{i:05}.example.net")).collect();
+        let index = IdIndex::new(ids.iter().map(String::as_str));
+        assert_eq!(index.len(), ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(index.get(id, |j| &ids[j as usize]), Some(i as u32), "{id}");
+        }
+        for missing in ["", "web-05000.example.net", "web-00001.example.ne", "WEB-00001.example.net"] {
+            assert_eq!(index.get(missing, |j| &ids[j as usize]), None, "{missing}");
+        }
+        // A repeated id is found at its first position, whatever order the hashes come in.
+        let repeated = ["a", "b", "a", "c", "b"];
+        let mut hashes: Vec<(u32, u32)> = repeated.iter().enumerate().map(|(i, id)| (hash32(id), i as u32)).collect();
+        hashes.reverse();
+        let index = IdIndex::of_hashes(&hashes, |j| repeated[j as usize]);
+        assert_eq!(index.len(), 3);
+        let found: Vec<Option<u32>> =
+            ["a", "b", "c", "d"].iter().map(|id| index.get(id, |j| repeated[j as usize])).collect();
+        assert_eq!(found, [Some(0), Some(1), Some(3), None]);
+        assert!(IdIndex::new(std::iter::empty()).is_empty());
     }
 
     #[test]

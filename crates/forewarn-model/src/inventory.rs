@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::{Diagnostic, Diagnostics, FieldPath};
 use crate::doc::{Document, Format};
-use crate::fxhash::{FxHashMap, FxHashSet, hash32, radix_sort};
+use crate::fxhash::{FxHashMap, FxHashSet, IdIndex, hash32, radix_sort};
 use crate::time::{TimeText, parse_instant};
 use crate::window::{Window, Zone};
 
@@ -359,6 +359,10 @@ pub struct Inventory {
     pub groups: Vec<String>,
     /// Service names, in order of first mention; machines refer to them by index.
     pub services: Vec<String>,
+    /// Where each machine is in `machines`, by id ([`Inventory::machine_position`]).
+    machine_ids: IdIndex,
+    /// Where each host is in `hosts`, by id ([`Inventory::host_position`]).
+    host_ids: IdIndex,
 }
 
 #[derive(Clone, Debug)]
@@ -592,6 +596,16 @@ impl fmt::Display for WindowLevel {
 impl Inventory {
     pub fn project_of(&self, m: &Machine) -> &Project {
         &self.projects[m.project]
+    }
+
+    /// Where machine `id` is in `machines`.
+    pub fn machine_position(&self, id: &str) -> Option<usize> {
+        self.machine_ids.get(id, |i| &self.machines[i as usize].id).map(|i| i as usize)
+    }
+
+    /// Where host `id` is in `hosts`.
+    pub fn host_position(&self, id: &str) -> Option<usize> {
+        self.host_ids.get(id, |i| &self.hosts[i as usize].id).map(|i| i as usize)
     }
 
     pub fn customer_index_of(&self, m: &Machine) -> usize {
@@ -1266,6 +1280,9 @@ impl<'d> Head<'d> {
         if !errors.is_empty() {
             return Err(Diagnostics(errors));
         }
+        // The ids' hashes are those the duplicate search sorted: the index reuses them.
+        let machine_ids = IdIndex::of_hashes(&ids, |i| &machines[i as usize].id);
+        let host_ids = IdIndex::new(self.hosts.iter().map(|h| h.id.as_str()));
         Ok(Inventory {
             platform: self.platform,
             customers: self.customers,
@@ -1275,6 +1292,8 @@ impl<'d> Head<'d> {
             machines,
             groups: groups.into_list(),
             services: services.into_list(),
+            machine_ids,
+            host_ids,
         })
     }
 }

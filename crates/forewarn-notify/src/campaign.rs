@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use forewarn_model::campaign::{REBOOTS, Scope};
 use forewarn_model::doc::{Document, Format};
-use forewarn_model::fxhash::FxHashMap;
 use forewarn_model::inventory::{Contact, Customer, Language, Machine};
 use forewarn_model::{CampaignFile, Inventory, Zone, parse_campaign};
 use forewarn_store::{SlotChange, SlotNotice, StoredCampaign};
@@ -117,47 +116,64 @@ pub(crate) struct Fleet<'i> {
     pub scope: Scope,
 }
 
-/// A fleet's targets by id: machines (or hosts' guests) of one inventory, each target's
-/// machines a run of `machines` (no allocation per target: a fleet has a million).
+/// A fleet's targets by id, each standing for machines of one inventory: a machine for
+/// itself, a host for its guests. Both are found by the inventory's own index of ids; a
+/// host's guests are a run of `guests` (no allocation per host: a fleet has thousands).
 struct Index<'i> {
     inv: &'i Inventory,
-    runs: FxHashMap<&'i str, (u32, u32)>,
-    machines: Vec<&'i Machine>,
+    scope: Scope,
+    /// Hosts only: where each host's run starts in `guests` (one entry more than hosts).
+    starts: Vec<u32>,
+    /// Hosts only: the machines' positions, host by host, each host's in inventory order.
+    guests: Vec<u32>,
+}
+
+/// The machines a target stands for: positions in its inventory's `machines`.
+enum Run<'a> {
+    One(u32),
+    Many(&'a [u32]),
+}
+
+impl Run<'_> {
+    fn positions(&self) -> &[u32] {
+        match self {
+            Run::One(p) => std::slice::from_ref(p),
+            Run::Many(run) => run,
+        }
+    }
 }
 
 impl<'i> Index<'i> {
     fn new(inv: &'i Inventory, scope: Scope) -> Index<'i> {
-        let id = |m: &'i Machine| match scope {
-            Scope::Machines => m.id.as_str(),
-            Scope::Hosts => inv.hosts[m.host].id.as_str(),
-        };
-        // Count each target's machines, then place them: a counting sort by target.
-        let mut runs: FxHashMap<&'i str, (u32, u32)> = FxHashMap::default();
-        runs.reserve(inv.machines.len());
-        for m in &inv.machines {
-            runs.entry(id(m)).or_insert((0, 0)).1 += 1;
+        let (mut starts, mut guests) = (Vec::new(), Vec::new());
+        if scope == Scope::Hosts {
+            // Count each host's guests, then place them: a counting sort by host.
+            starts = vec![0u32; inv.hosts.len() + 1];
+            for m in &inv.machines {
+                starts[m.host + 1] += 1;
+            }
+            for h in 0..inv.hosts.len() {
+                starts[h + 1] += starts[h];
+            }
+            let mut next = starts.clone();
+            guests = vec![0u32; inv.machines.len()];
+            for (i, m) in inv.machines.iter().enumerate() {
+                guests[next[m.host] as usize] = i as u32;
+                next[m.host] += 1;
+            }
         }
-        let mut next = 0u32;
-        for run in runs.values_mut() {
-            run.0 = next;
-            next += run.1;
-            run.1 = 0;
-        }
-        let Some(first) = inv.machines.first() else {
-            return Index { inv, runs, machines: Vec::new() };
-        };
-        let mut machines: Vec<&'i Machine> = vec![first; inv.machines.len()];
-        for m in &inv.machines {
-            let run = runs.get_mut(id(m)).expect("counted above");
-            machines[(run.0 + run.1) as usize] = m;
-            run.1 += 1;
-        }
-        Index { inv, runs, machines }
+        Index { inv, scope, starts, guests }
     }
 
     /// The machines `target` stands for, in inventory order.
-    fn get(&self, target: &str) -> Option<&[&'i Machine]> {
-        self.runs.get(target).map(|&(from, n)| &self.machines[from as usize..(from + n) as usize])
+    fn get(&self, target: &str) -> Option<Run<'_>> {
+        match self.scope {
+            Scope::Machines => self.inv.machine_position(target).map(|p| Run::One(p as u32)),
+            Scope::Hosts => self
+                .inv
+                .host_position(target)
+                .map(|h| Run::Many(&self.guests[self.starts[h] as usize..self.starts[h + 1] as usize])),
+        }
     }
 }
 
@@ -179,7 +195,7 @@ pub(crate) fn affected<'i, 'e>(
     let previous: std::cell::OnceCell<Option<Index<'i>>> = std::cell::OnceCell::new();
     // The machines a target stands for and the inventory they are read in: the current
     // one, else the previous one.
-    let machines = |target: &str| -> Option<(&'i Inventory, &[&'i Machine])> {
+    let machines = |target: &str| -> Option<(&'i Inventory, Run<'_>)> {
         if let Some(found) = current.get(target) {
             return Some((current.inv, found));
         }
@@ -220,7 +236,8 @@ pub(crate) fn affected<'i, 'e>(
     };
     for slot in slots {
         if let Some((inv, found)) = machines(&slot.target) {
-            for &machine in found {
+            for &p in found.positions() {
+                let machine = &inv.machines[p as usize];
                 let i = entry(&mut per_customer, inv, machine);
                 per_customer[i].targets.push(Target { machine, inv, slot });
             }
@@ -229,16 +246,20 @@ pub(crate) fn affected<'i, 'e>(
     for (target, reason) in unscheduled {
         if let Some((inv, found)) = machines(target) {
             let news = is_new(target);
-            for &machine in found {
+            for &p in found.positions() {
+                let machine = &inv.machines[p as usize];
                 let i = entry(&mut per_customer, inv, machine);
                 per_customer[i].unscheduled.push(NoSlot { machine, inv, reason });
                 per_customer[i].new_unscheduled |= news;
             }
         }
     }
-    let order: HashMap<&str, usize> = fleet.inv.customers.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-    per_customer
-        .sort_by_key(|a| (order.get(a.customer.id.as_str()).copied().unwrap_or(usize::MAX), a.customer.id.clone()));
+    // Customers in inventory order, then those found only in the previous one, by id.
+    let mut gone: Vec<(&str, usize)> = gone_ix.into_iter().collect();
+    gone.sort_unstable();
+    let order = current_ix.iter().filter(|&&i| i != u32::MAX).map(|&i| i as usize).chain(gone.iter().map(|g| g.1));
+    let mut entries: Vec<Option<Affected<'i, 'e>>> = per_customer.into_iter().map(Some).collect();
+    let mut per_customer: Vec<Affected<'i, 'e>> = order.filter_map(|i| entries[i].take()).collect();
     for a in &mut per_customer {
         a.targets.sort_by(|x, y| (x.slot.start, &x.machine.id).cmp(&(y.slot.start, &y.machine.id)));
         a.unscheduled.sort_by(|x, y| x.machine.id.cmp(&y.machine.id));

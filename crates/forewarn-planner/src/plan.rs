@@ -552,7 +552,7 @@ impl Plan {
 /// [`Plan::from_file`] and [`Plan::read_stored`]).
 struct Reader<'i, F> {
     campaign: &'i Campaign,
-    ids: FxHashMap<&'i str, u32>,
+    inv: &'i Inventory,
     /// `machine` or `host`, as errors name the targets.
     what: &'static str,
     /// Each distinct reason once, by its text: slots in one window share theirs.
@@ -564,14 +564,10 @@ struct Reader<'i, F> {
 
 impl<'i, F: FnMut(&str, Timestamp, Timestamp)> Reader<'i, F> {
     fn new(inv: &'i Inventory, campaign: &'i Campaign, each: F) -> Self {
-        let ids: FxHashMap<&str, u32> = match campaign.scope {
-            Scope::Machines => inv.machines.iter().enumerate().map(|(i, m)| (m.id.as_str(), i as u32)).collect(),
-            Scope::Hosts => inv.hosts.iter().enumerate().map(|(i, h)| (h.id.as_str(), i as u32)).collect(),
-        };
         let what = if campaign.scope == Scope::Hosts { "host" } else { "machine" };
         Reader {
             campaign,
-            ids,
+            inv,
             what,
             reason_index: FxHashMap::default(),
             stored_reasons: Vec::new(),
@@ -583,7 +579,11 @@ impl<'i, F: FnMut(&str, Timestamp, Timestamp)> Reader<'i, F> {
     fn index(&self, id: Option<&str>) -> Result<u32, String> {
         let what = self.what;
         let id = id.ok_or_else(|| format!("an entry of the plan of `{}` names no {what}", self.campaign.id))?;
-        self.ids.get(id).copied().ok_or_else(|| format!("the plan names {what} `{id}`, which its inventory lacks"))
+        let found = match self.campaign.scope {
+            Scope::Machines => self.inv.machine_position(id),
+            Scope::Hosts => self.inv.host_position(id),
+        };
+        found.map(|i| i as u32).ok_or_else(|| format!("the plan names {what} `{id}`, which its inventory lacks"))
     }
 
     fn slot(&mut self, entry: &SlotEntry<'_>) -> Result<(), String> {

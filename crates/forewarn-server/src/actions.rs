@@ -942,12 +942,6 @@ pub async fn slot_table(app: &App, id: &str, customer: Option<&str>) -> ApiResul
             },
         };
         let hosts = campaign.scope == forewarn_model::campaign::Scope::Hosts;
-        let machines: HashMap<&str, usize> = if hosts {
-            HashMap::new()
-        } else {
-            inv.machines.iter().enumerate().map(|(i, m)| (m.id.as_str(), i)).collect()
-        };
-        let host_index: HashMap<&str, usize> = inv.hosts.iter().enumerate().map(|(i, h)| (h.id.as_str(), i)).collect();
         // In host campaigns: the customers with machines on each host, in inventory order.
         let mut on_host: Vec<Vec<usize>> = Vec::new();
         if hosts {
@@ -966,7 +960,7 @@ pub async fn slot_table(app: &App, id: &str, customer: Option<&str>) -> ApiResul
         // A target's customer, project, host and tier, unless the filter leaves it out.
         let about = |target: &str| -> Option<(String, String, String, String)> {
             if hosts {
-                let Some(&h) = host_index.get(target) else {
+                let Some(h) = inv.host_position(target) else {
                     return wanted.is_none().then(|| (String::new(), String::new(), target.to_owned(), String::new()));
                 };
                 let ks = &on_host[h];
@@ -976,7 +970,7 @@ pub async fn slot_table(app: &App, id: &str, customer: Option<&str>) -> ApiResul
                 let names: Vec<&str> = ks.iter().map(|&k| inv.customers[k].id.as_str()).collect();
                 return Some((names.join(" "), String::new(), target.to_owned(), String::new()));
             }
-            let Some(&i) = machines.get(target) else {
+            let Some(i) = inv.machine_position(target) else {
                 return wanted.is_none().then(|| (String::new(), String::new(), String::new(), String::new()));
             };
             let m = &inv.machines[i];

@@ -92,6 +92,10 @@ fn a_good_inventory_validates_and_resolves_windows() {
     assert_eq!(inv.platform.blackouts[0].from.to_string(), "2026-12-22T23:00:00Z");
     assert_eq!(inv.customers[0].contacts[0].language, Language::De);
     assert_eq!(inv.blackouts_for(&inv.customers[0]).count(), 1);
+    let found: Vec<Option<usize>> =
+        ["shop-stg", "shop-prod", "blog1", "blog", "kvm01"].map(|id| inv.machine_position(id)).to_vec();
+    assert_eq!(found, [Some(0), Some(1), Some(2), None, None]);
+    assert_eq!((inv.host_position("kvm02"), inv.host_position("blog1")), (Some(1), None));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::Error;
 use crate::codec::{conflict_on_unique, micros, parse};
-use crate::outbox::{Ahead, Notifier, PlannedSlot, SlotChange, SlotNotice, What};
+use crate::outbox::{Ahead, Notifier, PlannedSlot, SlotChange, SlotNotice, What, check_slots};
 use crate::types::{CampaignState, NewCampaign, NewPost, StoredCampaign};
 
 use super::super::FOR_UPDATE;
@@ -309,13 +309,7 @@ pub(super) async fn existing_plan(c: &mut Conn, id: &str, version: i64) -> Resul
 }
 
 /// What [`publish_campaign`] checks before it writes anything.
-async fn publishable(
-    c: &mut Conn,
-    id: &str,
-    plan_version: i64,
-    post: &NewPost,
-    slots: &[PlannedSlot],
-) -> Result<CampaignState> {
+async fn publishable(c: &mut Conn, id: &str, plan_version: i64, post: &NewPost) -> Result<CampaignState> {
     let from = existing_campaign(c, id).await?.state;
     if from != CampaignState::Draft {
         return Err(Error::Invalid(format!("campaign `{id}` is {from}: only a draft campaign can be published")));
@@ -330,7 +324,6 @@ async fn publishable(
     if let Some(other) = post.campaign.as_deref().filter(|other| *other != id) {
         return Err(Error::Invalid(format!("the post of campaign `{id}` names another campaign, `{other}`")));
     }
-    check_slots(slots)?;
     Ok(from)
 }
 
@@ -368,7 +361,8 @@ pub(crate) async fn publish_campaign(
     slots: &[PlannedSlot],
     notifier: &dyn Notifier,
 ) -> Result<(StoredCampaign, Post)> {
-    let from = publishable(c, id, plan_version, post, slots).await?;
+    check_slots(slots)?;
+    let from = publishable(c, id, plan_version, post).await?;
     insert_notices(c, id, slots).await?;
     let (campaign, post) = published(c, at, actor, id, from, plan_version, post, slots.len()).await?;
     let notices = SlotNotice::all_new(slots)?;
@@ -379,7 +373,8 @@ pub(crate) async fn publish_campaign(
 }
 
 /// Begins publishing plan version `plan_version` of draft `id` in batches: every check of
-/// [`publish_campaign`] is made, what an earlier publication of the draft left half-way is
+/// [`publish_campaign`] is made but that of its slots (made before, outside any
+/// transaction: [`check_slots`]), what an earlier publication of the draft left half-way is
 /// dropped (its held event; its notices are cleared by [`clear_staged_notices`]) and the
 /// publication's event is taken and held back. Returns its number.
 pub(crate) async fn begin_publication(
@@ -389,9 +384,8 @@ pub(crate) async fn begin_publication(
     id: &str,
     plan_version: i64,
     post: &NewPost,
-    slots: &[PlannedSlot],
 ) -> Result<i64> {
-    publishable(c, id, plan_version, post, slots).await?;
+    publishable(c, id, plan_version, post).await?;
     drop_held_events(c, id).await?;
     let seq = next_event(c).await?;
     hold_event(c, seq, at, actor, id).await?;
@@ -452,7 +446,7 @@ pub(crate) async fn finish_publication(
     // did not change state since the slots were written (either drops it): they are this
     // publication's, all of them. They were checked when it began.
     held_event(c, seq, id).await?;
-    let from = publishable(c, id, plan_version, post, &[]).await?;
+    let from = publishable(c, id, plan_version, post).await?;
     let (campaign, post) = published(c, at, actor, id, from, plan_version, post, notices.len()).await?;
     let subscribers = confirmed_subscribers(c).await?;
     let what = What::CampaignPublished { campaign: &campaign, post: &post, slots: notices, subscribers: &subscribers };

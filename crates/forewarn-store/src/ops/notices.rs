@@ -1,6 +1,6 @@
 //! Slot notices: what contacts were told of each slot of a published campaign.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use forewarn_status::PostKind;
 use jiff::SignedDuration;
@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::Error;
 use crate::codec::{corrupt, micros};
-use crate::outbox::{Notifier, PlannedSlot, SlotChange, SlotNotice, What};
+use crate::outbox::{Notifier, PlannedSlot, SlotChange, SlotNotice, What, check_slots};
 use crate::types::{CampaignState, Correction, StoredCampaign};
 
 use super::*;
@@ -62,29 +62,6 @@ pub(super) async fn notice_rows(c: &mut Conn, campaign: &str) -> Result<Vec<Noti
     .fetch_all(&mut *c)
     .await?;
     rows.iter().map(NoticeRow::from_row).collect()
-}
-
-/// A plan's slots as the store takes them: one per target, none ending before it starts.
-pub(super) fn check_slots(slots: &[PlannedSlot]) -> Result<()> {
-    let mut seen = HashSet::new();
-    for slot in slots {
-        if blank(&slot.target) {
-            return Err(Error::Invalid("a slot needs a target".into()));
-        }
-        if !seen.insert(slot.target.as_str()) {
-            return Err(Error::Invalid(format!(
-                "target `{}` has two slots: a plan gives each target at most one",
-                slot.target
-            )));
-        }
-        if slot.end < slot.start {
-            return Err(Error::Invalid(format!(
-                "the slot of `{}` ends ({}) before it starts ({})",
-                slot.target, slot.end, slot.start
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// A slot as its notice row is first written: target, start and end.

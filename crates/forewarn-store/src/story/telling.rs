@@ -1166,7 +1166,7 @@ pub(super) async fn staged_publication(store: &Store) {
     let ahead = TellsAhead::default();
 
     // A publication that dies before its last transaction leaves rows nobody reads.
-    let seq = store.begin_publication(t(5), "ada", "os", 1, &maintenance("OS"), &slots).await.unwrap();
+    let seq = store.begin_publication(t(5), "ada", "os", 1, &maintenance("OS")).await.unwrap();
     let staged = store.stage_publication(t(5), "os", seq, slots.to_vec(), &ahead).await.unwrap();
     assert_eq!(staged.ahead, crate::Ahead { parts: N as u32, messages: N as u32 });
     assert_eq!(staged.notices.len(), N);
