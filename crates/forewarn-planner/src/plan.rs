@@ -539,55 +539,119 @@ impl Plan {
         each: impl FnMut(&str, Timestamp, Timestamp),
     ) -> Result<(Plan, Vec<UnscheduledEntry<'t>>), String> {
         use serde::de::DeserializeSeed;
-        let mut reader = Reader::new(inv, campaign, each);
-        let mut de = serde_json::Deserializer::from_str(text);
-        let rest = Top { reader: &mut reader }.deserialize(&mut de).map_err(|e| e.to_string())?;
-        de.end().map_err(|e| e.to_string())?;
-        let plan = reader.finish(&rest.unscheduled, &rest.notes)?;
-        Ok((plan, rest.unscheduled))
+        // The targets are looked up on a second thread, in batches, while this one parses:
+        // at a million slots each half takes about a second.
+        std::thread::scope(|scope| {
+            let (to, batches) = std::sync::mpsc::sync_channel::<Vec<Pending<'t>>>(8);
+            let finder = scope.spawn(move || -> Result<Vec<Slot>, String> {
+                let mut slots = Vec::new();
+                for batch in batches {
+                    for p in batch {
+                        let target = position(inv, campaign, p.target.as_deref())?;
+                        slots.push(Slot { target, start: p.start, end: p.end, why: Why::Stored(p.why), class: 0 });
+                    }
+                }
+                Ok(slots)
+            });
+            let mut reader = Reader::new(inv, campaign, each);
+            reader.finder = Some(Finder { batch: Vec::with_capacity(Finder::BATCH), to });
+            let parsed = (|| {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let rest = Top { reader: &mut reader }.deserialize(&mut de).map_err(|e| e.to_string())?;
+                de.end().map_err(|e| e.to_string())?;
+                Ok::<_, String>(rest)
+            })();
+            if let Some(finder) = reader.finder.take() {
+                // The last batch; then the channel closes and the finder ends.
+                let _ = finder.to.send(finder.batch);
+            }
+            let found = finder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            // The first error in the file's order: the finder has seen every entry before
+            // the one the parser stopped at.
+            reader.slots = found?;
+            let rest = parsed?;
+            let plan = reader.finish(&rest.unscheduled, &rest.notes)?;
+            Ok((plan, rest.unscheduled))
+        })
     }
+}
+
+/// Where target `id` is in the inventory (a machine, or a host in a host campaign).
+fn position(inv: &Inventory, campaign: &Campaign, id: Option<&str>) -> Result<u32, String> {
+    let what = if campaign.scope == Scope::Hosts { "host" } else { "machine" };
+    let id = id.ok_or_else(|| format!("an entry of the plan of `{}` names no {what}", campaign.id))?;
+    let found = match campaign.scope {
+        Scope::Machines => inv.machine_position(id),
+        Scope::Hosts => inv.host_position(id),
+    };
+    found.map(|i| i as u32).ok_or_else(|| format!("the plan names {what} `{id}`, which its inventory lacks"))
+}
+
+/// A slot read whose target is yet to be looked up ([`Plan::read_stored`]).
+struct Pending<'t> {
+    /// `None` when the entry names no target.
+    target: Option<Cow<'t, str>>,
+    start: i64,
+    end: i64,
+    why: u32,
+}
+
+/// Where a reader sends its slots to have their targets looked up.
+struct Finder<'t> {
+    batch: Vec<Pending<'t>>,
+    to: std::sync::mpsc::SyncSender<Vec<Pending<'t>>>,
+}
+
+impl Finder<'_> {
+    /// Slots a batch carries (few in tests, so that they cross many batches).
+    const BATCH: usize = if cfg!(test) { 64 } else { 4096 };
 }
 
 /// Reads a stored plan file's entries into a [`Plan`], one at a time (for
 /// [`Plan::from_file`] and [`Plan::read_stored`]).
-struct Reader<'i, F> {
+struct Reader<'i, 't, F> {
     campaign: &'i Campaign,
     inv: &'i Inventory,
-    /// `machine` or `host`, as errors name the targets.
-    what: &'static str,
     /// Each distinct reason once, by its text: slots in one window share theirs.
     reason_index: FxHashMap<String, u32>,
     stored_reasons: Vec<String>,
     slots: Vec<Slot>,
     each: F,
+    /// Where targets are looked up when not here, one by one.
+    finder: Option<Finder<'t>>,
 }
 
-impl<'i, F: FnMut(&str, Timestamp, Timestamp)> Reader<'i, F> {
+impl<'i, 't, F: FnMut(&str, Timestamp, Timestamp)> Reader<'i, 't, F> {
     fn new(inv: &'i Inventory, campaign: &'i Campaign, each: F) -> Self {
-        let what = if campaign.scope == Scope::Hosts { "host" } else { "machine" };
         Reader {
             campaign,
             inv,
-            what,
             reason_index: FxHashMap::default(),
             stored_reasons: Vec::new(),
             slots: Vec::new(),
             each,
+            finder: None,
         }
     }
 
     fn index(&self, id: Option<&str>) -> Result<u32, String> {
-        let what = self.what;
-        let id = id.ok_or_else(|| format!("an entry of the plan of `{}` names no {what}", self.campaign.id))?;
-        let found = match self.campaign.scope {
-            Scope::Machines => self.inv.machine_position(id),
-            Scope::Hosts => self.inv.host_position(id),
-        };
-        found.map(|i| i as u32).ok_or_else(|| format!("the plan names {what} `{id}`, which its inventory lacks"))
+        position(self.inv, self.campaign, id)
     }
 
-    fn slot(&mut self, entry: &SlotEntry<'_>) -> Result<(), String> {
-        let target = self.index(entry.target())?;
+    fn slot(&mut self, entry: &SlotEntry<'t>) -> Result<(), String> {
+        // With a finder, the target goes there first: an entry with an unknown target and
+        // an unreadable time is refused for its target, as it is without one.
+        let target = match &mut self.finder {
+            None => Some(self.index(entry.target())?),
+            Some(finder) => {
+                let text = entry.machine.as_ref().or(entry.host.as_ref()).map(|t| match &t.0 {
+                    Cow::Borrowed(s) => Cow::Borrowed(*s),
+                    Cow::Owned(s) => Cow::Owned(s.clone()),
+                });
+                finder.batch.push(Pending { target: text, start: 0, end: 0, why: 0 });
+                None
+            }
+        };
         let id = entry.target().unwrap_or_default();
         let time = |text: &str| -> Result<Timestamp, String> {
             text.parse::<Timestamp>().map_err(|e| format!("the slot of `{id}` has an unreadable time `{text}`: {e}"))
@@ -604,13 +668,21 @@ impl<'i, F: FnMut(&str, Timestamp, Timestamp)> Reader<'i, F> {
                 i
             }
         };
-        self.slots.push(Slot {
-            target,
-            start: start.as_second(),
-            end: end.as_second(),
-            why: Why::Stored(why),
-            class: 0,
-        });
+        let (start, end) = (start.as_second(), end.as_second());
+        match (target, &mut self.finder) {
+            (Some(target), _) => self.slots.push(Slot { target, start, end, why: Why::Stored(why), class: 0 }),
+            (None, Some(finder)) => {
+                if let Some(last) = finder.batch.last_mut() {
+                    (last.start, last.end, last.why) = (start, end, why);
+                }
+                if finder.batch.len() >= Finder::BATCH {
+                    let batch = std::mem::replace(&mut finder.batch, Vec::with_capacity(Finder::BATCH));
+                    // The finder stopped at an unknown target: that is the error to give.
+                    finder.to.send(batch).map_err(|_| "the plan names an unknown target".to_owned())?;
+                }
+            }
+            (None, None) => unreachable!("a target is looked up here or by the finder"),
+        }
         Ok(())
     }
 
@@ -638,8 +710,8 @@ impl<'i, F: FnMut(&str, Timestamp, Timestamp)> Reader<'i, F> {
 
 /// The top of a plan file read by [`Plan::read_stored`]: its slots go to the reader as
 /// they are read, the rest is kept.
-struct Top<'r, 'i, F> {
-    reader: &'r mut Reader<'i, F>,
+struct Top<'r, 'i, 't, F> {
+    reader: &'r mut Reader<'i, 't, F>,
 }
 
 /// What [`Top`] keeps of a plan file.
@@ -648,14 +720,14 @@ struct Rest<'t> {
     notes: Vec<Text<'t>>,
 }
 
-impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::DeserializeSeed<'de> for Top<'_, '_, F> {
+impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::DeserializeSeed<'de> for Top<'_, '_, 'de, F> {
     type Value = Rest<'de>;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Rest<'de>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::Visitor<'de> for Top<'_, '_, F> {
+impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::Visitor<'de> for Top<'_, '_, 'de, F> {
     type Value = Rest<'de>;
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a plan file (a JSON object)")
@@ -683,18 +755,18 @@ impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::Visitor<'de> for Top<
 }
 
 /// A plan file's `slots`, each entry handed to the reader as it is read.
-struct Slots<'r, 'i, F> {
-    reader: &'r mut Reader<'i, F>,
+struct Slots<'r, 'i, 't, F> {
+    reader: &'r mut Reader<'i, 't, F>,
 }
 
-impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::DeserializeSeed<'de> for Slots<'_, '_, F> {
+impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::DeserializeSeed<'de> for Slots<'_, '_, 'de, F> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::Visitor<'de> for Slots<'_, '_, F> {
+impl<'de, F: FnMut(&str, Timestamp, Timestamp)> serde::de::Visitor<'de> for Slots<'_, '_, 'de, F> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a list of slots")
@@ -789,6 +861,35 @@ mod tests {
         assert!(err.contains("duplicate field `slots`"), "{err}");
         let err = Plan::read_stored(&format!("{text} {{}}"), &inv, &c, |_, _, _| {}).unwrap_err();
         assert!(err.contains("trailing characters"), "{err}");
+        // Targets are looked up beside the parse, in batches: still the first bad entry of
+        // the file is the one named, whichever its fault.
+        // Entry `i` with its target and, or, its start made bad.
+        let spoil = |text: &str, i: usize, target: Option<&str>, start: Option<&str>| -> String {
+            let id = file.slots[i].target().unwrap();
+            let at = text.find(&format!("\"machine\":\"{id}\"")).unwrap();
+            let (head, entry) = text.split_at(at);
+            let mut entry = entry.to_owned();
+            if let Some(start) = start {
+                entry = entry.replacen(
+                    &format!("\"start\":\"{}\"", file.slots[i].start.0),
+                    &format!("\"start\":\"{start}\""),
+                    1,
+                );
+            }
+            if let Some(target) = target {
+                entry = entry.replacen(&format!("\"{id}\""), &format!("\"{target}\""), 1);
+            }
+            format!("{head}{entry}")
+        };
+        let unknown_first = spoil(&spoil(&text, 2500, None, Some("soon")), 150, Some("nobody-early"), None);
+        let err = Plan::read_stored(&unknown_first, &inv, &c, |_, _, _| {}).unwrap_err();
+        assert!(err.contains("`nobody-early`, which its inventory lacks"), "{err}");
+        let time_first = spoil(&spoil(&text, 2500, Some("nobody-late"), None), 150, None, Some("soon"));
+        let err = Plan::read_stored(&time_first, &inv, &c, |_, _, _| {}).unwrap_err();
+        assert!(err.contains("unreadable time `soon`"), "{err}");
+        let both = spoil(&text, 2500, Some("nobody-late"), Some("soon"));
+        let err = Plan::read_stored(&both, &inv, &c, |_, _, _| {}).unwrap_err();
+        assert!(err.contains("`nobody-late`, which its inventory lacks"), "{err}");
     }
 
     #[test]

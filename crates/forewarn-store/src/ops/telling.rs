@@ -190,19 +190,33 @@ async fn write_messages(c: &mut Conn, at: Timestamp, seq: i64, messages: &[NewMe
             row.push_bind(micros(m.due)).push_bind(seq).push_bind(part).push_bind(data);
         });
         // A key that is taken is skipped rather than failing the statement, so that the
-        // error can name it.
-        insert.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
-        let rows = insert.build().fetch_all(&mut *c).await?;
-        let written: std::collections::HashSet<String> =
-            rows.iter().map(|r| r.try_get("key")).collect::<std::result::Result<_, _>>()?;
+        // error can name it (looked for only then: the rows' count says whether one was).
+        insert.push(" ON CONFLICT (key) DO NOTHING");
+        let written = insert.build().execute(&mut *c).await?.rows_affected();
+        if written == chunk.len() as u64 {
+            continue;
+        }
         let mut seen = std::collections::HashSet::new();
-        if let Some(taken) = chunk.iter().find(|m| !written.contains(&m.key) || !seen.insert(m.key.as_str())) {
+        let mut taken = None;
+        for m in chunk {
+            let ours = query("SELECT 1 FROM outbox WHERE key = $1 AND event = $2").bind(&m.key).bind(seq);
+            if !seen.insert(m.key.as_str()) || ours.fetch_optional(&mut *c).await?.is_none() {
+                taken = Some(m);
+                break;
+            }
+        }
+        if let Some(taken) = taken {
             return Err(Error::Conflict(format!(
                 "message key `{}` of event {seq} is in the outbox already: keys are built from the event's number, \
                  so the notifier gave the same key twice",
                 taken.key
             )));
         }
+        return Err(Error::Conflict(format!(
+            "only {written} of {} messages of event {seq} were written: their keys repeat, and keys are built from \
+             the event's number, so the notifier gave a key twice",
+            chunk.len()
+        )));
     }
     Ok(())
 }

@@ -1082,6 +1082,8 @@ struct TellsAhead {
     gate: Option<(tokio::sync::mpsc::UnboundedSender<()>, Mutex<std::sync::mpsc::Receiver<()>>)>,
     /// `tell` cannot tell the rest of a publication.
     cannot_finish: bool,
+    /// Message `.1` is given the key of message `.0` (a notifier's mistake).
+    repeat: Option<(usize, usize)>,
 }
 
 fn later(key: String, recipient: &str, part: u32, at: Timestamp) -> NewMessage {
@@ -1115,7 +1117,13 @@ impl Notifier for TellsAhead {
             messages: slots
                 .iter()
                 .enumerate()
-                .map(|(i, s)| later(format!("{seq}.{i}@test"), &s.target, i as u32, at))
+                .map(|(i, s)| {
+                    let n = match self.repeat {
+                        Some((first, again)) if i == again => first,
+                        _ => i,
+                    };
+                    later(format!("{seq}.{n}@test"), &s.target, i as u32, at)
+                })
                 .collect(),
         })
     }
@@ -1224,6 +1232,18 @@ pub(super) async fn staged_publication(store: &Store) {
     assert_eq!(rows(store, "SELECT COUNT(*) FROM outbox").await, N as i64 + 1);
     assert_eq!(rows(store, "SELECT COUNT(*) FROM events WHERE staging IS NOT NULL").await, 0);
     assert_eq!(rows(store, "SELECT COUNT(*) FROM slot_notices WHERE campaign = 'net'").await, N as i64);
+    // A notifier that gives a message's key twice, in one statement's rows or in two
+    // batches, gets the publication refused, nothing of it left.
+    planned(store, "dup").await;
+    for (repeat, says) in [((3, 7), ".3@test` of event"), ((5, 15_000), "only 999 of 1000 messages")] {
+        let twice = TellsAhead { repeat: Some(repeat), ..TellsAhead::default() };
+        match store.publish_campaign(t(8), "ada", "dup", 1, maintenance("Dup"), slots.to_vec(), &twice).await {
+            Err(Error::Conflict(m)) => assert!(m.contains(says) && m.contains("key"), "{m}"),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        assert_eq!(store.campaign("dup").await.unwrap().unwrap().state, CampaignState::Draft);
+        assert_eq!(store.outbox_counts().await.unwrap(), told);
+    }
     let few = [slot("x", 60, 90), slot("y", 60, 90)];
     store.publish_campaign(t(9), "ada", "net", 1, maintenance("Net"), few.to_vec(), &ahead).await.unwrap();
     assert_eq!(store.slot_notices("net").await.unwrap().len(), 2);
@@ -1233,7 +1253,7 @@ pub(super) async fn staged_publication(store: &Store) {
     planned(store, "db").await;
     let (arrived, mut arrival) = tokio::sync::mpsc::unbounded_channel();
     let (go, wait) = std::sync::mpsc::channel();
-    let gated = std::sync::Arc::new(TellsAhead { gate: Some((arrived, Mutex::new(wait))), cannot_finish: false });
+    let gated = std::sync::Arc::new(TellsAhead { gate: Some((arrived, Mutex::new(wait))), ..TellsAhead::default() });
     let publishing = tokio::spawn({
         let (store, slots, gated) = (store.clone(), slots.clone(), gated.clone());
         async move { store.publish_campaign(t(10), "ada", "db", 1, maintenance("DB"), slots.to_vec(), &*gated).await }
