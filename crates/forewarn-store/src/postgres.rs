@@ -40,6 +40,32 @@ pub(crate) async fn try_exclusive(c: &mut sqlx::PgConnection, key: i64) -> Resul
     Ok(row.try_get("taken")?)
 }
 
+/// Inserts slots told for the first time (sequence 0: target, start and end in
+/// microseconds): as three arrays that one statement unnests, which PostgreSQL takes
+/// several times faster than rows of bound values.
+pub(crate) async fn insert_new_notices(
+    c: &mut sqlx::PgConnection,
+    campaign: &str,
+    rows: &[(&str, i64, i64)],
+) -> Result<()> {
+    for chunk in rows.chunks(25_000) {
+        let targets: Vec<&str> = chunk.iter().map(|r| r.0).collect();
+        let starts: Vec<i64> = chunk.iter().map(|r| r.1).collect();
+        let ends: Vec<i64> = chunk.iter().map(|r| r.2).collect();
+        sqlx::query(
+            "INSERT INTO slot_notices (campaign, target, starts, ends, sequence) \
+             SELECT $1, t, s, e, 0 FROM UNNEST($2::text[], $3::bigint[], $4::bigint[]) AS u(t, s, e)",
+        )
+        .bind(campaign)
+        .bind(&targets)
+        .bind(&starts)
+        .bind(&ends)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
 /// How long a request waits for a connection: all of them busy, or the database away (sqlx
 /// tries to connect again and again meanwhile). Then it fails (the service answers 503) rather
 /// than keep its client waiting; a load balancer's health check gets its answer in time.

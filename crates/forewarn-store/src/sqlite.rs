@@ -31,6 +31,26 @@ pub(crate) async fn try_exclusive(_c: &mut sqlx::SqliteConnection, _key: i64) ->
     Ok(true)
 }
 
+/// Inserts slots told for the first time (sequence 0: target, start and end in
+/// microseconds), many rows per statement.
+pub(crate) async fn insert_new_notices(
+    c: &mut sqlx::SqliteConnection,
+    campaign: &str,
+    rows: &[(&str, i64, i64)],
+) -> Result<()> {
+    // 4 values a row: well below SQLite's limit on parameters.
+    for chunk in rows.chunks(1000) {
+        let mut insert =
+            sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO slot_notices (campaign, target, starts, ends, sequence) ");
+        insert.push_values(chunk, |mut row, &(target, start, end)| {
+            row.push_bind(campaign).push_bind(target).push_bind(start).push_bind(end);
+            row.push("0");
+        });
+        insert.build().execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
 /// How long a writer waits for another one before giving up with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

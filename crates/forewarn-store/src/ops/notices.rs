@@ -81,20 +81,17 @@ impl SlotRow for SlotNotice {
     }
 }
 
-/// Inserts slots told for the first time (sequence 0), many rows per statement.
+/// Inserts slots told for the first time (sequence 0), as each backend takes many rows
+/// fastest.
 pub(super) async fn insert_notices<S: SlotRow>(c: &mut Conn, campaign: &str, slots: &[S]) -> Result<()> {
-    // 4 values a row: well below both databases' limits on parameters.
-    for chunk in slots.chunks(1000) {
-        let mut insert =
-            sqlx::QueryBuilder::<Db>::new("INSERT INTO slot_notices (campaign, target, starts, ends, sequence) ");
-        insert.push_values(chunk, |mut row, slot| {
-            let (target, start, end) = slot.row();
-            row.push_bind(campaign).push_bind(target).push_bind(micros(start)).push_bind(micros(end));
-            row.push("0");
-        });
-        insert.build().execute(&mut *c).await?;
-    }
-    Ok(())
+    let rows: Vec<(&str, i64, i64)> = slots
+        .iter()
+        .map(|s| {
+            let (target, start, end) = s.row();
+            (target, micros(start), micros(end))
+        })
+        .collect();
+    super::super::insert_new_notices(c, campaign, &rows).await
 }
 
 /// Gives slots told before (each with the start it was told) their new times under their
