@@ -9,7 +9,9 @@
 # Usage: bench/notify.sh [MACHINES]   (default 1,340,000 machines: about 100,000 contacts)
 #   RELAY=smtp-sink (default; Postfix's C sink, Debian package `postfix`) or RELAY=aiosmtpd
 #   (the tests' Python sink); DB=sqlite (default) or DB=postgres (a throwaway cluster made
-#   with the system's initdb); DELIVER_SECONDS=120 bounds the delivery phase.
+#   with the system's initdb); DELIVER_SECONDS=120 bounds the delivery phase;
+#   CUSTOMER_MACHINES=N gives every customer N machines (long messages) instead of a long
+#   tail of sizes.
 # Needs curl, python3, and the relay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +35,7 @@ cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat
 peak() { awk '/^VmHWM/ {printf "%d MB", $2 / 1024}' "/proc/$1/status"; }          # peak resident memory
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-"$bin" fleet generate --machines "$machines" --seed 1 --out "$dir" >/dev/null
+"$bin" fleet generate --machines "$machines" --seed 1 --out "$dir" ${CUSTOMER_MACHINES:+--customer-machines "$CUSTOMER_MACHINES"} >/dev/null
 
 smtp_port=$(free_port)
 case "$relay" in
@@ -84,7 +86,7 @@ api() { # method path content-type [data-file]
 counts() { curl -sf "$base/metrics" | sed -n 's/^forewarn_outbox_messages{state="\([a-z]*\)"} \([0-9]*\)$/\1 \2/p'; }
 count() { counts | awk -v s="$1" '$1==s{print $2}'; }
 
-echo "$(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); fleet of $machines machines (seed 1); $db_kind; relay $relay"
+echo "$(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); fleet of $machines machines (seed 1${CUSTOMER_MACHINES:+, $CUSTOMER_MACHINES a customer}); $db_kind; relay $relay"
 t0=$(now); api POST /api/v1/inventory application/json "$dir/inventory.json" >/dev/null; t1=$(now)
 echo "import inventory       $(secs "$t0" "$t1") s"
 id=$(api POST /api/v1/campaigns application/toml "$dir/campaign.toml" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
@@ -145,6 +147,8 @@ got=$(( $(count sent) - sent0 ))
 echo "deliver $got of $total messages by SMTP in $(secs "$t2" "$t3") s: $(python3 -c "print(round($got / ($t3 - $t2)))") messages/s, dead: $(count dead)"
 cpu1_relay=$(cpu "$relay_pid"); cpu1_fw=$(cpu "$fw_pid")
 echo "  CPU during delivery: forewarn $(secs "$cpu0_fw" "$cpu1_fw") s ($(python3 -c "print(f'{($cpu1_fw - $cpu0_fw) * 1000 / max($got, 1):.2f}')") ms a message), the relay $(secs "$cpu0_relay" "$cpu1_relay") s; forewarn's peak memory $(peak "$fw_pid")"
-size=$(curl -sf -H "Authorization: Bearer $token" "$base/api/v1/outbox?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"][0]["id"])')
-bytes=$(curl -sf -H "Authorization: Bearer $token" "$base/api/v1/outbox/$size" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["payload"]))')
-echo "  the newest message is $bytes bytes"
+# The size of the messages: the newest ten, rendered as they are sent.
+curl -sf -H "Authorization: Bearer $token" "$base/api/v1/outbox?limit=10" | python3 -c 'import json,sys; print("\n".join(str(m["id"]) for m in json.load(sys.stdin)["messages"]))' >"$dir/sample.txt"
+while read -r m; do
+  curl -sf -H "Authorization: Bearer $token" "$base/api/v1/outbox/$m" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["payload"]))'
+done <"$dir/sample.txt" | awk '{ s += $1; if ($1 > max) max = $1; n++ } END { printf "  the newest %d messages are %d bytes on average, the largest %d\n", n, s / n, max }'

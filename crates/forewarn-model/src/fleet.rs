@@ -47,6 +47,9 @@ pub struct FleetConfig {
     pub seed: u64,
     /// First day of the campaign, a Monday at 00:00 in the platform zone.
     pub campaign_start: Date,
+    /// Every customer with this many machines (the last one with what is left) instead of
+    /// the long tail: for measuring what large customers cost (their messages are long).
+    pub customer_machines: Option<usize>,
 }
 
 /// A generated inventory and its OS update campaign.
@@ -517,7 +520,11 @@ impl Generator<'_> {
         let mut left = total;
         let mut n = 0;
         while left > 0 {
-            let size = self.customer_size().min(left);
+            let size = match self.cfg.customer_machines {
+                Some(n) => n.max(1),
+                None => self.customer_size(),
+            }
+            .min(left);
             left -= size;
             self.customer(n, size, &mut placement);
             n += 1;
@@ -807,7 +814,7 @@ mod tests {
     use crate::{parse_campaign, parse_inventory};
 
     fn fleet(machines: usize, seed: u64) -> Fleet {
-        generate(&FleetConfig { machines, seed, campaign_start: date(2027, 3, 1) })
+        generate(&FleetConfig { machines, seed, campaign_start: date(2027, 3, 1), customer_machines: None })
     }
 
     fn json(f: &Fleet) -> (String, String) {
@@ -837,6 +844,26 @@ mod tests {
                 }
                 assert_eq!(inv.machine_position("no-such-machine"), None);
             }
+        }
+    }
+
+    #[test]
+    fn customers_of_one_size_when_asked() {
+        for (machines, size) in [(5_000, 1_500), (1_000, 1), (7, 100)] {
+            let cfg =
+                FleetConfig { machines, seed: 3, campaign_start: date(2027, 3, 1), customer_machines: Some(size) };
+            let (inventory, campaign) = json(&generate(&cfg));
+            let inv =
+                parse_inventory("inventory.json", &inventory).unwrap_or_else(|e| panic!("{machines}/{size}: {e}"));
+            parse_campaign("campaign.json", &campaign, &inv).unwrap_or_else(|e| panic!("{machines}/{size}: {e}"));
+            let mut per_customer = vec![0usize; inv.customers.len()];
+            for m in &inv.machines {
+                per_customer[inv.customer_index_of(m)] += 1;
+            }
+            let (last, full) = per_customer.split_last().unwrap();
+            assert!(full.iter().all(|&n| n == size), "{machines}/{size}: {per_customer:?}");
+            assert_eq!(*last, machines - size * full.len(), "{machines}/{size}");
+            assert!(*last >= 1 && *last <= size);
         }
     }
 
@@ -880,7 +907,12 @@ mod tests {
         assert_eq!(c.ends.0, "2027-03-15T00:00:00+01:00");
         assert_eq!((c.notice.to_string(), c.tier_gap.to_string()), ("3d".to_owned(), "1d".to_owned()));
         // Across the change to summer time, midnight keeps its wall-clock time.
-        let f = generate(&FleetConfig { machines: 10, seed: 5, campaign_start: date(2027, 3, 22) });
+        let f = generate(&FleetConfig {
+            machines: 10,
+            seed: 5,
+            campaign_start: date(2027, 3, 22),
+            customer_machines: None,
+        });
         assert_eq!(f.campaign.starts.0, "2027-03-22T00:00:00+01:00");
         assert_eq!(f.campaign.ends.0, "2027-04-05T00:00:00+02:00");
         assert_eq!(f.inventory.platform.blackouts[0].from.0, "2027-03-31T00:00:00+02:00");
@@ -891,7 +923,7 @@ mod tests {
     fn the_limits_grow_with_the_fleet() {
         assert_eq!(fleet(5_000, 1).campaign.limits.global, Some(400));
         let big = campaign(
-            &FleetConfig { machines: 1_000_000, seed: 1, campaign_start: date(2027, 3, 1) },
+            &FleetConfig { machines: 1_000_000, seed: 1, campaign_start: date(2027, 3, 1), customer_machines: None },
             &Zones::new().platform,
         );
         assert_eq!(big.limits.global, Some(10_000));

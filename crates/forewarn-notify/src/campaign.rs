@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use forewarn_model::campaign::{REBOOTS, Scope};
 use forewarn_model::doc::{Document, Format};
 use forewarn_model::inventory::{Contact, Customer, Language, Machine};
-use forewarn_model::{CampaignFile, Inventory, Zone, parse_campaign};
+use forewarn_model::{CampaignFile, Inventory, parse_campaign};
 use forewarn_store::{SlotChange, SlotNotice, StoredCampaign};
 use jiff::Timestamp;
 
@@ -365,27 +365,20 @@ fn about(cx: &Context<'_>, inv: &Inventory, lang: Language, m: &Machine) -> Stri
     about
 }
 
-fn row(cx: &Context<'_>, lang: Language, zone: &Zone, tell: Tell, t: &Target<'_, '_>) -> Row {
+fn row(cx: &Context<'_>, lang: Language, spans: &words::Spans<'_>, tell: Tell, t: &Target<'_, '_>) -> Row {
     let s = t.slot;
     let note = match (tell, s.change) {
         (Tell::Cancelled, _) | (Tell::Changed, SlotChange::Cancelled) => {
             Some(pick(lang, "cancelled: this slot will not take place", "abgesagt: dieser Termin entfällt").to_owned())
         }
         (Tell::Changed, SlotChange::New) => Some(pick(lang, "new slot", "neuer Termin").to_owned()),
-        (Tell::Changed, SlotChange::Moved { from_start, from_end }) => Some(format!(
-            "{}: {}",
-            pick(lang, "moved; before", "verschoben; bisher"),
-            words::span(lang, from_start, from_end, zone)
-        )),
+        (Tell::Changed, SlotChange::Moved { from_start, from_end }) => {
+            Some(format!("{}: {}", pick(lang, "moved; before", "verschoben; bisher"), spans.say(from_start, from_end)))
+        }
         (Tell::Changed, SlotChange::Unchanged) => Some(pick(lang, "unchanged", "unverändert").to_owned()),
         (Tell::Published | Tell::Reminder, _) => None,
     };
-    Row {
-        name: t.machine.id.clone(),
-        about: about(cx, t.inv, lang, t.machine),
-        when: words::span(lang, s.start, s.end, zone),
-        note,
-    }
+    Row { name: t.machine.id.clone(), about: about(cx, t.inv, lang, t.machine), when: spans.say(s.start, s.end), note }
 }
 
 fn no_slot_row(cx: &Context<'_>, lang: Language, u: &NoSlot<'_>) -> Row {
@@ -397,7 +390,21 @@ fn no_slot_row(cx: &Context<'_>, lang: Language, u: &NoSlot<'_>) -> Row {
     }
 }
 
-fn event(cx: &Context<'_>, lang: Language, zone: &Zone, t: &Target<'_, '_>, method: Method) -> calendar::Slot {
+/// What every calendar entry of one message says besides its slot: what happens, and the
+/// downtime to expect (said once a message, not once an entry).
+struct Facts {
+    what: String,
+    downtime: String,
+}
+
+fn event(
+    cx: &Context<'_>,
+    lang: Language,
+    spans: &words::Spans<'_>,
+    facts: &Facts,
+    t: &Target<'_, '_>,
+    method: Method,
+) -> calendar::Slot {
     let m = t.machine;
     let cancelled = match method {
         Method::Cancel => pick(lang, "Cancelled: ", "Abgesagt: "),
@@ -411,7 +418,7 @@ fn event(cx: &Context<'_>, lang: Language, zone: &Zone, t: &Target<'_, '_>, meth
         m.id,
         about(cx, t.inv, lang, m),
         pick(lang, "When", "Wann"),
-        words::span(lang, t.slot.start, t.slot.end, zone)
+        spans.say(t.slot.start, t.slot.end)
     );
     if method == Method::Cancel {
         description.push_str(pick(lang, "This slot will not take place.\n", "Dieser Termin entfällt.\n"));
@@ -419,9 +426,9 @@ fn event(cx: &Context<'_>, lang: Language, zone: &Zone, t: &Target<'_, '_>, meth
         description.push_str(&format!(
             "{}: {}\n{}: {}\n",
             pick(lang, "What happens", "Was passiert"),
-            what_happens(cx, lang),
+            facts.what,
             pick(lang, "Expected downtime", "Erwartete Ausfallzeit"),
-            downtime(cx, lang)
+            facts.downtime
         ));
     }
     description.push_str(&format!("{}: {}", pick(lang, "Status page", "Statusseite"), cx.status_url));
@@ -457,6 +464,7 @@ pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, c
     let (customer, targets) = (affected.customer, affected.targets.as_slice());
     let lang = contact.language;
     let zone = cx.inv.contact_zone(customer, contact);
+    let spans = words::Spans::new(lang, zone);
     let title = &cx.info.title;
     let n = targets.len();
     let first = targets.iter().map(|t| t.slot.start).min().unwrap_or(cx.at);
@@ -541,7 +549,7 @@ pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, c
     doc.para(format!("{} {},", pick(lang, "Hello", "Guten Tag"), contact.name));
     doc.para(intro);
     if !targets.is_empty() {
-        doc.push(Block::Slots(targets.iter().map(|t| row(cx, lang, zone, tell, t)).collect()));
+        doc.push(Block::Slots(targets.iter().map(|t| row(cx, lang, &spans, tell, t)).collect()));
         doc.para(zone_line);
     }
     if !unscheduled.is_empty() && matches!(tell, Tell::Published | Tell::Changed) {
@@ -578,8 +586,9 @@ pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, c
     }
 
     let mut calendars = Vec::new();
+    let facts = Facts { what: what_happens(cx, lang), downtime: downtime(cx, lang) };
     let cal = |method: Method, chosen: Vec<&Target<'_, '_>>| {
-        let slots: Vec<calendar::Slot> = chosen.iter().map(|t| event(cx, lang, zone, t, method)).collect();
+        let slots: Vec<calendar::Slot> = chosen.iter().map(|t| event(cx, lang, &spans, &facts, t, method)).collect();
         let organizer = Person { name: &cx.site.from_name, email: &cx.site.from_address };
         let attendee = Person { name: &contact.name, email: &contact.email };
         (method, calendar::calendar(method, cx.at, organizer, attendee, cx.status_url, &slots))

@@ -120,13 +120,24 @@ fn body(text: &str) -> Body {
         && text.split('\n').all(|line| line.len() < 76)
         && text.match_indices('\r').all(|(i, _)| bytes.get(i + 1) == Some(&b'\n'));
     if seven_bit {
-        return Body::dangerous_pre_encoded(crlf(bytes), ContentTransferEncoding::SevenBit);
+        return Body::dangerous_pre_encoded(crlf(text), ContentTransferEncoding::SevenBit);
     }
-    let escaped = bytes.iter().filter(|&&b| !matches!(b, b'\t' | b' '..=b'~')).count();
-    if escaped <= bytes.len() / 3 {
+    if escaped(bytes) <= bytes.len() / 3 {
         return Body::dangerous_pre_encoded(qp::encode(text), ContentTransferEncoding::QuotedPrintable);
     }
-    Body::dangerous_pre_encoded(base64(&crlf(bytes)), ContentTransferEncoding::Base64)
+    Body::dangerous_pre_encoded(base64(&crlf(text)), ContentTransferEncoding::Base64)
+}
+
+/// How many of `bytes` quoted-printable writes as `=XX` (all but tab and printable ASCII),
+/// counted in byte-wide lanes (a message is a hundred kilobytes).
+fn escaped(bytes: &[u8]) -> usize {
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            let n = chunk.iter().fold(0u8, |n, &b| n + u8::from(!matches!(b, b'\t' | b' '..=b'~')));
+            usize::from(n)
+        })
+        .sum()
 }
 
 /// `bytes` in base64, in lines of 76 characters.
@@ -143,16 +154,46 @@ fn base64(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `bytes` with every line break as CRLF (a `\n` without its `\r` gets one).
-fn crlf(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32 + 2);
-    let mut previous = 0u8;
-    for &b in bytes {
-        if b == b'\n' && previous != b'\r' {
-            out.push(b'\r');
+/// `text` with every line break as CRLF (a `\n` without its `\r` gets one), copied a line
+/// at a time.
+fn crlf(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 32 + 2);
+    for line in text.split_inclusive('\n') {
+        match line.strip_suffix('\n') {
+            Some(rest) => {
+                out.extend_from_slice(rest.strip_suffix('\r').unwrap_or(rest).as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            None => out.extend_from_slice(line.as_bytes()),
         }
-        out.push(b);
-        previous = b;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_breaks_become_crlf_and_escapes_are_counted() {
+        // What each does, byte by byte, as the simplest code says it.
+        let reference_crlf = |text: &str| -> Vec<u8> {
+            let mut out = Vec::new();
+            let mut previous = 0u8;
+            for &b in text.as_bytes() {
+                if b == b'\n' && previous != b'\r' {
+                    out.push(b'\r');
+                }
+                out.push(b);
+                previous = b;
+            }
+            out
+        };
+        let reference_escaped = |text: &str| text.bytes().filter(|&b| !matches!(b, b'\t' | b' '..=b'~')).count();
+        let long: String = (0..2000).map(|i| ["a", "ä", "\n", "\r\n", "\r", "=", "\t", "–"][i % 8]).collect();
+        for text in ["", "\n", "\r\n", "a\nb", "a\r\nb\r", "\r\r\n\n", "no break", "ends\n", "Grüße\r\n", &long] {
+            assert_eq!(crlf(text), reference_crlf(text), "{text:?}");
+            assert_eq!(escaped(text.as_bytes()), reference_escaped(text), "{text:?}");
+        }
+    }
 }

@@ -1161,7 +1161,12 @@ fn long_lines_and_hostile_text_are_encoded() {
 #[test]
 fn a_big_campaign_is_written_on_every_core_with_keys_in_order() {
     use forewarn_model::fleet::{FleetConfig, generate};
-    let fleet = generate(&FleetConfig { machines: 3000, seed: 11, campaign_start: jiff::civil::date(2027, 3, 1) });
+    let fleet = generate(&FleetConfig {
+        machines: 3000,
+        seed: 11,
+        campaign_start: jiff::civil::date(2027, 3, 1),
+        customer_machines: None,
+    });
     let inv = parse_inventory("inventory.json", &serde_json::to_string(&fleet.inventory).unwrap()).unwrap();
     let text = serde_json::to_string(&fleet.campaign).unwrap();
     let campaign = StoredCampaign { text, ..stored(OS_UPDATE, CampaignState::Published) };
@@ -1202,7 +1207,12 @@ fn a_big_campaign_is_written_on_every_core_with_keys_in_order() {
 #[test]
 fn told_ahead_and_then_the_rest_is_what_is_told_at_once() {
     use forewarn_model::fleet::{FleetConfig, generate};
-    let fleet = generate(&FleetConfig { machines: 2000, seed: 5, campaign_start: jiff::civil::date(2027, 3, 1) });
+    let fleet = generate(&FleetConfig {
+        machines: 2000,
+        seed: 5,
+        campaign_start: jiff::civil::date(2027, 3, 1),
+        customer_machines: None,
+    });
     let inv = parse_inventory("inventory.json", &serde_json::to_string(&fleet.inventory).unwrap()).unwrap();
     let text = serde_json::to_string(&fleet.campaign).unwrap();
     let published = StoredCampaign { text, ..stored(OS_UPDATE, CampaignState::Published) };

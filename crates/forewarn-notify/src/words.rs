@@ -61,11 +61,12 @@ fn clock(z: &ZonedDateTime) -> String {
 /// The zone's abbreviation at that instant: `CET`, `EST`; in German the usual `MEZ` and
 /// `MESZ` for Central European time.
 pub(crate) fn abbreviation(lang: Language, t: Timestamp, zone: &Zone) -> String {
-    let abbr = zoned(t, zone).strftime("%Z").to_string();
-    match (lang, abbr.as_str()) {
+    // The zone's own abbreviation at `t`, as `%Z` prints it, without a datetime in the zone.
+    let info = zone.tz().to_offset_info(t);
+    match (lang, info.abbreviation()) {
         (Language::De, "CET") => "MEZ".to_owned(),
         (Language::De, "CEST") => "MESZ".to_owned(),
-        _ => abbr,
+        (_, abbr) => abbr.to_owned(),
     }
 }
 
@@ -105,6 +106,25 @@ pub(crate) fn span(lang: Language, start: Timestamp, end: Timestamp, zone: &Zone
         (false, false) => format!("{first} {za} – {} {} {zb}", day(lang, &b), clock(&b)),
     };
     format!("{text}{}", named(&zb, zone))
+}
+
+/// The spans one message says, each said once: a customer's machines share few slots, and
+/// each is said in its row and in its calendar entry.
+pub(crate) struct Spans<'z> {
+    lang: Language,
+    zone: &'z Zone,
+    said: std::cell::RefCell<forewarn_model::fxhash::FxHashMap<(Timestamp, Timestamp), String>>,
+}
+
+impl<'z> Spans<'z> {
+    pub(crate) fn new(lang: Language, zone: &'z Zone) -> Spans<'z> {
+        Spans { lang, zone, said: Default::default() }
+    }
+
+    /// [`span`] from `start` to `end`.
+    pub(crate) fn say(&self, start: Timestamp, end: Timestamp) -> String {
+        self.said.borrow_mut().entry((start, end)).or_insert_with(|| span(self.lang, start, end, self.zone)).clone()
+    }
 }
 
 /// A duration for people: `30 minutes`, `1 hour 30 minutes`, `3 days`; `30 Minuten`, `1 Stunde`.

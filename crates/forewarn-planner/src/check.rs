@@ -1713,7 +1713,12 @@ per_group = 1
     #[test]
     fn threads_do_not_change_the_result() {
         use forewarn_model::fleet::{FleetConfig, generate};
-        let fleet = generate(&FleetConfig { machines: 3000, seed: 7, campaign_start: jiff::civil::date(2027, 3, 1) });
+        let fleet = generate(&FleetConfig {
+            machines: 3000,
+            seed: 7,
+            campaign_start: jiff::civil::date(2027, 3, 1),
+            customer_machines: None,
+        });
         let inv = inventory_json(&fleet.inventory);
         let c = parse_campaign("campaign.json", &serde_json::to_string(&fleet.campaign).unwrap(), &inv).unwrap();
         let planned = crate::plan(&inv, &c);

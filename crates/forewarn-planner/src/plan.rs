@@ -802,7 +802,12 @@ mod tests {
     #[test]
     fn a_plan_read_as_a_stream_is_the_plan_read_whole() {
         use forewarn_model::fleet::{FleetConfig, generate};
-        let fleet = generate(&FleetConfig { machines: 3000, seed: 7, campaign_start: jiff::civil::date(2027, 3, 1) });
+        let fleet = generate(&FleetConfig {
+            machines: 3000,
+            seed: 7,
+            campaign_start: jiff::civil::date(2027, 3, 1),
+            customer_machines: None,
+        });
         let inv = forewarn_model::parse_inventory("inventory.json", &serde_json::to_string(&fleet.inventory).unwrap())
             .unwrap();
         let c = forewarn_model::parse_campaign("campaign.json", &serde_json::to_string(&fleet.campaign).unwrap(), &inv)

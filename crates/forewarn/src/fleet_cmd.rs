@@ -26,13 +26,22 @@ pub enum FleetCommand {
         /// The Monday the two-week campaign starts (publication a week earlier).
         #[arg(long, default_value = "2027-03-01")]
         start: Date,
+        /// Give every customer this many machines instead of a long tail of sizes (their
+        /// contacts' messages grow with it: for measuring delivery of long messages).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        customer_machines: Option<u32>,
     },
 }
 
 pub fn run(cmd: FleetCommand) -> anyhow::Result<Outcome> {
-    let FleetCommand::Generate { machines, seed, out, start } = cmd;
+    let FleetCommand::Generate { machines, seed, out, start, customer_machines } = cmd;
     let began = crate::clock::stopwatch();
-    let fleet = generate(&FleetConfig { machines, seed, campaign_start: start });
+    let fleet = generate(&FleetConfig {
+        machines,
+        seed,
+        campaign_start: start,
+        customer_machines: customer_machines.map(|n| n as usize),
+    });
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create `{}`", out.display()))?;
     let inv_path = out.join("inventory.json");
     let file = std::fs::File::create(&inv_path).with_context(|| format!("cannot write `{}`", inv_path.display()))?;

@@ -291,7 +291,7 @@ mod tests {
 
     fn fleet(machines: usize) -> InventoryFile {
         let campaign_start = jiff::civil::date(2027, 3, 1);
-        generate(&FleetConfig { machines, seed: 3, campaign_start }).inventory
+        generate(&FleetConfig { machines, seed: 3, campaign_start, customer_machines: None }).inventory
     }
 
     fn same(a: &Inventory, b: &Inventory) {

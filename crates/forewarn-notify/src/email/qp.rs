@@ -12,45 +12,46 @@
 /// The longest encoded line, soft line break included.
 const LINE: usize = 76;
 
-/// `text` encoded as quoted-printable, its line breaks as CRLF.
+/// `text` encoded as quoted-printable, its line breaks as CRLF: one pass over the text (a
+/// message's parts are a hundred kilobytes of short lines; finding each line's end first
+/// took as long as encoding it).
 pub(crate) fn encode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16 + 16);
-    let mut lines = bytes.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        let last = lines.peek().is_none();
-        // A `\r` before the `\n` is part of the line break; a lone one is a character.
-        let line = match line {
-            [rest @ .., b'\r'] if !last => rest,
-            line => line,
-        };
-        encode_line(line, &mut out);
-        if !last {
-            out.extend_from_slice(b"\r\n");
-        }
-    }
-    out
-}
-
-/// One line of the text, without its break: cut into encoded lines with soft line breaks.
-fn encode_line(line: &[u8], out: &mut Vec<u8>) {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut out = Vec::with_capacity(n + n / 16 + 16);
+    // Whether a line break (`\n`, or `\r\n`) starts at `j`, and how long it is.
+    let brk = |j: usize| match b.get(j) {
+        Some(b'\n') => 1,
+        Some(b'\r') if b.get(j + 1) == Some(&b'\n') => 2,
+        _ => 0,
+    };
     let mut column = 0;
     let mut i = 0;
-    while i < line.len() {
+    while i < n {
+        let k = brk(i);
+        if k > 0 {
+            out.extend_from_slice(b"\r\n");
+            column = 0;
+            i += k;
+            continue;
+        }
         // A run of characters written as they are, as far as the encoded line has room for
         // them and a soft break; the line's last character goes the long way (whitespace
         // there is encoded).
-        let limit = (line.len() - 1).min(i + (LINE - 1).saturating_sub(column));
-        let run = line[i..limit].iter().take_while(|&&b| PLAIN[usize::from(b)]).count();
+        let limit = n.min(i + (LINE - 1).saturating_sub(column));
+        let mut run = b[i..limit].iter().take_while(|&&c| PLAIN[usize::from(c)]).count();
+        if run > 0 && (i + run == n || brk(i + run) > 0) {
+            run -= 1;
+        }
         if run > 0 {
-            out.extend_from_slice(&line[i..i + run]);
+            out.extend_from_slice(&b[i..i + run]);
             column += run;
             i += run;
             continue;
         }
-        let b = line[i];
-        let end = i + 1 == line.len();
-        let literal = PLAIN[usize::from(b)] && !(end && (b == b' ' || b == b'\t'));
+        let c = b[i];
+        let end = i + 1 == n || brk(i + 1) > 0;
+        let literal = PLAIN[usize::from(c)] && !(end && (c == b' ' || c == b'\t'));
         let width = if literal { 1 } else { 3 };
         // What follows this character on the encoded line needs room for a soft break.
         let room = if end { LINE } else { LINE - 1 };
@@ -59,13 +60,14 @@ fn encode_line(line: &[u8], out: &mut Vec<u8>) {
             column = 0;
         }
         if literal {
-            out.push(b);
+            out.push(c);
         } else {
-            out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            out.extend_from_slice(&[b'=', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
         }
         column += width;
         i += 1;
     }
+    out
 }
 
 /// The bytes written as they are inside a line: printable ASCII but `=`, space and tab.
@@ -85,6 +87,55 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 mod tests {
     use super::*;
     use crate::read::quoted_printable as decode;
+
+    /// The encoding a line at a time, as it was written first: the one pass must give the
+    /// same bytes.
+    fn by_lines(text: &str) -> Vec<u8> {
+        fn encode_line(line: &[u8], out: &mut Vec<u8>) {
+            let mut column = 0;
+            let mut i = 0;
+            while i < line.len() {
+                let limit = (line.len() - 1).min(i + (LINE - 1).saturating_sub(column));
+                let run = line[i..limit].iter().take_while(|&&b| PLAIN[usize::from(b)]).count();
+                if run > 0 {
+                    out.extend_from_slice(&line[i..i + run]);
+                    column += run;
+                    i += run;
+                    continue;
+                }
+                let b = line[i];
+                let end = i + 1 == line.len();
+                let literal = PLAIN[usize::from(b)] && !(end && (b == b' ' || b == b'\t'));
+                let width = if literal { 1 } else { 3 };
+                let room = if end { LINE } else { LINE - 1 };
+                if column + width > room {
+                    out.extend_from_slice(b"=\r\n");
+                    column = 0;
+                }
+                if literal {
+                    out.push(b);
+                } else {
+                    out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+                }
+                column += width;
+                i += 1;
+            }
+        }
+        let mut out = Vec::new();
+        let mut lines = text.as_bytes().split(|&b| b == b'\n').peekable();
+        while let Some(line) = lines.next() {
+            let last = lines.peek().is_none();
+            let line = match line {
+                [rest @ .., b'\r'] if !last => rest,
+                line => line,
+            };
+            encode_line(line, &mut out);
+            if !last {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out
+    }
 
     fn qp(text: &str) -> String {
         String::from_utf8(encode(text)).unwrap()
@@ -110,6 +161,7 @@ mod tests {
     /// Encoded, valid, and read back as the text with its line breaks as CRLF.
     fn round_trip(text: &str) -> String {
         let encoded = qp(text);
+        assert_eq!(encoded.as_bytes(), by_lines(text), "{text:?}");
         assert_valid(&encoded);
         let decoded = String::from_utf8(decode(&encoded)).unwrap();
         let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");

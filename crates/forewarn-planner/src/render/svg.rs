@@ -1119,6 +1119,7 @@ mod tests {
             machines: 3_000,
             seed: 7,
             campaign_start: jiff::civil::date(2027, 3, 1),
+            customer_machines: None,
         });
         let inv_json = serde_json::to_string(&fleet.inventory).expect("inventory JSON");
         let inv = forewarn_model::parse_inventory("inventory.json", &inv_json).unwrap_or_else(|e| panic!("{e}"));
