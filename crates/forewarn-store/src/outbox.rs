@@ -327,6 +327,23 @@ pub(crate) fn check_slots(slots: &[PlannedSlot]) -> crate::Result<()> {
     }
 }
 
+/// A message of an event as its `outbox` row is first written (pending, no attempt yet):
+/// what each backend's insert takes.
+pub(crate) struct MessageRow<'m> {
+    pub(crate) key: &'m str,
+    pub(crate) channel: &'m str,
+    pub(crate) sender: &'m str,
+    pub(crate) recipient: &'m str,
+    pub(crate) subject: &'m str,
+    pub(crate) cause: &'m str,
+    /// Empty for a message rendered at delivery.
+    pub(crate) payload: &'m str,
+    /// Microseconds.
+    pub(crate) due: i64,
+    pub(crate) part: Option<i64>,
+    pub(crate) data: Option<&'m str>,
+}
+
 /// Orders slots as events hand them to notifiers: by start, then target (one slot a
 /// target: no two are equal, so an unstable sort gives the one order).
 pub(crate) fn sort_notices(notices: &mut [SlotNotice]) {

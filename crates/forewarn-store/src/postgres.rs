@@ -66,6 +66,61 @@ pub(crate) async fn insert_new_notices(
     Ok(())
 }
 
+/// Writes `(part, data)` rows of event `seq`: as two arrays one statement unnests.
+pub(crate) async fn insert_parts(c: &mut sqlx::PgConnection, seq: i64, parts: &[(i64, &str)]) -> Result<()> {
+    let numbers: Vec<i64> = parts.iter().map(|p| p.0).collect();
+    let data: Vec<&str> = parts.iter().map(|p| p.1).collect();
+    sqlx::query(
+        "INSERT INTO event_parts (event, part, data) SELECT $1, n, d FROM UNNEST($2::bigint[], $3::text[]) AS u(n, d)",
+    )
+    .bind(seq)
+    .bind(&numbers)
+    .bind(&data)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Writes messages of event `seq` created at `created` (microseconds) as pending, skipping
+/// any whose key is taken: as arrays, a column each, that one statement unnests; how many
+/// were written.
+pub(crate) async fn insert_messages(
+    c: &mut sqlx::PgConnection,
+    created: i64,
+    seq: i64,
+    rows: &[crate::outbox::MessageRow<'_>],
+) -> Result<u64> {
+    fn column<'r, T>(
+        rows: &'r [crate::outbox::MessageRow<'r>],
+        f: impl Fn(&'r crate::outbox::MessageRow<'r>) -> T,
+    ) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    let done = sqlx::query(
+        "INSERT INTO outbox (key, channel, sender, recipient, subject, cause, payload, created, state, attempts, \
+         due, event, part, data) \
+         SELECT k, ch, se, r, su, ca, pa, $1, 'pending', 0, du, $2, pt, da \
+         FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+                     $10::bigint[], $11::bigint[], $12::text[]) AS u(k, ch, se, r, su, ca, pa, du, pt, da) \
+         ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(created)
+    .bind(seq)
+    .bind(column(rows, |m| m.key))
+    .bind(column(rows, |m| m.channel))
+    .bind(column(rows, |m| m.sender))
+    .bind(column(rows, |m| m.recipient))
+    .bind(column(rows, |m| m.subject))
+    .bind(column(rows, |m| m.cause))
+    .bind(column(rows, |m| m.payload))
+    .bind(column(rows, |m| m.due))
+    .bind(column(rows, |m| m.part))
+    .bind(column(rows, |m| m.data))
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// How long a request waits for a connection: all of them busy, or the database away (sqlx
 /// tries to connect again and again meanwhile). Then it fails (the service answers 503) rather
 /// than keep its client waiting; a load balancer's health check gets its answer in time.

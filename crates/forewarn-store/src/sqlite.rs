@@ -51,6 +51,44 @@ pub(crate) async fn insert_new_notices(
     Ok(())
 }
 
+/// Writes `(part, data)` rows of event `seq`, many rows per statement.
+pub(crate) async fn insert_parts(c: &mut sqlx::SqliteConnection, seq: i64, parts: &[(i64, &str)]) -> Result<()> {
+    let mut insert = sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO event_parts (event, part, data) ");
+    insert.push_values(parts, |mut row, &(i, data)| {
+        row.push_bind(seq).push_bind(i).push_bind(data);
+    });
+    insert.build().execute(&mut *c).await?;
+    Ok(())
+}
+
+/// Writes messages of event `seq` created at `created` (microseconds) as pending, many rows
+/// per statement, skipping any whose key is taken; how many were written.
+pub(crate) async fn insert_messages(
+    c: &mut sqlx::SqliteConnection,
+    created: i64,
+    seq: i64,
+    rows: &[crate::outbox::MessageRow<'_>],
+) -> Result<u64> {
+    let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+        "INSERT INTO outbox (key, channel, sender, recipient, subject, cause, payload, created, state, attempts, \
+         due, event, part, data) ",
+    );
+    insert.push_values(rows, |mut row, m| {
+        row.push_bind(m.key)
+            .push_bind(m.channel)
+            .push_bind(m.sender)
+            .push_bind(m.recipient)
+            .push_bind(m.subject)
+            .push_bind(m.cause)
+            .push_bind(m.payload)
+            .push_bind(created);
+        row.push("'pending'").push("0");
+        row.push_bind(m.due).push_bind(seq).push_bind(m.part).push_bind(m.data);
+    });
+    insert.push(" ON CONFLICT (key) DO NOTHING");
+    Ok(insert.build().execute(&mut *c).await?.rows_affected())
+}
+
 /// How long a writer waits for another one before giving up with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

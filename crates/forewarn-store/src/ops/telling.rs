@@ -150,15 +150,13 @@ pub(crate) async fn stage_told(
 /// databases' limits on parameters (SQLite's 32,766, PostgreSQL's 65,535).
 const ROWS_PER_INSERT: usize = 1000;
 
-/// Writes parts of event `seq`, numbered from `first`, many rows per statement.
+/// Writes parts of event `seq`, numbered from `first`, as the backend takes many rows
+/// fastest.
 async fn write_parts(c: &mut Conn, seq: i64, first: u32, parts: &[String]) -> Result<()> {
-    let parts: Vec<(i64, &String)> = parts.iter().enumerate().map(|(i, p)| (i64::from(first) + i as i64, p)).collect();
+    let parts: Vec<(i64, &str)> =
+        parts.iter().enumerate().map(|(i, p)| (i64::from(first) + i as i64, p.as_str())).collect();
     for chunk in parts.chunks(ROWS_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::<Db>::new("INSERT INTO event_parts (event, part, data) ");
-        insert.push_values(chunk, |mut row, (i, data)| {
-            row.push_bind(seq).push_bind(*i).push_bind(*data);
-        });
-        insert.build().execute(&mut *c).await?;
+        super::super::insert_parts(c, seq, chunk).await?;
     }
     Ok(())
 }
@@ -169,30 +167,30 @@ async fn write_parts(c: &mut Conn, seq: i64, first: u32, parts: &[String]) -> Re
 /// refused.
 async fn write_messages(c: &mut Conn, at: Timestamp, seq: i64, messages: &[NewMessage]) -> Result<()> {
     for chunk in messages.chunks(ROWS_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO outbox (key, channel, sender, recipient, subject, cause, payload, created, state, attempts, \
-             due, event, part, data) ",
-        );
-        insert.push_values(chunk, |mut row, m| {
-            let (payload, part, data) = match &m.body {
-                Body::Written(payload) => (payload.as_str(), None, None),
-                Body::Later { part, data } => ("", part.map(i64::from), Some(data.as_str())),
-            };
-            row.push_bind(&m.key)
-                .push_bind(m.channel.as_str())
-                .push_bind(&m.sender)
-                .push_bind(&m.recipient)
-                .push_bind(&m.subject)
-                .push_bind(&m.cause)
-                .push_bind(payload)
-                .push_bind(micros(at));
-            row.push("'pending'").push("0");
-            row.push_bind(micros(m.due)).push_bind(seq).push_bind(part).push_bind(data);
-        });
+        let rows: Vec<crate::outbox::MessageRow<'_>> = chunk
+            .iter()
+            .map(|m| {
+                let (payload, part, data) = match &m.body {
+                    Body::Written(payload) => (payload.as_str(), None, None),
+                    Body::Later { part, data } => ("", part.map(i64::from), Some(data.as_str())),
+                };
+                crate::outbox::MessageRow {
+                    key: &m.key,
+                    channel: m.channel.as_str(),
+                    sender: &m.sender,
+                    recipient: &m.recipient,
+                    subject: &m.subject,
+                    cause: &m.cause,
+                    payload,
+                    due: micros(m.due),
+                    part,
+                    data,
+                }
+            })
+            .collect();
         // A key that is taken is skipped rather than failing the statement, so that the
         // error can name it (looked for only then: the rows' count says whether one was).
-        insert.push(" ON CONFLICT (key) DO NOTHING");
-        let written = insert.build().execute(&mut *c).await?.rows_affected();
+        let written = super::super::insert_messages(c, micros(at), seq, &rows).await?;
         if written == chunk.len() as u64 {
             continue;
         }
