@@ -669,9 +669,12 @@ impl<'i, 't, F: FnMut(&str, Timestamp, Timestamp)> Reader<'i, 't, F> {
             }
         };
         let (start, end) = (start.as_second(), end.as_second());
-        match (target, &mut self.finder) {
-            (Some(target), _) => self.slots.push(Slot { target, start, end, why: Why::Stored(why), class: 0 }),
-            (None, Some(finder)) => {
+        match &mut self.finder {
+            None => {
+                let target = target.expect("looked up here without a finder");
+                self.slots.push(Slot { target, start, end, why: Why::Stored(why), class: 0 });
+            }
+            Some(finder) => {
                 if let Some(last) = finder.batch.last_mut() {
                     (last.start, last.end, last.why) = (start, end, why);
                 }
@@ -681,7 +684,6 @@ impl<'i, 't, F: FnMut(&str, Timestamp, Timestamp)> Reader<'i, 't, F> {
                     finder.to.send(batch).map_err(|_| "the plan names an unknown target".to_owned())?;
                 }
             }
-            (None, None) => unreachable!("a target is looked up here or by the finder"),
         }
         Ok(())
     }
