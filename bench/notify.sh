@@ -11,7 +11,8 @@
 #   (the tests' Python sink); DB=sqlite (default) or DB=postgres (a throwaway cluster made
 #   with the system's initdb); DELIVER_SECONDS=120 bounds the delivery phase;
 #   CUSTOMER_MACHINES=N gives every customer N machines (long messages) instead of a long
-#   tail of sizes.
+#   tail of sizes. With DB=postgres, PG_OPTIONS adds server options (e.g.
+#   "-c log_min_duration_statement=200") and PG_LOG=FILE keeps the server's log.
 # Needs curl, python3, and the relay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ chmod 755 "$dir"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "${PG_LOG:-}" ] && [ -f "$dir/pg/log" ] && cp "$dir/pg/log" "$PG_LOG"
   [ -n "${pgbin:-}" ] && su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $dir/pg -m immediate stop" >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
@@ -61,7 +63,7 @@ case "$db_kind" in
     pg_port=$(free_port)
     mkdir "$dir/pg" && chown postgres "$dir/pg"
     su postgres -s /bin/sh -c "$pgbin/initdb -D $dir/pg -A trust -U forewarn >/dev/null"
-    su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $dir/pg -o '-p $pg_port -k $dir/pg -c fsync=on' -l $dir/pg/log -w start >/dev/null"
+    su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $dir/pg -o '-p $pg_port -k $dir/pg -c fsync=on ${PG_OPTIONS:-}' -l $dir/pg/log -w start >/dev/null"
     "$pgbin/createdb" -h 127.0.0.1 -p "$pg_port" -U forewarn forewarn
     db="postgres://forewarn@127.0.0.1:$pg_port/forewarn" ;;
   *) echo "DB is sqlite or postgres" >&2; exit 1 ;;

@@ -776,12 +776,10 @@ fn data(payload: &str) -> Vec<u8> {
         out.push(b'.');
     }
     let mut from = 0;
-    for (i, _) in payload.match_indices('\n') {
-        if bytes.get(i + 1) == Some(&b'.') {
-            out.extend_from_slice(&bytes[from..=i]);
-            out.push(b'.');
-            from = i + 1;
-        }
+    for i in memchr::memmem::find_iter(bytes, b"\n.") {
+        out.extend_from_slice(&bytes[from..=i]);
+        out.push(b'.');
+        from = i + 1;
     }
     out.extend_from_slice(&bytes[from..]);
     if !bytes.is_empty() && !bytes.ends_with(b"\r\n") {
@@ -1463,5 +1461,6 @@ mod tests {
         assert_eq!(data(".x"), b"..x\r\n.\r\n");
         assert_eq!(data("x\r\n"), b"x\r\n.\r\n");
         assert_eq!(data(""), b".\r\n");
+        assert_eq!(data("a\r\n.\r\n.b"), b"a\r\n..\r\n..b\r\n.\r\n");
     }
 }

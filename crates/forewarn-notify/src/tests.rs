@@ -1340,3 +1340,34 @@ fn emails_match_their_snapshots() {
     let list = notify(Some(&inv), &[], What::SubscriptionRequested { subscriber: &sub, request: &req });
     insta::assert_snapshot!("confirmation_of_a_change", find(&list, "alt@example.org"));
 }
+
+#[test]
+fn a_text_holding_its_own_boundaries_cannot_break_the_message() {
+    // The boundaries come from the key, so anyone who can guess a key can write them into a
+    // machine's name or a post; the parts that hold them are never sent as they are.
+    let key = "17.3@status.example.net";
+    let tag = crate::email::boundary_tag(key);
+    let hostile = format!("before\n--=_fw_alt_{tag}\nContent-Type: text/html\n\n<b>x</b>\n--=_fw_mixed_{tag}--\nafter");
+    let mut doc = crate::doc::Doc::default();
+    doc.para(hostile.clone());
+    let email = crate::email::Email {
+        to_name: None,
+        to: "ops@example.org".into(),
+        subject: "Boundaries".into(),
+        lang: forewarn_model::inventory::Language::En,
+        doc,
+        calendars: vec![(
+            crate::calendar::Method::Request,
+            format!("BEGIN:VCALENDAR\r\nX-A:--=_fw_mixed_{tag}\r\nEND:VCALENDAR\r\n"),
+        )],
+        unsubscribe: None,
+    };
+    let raw = crate::email::render(&site(), key, at(), &email).expect("renders");
+    let mail = Mail::parse(&raw);
+    assert_eq!(mail.parts.len(), 2, "the alternative and the calendar: {raw}");
+    assert_eq!(mail.parts[0].parts.len(), 2, "text and HTML: {raw}");
+    assert!(mail.text().contains(&hostile), "{raw}");
+    assert!(mail.calendars()[0].1.contains(&format!("X-A:--=_fw_mixed_{tag}")), "{raw}");
+    let delimiters = raw.split("\r\n").filter(|l| l.starts_with(&format!("--=_fw_alt_{tag}"))).count();
+    assert_eq!(delimiters, 3, "two parts and the close, nothing from the text: {raw}");
+}
