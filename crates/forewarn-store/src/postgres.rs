@@ -40,6 +40,13 @@ pub(crate) async fn try_exclusive(c: &mut sqlx::PgConnection, key: i64) -> Resul
     Ok(row.try_get("taken")?)
 }
 
+/// The transaction's commit returns without waiting for the log to reach the disk (see
+/// `ops::telling::staging_batch` for when that is safe).
+pub(crate) async fn commit_lazily(c: &mut sqlx::PgConnection) -> Result<()> {
+    sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *c).await?;
+    Ok(())
+}
+
 /// Inserts slots told for the first time (sequence 0: target, start and end in
 /// microseconds): as three arrays that one statement unnests, which PostgreSQL takes
 /// several times faster than rows of bound values.

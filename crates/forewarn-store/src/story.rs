@@ -126,6 +126,30 @@ async fn inventory_versions(store: &Store) {
     assert_eq!(subjects, ["3", "2", "1"]);
     assert_eq!((audit[1].actor.as_str(), audit[1].at), ("bob", t(1)));
     assert_eq!(audit[1].detail["summary"], summary(4));
+    inventories_in_pieces(store).await;
+}
+
+/// An inventory's text is kept in pieces of a few megabytes and read back whole, characters
+/// of several bytes across the cuts included; one kept whole before pieces
+/// (`inventories.text`) still reads.
+async fn inventories_in_pieces(store: &Store) {
+    // 10 MB: three pieces, with "é" (two bytes) and "🛠" (four) all along.
+    let text: String = format!("# {}\n[platform]\n", "aé🛠xyz".repeat(1_000_000));
+    assert!(text.len() > 9 << 20, "{}", text.len());
+    let v = store.import_inventory(t(4), "ada", "toml", &text, &summary(1)).await.unwrap();
+    assert_eq!(store.inventory(Some(v)).await.unwrap().unwrap().text, text);
+    assert_eq!(store.inventory(None).await.unwrap().unwrap().text, text);
+    assert_eq!(rows(store, &format!("SELECT COUNT(*) FROM inventory_pieces WHERE version = {v}")).await, 3);
+    assert_eq!(rows(store, &format!("SELECT COUNT(*) FROM inventories WHERE version = {v} AND text = ''")).await, 1);
+    assert_eq!(store.audit(1).await.unwrap()[0].detail["bytes"], text.len());
+    // Imported before inventories were kept in pieces.
+    rows(
+        store,
+        "INSERT INTO inventories (version, at, actor, format, text, summary) \
+         VALUES (9, 0, 'eve', 'toml', '[platform]\nzone = \"UTC\"\n', '{}') RETURNING version",
+    )
+    .await;
+    assert_eq!(store.inventory(Some(9)).await.unwrap().unwrap().text, "[platform]\nzone = \"UTC\"\n");
 }
 
 async fn campaigns(store: &Store) {

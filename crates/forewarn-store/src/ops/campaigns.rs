@@ -395,7 +395,7 @@ pub(crate) async fn begin_publication(
 /// Deletes up to `limit` notices of draft `id` that publication `seq` did not write
 /// (what an earlier one left); how many.
 pub(crate) async fn clear_staged_notices(c: &mut Conn, id: &str, seq: i64, limit: i64) -> Result<u64> {
-    held_event(c, seq, id).await?;
+    staging_batch(c, seq, id).await?;
     staging_draft(c, id).await?;
     let done = query(
         "DELETE FROM slot_notices WHERE campaign = $1 \
@@ -411,7 +411,7 @@ pub(crate) async fn clear_staged_notices(c: &mut Conn, id: &str, seq: i64, limit
 /// Writes a batch of the slots of publication `seq` of draft `id` (not read until it is
 /// published).
 pub(crate) async fn stage_notices(c: &mut Conn, id: &str, seq: i64, slots: &[SlotNotice]) -> Result<()> {
-    held_event(c, seq, id).await?;
+    staging_batch(c, seq, id).await?;
     staging_draft(c, id).await?;
     insert_notices(c, id, slots).await
 }

@@ -1,4 +1,5 @@
-//! Inventory versions, kept whole; and whether the database answers.
+//! Inventory versions, their text kept in pieces (as a plan's); and whether the database
+//! answers.
 
 use serde_json::json;
 
@@ -23,15 +24,22 @@ pub(crate) async fn import_inventory(
         .fetch_one(&mut *c)
         .await?
         .try_get("value")?;
-    query("INSERT INTO inventories (version, at, actor, format, text, summary) VALUES ($1, $2, $3, $4, $5, $6)")
+    query("INSERT INTO inventories (version, at, actor, format, text, summary) VALUES ($1, $2, $3, $4, '', $5)")
         .bind(version)
         .bind(micros(at))
         .bind(actor)
         .bind(format)
-        .bind(text)
         .bind(json_text(summary))
         .execute(&mut *c)
         .await?;
+    for (n, piece) in pieces(text).enumerate() {
+        query("INSERT INTO inventory_pieces (version, n, text) VALUES ($1, $2, $3)")
+            .bind(version)
+            .bind(n as i64)
+            .bind(piece)
+            .execute(&mut *c)
+            .await?;
+    }
     let detail = json!({ "version": version, "format": format, "bytes": text.len(), "summary": summary });
     audit(c, at, actor, "inventory.import", &version.to_string(), detail).await?;
     Ok(version)
@@ -55,17 +63,23 @@ pub(crate) async fn inventory(c: &mut Conn, version: Option<i64>) -> Result<Opti
         Some(v) => query(&format!("{COLUMNS} WHERE version = $1")).bind(v).fetch_optional(&mut *c).await?,
         None => query(&format!("{COLUMNS} ORDER BY version DESC LIMIT 1")).fetch_optional(&mut *c).await?,
     };
-    row.map(|r| {
-        Ok(StoredInventory {
-            version: r.try_get("version")?,
-            at: ts(&r, "at")?,
-            actor: r.try_get("actor")?,
-            format: r.try_get("format")?,
-            text: r.try_get("text")?,
-            summary: json_col(&r, "summary")?,
-        })
+    let Some(r) = row else { return Ok(None) };
+    let version: i64 = r.try_get("version")?;
+    let head: String = r.try_get("text")?;
+    let mut inventory = StoredInventory {
+        version,
+        at: ts(&r, "at")?,
+        actor: r.try_get("actor")?,
+        format: r.try_get("format")?,
+        text: String::new(),
+        summary: json_col(&r, "summary")?,
+    };
+    drop(r);
+    inventory.text = joined_pieces(c, head, |n| {
+        query("SELECT text FROM inventory_pieces WHERE version = $1 AND n = $2").bind(version).bind(n)
     })
-    .transpose()
+    .await?;
+    Ok(Some(inventory))
 }
 
 pub(super) async fn require_inventory(c: &mut Conn, version: i64) -> Result<()> {

@@ -58,12 +58,12 @@ pub(crate) async fn add_plan(
     Ok(version)
 }
 
-/// The most of a plan's text one row of `plan_pieces` holds, in bytes.
+/// The most of a text (a plan's, an inventory's) one row of its pieces holds, in bytes.
 const PIECE: usize = 4 << 20;
 
 /// `text` cut into pieces of at most [`PIECE`] bytes, each ending on a character (none
 /// for an empty text).
-fn pieces(mut rest: &str) -> impl Iterator<Item = &str> {
+pub(super) fn pieces(mut rest: &str) -> impl Iterator<Item = &str> {
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
@@ -78,18 +78,13 @@ fn pieces(mut rest: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// A plan's text: `plans.json` (`head`), then its pieces in order, each row read and let go
-/// before the next.
-async fn plan_text(c: &mut Conn, campaign: &str, version: i64, head: String) -> Result<String> {
+/// A text kept in pieces: `head` (what was kept whole before the pieces), then the `text` of
+/// the row `piece(n)` selects for n = 0, 1, ... until there is none, each row read and let
+/// go before the next.
+pub(super) async fn joined_pieces<'q>(c: &mut Conn, head: String, piece: impl Fn(i64) -> Query<'q>) -> Result<String> {
     let mut text = head;
     for n in 0_i64.. {
-        let Some(row) = query("SELECT text FROM plan_pieces WHERE campaign = $1 AND version = $2 AND n = $3")
-            .bind(campaign)
-            .bind(version)
-            .bind(n)
-            .fetch_optional(&mut *c)
-            .await?
-        else {
+        let Some(row) = piece(n).fetch_optional(&mut *c).await? else {
             break;
         };
         text.push_str(row.try_get::<&str, _>("text")?);
@@ -117,7 +112,14 @@ pub(crate) async fn plan(c: &mut Conn, campaign: &str, version: Option<i64>) -> 
         summary: json_col(&r, "summary")?,
     };
     drop(r);
-    plan.json = plan_text(c, &plan.campaign, plan.version, std::mem::take(&mut plan.json)).await?;
+    let (campaign, version) = (plan.campaign.clone(), plan.version);
+    plan.json = joined_pieces(c, std::mem::take(&mut plan.json), |n| {
+        query("SELECT text FROM plan_pieces WHERE campaign = $1 AND version = $2 AND n = $3")
+            .bind(campaign.clone())
+            .bind(version)
+            .bind(n)
+    })
+    .await?;
     Ok(Some(plan))
 }
 

@@ -119,6 +119,17 @@ pub(super) async fn held_event(c: &mut Conn, seq: i64, campaign: &str) -> Result
     }
 }
 
+/// [`held_event`], in a transaction that writes a batch of a publication: its commit does not
+/// wait for the disk (PostgreSQL; SQLite's commits do not in its write-ahead log's normal
+/// mode). Nothing reads a batch before the publication's last transaction, whose commit
+/// does wait, and with it for every batch before it: the log is written in order, so a
+/// crash loses either that transaction too, or nothing. At 1.34 M machines the batches'
+/// commits waited about a second of an 11 s publication.
+pub(super) async fn staging_batch(c: &mut Conn, seq: i64, campaign: &str) -> Result<()> {
+    super::super::commit_lazily(c).await?;
+    held_event(c, seq, campaign).await
+}
+
 /// Drops events held back for publications of `campaign` that did not finish, with their
 /// parts and messages.
 pub(super) async fn drop_held_events(c: &mut Conn, campaign: &str) -> Result<()> {
@@ -141,7 +152,7 @@ pub(crate) async fn stage_told(
     parts: &[String],
     messages: &[NewMessage],
 ) -> Result<()> {
-    held_event(c, seq, campaign).await?;
+    staging_batch(c, seq, campaign).await?;
     write_parts(c, seq, first_part, parts).await?;
     write_messages(c, at, seq, messages).await
 }
