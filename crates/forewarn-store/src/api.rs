@@ -18,13 +18,14 @@ use crate::{Error, Pool, Result, Store, postgres, sqlite};
 /// `writes`, which waits on the database mostly: on a multi-threaded runtime at the same
 /// time, `work` on a thread of its own and `writes` on this one, whose worker hands its
 /// queue to another thread meanwhile ([`tokio::task::block_in_place`]), so that the
-/// runtime's other tasks do not wait; one after the other elsewhere.
+/// runtime's other tasks do not wait; one after the other elsewhere (`work` first: `writes`
+/// may wait for what it hands on).
 async fn alongside<F: std::future::Future, T: Send>(writes: F, work: impl FnOnce() -> T + Send) -> (F::Output, T) {
     use tokio::runtime::{Handle, RuntimeFlavor};
     let handle = Handle::current();
     if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
-        let written = writes.await;
-        return (written, work());
+        let worked = work();
+        return (writes.await, worked);
     }
     tokio::task::block_in_place(|| {
         std::thread::scope(|s| {
@@ -307,7 +308,7 @@ impl Store {
         // The slots are written in the order of their notices, by start then target, which is
         // the order of their table (appending to a b-tree is cheaper than inserting all over
         // it), while the messages to their contacts are told.
-        let writes = async {
+        let slots = async {
             loop {
                 let cleared = tx!(self, clear_staged_notices(campaign, seq, SLOTS as i64))?;
                 if cleared < SLOTS as u64 {
@@ -319,23 +320,44 @@ impl Store {
             }
             Ok::<_, Error>(())
         };
-        let (written, told) = alongside(writes, || notifier.tell_ahead(seq, at, &draft, &notices)).await;
-        written?;
-        let told =
-            told.map_err(|e| Error::Invalid(format!("nothing was changed, because its people cannot be told: {e}")))?;
-        told.check(seq, crate::Ahead::default())?;
-        // A batch of parts, then of messages, each a transaction.
-        for (i, parts) in told.parts.chunks(BATCH).enumerate() {
-            let first = u32::try_from(i * BATCH).map_err(|_| Error::Invalid("too many parts".into()))?;
-            tx!(self, stage_told(at, campaign, seq, first, parts, &[]))?;
-        }
-        for messages in told.messages.chunks(BATCH) {
-            tx!(self, stage_told(at, campaign, seq, 0, &[], messages))?;
-        }
-        let ahead = crate::Ahead {
-            parts: u32::try_from(told.parts.len()).map_err(|_| Error::Invalid("too many parts".into()))?,
-            messages: u32::try_from(told.messages.len()).map_err(|_| Error::Invalid("too many messages".into()))?,
+        // What was told, written as soon as it is: a batch of parts, then of messages, each a
+        // transaction.
+        let (told_tx, told_rx) = tokio::sync::oneshot::channel::<std::result::Result<crate::Told, String>>();
+        let told = async {
+            // Closed only if telling panicked, which `alongside` raises again.
+            let told = told_rx.await.map_err(|_| Error::Invalid("telling the contacts stopped".into()))?;
+            let told = told
+                .map_err(|e| Error::Invalid(format!("nothing was changed, because its people cannot be told: {e}")))?;
+            told.check(seq, crate::Ahead::default())?;
+            for (i, parts) in told.parts.chunks(BATCH).enumerate() {
+                let first = u32::try_from(i * BATCH).map_err(|_| Error::Invalid("too many parts".into()))?;
+                tx!(self, stage_told(at, campaign, seq, first, parts, &[]))?;
+            }
+            for messages in told.messages.chunks(BATCH) {
+                tx!(self, stage_told(at, campaign, seq, 0, &[], messages))?;
+            }
+            Ok::<_, Error>(crate::Ahead {
+                parts: u32::try_from(told.parts.len()).map_err(|_| Error::Invalid("too many parts".into()))?,
+                messages: u32::try_from(told.messages.len()).map_err(|_| Error::Invalid("too many messages".into()))?,
+            })
         };
+        // On PostgreSQL both go at once, on connections of their own: the slots keep one
+        // server process busy, and what was told is ready before they are all written. SQLite
+        // has one writer at a time: the slots, then the rest.
+        let writes = async {
+            if self.backend() == crate::Backend::Postgres {
+                let (slots, told) = tokio::join!(slots, told);
+                slots.and(told)
+            } else {
+                slots.await?;
+                told.await
+            }
+        };
+        let (ahead, ()) = alongside(writes, || {
+            let _ = told_tx.send(notifier.tell_ahead(seq, at, &draft, &notices));
+        })
+        .await;
+        let ahead = ahead?;
         Ok(Staged { seq, notices, ahead })
     }
 

@@ -31,6 +31,10 @@ pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 /// (through any instance) queue there and each reads what the one before committed.
 pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
 
+/// What ends a query that reads a row which must not change (nor be deleted) until the
+/// transaction ends, while other transactions may read it so too.
+pub(crate) const FOR_SHARE: &str = " FOR SHARE";
+
 /// Takes the advisory lock `key` for the rest of the transaction unless another transaction
 /// (of any instance) holds it; whether it was taken. For work that one instance does for
 /// all: the others skip it while one does it.

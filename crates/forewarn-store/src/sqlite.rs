@@ -25,6 +25,9 @@ pub(crate) const SKIP_LOCKED: &str = "";
 /// What ends a query that reads a row the transaction then changes: nothing, as above.
 pub(crate) const FOR_UPDATE: &str = "";
 
+/// Shared row locks: none either.
+pub(crate) const FOR_SHARE: &str = "";
+
 /// Advisory locks: always taken, since a write transaction holds the whole database already
 /// and one process uses the file.
 pub(crate) async fn try_exclusive(_c: &mut sqlx::SqliteConnection, _key: i64) -> Result<bool> {
