@@ -762,6 +762,7 @@ impl Generator<'_> {
             groups: group.map(|g| vec![g.to_owned()]).unwrap_or_default(),
             services,
             windows,
+            fleetlock_id: None,
         });
     }
 }

@@ -154,6 +154,10 @@ pub struct MachineDef {
     pub services: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub windows: Vec<String>,
+    /// The id the machine gives FleetLock (Zincati sends systemd's app-specific machine id,
+    /// application `de35106b6ec24688b63afddaa156679b`), when it is not the machine's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleetlock_id: Option<String>,
 }
 
 /// A machine entry read leniently, unknown fields ignored: once an unknown field has been
@@ -170,12 +174,14 @@ struct MachineLoose {
     services: Vec<String>,
     #[serde(default)]
     windows: Vec<String>,
+    #[serde(default)]
+    fleetlock_id: Option<String>,
 }
 
 impl From<MachineLoose> for MachineDef {
     fn from(m: MachineLoose) -> MachineDef {
-        let MachineLoose { id, project, tier, host, groups, services, windows } = m;
-        MachineDef { id, project, tier, host, groups, services, windows }
+        let MachineLoose { id, project, tier, host, groups, services, windows, fleetlock_id } = m;
+        MachineDef { id, project, tier, host, groups, services, windows, fleetlock_id }
     }
 }
 
@@ -189,6 +195,7 @@ trait MachineFields {
     fn groups(&self) -> &[Self::S];
     fn services(&self) -> &[Self::S];
     fn windows(&self) -> &[Self::S];
+    fn fleetlock_id(&self) -> Option<&str>;
 }
 
 impl MachineFields for MachineDef {
@@ -214,6 +221,9 @@ impl MachineFields for MachineDef {
     fn windows(&self) -> &[String] {
         &self.windows
     }
+    fn fleetlock_id(&self) -> Option<&str> {
+        self.fleetlock_id.as_deref()
+    }
 }
 
 /// A machine entry borrowing its strings from the JSON text: the fast path for large fleets.
@@ -231,6 +241,8 @@ struct MachineRef<'a> {
     services: Few<'a>,
     #[serde(default, borrow)]
     windows: Few<'a>,
+    #[serde(default, borrow)]
+    fleetlock_id: Option<&'a str>,
 }
 
 /// A short list of borrowed strings, inline up to three: most machines list one or two
@@ -299,6 +311,9 @@ impl<'a> MachineFields for MachineRef<'a> {
     fn windows(&self) -> &[&'a str] {
         self.windows.as_slice()
     }
+    fn fleetlock_id(&self) -> Option<&str> {
+        self.fleetlock_id
+    }
 }
 
 /// An inventory whose machines borrow from the JSON text.
@@ -363,6 +378,12 @@ pub struct Inventory {
     machine_ids: IdIndex,
     /// Where each host is in `hosts`, by id ([`Inventory::host_position`]).
     host_ids: IdIndex,
+    /// The machines that name a `fleetlock_id`: the id and the machine's position, in the
+    /// order of the ids ([`Inventory::fleetlock_machine`]). Few fleets use FleetLock, so the
+    /// ids are kept here rather than on every machine.
+    fleetlock_ids: Vec<(Box<str>, u32)>,
+    /// Positions in `fleetlock_ids`, in the order of their machines.
+    fleetlock_by_machine: Vec<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -606,6 +627,25 @@ impl Inventory {
     /// Where host `id` is in `hosts`.
     pub fn host_position(&self, id: &str) -> Option<usize> {
         self.host_ids.get(id, |i| &self.hosts[i as usize].id).map(|i| i as usize)
+    }
+
+    /// Where the machine is in `machines` that FleetLock knows as `id`: the one that names it
+    /// as its `fleetlock_id`, else the one whose id it is (unless that machine names another).
+    pub fn fleetlock_machine(&self, id: &str) -> Option<usize> {
+        if let Ok(k) = self.fleetlock_ids.binary_search_by(|(f, _)| (**f).cmp(id)) {
+            return Some(self.fleetlock_ids[k].1 as usize);
+        }
+        self.machine_position(id).filter(|&i| self.fleetlock_id(i) == id)
+    }
+
+    /// The id machine `i` gives FleetLock: its `fleetlock_id`, else its own id.
+    pub fn fleetlock_id(&self, i: usize) -> &str {
+        let by_machine =
+            self.fleetlock_by_machine.binary_search_by_key(&i, |&k| self.fleetlock_ids[k as usize].1 as usize);
+        match by_machine {
+            Ok(k) => &self.fleetlock_ids[self.fleetlock_by_machine[k] as usize].0,
+            Err(_) => &self.machines[i].id,
+        }
     }
 
     pub fn customer_index_of(&self, m: &Machine) -> usize {
@@ -1014,6 +1054,13 @@ pub(crate) fn check_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A machine's `fleetlock_id`: what Zincati sends is 32 hexadecimal digits
+/// (`systemd-id128 machine-id --app-specific=de35106b6ec24688b63afddaa156679b` prints it);
+/// any id that could be a machine's is taken.
+fn check_fleetlock_id(id: &str) -> Result<(), String> {
+    check_id(id).map_err(|e| format!("fleetlock_id {e}"))
+}
+
 /// A plain syntactic check of an email address: `local@domain.tld`, no spaces.
 fn check_email(email: &str) -> Result<(), String> {
     let bad = |why: &str| Err(format!("`{email}` is not an email address: {why}"));
@@ -1243,10 +1290,10 @@ impl<'d> Head<'d> {
         let mut errors = self.errors;
         let mut parts = parts.into_iter();
         // The first part's names and machines are kept as they are; later parts are renumbered.
-        let (mut machines, mut ids, mut groups, mut services, positions) = match parts.next() {
+        let (mut machines, mut ids, mut groups, mut services, positions, mut fleetlock_ids) = match parts.next() {
             Some(first) => {
                 errors.extend(first.c.errors);
-                (first.machines, first.ids, first.groups, first.services, first.positions)
+                (first.machines, first.ids, first.groups, first.services, first.positions, first.fleetlock_ids)
             }
             None => Default::default(),
         };
@@ -1257,6 +1304,7 @@ impl<'d> Head<'d> {
             let service_ids = services.absorb(part.services);
             let offset = machines.len() as u32;
             ids.extend(part.ids.iter().map(|&(h, i)| (h, i + offset)));
+            fleetlock_ids.extend(part.fleetlock_ids.into_iter().map(|(f, i)| (f, i + offset)));
             machines.extend(part.machines.into_iter().map(|mut m| {
                 m.groups.iter_mut().for_each(|g| *g = group_ids[*g as usize]);
                 m.services.iter_mut().for_each(|s| *s = service_ids[*s as usize]);
@@ -1277,12 +1325,42 @@ impl<'d> Head<'d> {
                 }
             }
         }
+        // FleetLock ids: one machine each, and none another machine's own id (FleetLock knows
+        // a machine that names none by its id).
+        fleetlock_ids.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        for pair in fleetlock_ids.windows(2).filter(|w| w[0].0 == w[1].0) {
+            let path = FieldPath::root().key("machines").index(position(pair[1].1 as usize)).key("fleetlock_id");
+            let first = position(pair[0].1 as usize);
+            errors.push(rep.diag(
+                &path,
+                format!(
+                    "duplicate fleetlock_id `{}`: also named by machines[{first}]; each machine has its own",
+                    pair[0].0
+                ),
+            ));
+        }
+        if errors.is_empty() {
+            let machine_ids = IdIndex::of_hashes(&ids, |i| &machines[i as usize].id);
+            for (f, j) in &fleetlock_ids {
+                let Some(other) = machine_ids.get(f, |i| &machines[i as usize].id) else { continue };
+                if other != *j {
+                    let path = FieldPath::root().key("machines").index(position(*j as usize)).key("fleetlock_id");
+                    let message = format!(
+                        "fleetlock_id `{f}` is the id of machines[{}]: FleetLock would not know which machine it is",
+                        position(other as usize)
+                    );
+                    errors.push(rep.diag(&path, message));
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(Diagnostics(errors));
         }
         // The ids' hashes are those the duplicate search sorted: the index reuses them.
         let machine_ids = IdIndex::of_hashes(&ids, |i| &machines[i as usize].id);
         let host_ids = IdIndex::new(self.hosts.iter().map(|h| h.id.as_str()));
+        let mut fleetlock_by_machine: Vec<u32> = (0..fleetlock_ids.len() as u32).collect();
+        fleetlock_by_machine.sort_by_key(|&k| fleetlock_ids[k as usize].1);
         Ok(Inventory {
             platform: self.platform,
             customers: self.customers,
@@ -1294,6 +1372,8 @@ impl<'d> Head<'d> {
             services: services.into_list(),
             machine_ids,
             host_ids,
+            fleetlock_ids,
+            fleetlock_by_machine,
         })
     }
 }
@@ -1312,6 +1392,8 @@ struct Part<'r> {
     /// Per machine, its index among the file's entries, once an entry could not be read and
     /// they differ (empty while they are the same: always on the fast path).
     positions: Vec<u32>,
+    /// The `fleetlock_id`s named, with the machine's index in the part.
+    fleetlock_ids: Vec<(Box<str>, u32)>,
 }
 
 impl<'r> Part<'r> {
@@ -1324,6 +1406,7 @@ impl<'r> Part<'r> {
             services: Names::default(),
             ids: Vec::with_capacity(capacity),
             positions: Vec::new(),
+            fleetlock_ids: Vec::new(),
         }
     }
 
@@ -1386,6 +1469,12 @@ impl<'r> Part<'r> {
         c.list(&p, "groups", d.groups());
         c.list(&p, "services", d.services());
         let windows = if d.windows().is_empty() { Vec::new() } else { c.windows(&p, d.windows()) };
+        if let Some(f) = d.fleetlock_id() {
+            match check_fleetlock_id(f) {
+                Ok(()) => self.fleetlock_ids.push((f.into(), self.machines.len() as u32)),
+                Err(e) => c.err(&p().key("fleetlock_id"), format!("{e} (machine `{}`)", d.id())),
+            }
+        }
         if i != self.machines.len() || !self.positions.is_empty() {
             if self.positions.is_empty() {
                 self.positions.extend(0..self.machines.len() as u32);

@@ -437,7 +437,7 @@ fn inventory_check_reports_a_broken_machine_whole() {
             "machines[0].project: unknown project `wbe` (machine `web01`): define it under [[projects]] or fix the id",
             "machines[0].tier: unknown tier `prod` (machine `web01`): the platform's tiers are testing, staging, production",
             "machines[0].host: unknown host `kvm09` (machine `web01`): define it under [[hosts]] or fix the id",
-            "machines[0]: unknown field `colour`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`",
+            "machines[0]: unknown field `colour`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`, `fleetlock_id`",
         ];
         let got: BTreeSet<&str> = run.stderr.lines().collect();
         for (line, says) in lines.iter().zip(expected) {

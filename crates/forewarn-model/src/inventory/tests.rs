@@ -171,7 +171,7 @@ hots = "kvm01"
          broken.toml:19: projects[0].customer: unknown customer `acne` (project `shop`): define it under [[customers]] or fix the id\n\
          broken.toml:28: machines[0].tier: unknown tier `prod` (machine `web1`): the platform's tiers are staging, production\n\
          broken.toml:29: machines[0].host: unknown host `kvm09` (machine `web1`): define it under [[hosts]] or fix the id\n\
-         broken.toml:35: machines[1]: unknown field `hots`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`\n\
+         broken.toml:35: machines[1]: unknown field `hots`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`, `fleetlock_id`\n\
          9 errors"
     );
 }
@@ -221,7 +221,7 @@ fn json_errors_name_the_field_even_without_lines() {
     assert_eq!(
         errors("inv.json", text),
         "inv.json: projects[0].customer: unknown customer `nobody` (project `p1`): define it under [[customers]] or fix the id\n\
-         inv.json: machines[0]: unknown field `color`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`\n\
+         inv.json: machines[0]: unknown field `color`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`, `fleetlock_id`\n\
          2 errors"
     );
 }
@@ -307,7 +307,7 @@ windows = ["Mon 25:00-26:00"]
         "typo.toml:18: machines[0].project: unknown project `shpo` (machine `web1`): define it under [[projects]] or fix the id\n\
          typo.toml:19: machines[0].tier: unknown tier `prod` (machine `web1`): the platform's tiers are testing, staging, production\n\
          typo.toml:20: machines[0].host: unknown host `kvm09` (machine `web1`): define it under [[hosts]] or fix the id\n\
-         typo.toml:21: machines[0]: unknown field `colour`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`\n\
+         typo.toml:21: machines[0]: unknown field `colour`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`, `fleetlock_id`\n\
          typo.toml:22: machines[0].windows[0]: window `Mon 25:00-26:00`: time `25:00` is out of range: expected HH:MM from 00:00 to 23:59 (24:00 only as an end)\n\
          5 errors"
     );
@@ -325,7 +325,7 @@ fn a_machine_with_an_unknown_field_is_still_checked_in_json() {
                    {"id": "m1", "project": "p2", "tier": "prod", "host": "h2", "color": "red"}]}"#;
     assert_eq!(
         errors("inv.json", text),
-        "inv.json: machines[1]: unknown field `color`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`\n\
+        "inv.json: machines[1]: unknown field `color`, expected one of `id`, `project`, `tier`, `host`, `groups`, `services`, `windows`, `fleetlock_id`\n\
          inv.json: machines[1].project: unknown project `p2` (machine `m1`): define it under [[projects]] or fix the id\n\
          inv.json: machines[1].tier: unknown tier `prod` (machine `m1`): the platform's tiers are testing, staging, production\n\
          inv.json: machines[1].host: unknown host `h2` (machine `m1`): define it under [[hosts]] or fix the id\n\
@@ -413,4 +413,59 @@ fn names_with_control_characters_or_too_long_are_refused() {
     let long_email = format!("email = \"{}@acme.example\"", "a".repeat(250));
     let e = errors("inv.toml", &GOOD.replacen("email = \"ana@acme.example\"", &long_email, 1));
     assert!(e.contains("customers[0].contacts[0].email") && e.contains("at most 254"), "{e}");
+}
+
+#[test]
+fn fleetlock_finds_a_machine_by_its_fleetlock_id_or_else_its_own_id() {
+    // blog1 names the id Zincati sends; the others are known to FleetLock by their own ids.
+    let zincati = "1f2e3d4c5b6a79881f2e3d4c5b6a7988";
+    let text = GOOD.replace(
+        "host = \"kvm02\"\nwindows = [\"Sun 03:00-04:00\"]",
+        &format!("host = \"kvm02\"\nwindows = [\"Sun 03:00-04:00\"]\nfleetlock_id = \"{zincati}\""),
+    );
+    let from_toml = parse_inventory("fl.toml", &text).unwrap();
+    let def: InventoryFile = toml::from_str(&text).unwrap();
+    assert_eq!(def.machines[2].fleetlock_id.as_deref(), Some(zincati));
+    let from_json = parse_inventory("fl.json", &serde_json::to_string(&def).unwrap()).unwrap();
+    for inv in [&from_toml, &from_json] {
+        let found = [zincati, "shop-stg", "shop-prod", "blog1", "kvm01", ""].map(|id| inv.fleetlock_machine(id));
+        assert_eq!(found, [Some(2), Some(0), Some(1), None, None, None], "blog1 answers to its fleetlock_id only");
+        assert_eq!((0..3).map(|i| inv.fleetlock_id(i)).collect::<Vec<_>>(), ["shop-stg", "shop-prod", zincati]);
+    }
+    // Written back as it was read.
+    assert!(serde_json::to_string(&def).unwrap().contains(&format!("\"fleetlock_id\":\"{zincati}\"")));
+    assert!(!serde_json::to_string(&def.machines[0]).unwrap().contains("fleetlock_id"));
+}
+
+#[test]
+fn fleetlock_ids_are_checked_and_belong_to_one_machine() {
+    let with = |ids: [&str; 3]| {
+        let mut text = GOOD.to_owned();
+        for (machine, id) in ["shop-stg", "shop-prod", "blog1"].iter().zip(ids) {
+            if !id.is_empty() {
+                text = text.replace(
+                    &format!("id = \"{machine}\"\n"),
+                    &format!("id = \"{machine}\"\nfleetlock_id = \"{id}\"\n"),
+                );
+            }
+        }
+        text
+    };
+    assert_eq!(
+        errors("bad.toml", &with(["a b", "", "x".repeat(300).as_str()])),
+        "bad.toml:44: machines[0].fleetlock_id: fleetlock_id `a b` contains ` `: use only letters, digits, `.`, `-` and `_` (machine `shop-stg`)\n\
+         bad.toml:60: machines[2].fleetlock_id: fleetlock_id `xxxxxxxxxxxxxxxxxxxx...` is longer than 253 characters (machine `blog1`)\n\
+         2 errors"
+    );
+    assert_eq!(
+        errors("dup.toml", &with(["n1", "", "n1"])),
+        "dup.toml:60: machines[2].fleetlock_id: duplicate fleetlock_id `n1`: also named by machines[0]; each machine has its own\n1 error"
+    );
+    assert_eq!(
+        errors("other.toml", &with(["", "blog1", ""])),
+        "other.toml:51: machines[1].fleetlock_id: fleetlock_id `blog1` is the id of machines[2]: FleetLock would not know which machine it is\n1 error"
+    );
+    // A machine may name its own id.
+    let inv = parse_inventory("own.toml", &with(["shop-stg", "", ""])).unwrap();
+    assert_eq!(inv.fleetlock_machine("shop-stg"), Some(0));
 }
