@@ -106,7 +106,7 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 
 /// An authenticated operator or API client; its name goes into the audit log. An API token
 /// works for every request; an operator's session cookie for reading (GET) only, since the
-/// API's writes carry no CSRF token.
+/// API's writes carry no CSRF token; a machine's token for none.
 #[derive(Clone, Debug)]
 pub struct Actor(pub String);
 
@@ -125,7 +125,18 @@ impl FromRequestParts<Arc<App>> for Actor {
             return Err(ApiError::unauthorized());
         };
         match app.store.token_by_hash(&hash_secret(token)).await? {
-            Some(t) => Ok(Actor(format!("token:{}", t.name))),
+            Some(t) => match t.machine {
+                None => Ok(Actor(format!("token:{}", t.name))),
+                // A machine's token reaches its agent's API, nothing of the operators'.
+                Some(machine) => Err(ApiError::new(
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    format!(
+                        "this is machine `{machine}`'s token: it reaches only the agent's API (/agent/v1); send an \
+                         API token as `Authorization: Bearer TOKEN` (create one with `forewarn token create`)"
+                    ),
+                )),
+            },
             None => Err(ApiError::unauthorized()),
         }
     }

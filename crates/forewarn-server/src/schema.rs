@@ -588,6 +588,10 @@ pub struct TokenJson {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked: Option<Timestamp>,
     pub revoked_by: Option<String>,
+    /// The machine whose agent uses it (`forewarn token create --machine ID`): it reaches the
+    /// agent's API only. Absent for an API token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 impl From<&Token> for TokenJson {
@@ -599,6 +603,7 @@ impl From<&Token> for TokenJson {
             created_by: t.by.clone(),
             revoked: t.revoked,
             revoked_by: t.revoked_by.clone(),
+            machine: t.machine.clone(),
         }
     }
 }

@@ -1092,6 +1092,25 @@ async fn operator_tools(api: &Api) {
     api.unchanged(&before, "refused revocations").await;
     let row = api.store.audit(1).await.unwrap().remove(0);
     assert_eq!((row.action.as_str(), row.subject.as_str()), ("token.revoke", id.to_string().as_str()));
+
+    // A machine's token reaches nothing of the admin API, reading or writing, and is listed
+    // with its machine.
+    let agent = "fw_an-agents-token";
+    let hash = forewarn_server::auth::hash_secret(agent);
+    api.store.create_machine_token(api.app.now(), "test", "web01 agent", &hash, "web01").await.unwrap();
+    let header = format!("Bearer {agent}");
+    let before = api.snapshot().await;
+    for (method, path) in
+        [(Method::GET, "/api/v1/campaigns"), (Method::GET, "/api/v1/tokens"), (Method::DELETE, "/api/v1/tokens/1")]
+    {
+        let r = api.send(method, path, Auth::Header(&header), None, Body::empty()).await;
+        r.refused(StatusCode::UNAUTHORIZED, "unauthorized", &["machine `web01`", "/agent/v1"]);
+    }
+    api.unchanged(&before, "a machine's token on the admin API").await;
+    let listed = api.get("/api/v1/tokens").await.expect(StatusCode::OK);
+    let tokens = listed["tokens"].as_array().unwrap();
+    assert_eq!((tokens[2]["name"].as_str(), tokens[2]["machine"].as_str()), (Some("web01 agent"), Some("web01")));
+    assert!(tokens[0].get("machine").is_none(), "an API token names no machine: {listed}");
 }
 
 /// `/healthz` answers; `/metrics` counts what happened.

@@ -699,7 +699,20 @@ impl Store {
 
     /// Keeps an API token by its hash (the caller hashes); returns its id.
     pub async fn create_token(&self, at: Timestamp, actor: &str, name: &str, hash: &str) -> Result<i64> {
-        in_tx!(self, create_token(at, actor, name, hash))
+        in_tx!(self, create_token(at, actor, name, hash, None))
+    }
+
+    /// Keeps machine `machine`'s token by its hash (the caller hashes, and knows the machine);
+    /// returns its id. It authenticates that machine's agent, and nothing else.
+    pub async fn create_machine_token(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        name: &str,
+        hash: &str,
+        machine: &str,
+    ) -> Result<i64> {
+        in_tx!(self, create_token(at, actor, name, hash, Some(machine)))
     }
 
     /// The token with this hash, unless it is unknown or revoked.

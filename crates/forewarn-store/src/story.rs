@@ -650,6 +650,23 @@ async fn access(store: &Store) {
     }
 }
 
+/// A machine's token names its machine, wherever it is read; an API token names none.
+async fn machine_tokens(store: &Store) {
+    store.create_token(t(9), "cli", "ci", "hash-of-token-2").await.unwrap();
+    let id = store.create_machine_token(t(10), "cli", "web01's agent", "hash-of-machine", "web01").await.unwrap();
+    let token = store.token_by_hash("hash-of-machine").await.unwrap().unwrap();
+    assert_eq!((token.id, token.name.as_str(), token.machine.as_deref()), (id, "web01's agent", Some("web01")));
+    assert_eq!(store.token_by_hash("hash-of-token-2").await.unwrap().unwrap().machine, None);
+    assert_eq!(store.tokens().await.unwrap().iter().filter(|t| t.machine.is_some()).count(), 1);
+    let audit = store.audit(1).await.unwrap();
+    assert_eq!((audit[0].action.as_str(), audit[0].subject.as_str()), ("token.create", id.to_string().as_str()));
+    assert_eq!(audit[0].detail, json!({ "name": "web01's agent", "machine": "web01" }));
+    invalid(store.create_machine_token(t(11), "cli", "x", "hash-x", " ").await, &["a machine's token its machine"]);
+    let revoked = store.revoke_token(t(12), "cli", id).await.unwrap();
+    assert_eq!(revoked.machine.as_deref(), Some("web01"));
+    assert_eq!(store.token_by_hash("hash-of-machine").await.unwrap(), None);
+}
+
 /// Revoked tokens stop working at once and stay listed; a draft's file is replaced with its
 /// old text kept in the audit log; reasons of state changes are audited.
 async fn revoking_and_editing(store: &Store) {
@@ -874,6 +891,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         components_follow_the_inventory,
         access,
         revoking_and_editing,
+        machine_tokens,
         timestamps,
         counts,
         time_zone_databases,

@@ -232,6 +232,9 @@ pub struct Token {
     /// When it was revoked; a revoked token authenticates nothing.
     pub revoked: Option<Timestamp>,
     pub revoked_by: Option<String>,
+    /// The machine whose agent the token is (it reaches the agent's API only); `None` for an
+    /// API token.
+    pub machine: Option<String>,
 }
 
 /// An operator's login session.

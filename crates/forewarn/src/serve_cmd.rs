@@ -112,11 +112,16 @@ fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create an API token for the admin API; it is printed once, as the last line.
+    /// Create an API token for the admin API (or, with --machine, a machine's token for its
+    /// agent); it is printed once, as the last line.
     Create {
         /// Who or what uses the token; it names the token in the audit log.
         #[arg(long)]
         name: String,
+        /// A machine's token instead: the machine (its id in the latest inventory) whose agent
+        /// uses it. It reaches the agent's API (/agent/v1) for that machine only.
+        #[arg(long, value_name = "ID")]
+        machine: Option<String>,
         /// `sqlite://PATH` or `postgres://...` [env: FOREWARN_DATABASE]
         #[arg(long, env = "FOREWARN_DATABASE")]
         database: String,
@@ -251,24 +256,52 @@ async fn new_token(store: &Store, now: jiff::Timestamp, actor: &str, name: &str)
     Ok(token)
 }
 
+/// A machine's token, for a machine of the latest inventory.
+async fn new_machine_token(
+    store: &Store,
+    now: jiff::Timestamp,
+    actor: &str,
+    name: &str,
+    machine: &str,
+) -> anyhow::Result<String> {
+    let Some(stored) = store.inventory(None).await? else {
+        bail!("--machine `{machine}`: there is no inventory yet; import one first (POST /api/v1/inventory)");
+    };
+    let file = format!("inventory-v{}.{}", stored.version, stored.format);
+    let inv = forewarn_model::parse_inventory(&file, &stored.text)
+        .map_err(|d| anyhow::anyhow!("the stored inventory {} does not validate: {d}", stored.version))?;
+    if inv.machine_position(machine).is_none() {
+        bail!(
+            "--machine `{machine}`: inventory version {} has no such machine; give a machine's id as the \
+             inventory names it",
+            stored.version
+        );
+    }
+    let token = forewarn_server::auth::token_from(&random_bytes()?);
+    store.create_machine_token(now, actor, name, &forewarn_server::auth::hash_secret(&token), machine).await?;
+    Ok(token)
+}
+
 async fn open_store(database: &str) -> anyhow::Result<Store> {
     Store::open(database)
         .await
         .with_context(|| format!("cannot open the database `{}`", forewarn_server::config::redact(database)))
 }
 
-/// One token a line: `ID  NAME  created TIME by WHO  active|revoked TIME by WHO`.
+/// One token a line: `ID  NAME  created TIME by WHO  active|revoked TIME by WHO`, and
+/// `machine ID` for a machine's token.
 fn token_line(t: &forewarn_store::Token) -> String {
     let state = match (&t.revoked, &t.revoked_by) {
         (Some(when), by) => format!("revoked {when} by {}", by.as_deref().unwrap_or("?")),
         (None, _) => "active".to_owned(),
     };
-    format!("{}\t{}\tcreated {} by {}\t{state}", t.id, t.name, t.created, t.by)
+    let machine = t.machine.as_ref().map(|m| format!("\tmachine {m}")).unwrap_or_default();
+    format!("{}\t{}\tcreated {} by {}\t{state}{machine}", t.id, t.name, t.created, t.by)
 }
 
 pub fn token(cmd: TokenCommand) -> anyhow::Result<Outcome> {
-    let (name, database) = match cmd {
-        TokenCommand::Create { name, database } => (name, database),
+    let (name, database, machine) = match cmd {
+        TokenCommand::Create { name, database, machine } => (name, database, machine),
         TokenCommand::List { database } => {
             let tokens = runtime()?.block_on(async {
                 let store = open_store(&database).await?;
@@ -316,11 +349,22 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<Outcome> {
         let store = Store::open(&database)
             .await
             .with_context(|| format!("cannot open the database `{}`", forewarn_server::config::redact(&database)))?;
-        let token = new_token(&store, crate::clock::now(), "cli", &name).await?;
+        let token = match &machine {
+            None => new_token(&store, crate::clock::now(), "cli", &name).await,
+            Some(machine) => new_machine_token(&store, crate::clock::now(), "cli", &name, machine).await,
+        };
         store.close().await;
-        anyhow::Ok(token)
+        token
     })?;
-    eprintln!("API token `{name}` created; it is shown only now. Send it as `Authorization: Bearer TOKEN`.");
+    match &machine {
+        None => {
+            eprintln!("API token `{name}` created; it is shown only now. Send it as `Authorization: Bearer TOKEN`.")
+        }
+        Some(m) => eprintln!(
+            "machine `{m}`'s token `{name}` created; it is shown only now. Give it to that machine's agent \
+             (`forewarn agent --token TOKEN`): it reaches the agent's API for `{m}` only."
+        ),
+    }
     println!("{token}");
     Ok(Outcome::Ok)
 }

@@ -304,4 +304,25 @@ fn an_operator_edits_lists_cancels_and_revokes_from_the_shell() {
     assert!(o.status.code() == Some(1) && text(&o).1.contains("revoked already"), "{}", text(&o).1);
     let o = token(&["revoke", "7"]);
     assert!(o.status.code() == Some(1) && text(&o).1.contains("token list"), "{}", text(&o).1);
+
+    // A machine's token: for a machine of the latest inventory only, listed with it, and
+    // refused by the admin API.
+    let o = token(&["create", "--name", "web01 agent", "--machine", "no-such-vm"]);
+    let (out, err) = text(&o);
+    assert!(o.status.code() == Some(1) && err.contains("`no-such-vm`") && err.contains("no such machine"), "{err}");
+    assert!(out.is_empty(), "no token printed: {out}");
+    let o = token(&["create", "--name", "web01 agent", "--machine", "web01"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && err.contains("machine `web01`'s token"), "{err}");
+    let agent = out.lines().last().unwrap().trim().to_owned();
+    let o = token(&["list"]);
+    let (out, _) = text(&o);
+    assert!(
+        out.lines().nth(2).is_some_and(|l| l.starts_with("3\tweb01 agent\t") && l.ends_with("active\tmachine web01")),
+        "{out}"
+    );
+    let o =
+        Command::new(BIN).args(["--server", &serve.base_url, "--token", &agent, "campaign", "list"]).output().unwrap();
+    let err = text(&o).1;
+    assert!(o.status.code() == Some(1) && err.contains("401") && err.contains("machine `web01`"), "{err}");
 }

@@ -8,7 +8,7 @@ use crate::types::Token;
 
 use super::*;
 
-const TOKEN: &str = "SELECT id, name, created, actor, revoked, revoked_by FROM tokens";
+const TOKEN: &str = "SELECT id, name, created, actor, revoked, revoked_by, machine FROM tokens";
 
 fn token_from_row(r: &DbRow) -> Result<Token> {
     Ok(Token {
@@ -18,23 +18,37 @@ fn token_from_row(r: &DbRow) -> Result<Token> {
         by: r.try_get("actor")?,
         revoked: opt_ts(r, "revoked")?,
         revoked_by: r.try_get("revoked_by")?,
+        machine: r.try_get("machine")?,
     })
 }
 
-pub(crate) async fn create_token(c: &mut Conn, at: Timestamp, actor: &str, name: &str, hash: &str) -> Result<i64> {
-    if blank(name) || blank(hash) {
-        return Err(Error::Invalid("a token needs a name and a hash".into()));
+pub(crate) async fn create_token(
+    c: &mut Conn,
+    at: Timestamp,
+    actor: &str,
+    name: &str,
+    hash: &str,
+    machine: Option<&str>,
+) -> Result<i64> {
+    if blank(name) || blank(hash) || machine.is_some_and(blank) {
+        return Err(Error::Invalid("a token needs a name and a hash, and a machine's token its machine".into()));
     }
-    let id: i64 = query("INSERT INTO tokens (name, hash, created, actor) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(name)
-        .bind(hash)
-        .bind(micros(at))
-        .bind(actor)
-        .fetch_one(&mut *c)
-        .await
-        .map_err(|e| conflict_on_unique(e, || "a token with this hash exists already".into()))?
-        .try_get("id")?;
-    audit(c, at, actor, "token.create", &id.to_string(), json!({ "name": name })).await?;
+    let id: i64 =
+        query("INSERT INTO tokens (name, hash, created, actor, machine) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(name)
+            .bind(hash)
+            .bind(micros(at))
+            .bind(actor)
+            .bind(machine)
+            .fetch_one(&mut *c)
+            .await
+            .map_err(|e| conflict_on_unique(e, || "a token with this hash exists already".into()))?
+            .try_get("id")?;
+    let detail = match machine {
+        Some(m) => json!({ "name": name, "machine": m }),
+        None => json!({ "name": name }),
+    };
+    audit(c, at, actor, "token.create", &id.to_string(), detail).await?;
     Ok(id)
 }
 
