@@ -11,4 +11,4 @@ mod search;
 
 pub use explain::local;
 pub use plan::{Plan, PlanFile, Slot, SlotEntry, Unscheduled, UnscheduledEntry, Why};
-pub use search::{Keep, plan, plan_keeping};
+pub use search::{Keep, next_starts, plan, plan_keeping};

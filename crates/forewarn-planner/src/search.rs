@@ -36,6 +36,34 @@ impl Run {
     }
 }
 
+/// `runs` in the order of their starts, none overlapping another: where windows overlap (a
+/// weekend and a night, two zones), a run inside another is left out, and one that reaches
+/// beyond the other joins it (on the same grid) or keeps its starts after it (on another).
+/// The search finds the first run that reaches a time by bisection, which needs the runs'
+/// last starts in order too: with a run nested in another, it skipped candidates.
+fn disjoint(mut runs: Vec<Run>) -> Vec<Run> {
+    runs.sort_by_key(|r| (r.first, std::cmp::Reverse(r.count)));
+    let mut out: Vec<Run> = Vec::with_capacity(runs.len());
+    for r in runs {
+        let Some(m) = out.last_mut() else {
+            out.push(r);
+            continue;
+        };
+        let same_grid = r.step == m.step && (r.first - m.first) % m.step == 0;
+        if r.first > m.last() && !(same_grid && r.first == m.last() + m.step) {
+            out.push(r);
+        } else if r.last() <= m.last() {
+            // Inside: its starts are the other's, or between them.
+        } else if same_grid {
+            m.count = (r.last() - m.first) / m.step + 1;
+        } else {
+            let first = r.first + ((m.last() - r.first) / r.step + 1) * r.step;
+            out.push(Run { first, count: (r.last() - first) / r.step + 1, step: r.step });
+        }
+    }
+    out
+}
+
 /// Targets that share windows, zone and blackouts share their candidate starts.
 #[derive(Debug)]
 pub(crate) struct Class {
@@ -224,6 +252,68 @@ pub fn plan_keeping(inv: &Inventory, campaign: &Campaign, keep: &[Keep]) -> Plan
         bound.join().ok().flatten()
     });
     s.finish(bound)
+}
+
+/// The next feasible starts of one target among slots already booked: at most `n` starts
+/// (unix seconds) in time order, the first at or after `from` (and after the campaign's
+/// earliest start), each at least `apart` seconds after the one before, where the target's
+/// slot keeps every constraint a plan keeps (its window, the range, blackouts, every limit
+/// together with the `booked` slots, the tier order and gap within its project) when the
+/// booked slots stay where they are. The target's own entry in `booked`, if any, is left
+/// out: it is the slot being moved. A booked slot that does not fit any more is not
+/// counted (as [`plan_keeping`] would plan it anew). Fewer than `n` when the range has no
+/// more; an error when the target is not one of the campaign's or has no window at all.
+/// For a missed slot, a contact's request for another, and a FleetLock grant. Pure and
+/// deterministic.
+pub fn next_starts(
+    inv: &Inventory,
+    campaign: &Campaign,
+    booked: &[Keep],
+    target: &str,
+    from: i64,
+    n: usize,
+    apart: i64,
+) -> Result<Vec<i64>, String> {
+    let mut s = Search::new(inv, campaign);
+    let Some(pos) = (0..s.targets.len() as u32).find(|&p| s.target_id(s.targets[p as usize]) == target) else {
+        return Err(format!("`{target}` is not a target of campaign `{}`", campaign.id));
+    };
+    let others: Vec<Keep> = booked.iter().filter(|k| k.target != target).cloned().collect();
+    s.keep(&others);
+    let job = s.job(pos);
+    if let Some(none) = &s.classes[job.class as usize].none {
+        return Err(none.to_string());
+    }
+    // The tier order within the target's project: after its earlier tiers' booked slots end
+    // (and the gap), before its later tiers' start (`keep` bounds that).
+    let mut lower = from.max(s.earliest);
+    if s.scope == Scope::Machines && !s.kept.is_empty() {
+        let rank = |s: &Search<'_>, pos: usize| {
+            let tier = s.inv.machines[s.targets[pos] as usize].tier;
+            s.campaign.tier_order.iter().position(|&x| x == tier)
+        };
+        if let Some(r) = rank(&s, pos as usize) {
+            let project = s.inv.machines[s.targets[pos as usize] as usize].project;
+            let gap = s.campaign.tier_gap.seconds();
+            for q in 0..s.targets.len() {
+                if let Some(start) = s.kept[q]
+                    && rank(&s, q).is_some_and(|rq| rq < r)
+                    && s.inv.machines[s.targets[q] as usize].project == project
+                {
+                    lower = lower.max(start + s.len + gap);
+                }
+            }
+        }
+    }
+    let until = s.until.get(pos as usize).map_or(i64::MAX, |&u| u.saturating_sub(s.len).saturating_add(1));
+    let mut starts = Vec::with_capacity(n.min(64));
+    let mut blocked = Vec::new();
+    while starts.len() < n {
+        let Some((start, _)) = s.fit(job, lower, until, &mut blocked) else { break };
+        starts.push(start);
+        lower = start + apart.max(1);
+    }
+    Ok(starts)
 }
 
 /// The limited resources of a campaign, and which targets use them.
@@ -486,7 +576,7 @@ impl<'a> Search<'a> {
                 runs.push(Run { first, count: (z - first) / g + 1, step: g });
             }
         }
-        runs.sort_by_key(|r| r.first);
+        let runs = disjoint(runs);
         let candidates = runs.iter().map(|r| r.count).sum();
         let none = (candidates == 0).then(|| {
             explain::no_candidates(&occurrences, &blackouts, self.campaign, windows, zone, self.earliest, self.len)
@@ -1076,6 +1166,18 @@ impl<'a> Search<'a> {
     /// Scans candidates in `[from, until)`; books and returns the first that fits, with the
     /// last resource that pushed it later, if any.
     fn scan(&mut self, job: Job, from: i64, until: i64, blocked: &mut Vec<(u32, u32)>) -> Option<(i64, Option<u32>)> {
+        let (s, pushed) = self.fit(job, from, until, blocked)?;
+        let a = ((s - self.origin) / self.cell) as u32;
+        let b = ((s + self.len - self.origin + self.cell - 1) / self.cell) as u32;
+        for &(r, d) in &self.uses[job.uses.0 as usize..job.uses.1 as usize] {
+            self.res[r as usize].book(a, b, d);
+        }
+        Some((s, pushed))
+    }
+
+    /// The first candidate in `[from, until)` that fits every limit, with the last resource
+    /// that pushed it later, if any; nothing booked.
+    fn fit(&mut self, job: Job, from: i64, until: i64, blocked: &mut Vec<(u32, u32)>) -> Option<(i64, Option<u32>)> {
         let class_ix = job.class as usize;
         let (u0, u1) = (job.uses.0 as usize, job.uses.1 as usize);
         let mut at = from;
@@ -1110,12 +1212,7 @@ impl<'a> Search<'a> {
                 }
             }
             match next_cell {
-                None => {
-                    for &(r, d) in &self.uses[u0..u1] {
-                        self.res[r as usize].book(a, b, d);
-                    }
-                    return Some((s, pushed));
-                }
+                None => return Some((s, pushed)),
                 Some(c) => at = (self.origin + i64::from(c) * self.cell).max(s + 1),
             }
         }

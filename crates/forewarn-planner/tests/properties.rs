@@ -11,7 +11,7 @@ use forewarn_model::window::occurrences_of;
 use forewarn_model::{Campaign, Inventory, parse_campaign, parse_inventory};
 use forewarn_planner::check::{Constraint, Violation, check};
 use forewarn_planner::plan::UnscheduledEntry;
-use forewarn_planner::{Keep, Plan, PlanFile, plan_keeping};
+use forewarn_planner::{Keep, Plan, PlanFile, next_starts, plan_keeping};
 use jiff::Timestamp;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -383,6 +383,50 @@ proptest! {
             for (target, start) in told.iter().filter(|(t, _)| **t != left) {
                 prop_assert_eq!(now.get(target), Some(start), "{} moved when {} left", target, left);
             }
+        }
+    }
+
+    /// The next feasible starts of a target among the other slots of a plan: moving its slot
+    /// to any of them leaves a plan the checker finds nothing wrong with; they come in order,
+    /// at least `apart` apart, the first no later than the slot it has; and no start of the
+    /// campaign's grid before the first would do (the checker refuses each one tried).
+    #[test]
+    fn next_starts_keep_every_constraint(spec in spec(), which in any::<Index>(), apart_steps in 1i64..300) {
+        let (inv, campaign) = parse(&spec);
+        let json = plan_json(&inv, &campaign);
+        let plan: PlanFile = serde_json::from_slice(&json).expect("the plan reads back");
+        prop_assume!(!plan.slots.is_empty());
+        let k = which.index(plan.slots.len());
+        let id = |e: &forewarn_planner::SlotEntry<'_>| e.machine.as_ref().or(e.host.as_ref()).expect("a target").to_string();
+        let unix = |t: &str| t.parse::<Timestamp>().expect("a time").as_second();
+        let booked: Vec<Keep> = plan.slots.iter().map(|e| Keep { target: id(e), start: unix(&e.start) }).collect();
+        let (target, has) = (booked[k].target.clone(), booked[k].start);
+        let g = campaign.granularity.seconds();
+        let apart = apart_steps * g;
+        let from = campaign.earliest_start().as_second();
+        let starts = next_starts(&inv, &campaign, &booked, &target, from, 4, apart).expect("a target of the campaign");
+        prop_assert!(!starts.is_empty() && starts[0] <= has, "{target} has {has}, offered {starts:?}");
+        prop_assert!(starts.windows(2).all(|w| w[1] >= w[0] + apart), "{starts:?} not {apart} s apart");
+        let len = campaign.slot_length().seconds();
+        let moved_to = |start: i64| {
+            let mut moved = plan.clone();
+            let at = |t: i64| Timestamp::from_second(t).expect("an instant").to_string().into();
+            moved.slots[k].start = at(start);
+            moved.slots[k].end = at(start + len);
+            check(&inv, &campaign, &moved)
+        };
+        for &start in &starts {
+            let violations = moved_to(start);
+            prop_assert!(violations.is_empty(), "{target} moved to {start}:\n{}", lines(&violations));
+        }
+        // Before the first: the grid from the campaign's start, at most 60 starts tried.
+        let origin = campaign.starts.as_second();
+        let first_step = (from - origin + g - 1).max(0) / g;
+        let last_step = (starts[0] - origin) / g;
+        let stride = ((last_step - first_step) / 60).max(1);
+        for step in (first_step..last_step).step_by(stride as usize) {
+            let start = origin + step * g;
+            prop_assert!(!moved_to(start).is_empty(), "{target} fits at {start}, before the first offered {}\n{}\n{}\n{}", starts[0], texts(&spec).0, texts(&spec).1, String::from_utf8_lossy(&json));
         }
     }
 

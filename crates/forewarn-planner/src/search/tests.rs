@@ -237,3 +237,54 @@ fn the_lower_bound_is_never_above_the_plan() {
     assert_eq!(done.to_string(), "2027-03-03T00:30:00Z");
     assert_eq!(bound.to_string(), "2027-03-02T23:45:00Z");
 }
+
+#[test]
+fn overlapping_windows_offer_every_start_of_either() {
+    // A whole Tuesday, three short windows inside it (in another zone) that are over by
+    // noon, and later nights: the candidates of overlapping windows are one set. Production
+    // waits for staging's Monday night slot and a 14 h gap, until Tuesday 12:30, and takes
+    // Tuesday afternoon, not the Wednesday night.
+    let windows = r#"windows = ["Tue 00:00-24:00", "Tue 01:00-02:00 UTC", "Tue 03:00-04:00 UTC", "Tue 05:00-06:00 UTC", "Wed 22:00-23:00", "Thu 22:00-23:00"]"#;
+    let ms = machine("stg", "staging", "kvm1", "") + &machine("web1", "production", "kvm1", windows);
+    let (inv, c) = setup(&ms, &campaign("tier_order = [\"staging\", \"production\"]\ntier_gap = \"14h\""));
+    let plan = crate::plan(&inv, &c);
+    assert_eq!(slots(&plan, &inv), ["stg Mon 22:00-22:30", "web1 Tue 12:30-13:00"]);
+    // The next starts after Tuesday noon, an hour apart, staging where it is.
+    let booked = [crate::Keep { target: "stg".into(), start: plan.slots[0].start }];
+    let noon: jiff::Timestamp = "2027-03-02T12:00:00+01:00".parse().unwrap();
+    let offered = crate::next_starts(&inv, &c, &booked, "web1", noon.as_second(), 3, 3600).unwrap();
+    let tz = inv.platform.zone.tz().clone();
+    let words: Vec<String> = offered
+        .iter()
+        .map(|&t| {
+            jiff::Timestamp::from_second(t).unwrap().to_zoned_datetime(tz.clone()).strftime("%a %H:%M").to_string()
+        })
+        .collect();
+    assert_eq!(words, ["Tue 12:30", "Tue 13:30", "Tue 14:30"]);
+}
+
+#[test]
+fn overlapping_runs_become_disjoint_and_keep_every_start_of_their_grid() {
+    use super::{Run, disjoint};
+    use std::collections::BTreeSet;
+    let starts = |runs: &[Run]| -> BTreeSet<i64> {
+        runs.iter().flat_map(|r| (0..r.count).map(move |k| r.first + k * r.step)).collect()
+    };
+    // Runs on one grid of 10, overlapping, nested, adjacent and apart, from a small LCG.
+    let mut x: u64 = 7;
+    let mut next = |n: u64| {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (x >> 33) % n
+    };
+    for _ in 0..500 {
+        let runs: Vec<Run> = (0..next(8) + 1)
+            .map(|_| Run { first: 10 * next(40) as i64, count: next(12) as i64 + 1, step: 10 })
+            .collect();
+        let out = disjoint(runs.clone());
+        assert_eq!(starts(&out), starts(&runs), "{runs:?} -> {out:?}");
+        assert!(out.windows(2).all(|w| w[0].last() + w[0].step < w[1].first), "{runs:?} -> {out:?}");
+    }
+    // On another grid, the starts after the run it overlaps are kept.
+    let out = disjoint(vec![Run { first: 0, count: 10, step: 10 }, Run { first: 45, count: 10, step: 10 }]);
+    assert_eq!((out[1].first, out[1].count, out[1].last()), (95, 5, 135), "{out:?}");
+}
