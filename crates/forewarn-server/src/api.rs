@@ -68,6 +68,7 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(list_tokens))
         .routes(routes!(revoke_token))
         .routes(routes!(crate::openapi::document))
+        .merge(crate::agent::routes())
 }
 
 /// Which format a request body is in, by its `Content-Type`.
@@ -616,7 +617,7 @@ struct PostBody {
 }
 
 /// JSON bodies with errors that say which field and what was expected.
-fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
     if body_format(headers).ok() != Some("json") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod agent;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -284,7 +285,9 @@ async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     let response = next.run(request).await;
     let took = app.clock.monotonic().saturating_sub(began);
     let status = response.status().as_u16();
-    if writes && status < 400 {
+    // The agents' requests change nothing the pages show (what they report that does says so
+    // itself), and thousands of agents would otherwise churn every instance's caches.
+    if writes && status < 400 && !route.starts_with("/agent/") {
         app.changed().await;
         app.wake_delivery();
         app.rounds.notify_one();

@@ -1,7 +1,8 @@
-//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/v1/openapi.json`. It is derived
-//! (utoipa) from the same declaration that routes the API ([`crate::api::routes`]): each
-//! handler's `#[utoipa::path]` gives its path, method, parameters, body and answers, and the
-//! typed bodies ([`crate::schema`], [`crate::error::ErrorBody`]) give their schemas. This
+//! The OpenAPI 3.1 document of `/api/v1` and of the agents' `/agent/v1`, served at
+//! `/api/v1/openapi.json`. It is derived (utoipa) from the same declaration that routes the
+//! API ([`crate::api::routes`]): each handler's `#[utoipa::path]` gives its path, method,
+//! parameters, body and answers, and the typed bodies ([`crate::schema`],
+//! [`crate::error::ErrorBody`]) give their schemas. This
 //! module adds what is common: the title, the bearer scheme and the error document.
 
 use std::sync::OnceLock;

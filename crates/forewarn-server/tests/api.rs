@@ -1111,6 +1111,84 @@ async fn operator_tools(api: &Api) {
     let tokens = listed["tokens"].as_array().unwrap();
     assert_eq!((tokens[2]["name"].as_str(), tokens[2]["machine"].as_str()), (Some("web01 agent"), Some("web01")));
     assert!(tokens[0].get("machine").is_none(), "an API token names no machine: {listed}");
+    agents_enrol(api, &header).await;
+}
+
+/// A machine's agent enrols with its machine's token, and with nothing else; the machine is
+/// the token's, whatever the body says.
+async fn agents_enrol(api: &Api, web01: &str) {
+    let enrol = |auth: Auth<'static>, body: &str| {
+        let body = Body::from(body.to_owned());
+        async move { api.send(Method::POST, "/agent/v1/enrol", auth, Some("application/json"), body).await }
+    };
+    let report = r#"{"boot_id": "0b7c6d52-93f4-4e3a-9f8e-3f4c1a2b5d6e", "version": "forewarn 0.1.0"}"#;
+    let r = api
+        .send(Method::POST, "/agent/v1/enrol", Auth::Header(web01), Some("application/json"), Body::from(report))
+        .await;
+    let v = r.expect(StatusCode::OK);
+    assert_eq!((v["machine"].as_str(), v["fleetlock_id"].as_str()), (Some("web01"), Some("web01")), "{v}");
+    assert_eq!((v["poll_seconds"].as_u64(), v["warnings"].as_array().map(Vec::len)), (Some(60), Some(0)), "{v}");
+    let agents = api.store.agents().await.unwrap();
+    assert_eq!(
+        (agents.len(), agents[0].machine.as_str(), agents[0].report.version.as_str()),
+        (1, "web01", "forewarn 0.1.0")
+    );
+    let row = api.store.audit(1).await.unwrap().remove(0);
+    assert_eq!(
+        (row.action.as_str(), row.actor.as_str(), row.subject.as_str()),
+        ("agent.enrol", "token:web01 agent", "web01")
+    );
+
+    // tracking-mq01 names its fleetlock_id in the inventory: FleetLock knows it by that, and
+    // a different one reported is a warning for the operators.
+    let mq = "fw_tracking-mq01-agent";
+    let hash = forewarn_server::auth::hash_secret(mq);
+    api.store.create_machine_token(api.app.now(), "test", "mq agent", &hash, "tracking-mq01").await.unwrap();
+    let header = format!("Bearer {mq}");
+    let body = r#"{"boot_id": "b1", "fleetlock_id": "0123456789abcdef0123456789abcdef", "version": "forewarn 0.1.0"}"#;
+    let r = api
+        .send(Method::POST, "/agent/v1/enrol", Auth::Header(&header), Some("application/json"), Body::from(body))
+        .await;
+    let v = r.expect(StatusCode::OK);
+    assert_eq!(v["fleetlock_id"], "4b1c9e0f2d8a4e6b9c3f7a1d5e2b8c04", "{v}");
+    assert!(v["warnings"][0].as_str().is_some_and(|w| w.contains("0123456789abcdef0123456789abcdef")), "{v}");
+
+    // Nothing else enrols: no token, an API token, an unknown one; nor a body that names a
+    // machine, or bad fields.
+    let before = api.snapshot().await;
+    for (auth, says) in [
+        (Auth::Anonymous, "machine's token"),
+        (Auth::Token, "an API token is not a machine's"),
+        (Auth::Header("Bearer fw_nobody"), "unknown or revoked"),
+    ] {
+        enrol(auth, report).await.refused(StatusCode::UNAUTHORIZED, "unauthorized", &[says]);
+    }
+    for (body, says) in [
+        (r#"{"boot_id": "b1", "version": "v", "machine": "erp01"}"#, "unknown field `machine`"),
+        (r#"{"boot_id": "", "version": "v"}"#, "`boot_id`"),
+        (r#"{"boot_id": "a b", "version": "v"}"#, "`boot_id` contains ' '"),
+        (r#"{"boot_id": "b1", "version": "v", "fleetlock_id": "x/y"}"#, "`fleetlock_id` contains '/'"),
+        (r#"{"boot_id": "b1", "version": ""}"#, "`version`"),
+    ] {
+        let r = api
+            .send(Method::POST, "/agent/v1/enrol", Auth::Header(web01), Some("application/json"), Body::from(body))
+            .await;
+        r.refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &[says]);
+    }
+    api.unchanged(&before, "refused enrolments").await;
+
+    // Operators see every agent as it last enrolled.
+    let listed = api.get("/api/v1/agents").await.expect(StatusCode::OK);
+    let agents = listed["agents"].as_array().unwrap();
+    let machines: Vec<&str> = agents.iter().filter_map(|a| a["machine"].as_str()).collect();
+    assert_eq!(machines, ["tracking-mq01", "web01"], "{listed}");
+    assert_eq!(agents[0]["fleetlock_id"], "0123456789abcdef0123456789abcdef", "{listed}");
+    assert_eq!(
+        (agents[1]["boot_id"].as_str(), &agents[1]["fleetlock_id"]),
+        (Some("0b7c6d52-93f4-4e3a-9f8e-3f4c1a2b5d6e"), &Value::Null)
+    );
+    let r = api.send(Method::GET, "/api/v1/agents", Auth::Header(web01), None, Body::empty()).await;
+    r.refused(StatusCode::UNAUTHORIZED, "unauthorized", &["machine `web01`"]);
 }
 
 /// `/healthz` answers; `/metrics` counts what happened.
@@ -1856,7 +1934,7 @@ async fn a_cancellation_leaves_the_slots_that_have_begun() {
 }
 
 /// Routes are declared once, and the document is made from the same declaration: every
-/// routed `/api/` path and method is documented, and every documented one is routed. The
+/// routed `/api/` and `/agent/` path and method is documented, and every documented one is routed. The
 /// routed paths are the router's own (its `Debug` lists them); a method counts as routed
 /// when a request with it reaches a handler rather than the router's 405.
 #[tokio::test]
@@ -1866,7 +1944,8 @@ async fn every_routed_endpoint_is_documented_and_every_documented_one_routed() {
     let store = Store::open(&dir.sqlite_url("routes.db")).await.expect("open SQLite");
     let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
     let listing = format!("{:?}", api.router);
-    let paths: BTreeSet<String> = listing.split('"').filter(|s| s.starts_with("/api/")).map(str::to_owned).collect();
+    let paths: BTreeSet<String> =
+        listing.split('"').filter(|s| s.starts_with("/api/") || s.starts_with("/agent/")).map(str::to_owned).collect();
     assert!(paths.contains("/api/v1/campaigns/{id}/slots/{target}"), "the router lists its paths: {listing}");
     let mut routed = BTreeSet::new();
     for path in &paths {

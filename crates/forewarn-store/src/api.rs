@@ -695,6 +695,26 @@ impl Store {
         in_tx!(self, record_tzdb_after(at, actor, release, source, findings, seen))
     }
 
+    // Agents.
+
+    /// Records machine `machine`'s agent, come with token `token` (named `actor` in the
+    /// audit log), as it reports itself at `at`. Gives it as recorded.
+    pub async fn enrol_agent(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        machine: &str,
+        token: i64,
+        report: &crate::AgentReport,
+    ) -> Result<crate::Agent> {
+        in_tx!(self, enrol_agent(at, actor, machine, token, report))
+    }
+
+    /// Every machine's agent that enrolled, by machine.
+    pub async fn agents(&self) -> Result<Vec<crate::Agent>> {
+        on_conn!(self, agents())
+    }
+
     // Tokens.
 
     /// Keeps an API token by its hash (the caller hashes); returns its id.

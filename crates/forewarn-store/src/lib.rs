@@ -28,8 +28,8 @@ pub use outbox::{
     What,
 };
 pub use types::{
-    AuditEntry, Backend, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary, Session, StoredCampaign,
-    StoredInventory, StoredPlan, Token, TzdbFinding, TzdbRecord,
+    Agent, AgentReport, AuditEntry, Backend, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary,
+    Session, StoredCampaign, StoredInventory, StoredPlan, Token, TzdbFinding, TzdbRecord,
 };
 
 /// What went wrong.

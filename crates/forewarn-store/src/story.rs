@@ -11,7 +11,7 @@ use sqlx::Row;
 
 use crate::testing::{TempDir, TestPostgres};
 use crate::types::{CampaignState, Correction, NewCampaign, NewPost};
-use crate::{Backend, Error, Pool, Silent, Store};
+use crate::{AgentReport, Backend, Error, Pool, Silent, Store};
 
 mod instances;
 mod telling;
@@ -667,6 +667,31 @@ async fn machine_tokens(store: &Store) {
     assert_eq!(store.token_by_hash("hash-of-machine").await.unwrap(), None);
 }
 
+/// An agent's enrolment is recorded a machine a row, its latest report kept; the first
+/// one and a change of its FleetLock id are audited, a new boot is not.
+async fn agents_enrol(store: &Store) {
+    let token = store.create_machine_token(t(0), "cli", "web01 agent", "hash-web01", "web01").await.unwrap();
+    let report = |fleetlock: Option<&str>, boot: &str| AgentReport {
+        fleetlock_id: fleetlock.map(str::to_owned),
+        boot_id: boot.into(),
+        version: "forewarn 0.1.0".into(),
+    };
+    let first = store.enrol_agent(t(1), "token:web01 agent", "web01", token, &report(None, "b1")).await.unwrap();
+    assert_eq!((first.machine.as_str(), first.token, first.enrolled, first.seen), ("web01", token, t(1), t(1)));
+    let again = store.enrol_agent(t(2), "token:web01 agent", "web01", token, &report(None, "b2")).await.unwrap();
+    assert_eq!((again.enrolled, again.seen, again.report.boot_id.as_str()), (t(1), t(2), "b2"));
+    let zincati = "4b1c9e0f2d8a4e6b9c3f7a1d5e2b8c04";
+    store.enrol_agent(t(3), "token:web01 agent", "web01", token, &report(Some(zincati), "b2")).await.unwrap();
+    let listed = store.agents().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].report.fleetlock_id.as_deref(), listed[0].seen), (Some(zincati), t(3)));
+    let audit = store.audit(10).await.unwrap();
+    assert_eq!(actions(&audit), ["agent.enrol", "agent.enrol", "token.create"]);
+    assert_eq!((audit[0].actor.as_str(), audit[0].subject.as_str()), ("token:web01 agent", "web01"));
+    assert_eq!(audit[0].detail["fleetlock_id"], zincati);
+    assert_eq!(audit[0].detail["before"], json!(null));
+}
+
 /// Revoked tokens stop working at once and stay listed; a draft's file is replaced with its
 /// old text kept in the audit log; reasons of state changes are audited.
 async fn revoking_and_editing(store: &Store) {
@@ -892,6 +917,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         access,
         revoking_and_editing,
         machine_tokens,
+        agents_enrol,
         timestamps,
         counts,
         time_zone_databases,

@@ -237,6 +237,29 @@ pub struct Token {
     pub machine: Option<String>,
 }
 
+/// What a machine's agent reports when it enrols.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentReport {
+    /// The id the machine gives FleetLock: systemd's app-specific machine id, from
+    /// `/etc/machine-id`.
+    pub fleetlock_id: Option<String>,
+    /// The kernel's boot id: a new one after every boot.
+    pub boot_id: String,
+    pub version: String,
+}
+
+/// A machine's agent as it last enrolled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agent {
+    pub machine: String,
+    /// The id of the token it came with.
+    pub token: i64,
+    pub report: AgentReport,
+    /// When it first enrolled, and when last.
+    pub enrolled: Timestamp,
+    pub seen: Timestamp,
+}
+
 /// An operator's login session.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Session {

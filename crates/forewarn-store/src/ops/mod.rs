@@ -18,6 +18,7 @@ use crate::Result;
 use crate::codec::{from_micros, json_value};
 use crate::outbox::sort_notices;
 
+mod agents;
 mod audit;
 mod campaigns;
 mod components;
@@ -36,6 +37,7 @@ mod telling;
 mod tokens;
 mod tzdb;
 
+pub(crate) use agents::*;
 pub(crate) use audit::*;
 pub(crate) use campaigns::*;
 pub(crate) use components::*;
