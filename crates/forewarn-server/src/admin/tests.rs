@@ -818,6 +818,16 @@ async fn tokens_are_listed_and_revoked_from_the_admin_pages() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains(&format!("<tr class=\"token-row\" data-id=\"{id}\" data-state=\"active\">")));
     assert!(!page.body.contains(&hash_secret("fw_deploy")), "no hash shown");
+    // A machine's token is listed with its machine; an API token with none.
+    let hash = hash_secret("fw_a");
+    let agent = s.app.store.create_machine_token(s.app.now(), "cli", "web01 agent", &hash, "web01").await.unwrap();
+    let page = s.get("/admin/tokens", &login).await;
+    let row = |id: i64| {
+        let at = page.body.find(&format!("data-id=\"{id}\"")).unwrap_or_else(|| panic!("no row {id}: {}", page.body));
+        page.body[at..].split("</tr>").next().unwrap().to_owned()
+    };
+    assert!(row(agent).contains("<td class=\"machine\"><code>web01</code></td>"), "{}", row(agent));
+    assert!(row(id).contains("<td class=\"machine\">—</td>"), "{}", row(id));
     let uri = format!("/admin/tokens/{id}/revoke");
     assert_eq!(s.send(Method::POST, &uri, Some(&login.cookie), &[]).await.status, StatusCode::FORBIDDEN);
     let r = s.post(&uri, &login, &[]).await;

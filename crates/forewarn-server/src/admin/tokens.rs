@@ -30,20 +30,23 @@ async fn page(app: &App, op: &Operator, failed: Option<ApiError>) -> ApiResult<R
             (cx.error_box("Not revoked:", e))
         }
         p class="meta" {
-            "Tokens are made with " code { "forewarn token create --name NAME" } " and shown once; only their hashes \
-             are kept. A revoked token is refused from its next request on."
+            "Tokens are made with " code { "forewarn token create --name NAME" } " (a machine's, for its agent, with "
+            code { "--machine ID" } ") and shown once; only their hashes are kept. A revoked token is refused from \
+             its next request on."
         } "\n"
         @if tokens.is_empty() {
             p class="empty" { "No tokens yet." } "\n"
         } @else {
             div class="scroll" { table class="list" id="tokens" {
                 "\n"
-                thead { tr { th { "Id" } th { "Name" } th { "Created" } th { "By" } th { "State" } th {} } } "\n"
+                thead { tr { th { "Id" } th { "Name" } th { "Machine" } th { "Created" } th { "By" } th { "State" } th {} } } "\n"
                 tbody {
                     "\n"
                     @for t in &tokens {
                         tr class="token-row" data-id=(t.id) data-state=(if t.revoked.is_some() { "revoked" } else { "active" }) {
-                            td { (t.id) } td { (t.name) } td { (cx.time(t.created)) } td { (t.by) }
+                            td { (t.id) } td { (t.name) }
+                            td class="machine" { @if let Some(m) = &t.machine { code { (m) } } @else { "—" } }
+                            td { (cx.time(t.created)) } td { (t.by) }
                             td {
                                 @match t.revoked {
                                     Some(when) => { "revoked " (cx.time(when)) " by " (t.revoked_by.as_deref().unwrap_or("?")) }
