@@ -287,21 +287,17 @@ pub fn next_starts(
     // The tier order within the target's project: after its earlier tiers' booked slots end
     // (and the gap), before its later tiers' start (`keep` bounds that).
     let mut lower = from.max(s.earliest);
-    if s.scope == Scope::Machines && !s.kept.is_empty() {
-        let rank = |s: &Search<'_>, pos: usize| {
-            let tier = s.inv.machines[s.targets[pos] as usize].tier;
-            s.campaign.tier_order.iter().position(|&x| x == tier)
-        };
-        if let Some(r) = rank(&s, pos as usize) {
-            let project = s.inv.machines[s.targets[pos as usize] as usize].project;
-            let gap = s.campaign.tier_gap.seconds();
-            for q in 0..s.targets.len() {
-                if let Some(start) = s.kept[q]
-                    && rank(&s, q).is_some_and(|rq| rq < r)
-                    && s.inv.machines[s.targets[q] as usize].project == project
-                {
-                    lower = lower.max(start + s.len + gap);
-                }
+    if !s.kept.is_empty()
+        && let Some(r) = s.rank(pos as usize)
+    {
+        let project = s.inv.machines[s.targets[pos as usize] as usize].project;
+        let gap = s.campaign.tier_gap.seconds();
+        for q in 0..s.targets.len() {
+            if let Some(start) = s.kept[q]
+                && s.rank(q).is_some_and(|rq| rq < r)
+                && s.inv.machines[s.targets[q] as usize].project == project
+            {
+                lower = lower.max(start + s.len + gap);
             }
         }
     }
@@ -800,18 +796,9 @@ impl<'a> Search<'a> {
         self.until = vec![i64::MAX; n];
         let pos_of: FxHashMap<&str, u32> =
             (0..n as u32).map(|pos| (self.target_id(self.targets[pos as usize]), pos)).collect();
-        let rank = |s: &Search<'_>, pos: usize| -> Option<usize> {
-            match s.scope {
-                Scope::Machines => {
-                    let tier = s.inv.machines[s.targets[pos] as usize].tier;
-                    s.campaign.tier_order.iter().position(|&x| x == tier)
-                }
-                Scope::Hosts => None,
-            }
-        };
         let mut wanted: Vec<(Option<usize>, u32, i64)> = keep
             .iter()
-            .filter_map(|k| pos_of.get(k.target.as_str()).map(|&pos| (rank(self, pos as usize), pos, k.start)))
+            .filter_map(|k| pos_of.get(k.target.as_str()).map(|&pos| (self.rank(pos as usize), pos, k.start)))
             .collect();
         wanted.sort_unstable();
         wanted.dedup_by_key(|w| w.1);
@@ -838,7 +825,7 @@ impl<'a> Search<'a> {
             let tiers = self.campaign.tier_order.len();
             let mut first_kept: FxHashMap<usize, Vec<i64>> = FxHashMap::default();
             for pos in 0..n {
-                if let (Some(start), Some(r)) = (self.kept[pos], rank(self, pos)) {
+                if let (Some(start), Some(r)) = (self.kept[pos], self.rank(pos)) {
                     let p = self.inv.machines[self.targets[pos] as usize].project;
                     let firsts = first_kept.entry(p).or_insert_with(|| vec![i64::MAX; tiers]);
                     firsts[r] = firsts[r].min(start);
@@ -846,7 +833,7 @@ impl<'a> Search<'a> {
             }
             if !first_kept.is_empty() {
                 for pos in 0..n {
-                    let Some(r) = rank(self, pos) else { continue };
+                    let Some(r) = self.rank(pos) else { continue };
                     let p = self.inv.machines[self.targets[pos] as usize].project;
                     let later = first_kept.get(&p).and_then(|f| f[r + 1..].iter().copied().min());
                     if let Some(start) = later.filter(|&s| s < i64::MAX) {
@@ -1110,6 +1097,18 @@ impl<'a> Search<'a> {
                     (fnv(self.target_id(t).as_bytes()), t)
                 });
             }
+        }
+    }
+
+    /// The place of target `pos`'s tier in the campaign's tier order; `None` for a tier
+    /// outside it, and for hosts.
+    fn rank(&self, pos: usize) -> Option<usize> {
+        match self.scope {
+            Scope::Machines => {
+                let tier = self.inv.machines[self.targets[pos] as usize].tier;
+                self.campaign.tier_order.iter().position(|&x| x == tier)
+            }
+            Scope::Hosts => None,
         }
     }
 

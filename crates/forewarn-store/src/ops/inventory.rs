@@ -32,14 +32,10 @@ pub(crate) async fn import_inventory(
         .bind(json_text(summary))
         .execute(&mut *c)
         .await?;
-    for (n, piece) in pieces(text).enumerate() {
-        query("INSERT INTO inventory_pieces (version, n, text) VALUES ($1, $2, $3)")
-            .bind(version)
-            .bind(n as i64)
-            .bind(piece)
-            .execute(&mut *c)
-            .await?;
-    }
+    written_in_pieces(c, text, |n, piece| {
+        query("INSERT INTO inventory_pieces (version, n, text) VALUES ($1, $2, $3)").bind(version).bind(n).bind(piece)
+    })
+    .await?;
     let detail = json!({ "version": version, "format": format, "bytes": text.len(), "summary": summary });
     audit(c, at, actor, "inventory.import", &version.to_string(), detail).await?;
     Ok(version)

@@ -44,15 +44,14 @@ pub(crate) async fn add_plan(
     .bind(json_text(summary))
     .execute(&mut *c)
     .await?;
-    for (n, piece) in pieces(plan_json).enumerate() {
+    written_in_pieces(c, plan_json, |n, piece| {
         query("INSERT INTO plan_pieces (campaign, version, n, text) VALUES ($1, $2, $3, $4)")
             .bind(campaign)
             .bind(version)
-            .bind(n as i64)
+            .bind(n)
             .bind(piece)
-            .execute(&mut *c)
-            .await?;
-    }
+    })
+    .await?;
     let detail = json!({ "version": version, "inventory_version": inventory_version, "summary": summary });
     audit(c, at, actor, "plan.add", campaign, detail).await?;
     Ok(version)
@@ -63,7 +62,7 @@ const PIECE: usize = 4 << 20;
 
 /// `text` cut into pieces of at most [`PIECE`] bytes, each ending on a character (none
 /// for an empty text).
-pub(super) fn pieces(mut rest: &str) -> impl Iterator<Item = &str> {
+fn pieces(mut rest: &str) -> impl Iterator<Item = &str> {
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
@@ -76,6 +75,19 @@ pub(super) fn pieces(mut rest: &str) -> impl Iterator<Item = &str> {
         rest = tail;
         Some(piece)
     })
+}
+
+/// `text` written in pieces of at most [`PIECE`] bytes: the statement `piece(n, text)` inserts
+/// piece n = 0, 1, ...
+pub(super) async fn written_in_pieces<'q>(
+    c: &mut Conn,
+    text: &'q str,
+    piece: impl Fn(i64, &'q str) -> Query<'q>,
+) -> Result<()> {
+    for (n, text) in pieces(text).enumerate() {
+        piece(n as i64, text).execute(&mut *c).await?;
+    }
+    Ok(())
 }
 
 /// A text kept in pieces: `head` (what was kept whole before the pieces), then the `text` of
