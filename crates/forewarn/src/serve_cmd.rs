@@ -361,8 +361,8 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<Outcome> {
             eprintln!("API token `{name}` created; it is shown only now. Send it as `Authorization: Bearer TOKEN`.")
         }
         Some(m) => eprintln!(
-            "machine `{m}`'s token `{name}` created; it is shown only now. Give it to that machine's agent \
-             (`forewarn agent --token TOKEN`): it reaches the agent's API for `{m}` only."
+            "machine `{m}`'s token `{name}` created; it is shown only now. Give it to that machine's agent: it \
+             reaches the agents' API (/agent/v1) for `{m}` only, as `Authorization: Bearer TOKEN`."
         ),
     }
     println!("{token}");

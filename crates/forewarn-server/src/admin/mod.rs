@@ -12,7 +12,7 @@
 //! - `changes.rs`: `/admin/campaigns/{id}/edit` (a draft's file) and
 //!   `/admin/campaigns/{id}/cancel` (the confirmation, with the reason); reasons of pauses.
 //! - `slots.rs`: the slot table on a campaign's page, with its customer filter and CSV link.
-//! - `tokens.rs`: `/admin/tokens`, the API tokens with a button that revokes one.
+//! - `tokens.rs`: `/admin/tokens`, the tokens (API tokens and machines' tokens) with a button that revokes one.
 //! - `review.rs`: `/admin/campaigns/{id}/review`: what publishing a plan version changes and whom it tells.
 //! - `audit.rs`: `/admin/audit`.
 //! - `mail.rs`: `/admin/mail`: the outbox as a mailbox (the capture mailbox without SMTP).

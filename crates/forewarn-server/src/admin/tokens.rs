@@ -1,4 +1,4 @@
-//! `/admin/tokens`: the API tokens (never their hashes) with who made them and when, and a
+//! `/admin/tokens`: the tokens, API and machines' (never their hashes), with who made them and when, and a
 //! button that revokes one: from its next request on it is refused.
 
 use std::sync::Arc;
@@ -25,7 +25,7 @@ async fn page(app: &App, op: &Operator, failed: Option<ApiError>) -> ApiResult<R
     let tokens = app.store.tokens().await?;
     let status = failed.as_ref().map_or(StatusCode::OK, |e| e.status);
     let main = html! {
-        h1 { "API tokens" } "\n"
+        h1 { "Tokens" } "\n"
         @if let Some(e) = &failed {
             (cx.error_box("Not revoked:", e))
         }
@@ -64,7 +64,7 @@ async fn page(app: &App, op: &Operator, failed: Option<ApiError>) -> ApiResult<R
             } } "\n"
         }
     };
-    Ok(answer(status, cx.page("API tokens", main)))
+    Ok(answer(status, cx.page("Tokens", main)))
 }
 
 /// `POST /admin/tokens/{id}/revoke`.
