@@ -45,6 +45,30 @@ pub struct CampaignFile {
     /// status page's announcement is published either way.
     #[serde(default = "yes", skip_serializing_if = "is_yes")]
     pub notify_contacts: bool,
+    /// How the work is driven: `planned` (the default: one slot per target, planned ahead)
+    /// or `fleetlock` (a FleetLock group named by the campaign's id: no planned slots; each
+    /// machine takes a lock when an update arrives, granted inside its window, outside
+    /// blackouts and within the limits).
+    #[serde(default, skip_serializing_if = "Mode::is_planned")]
+    pub mode: Mode,
+}
+
+/// How a campaign's work is driven.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Every target gets one slot, planned and told ahead.
+    #[default]
+    Planned,
+    /// A FleetLock group (`/v1/pre-reboot`, `/v1/steady-state`) named by the campaign's id:
+    /// machines (Zincati) take a lock when an update arrives; there are no planned slots.
+    Fleetlock,
+}
+
+impl Mode {
+    pub fn is_planned(&self) -> bool {
+        *self == Mode::Planned
+    }
 }
 
 fn yes() -> bool {
@@ -149,6 +173,7 @@ pub struct Campaign {
     /// Whether the affected customers' contacts are emailed (`notify_contacts`, default
     /// `true`); when `false` only the status page, subscribers and webhooks are told.
     pub notify_contacts: bool,
+    pub mode: Mode,
 }
 
 /// Activities that take a machine down by themselves; a slot holds at most one.
@@ -220,7 +245,7 @@ impl Campaign {
     }
 }
 
-const FIELDS: [&str; 15] = [
+const FIELDS: [&str; 16] = [
     "id",
     "title",
     "starts",
@@ -236,6 +261,7 @@ const FIELDS: [&str; 15] = [
     "granularity",
     "strategy",
     "notify_contacts",
+    "mode",
 ];
 const TARGET_FIELDS: [&str; 6] = ["tiers", "customers", "projects", "services", "hosts", "machines"];
 const LIMIT_FIELDS: [&str; 5] = ["global", "per_host", "per_rack", "per_customer", "per_group"];
@@ -327,6 +353,25 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
         err(root.key("granularity"), format!("granularity `{granularity}` must be between 1m and 24h; 15m is usual"));
     } else if granularity.seconds() % 60 != 0 {
         err(root.key("granularity"), format!("granularity `{granularity}` must be whole minutes"));
+    }
+
+    if def.mode == Mode::Fleetlock {
+        if def.scope != Scope::Machines {
+            err(
+                root.key("mode"),
+                "a FleetLock group locks machines (Zincati runs on them): remove scope = \"hosts\"".into(),
+            );
+        }
+        // Zincati's group names: letters, digits, `.` and `-`.
+        if let Some(c) = def.id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))) {
+            err(
+                root.key("id"),
+                format!(
+                    "a FleetLock group's id is the group Zincati sends, which allows letters, digits, `.` and `-`: `{}` contains `{c}`",
+                    def.id
+                ),
+            );
+        }
     }
 
     // Activities.
@@ -453,6 +498,7 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
         granularity,
         strategy: def.strategy,
         notify_contacts: def.notify_contacts,
+        mode: def.mode,
     })
 }
 

@@ -801,6 +801,7 @@ fn campaign(cfg: &FleetConfig, tz: &TimeZone) -> CampaignFile {
         granularity: Some(minutes(15)),
         strategy: Strategy::Earliest,
         notify_contacts: true,
+        mode: Default::default(),
     }
 }
 

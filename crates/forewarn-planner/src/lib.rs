@@ -5,6 +5,7 @@
 mod bound;
 pub mod check;
 mod explain;
+pub mod fleetlock;
 pub mod plan;
 pub mod render;
 mod search;

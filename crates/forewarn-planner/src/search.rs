@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use forewarn_model::campaign::{Campaign, Scope, Strategy};
+use forewarn_model::campaign::{Campaign, Mode, Scope, Strategy};
 use forewarn_model::fxhash::FxHashMap;
 use forewarn_model::inventory::{Blackout, Inventory, WindowLevel};
 use forewarn_model::window::occurrences_of;
@@ -229,8 +229,21 @@ pub struct Keep {
 /// with the other kept slots, and in tier order. The other targets are placed around them
 /// as [`plan`] would; kept slots are never moved by the compaction. A kept slot that no
 /// longer fits is planned anew. Pure and deterministic.
+///
+/// A FleetLock group (`mode = "fleetlock"`) gets no slots: its machines take locks when their
+/// updates arrive ([`crate::fleetlock::admit`]). Its plan lists only the machines that can
+/// never get one (no window in the range, blackouts over all of it), with the reason.
 pub fn plan_keeping(inv: &Inventory, campaign: &Campaign, keep: &[Keep]) -> Plan {
     let mut s = Search::new(inv, campaign);
+    if campaign.mode == Mode::Fleetlock {
+        for pos in 0..s.targets.len() {
+            if let Some(none) = &s.classes[s.class_of[pos] as usize].none {
+                let reason = none.to_string();
+                s.unscheduled.push(Unscheduled { target: s.targets[pos], reason });
+            }
+        }
+        return s.finish(None);
+    }
     s.keep(keep);
     // The lower bound needs only the candidates and who shares which limit, not the search's
     // result: it runs on the other core meanwhile.

@@ -10,6 +10,7 @@ use forewarn_model::campaign::Scope;
 use forewarn_model::window::occurrences_of;
 use forewarn_model::{Campaign, Inventory, parse_campaign, parse_inventory};
 use forewarn_planner::check::{Constraint, Violation, check};
+use forewarn_planner::fleetlock::{Hold, Kind, admit};
 use forewarn_planner::plan::UnscheduledEntry;
 use forewarn_planner::{Keep, Plan, PlanFile, next_starts, plan_keeping};
 use jiff::Timestamp;
@@ -428,6 +429,73 @@ proptest! {
             let start = origin + step * g;
             prop_assert!(!moved_to(start).is_empty(), "{target} fits at {start}, before the first offered {}\n{}\n{}\n{}", starts[0], texts(&spec).0, texts(&spec).1, String::from_utf8_lossy(&json));
         }
+    }
+
+    /// FleetLock: machines ask for their group's lock at random instants, each lock held for
+    /// the reboot's length. The locks granted, as slots, form a plan the checker finds
+    /// nothing wrong with (but tier order, which locks do not keep); and every refusal is
+    /// one the checker agrees with: that lock, added, breaks the constraint it names.
+    #[test]
+    fn fleetlock_grants_keep_every_constraint(
+        spec in spec(),
+        asks in prop::collection::vec((any::<Index>(), prop_oneof![3 => 0i64..15, 1 => 0i64..720], any::<bool>()), 1..40),
+        before in 0i64..48,
+    ) {
+        let (inv, campaign) = parse(&spec);
+        prop_assume!(campaign.scope == Scope::Machines);
+        let len = campaign.slot_length().seconds();
+        let targets = campaign.target_machines(&inv);
+        let at = |t: i64| Timestamp::from_second(t).expect("an instant").to_string();
+        let file = |granted: &[Hold]| {
+            let slots: Vec<serde_json::Value> = granted
+                .iter()
+                .map(|h| serde_json::json!({"machine": inv.machines[h.machine].id, "start": at(h.start), "end": at(h.start + len), "activities": campaign.activity_kinds()}))
+                .collect();
+            let unscheduled: Vec<serde_json::Value> = targets
+                .iter()
+                .filter(|&&t| !granted.iter().any(|h| h.machine == t))
+                .map(|&t| serde_json::json!({"machine": inv.machines[t].id, "reason": "no lock asked"}))
+                .collect();
+            serde_json::to_vec(&serde_json::json!({"campaign": campaign.id, "slots": slots, "unscheduled": unscheduled}))
+                .expect("json")
+        };
+        let checked = |granted: &[Hold]| {
+            let json = file(granted);
+            let plan: PlanFile = serde_json::from_slice(&json).expect("the plan reads back");
+            check(&inv, &campaign, &plan).into_iter().filter(|v| v.constraint != Constraint::TierOrder).collect::<Vec<_>>()
+        };
+        let mut granted: Vec<Hold> = Vec::new();
+        let mut t = campaign.earliest_start().as_second() - before * 3600;
+        for (who, minutes, target) in &asks {
+            t += minutes * 60;
+            let machine = if *target && !targets.is_empty() { targets[who.index(targets.len())] } else { who.index(inv.machines.len()) };
+            if granted.iter().any(|h| h.machine == machine) {
+                continue;
+            }
+            match admit(&inv, &campaign, &granted, machine, t) {
+                Ok(()) => granted.push(Hold { machine, start: t, end: t + len }),
+                Err(refused) => {
+                    let mut with = granted.clone();
+                    with.push(Hold { machine, start: t, end: t + len });
+                    let broken = checked(&with);
+                    let agrees = |c: Constraint| match refused.kind {
+                        Kind::NotInGroup => c == Constraint::Coverage,
+                        Kind::OutsideCampaign => matches!(c, Constraint::Range | Constraint::Notice),
+                        Kind::OutsideMaintenanceWindow => c == Constraint::Window,
+                        Kind::Blackout => c == Constraint::Blackout,
+                        Kind::LimitReached => matches!(c, Constraint::Global | Constraint::PerHost | Constraint::PerRack | Constraint::PerCustomer | Constraint::PerGroup),
+                    };
+                    prop_assert!(
+                        broken.iter().any(|v| agrees(v.constraint)),
+                        "{} refused at {t} ({}: {}), the checker finds: {}\n{}\n{}",
+                        inv.machines[machine].id, refused.kind.as_str(), refused.value, lines(&broken), texts(&spec).0, texts(&spec).1
+                    );
+                    prop_assert!(!refused.value.is_empty());
+                }
+            }
+        }
+        let broken = checked(&granted);
+        prop_assert!(broken.is_empty(), "granted locks break:\n{}\n{}\n{}", lines(&broken), texts(&spec).0, texts(&spec).1);
     }
 
     /// On plans with slots moved, stretched and overlapped at random, the checker finds
