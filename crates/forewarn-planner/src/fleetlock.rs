@@ -164,7 +164,7 @@ pub fn admit(inv: &Inventory, campaign: &Campaign, holds: &[Hold], machine: usiz
         );
     }
     for &g in m.groups.iter() {
-        if let Some((cap, who)) = over(Some(campaign.per_group()), &|o| machines[o].groups.iter().any(|&x| x == g)) {
+        if let Some((cap, who)) = over(Some(campaign.per_group()), &|o| machines[o].groups.contains(&g)) {
             let name = &inv.groups[g as usize];
             return refused(Kind::LimitReached, words("per_group", cap, format!(" in redundancy group `{name}`"), who));
         }
