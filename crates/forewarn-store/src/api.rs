@@ -715,11 +715,65 @@ impl Store {
         on_conn!(self, agents())
     }
 
+    // FleetLock and runs.
+
+    /// Machine `machine` asks for group `group`'s lock at `at` as FleetLock node `node` (see
+    /// `ops::take_lock`): `decide` is asked, inside the transaction and one grant at a time,
+    /// with what holds machines at that instant.
+    pub async fn take_lock<R>(
+        &self,
+        at: Timestamp,
+        group: &str,
+        machine: &str,
+        node: &str,
+        deadline: Timestamp,
+        decide: impl FnOnce(&crate::Holding) -> std::result::Result<(), R>,
+    ) -> Result<crate::Taken<R>> {
+        in_tx!(self, take_lock(at, group, machine, node, deadline, decide))
+    }
+
+    /// Machine `machine` is seen back (FleetLock `steady-state`): its run of `group`, if
+    /// one holds it, ends done with its downtime. `None` when it held nothing.
+    pub async fn release_lock(&self, at: Timestamp, group: &str, machine: &str) -> Result<Option<crate::Run>> {
+        in_tx!(self, release_lock(at, group, machine))
+    }
+
+    /// An operator frees `machine`'s lock of `group` (audited `lock.release`).
+    pub async fn release_lock_by_operator(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        group: &str,
+        machine: &str,
+    ) -> Result<crate::Run> {
+        in_tx!(self, release_lock_by_operator(at, actor, group, machine))
+    }
+
+    /// The open run of `campaign` holding `machine`, if any.
+    pub async fn open_run(&self, campaign: &str, machine: &str) -> Result<Option<crate::Run>> {
+        on_conn!(self, open_run(campaign, machine))
+    }
+
+    /// Every run of a campaign, by start.
+    pub async fn runs(&self, campaign: &str) -> Result<Vec<crate::Run>> {
+        on_conn!(self, runs(campaign))
+    }
+
+    /// Every open run, of every campaign, by start.
+    pub async fn open_runs(&self) -> Result<Vec<crate::Run>> {
+        on_conn!(self, open_runs())
+    }
+
+    /// The machine whose agent last reported FleetLock id `node`, if one did.
+    pub async fn machine_of_node(&self, node: &str) -> Result<Option<String>> {
+        on_conn!(self, machine_of_node(node))
+    }
+
     // Tokens.
 
     /// Keeps an API token by its hash (the caller hashes); returns its id.
     pub async fn create_token(&self, at: Timestamp, actor: &str, name: &str, hash: &str) -> Result<i64> {
-        in_tx!(self, create_token(at, actor, name, hash, None))
+        in_tx!(self, create_token(at, actor, name, hash, crate::TokenFor::Api))
     }
 
     /// Keeps machine `machine`'s token by its hash (the caller hashes, and knows the machine);
@@ -732,7 +786,21 @@ impl Store {
         hash: &str,
         machine: &str,
     ) -> Result<i64> {
-        in_tx!(self, create_token(at, actor, name, hash, Some(machine)))
+        in_tx!(self, create_token(at, actor, name, hash, crate::TokenFor::Machine(machine)))
+    }
+
+    /// Keeps a FleetLock token of group `group` by its hash (the caller hashes, and knows
+    /// the group); returns its id. It takes and releases that group's locks, and nothing
+    /// else.
+    pub async fn create_fleetlock_token(
+        &self,
+        at: Timestamp,
+        actor: &str,
+        name: &str,
+        hash: &str,
+        group: &str,
+    ) -> Result<i64> {
+        in_tx!(self, create_token(at, actor, name, hash, crate::TokenFor::Fleetlock(group)))
     }
 
     /// The token with this hash, unless it is unknown or revoked.

@@ -28,8 +28,9 @@ pub use outbox::{
     What,
 };
 pub use types::{
-    Agent, AgentReport, AuditEntry, Backend, CampaignState, Correction, Counts, NewCampaign, NewPost, PlanSummary,
-    Session, StoredCampaign, StoredInventory, StoredPlan, Token, TzdbFinding, TzdbRecord,
+    Agent, AgentReport, AuditEntry, Backend, CampaignState, Correction, Counts, Holding, NewCampaign, NewPost,
+    PlanSummary, Run, RunState, Session, StoredCampaign, StoredInventory, StoredPlan, Taken, Token, TokenFor,
+    TzdbFinding, TzdbRecord,
 };
 
 /// What went wrong.

@@ -28,7 +28,7 @@ pub(crate) const SQLITE: &[Embedded] = embed!(
     "0007_tokens.sql", "0008_component_retired.sql", "0009_subscription_requests.sql", "0010_outbox_intents.sql",
     "0011_generation.sql", "0012_staged_publication.sql", "0013_slots_by_start.sql", "0014_plan_pieces.sql",
     "0015_notices_unchecked_campaign.sql", "0016_parts_lz4.sql", "0017_inventory_pieces.sql",
-    "0018_machine_tokens.sql", "0019_agents.sql"
+    "0018_machine_tokens.sql", "0019_agents.sql", "0020_fleetlock.sql"
 );
 
 /// `migrations/postgres/`, in order.
@@ -37,7 +37,7 @@ pub(crate) const POSTGRES: &[Embedded] = embed!(
     "0007_tokens.sql", "0008_component_retired.sql", "0009_subscription_requests.sql", "0010_outbox_intents.sql",
     "0011_generation.sql", "0012_staged_publication.sql", "0013_slots_by_start.sql", "0014_plan_pieces.sql",
     "0015_notices_unchecked_campaign.sql", "0016_parts_lz4.sql", "0017_inventory_pieces.sql",
-    "0018_machine_tokens.sql", "0019_agents.sql"
+    "0018_machine_tokens.sql", "0019_agents.sql", "0020_fleetlock.sql"
 );
 
 impl Embedded {

@@ -44,6 +44,13 @@ pub(crate) async fn try_exclusive(c: &mut sqlx::PgConnection, key: i64) -> Resul
     Ok(row.try_get("taken")?)
 }
 
+/// Waits until no other transaction holds advisory lock `key`, and holds it until this
+/// transaction ends: work that must happen one at a time across instances.
+pub(crate) async fn in_turn(c: &mut sqlx::PgConnection, key: i64) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut *c).await?;
+    Ok(())
+}
+
 /// The transaction's commit returns without waiting for the log to reach the disk (see
 /// `ops::telling::staging_batch` for when that is safe).
 pub(crate) async fn commit_lazily(c: &mut sqlx::PgConnection) -> Result<()> {

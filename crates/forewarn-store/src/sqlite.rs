@@ -34,6 +34,11 @@ pub(crate) async fn try_exclusive(_c: &mut sqlx::SqliteConnection, _key: i64) ->
     Ok(true)
 }
 
+/// Nothing to do: a write transaction (`BEGIN IMMEDIATE`) already holds the whole database.
+pub(crate) async fn in_turn(_c: &mut sqlx::SqliteConnection, _key: i64) -> Result<()> {
+    Ok(())
+}
+
 /// Nothing to do: in the write-ahead log's normal mode (`synchronous = NORMAL`) a commit
 /// does not wait for the disk anyway; a checkpoint does.
 pub(crate) async fn commit_lazily(_c: &mut sqlx::SqliteConnection) -> Result<()> {

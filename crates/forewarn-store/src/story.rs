@@ -692,6 +692,91 @@ async fn agents_enrol(store: &Store) {
     assert_eq!(audit[0].detail["before"], json!(null));
 }
 
+/// FleetLock: a group takes locks only while published; a lock is a run, recursive, counted
+/// by the caller's decision with what holds (other runs, running slots); seen back, it ends
+/// done with its downtime; an operator's release is audited; concurrent asks never grant
+/// more than the decision allows.
+async fn fleetlock_locks(store: &Store) {
+    let group = "fcos";
+    planned(store, group).await;
+    let g = store.create_fleetlock_token(t(0), "cli", "zincati", "hash-fcos", group).await.unwrap();
+    let token = store.token_by_hash("hash-fcos").await.unwrap().unwrap();
+    assert_eq!((token.id, token.fleetlock.as_deref(), token.machine.as_deref()), (g, Some(group), None));
+    let anyone = |_: &crate::Holding| Ok::<(), String>(());
+    let ask = |at, machine: &'static str| store.take_lock(at, group, machine, machine, t(40), anyone);
+    // A draft takes no locks.
+    assert_eq!(ask(t(20), "web01").await.unwrap(), crate::Taken::Inactive(CampaignState::Draft));
+    store.publish_campaign(t(10), "ada", group, 1, maintenance("FCOS"), vec![], &Silent).await.unwrap();
+    let crate::Taken::Granted(run) = ask(t(20), "web01").await.unwrap() else { panic!("granted") };
+    assert_eq!((run.state, run.started, run.deadline, run.finished), (crate::RunState::Running, t(20), t(40), None));
+    assert_eq!((run.source.as_str(), run.node.as_deref()), ("fleetlock", Some("web01")));
+    // Recursive: the holder asks again and holds the same run.
+    assert_eq!(ask(t(21), "web01").await.unwrap(), crate::Taken::Held(run.clone()));
+    // The decision sees what holds, and its refusal comes back.
+    let seen = store
+        .take_lock(t(22), group, "web02", "web02", t(42), |h: &crate::Holding| {
+            Err(h.runs.iter().map(|(c, m, at)| format!("{c}/{m}@{at}")).collect::<Vec<_>>())
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, crate::Taken::Refused(vec![format!("{group}/web01@{}", t(20))]));
+    // Slots of other published campaigns running then hold their machines too.
+    planned(store, "os").await;
+    let slots = vec![crate::PlannedSlot { target: "db01".into(), start: t(15), end: t(25) }];
+    store.publish_campaign(t(11), "ada", "os", 1, maintenance("OS"), slots, &Silent).await.unwrap();
+    let seen = store
+        .take_lock(t(22), group, "web02", "web02", t(42), |h: &crate::Holding| Err(h.slots.clone()))
+        .await
+        .unwrap();
+    assert_eq!(seen, crate::Taken::Refused(vec![("os".into(), "db01".into(), t(15), t(25))]));
+    let seen = store.take_lock(t(25), group, "web02", "web02", t(42), |h: &crate::Holding| Err(h.slots.len())).await;
+    assert_eq!(seen.unwrap(), crate::Taken::Refused(0), "a slot that has ended holds nothing");
+    assert!(!run.is_stuck(t(40)) && run.is_stuck(t(41)));
+    // Seen back: done, with its downtime; unlocking again, or by a non-holder, changes nothing.
+    let done = store.release_lock(t(27), group, "web01").await.unwrap().unwrap();
+    assert_eq!((done.state, done.finished, done.downtime_seconds), (crate::RunState::Done, Some(t(27)), Some(7 * 60)));
+    assert_eq!(store.release_lock(t(28), group, "web01").await.unwrap(), None);
+    assert_eq!(store.release_lock(t(28), group, "web09").await.unwrap(), None);
+    // Taken again later: a second run.
+    let crate::Taken::Granted(again) = ask(t(30), "web01").await.unwrap() else { panic!("granted") };
+    assert_ne!(again.id, run.id);
+    assert_eq!(store.open_runs().await.unwrap(), vec![again.clone()]);
+    // An operator frees it, audited; no downtime is measured.
+    let freed = store.release_lock_by_operator(t(50), "operator:ada", group, "web01").await.unwrap();
+    assert_eq!(
+        (freed.state, freed.released_by.as_deref(), freed.downtime_seconds),
+        (crate::RunState::Released, Some("operator:ada"), None)
+    );
+    let audit = store.audit(1).await.unwrap();
+    assert_eq!((audit[0].action.as_str(), audit[0].subject.as_str()), ("lock.release", group));
+    assert_eq!(audit[0].detail["machine"], "web01");
+    not_found(
+        store.release_lock_by_operator(t(51), "operator:ada", group, "web01").await,
+        "a lock of group `fcos` held by `web01`",
+    );
+    assert_eq!(store.runs(group).await.unwrap().len(), 2);
+    // A paused group takes no new locks.
+    store.set_campaign_state(t(52), "ada", group, CampaignState::Paused).await.unwrap();
+    assert_eq!(ask(t(53), "web03").await.unwrap(), crate::Taken::Inactive(CampaignState::Paused));
+    store.set_campaign_state(t(54), "ada", group, CampaignState::Published).await.unwrap();
+    // Forty machines ask at once for a group that allows three: three are granted.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let machine = format!("node{i:02}");
+            let room = |h: &crate::Holding| if h.runs.len() < 3 { Ok(()) } else { Err(()) };
+            store.take_lock(t(60), group, &machine, &machine, t(70), room).await.unwrap()
+        }));
+    }
+    let mut granted = 0;
+    for task in tasks {
+        granted += usize::from(matches!(task.await.unwrap(), crate::Taken::Granted(_)));
+    }
+    assert_eq!(granted, 3);
+    assert_eq!(store.open_runs().await.unwrap().len(), 3);
+}
+
 /// Revoked tokens stop working at once and stay listed; a draft's file is replaced with its
 /// old text kept in the audit log; reasons of state changes are audited.
 async fn revoking_and_editing(store: &Store) {
@@ -918,6 +1003,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         revoking_and_editing,
         machine_tokens,
         agents_enrol,
+        fleetlock_locks,
         timestamps,
         counts,
         time_zone_databases,

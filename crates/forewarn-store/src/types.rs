@@ -235,6 +235,104 @@ pub struct Token {
     /// The machine whose agent the token is (it reaches the agent's API only); `None` for an
     /// API token.
     pub machine: Option<String>,
+    /// The FleetLock group whose locks the token takes and releases (and nothing else);
+    /// `None` for other tokens.
+    pub fleetlock: Option<String>,
+}
+
+/// What a token reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFor<'a> {
+    /// The API, `/api/v1`.
+    Api,
+    /// One machine's agent, `/agent/v1`.
+    Machine(&'a str),
+    /// One FleetLock group's locks, `/v1/pre-reboot` and `/v1/steady-state`.
+    Fleetlock(&'a str),
+}
+
+/// Where a run (a machine down for a campaign) stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Down for the work, or expected to be: it holds its machine.
+    Running,
+    /// Seen back, done.
+    Done,
+    Failed,
+    /// Freed by an operator without the machine being seen back.
+    Released,
+}
+
+impl RunState {
+    pub const ALL: [RunState; 4] = [RunState::Running, RunState::Done, RunState::Failed, RunState::Released];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Done => "done",
+            RunState::Failed => "failed",
+            RunState::Released => "released",
+        }
+    }
+}
+
+impl FromStr for RunState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<RunState, String> {
+        RunState::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown run state `{s}`"))
+    }
+}
+
+/// Each time a machine went down for a campaign: a FleetLock lock from its grant until the
+/// machine was seen back (or an operator released it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub id: i64,
+    pub campaign: String,
+    pub machine: String,
+    /// The id it asked as, through FleetLock.
+    pub node: Option<String>,
+    /// `fleetlock` or `agent`.
+    pub source: String,
+    pub state: RunState,
+    pub started: Timestamp,
+    /// When it was expected back: its start plus the campaign's activities.
+    pub deadline: Timestamp,
+    pub finished: Option<Timestamp>,
+    /// From the start until the machine was seen back.
+    pub downtime_seconds: Option<i64>,
+    pub released_by: Option<String>,
+}
+
+impl Run {
+    /// Open past its deadline at `now`: shown to operators, never freed by a timeout.
+    pub fn is_stuck(&self, now: Timestamp) -> bool {
+        self.finished.is_none() && now > self.deadline
+    }
+}
+
+/// What holds machines while a lock is considered: every open run (of any campaign) and
+/// every slot of a published campaign running at that instant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Holding {
+    /// `(campaign, machine, started)`.
+    pub runs: Vec<(String, String, Timestamp)>,
+    /// `(campaign, target, starts, ends)`: a machine, or a host for a host campaign.
+    pub slots: Vec<(String, String, Timestamp, Timestamp)>,
+}
+
+/// What asking for a lock came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Taken<R> {
+    /// Granted now: a new run.
+    Granted(Run),
+    /// The machine holds it already (locks are recursive).
+    Held(Run),
+    /// Refused by the caller's decision.
+    Refused(R),
+    /// The group's campaign does not take locks in this state.
+    Inactive(CampaignState),
 }
 
 /// What a machine's agent reports when it enrols.

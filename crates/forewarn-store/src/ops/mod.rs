@@ -30,6 +30,7 @@ mod operators;
 mod outbox;
 mod plans;
 mod posts;
+mod runs;
 mod schedule;
 mod secrets;
 mod subscribers;
@@ -49,6 +50,7 @@ pub(crate) use operators::*;
 pub(crate) use outbox::*;
 pub(crate) use plans::*;
 pub(crate) use posts::*;
+pub(crate) use runs::*;
 pub(crate) use schedule::*;
 pub(crate) use secrets::*;
 pub(crate) use subscribers::*;
@@ -67,6 +69,9 @@ const SCHEDULE_LOCK: i64 = 0x666f_7265_7761_0001;
 /// The advisory lock of recording the time zone database at start: instances started
 /// together record it once.
 const TZDB_LOCK: i64 = 0x666f_7265_7761_0002;
+/// The advisory lock of granting FleetLock locks: one grant at a time, across groups and
+/// instances, so that what holds is what the next grant counts.
+const GRANT_LOCK: i64 = 0x666f_7265_7761_0003;
 
 /// Whether this transaction may do work that one instance does for all (`key`, such as
 /// [`SCHEDULE_LOCK`]): on PostgreSQL, unless another instance's transaction is doing it

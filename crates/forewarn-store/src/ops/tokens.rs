@@ -4,11 +4,11 @@ use serde_json::json;
 
 use crate::Error;
 use crate::codec::{conflict_on_unique, micros};
-use crate::types::Token;
+use crate::types::{Token, TokenFor};
 
 use super::*;
 
-const TOKEN: &str = "SELECT id, name, created, actor, revoked, revoked_by, machine FROM tokens";
+const TOKEN: &str = "SELECT id, name, created, actor, revoked, revoked_by, machine, fleetlock FROM tokens";
 
 fn token_from_row(r: &DbRow) -> Result<Token> {
     Ok(Token {
@@ -19,6 +19,7 @@ fn token_from_row(r: &DbRow) -> Result<Token> {
         revoked: opt_ts(r, "revoked")?,
         revoked_by: r.try_get("revoked_by")?,
         machine: r.try_get("machine")?,
+        fleetlock: r.try_get("fleetlock")?,
     })
 }
 
@@ -28,25 +29,36 @@ pub(crate) async fn create_token(
     actor: &str,
     name: &str,
     hash: &str,
-    machine: Option<&str>,
+    reach: TokenFor<'_>,
 ) -> Result<i64> {
-    if blank(name) || blank(hash) || machine.is_some_and(blank) {
-        return Err(Error::Invalid("a token needs a name and a hash, and a machine's token its machine".into()));
+    let (machine, fleetlock) = match reach {
+        TokenFor::Api => (None, None),
+        TokenFor::Machine(m) => (Some(m), None),
+        TokenFor::Fleetlock(g) => (None, Some(g)),
+    };
+    if blank(name) || blank(hash) || machine.is_some_and(blank) || fleetlock.is_some_and(blank) {
+        return Err(Error::Invalid(
+            "a token needs a name and a hash, a machine's token its machine, a FleetLock token its group".into(),
+        ));
     }
-    let id: i64 =
-        query("INSERT INTO tokens (name, hash, created, actor, machine) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-            .bind(name)
-            .bind(hash)
-            .bind(micros(at))
-            .bind(actor)
-            .bind(machine)
-            .fetch_one(&mut *c)
-            .await
-            .map_err(|e| conflict_on_unique(e, || "a token with this hash exists already".into()))?
-            .try_get("id")?;
-    let detail = match machine {
-        Some(m) => json!({ "name": name, "machine": m }),
-        None => json!({ "name": name }),
+    let id: i64 = query(
+        "INSERT INTO tokens (name, hash, created, actor, machine, fleetlock) VALUES ($1, $2, $3, $4, $5, $6) \
+         RETURNING id",
+    )
+    .bind(name)
+    .bind(hash)
+    .bind(micros(at))
+    .bind(actor)
+    .bind(machine)
+    .bind(fleetlock)
+    .fetch_one(&mut *c)
+    .await
+    .map_err(|e| conflict_on_unique(e, || "a token with this hash exists already".into()))?
+    .try_get("id")?;
+    let detail = match reach {
+        TokenFor::Machine(m) => json!({ "name": name, "machine": m }),
+        TokenFor::Fleetlock(g) => json!({ "name": name, "fleetlock": g }),
+        TokenFor::Api => json!({ "name": name }),
     };
     audit(c, at, actor, "token.create", &id.to_string(), detail).await?;
     Ok(id)
