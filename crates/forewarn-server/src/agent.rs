@@ -54,7 +54,7 @@ impl FromRequestParts<Arc<App>> for MachineActor {
         match app.store.token_by_hash(&hash_secret(token)).await? {
             Some(t) => match t.machine {
                 Some(machine) => Ok(MachineActor { machine, token: t.id, name: t.name }),
-                None => Err(refused(format!("an API token is not a machine's: {how}"))),
+                None => Err(refused(format!("this token is not a machine's: {how}"))),
             },
             None => Err(refused(format!("unknown or revoked token: {how}"))),
         }

@@ -69,6 +69,7 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(revoke_token))
         .routes(routes!(crate::openapi::document))
         .merge(crate::agent::routes())
+        .merge(crate::fleetlock::api_routes())
 }
 
 /// Which format a request body is in, by its `Content-Type`.

@@ -124,18 +124,28 @@ impl FromRequestParts<Arc<App>> for Actor {
         let Some(token) = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) else {
             return Err(ApiError::unauthorized());
         };
+        let refused = |what: String| {
+            ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                format!(
+                    "this is {what}; send an API token as `Authorization: Bearer TOKEN` (create one with `forewarn \
+                     token create`)"
+                ),
+            )
+        };
         match app.store.token_by_hash(&hash_secret(token)).await? {
-            Some(t) => match t.machine {
-                None => Ok(Actor(format!("token:{}", t.name))),
-                // A machine's token reaches its agent's API, nothing of the operators'.
-                Some(machine) => Err(ApiError::new(
-                    axum::http::StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    format!(
-                        "this is machine `{machine}`'s token: it reaches only the agent's API (/agent/v1); send an \
-                         API token as `Authorization: Bearer TOKEN` (create one with `forewarn token create`)"
-                    ),
-                )),
+            Some(t) => match (t.machine, t.fleetlock) {
+                (None, None) => Ok(Actor(format!("token:{}", t.name))),
+                // A machine's token reaches its agent's API, a group's its locks, nothing of
+                // the operators'.
+                (Some(machine), _) => {
+                    Err(refused(format!("machine `{machine}`'s token: it reaches only the agent's API (/agent/v1)")))
+                }
+                (None, Some(group)) => Err(refused(format!(
+                    "FleetLock group `{group}`'s token: it takes and releases that group's locks only \
+                     (/v1/pre-reboot, /v1/steady-state)"
+                ))),
             },
             None => Err(ApiError::unauthorized()),
         }

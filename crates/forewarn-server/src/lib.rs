@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod fleetlock;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
@@ -78,6 +79,8 @@ pub struct App {
     /// Notifiers made ([`App::teller`]), each reading the inventories it needs: what a
     /// background round with nothing due must not do ([`schedule_round`]).
     tellers: AtomicU64,
+    /// FleetLock groups, parsed once per campaign change and inventory version.
+    pub(crate) groups: fleetlock::Groups,
 }
 
 impl std::fmt::Debug for App {
@@ -106,6 +109,7 @@ impl App {
             rounds: tokio::sync::Notify::new(),
             subscribes: subscribe::Limits::default(),
             tellers: AtomicU64::new(0),
+            groups: fleetlock::Groups::default(),
         })
     }
 
@@ -138,6 +142,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(pages::routes())
         .merge(admin::routes())
         .merge(subscribe::routes())
+        .merge(fleetlock::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .fallback(pages::not_found)
@@ -285,9 +290,10 @@ async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     let response = next.run(request).await;
     let took = app.clock.monotonic().saturating_sub(began);
     let status = response.status().as_u16();
-    // The agents' requests change nothing the pages show (what they report that does says so
-    // itself), and thousands of agents would otherwise churn every instance's caches.
-    if writes && status < 400 && !route.starts_with("/agent/") {
+    // The agents' and FleetLock's requests change nothing the pages show (what they report
+    // that does says so itself), and thousands of machines would otherwise churn every
+    // instance's caches.
+    if writes && status < 400 && !route.starts_with("/agent/") && !route.starts_with("/v1/") {
         app.changed().await;
         app.wake_delivery();
         app.rounds.notify_one();

@@ -14,6 +14,8 @@ pub type Gauge<'a> = (&'a str, &'a str, Vec<(String, i64)>);
 #[derive(Debug, Default)]
 pub struct Metrics {
     routes: Mutex<BTreeMap<(String, String), Route>>,
+    /// FleetLock answers by operation and result (`ok` or the error's kind).
+    fleetlock: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -50,6 +52,12 @@ impl Metrics {
         r.sum += secs;
     }
 
+    /// Counts a FleetLock answer: `op` is `pre-reboot` or `steady-state`, `result` `ok` or
+    /// the error's kind (a fixed set: the label cannot grow).
+    pub fn fleetlock(&self, op: &'static str, result: &'static str) {
+        *self.fleetlock.lock().unwrap_or_else(|e| e.into_inner()).entry((op, result)).or_default() += 1;
+    }
+
     /// The Prometheus text exposition of the request metrics, then `extra` (gauges).
     pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
         let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -79,6 +87,14 @@ impl Metrics {
             let _ = writeln!(out, "forewarn_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", r.count);
             let _ = writeln!(out, "forewarn_http_request_duration_seconds_sum{{{labels}}} {}", r.sum);
             let _ = writeln!(out, "forewarn_http_request_duration_seconds_count{{{labels}}} {}", r.count);
+        }
+        let fleetlock = self.fleetlock.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        out.push_str(
+            "# HELP forewarn_fleetlock_requests_total FleetLock answers by operation and result (ok, or why not).\n",
+        );
+        out.push_str("# TYPE forewarn_fleetlock_requests_total counter\n");
+        for ((op, result), n) in &fleetlock {
+            let _ = writeln!(out, "forewarn_fleetlock_requests_total{{op=\"{op}\",result=\"{result}\"}} {n}");
         }
         for (name, help, values) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");

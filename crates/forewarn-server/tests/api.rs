@@ -1158,7 +1158,7 @@ async fn agents_enrol(api: &Api, web01: &str) {
     let before = api.snapshot().await;
     for (auth, says) in [
         (Auth::Anonymous, "machine's token"),
-        (Auth::Token, "an API token is not a machine's"),
+        (Auth::Token, "this token is not a machine's"),
         (Auth::Header("Bearer fw_nobody"), "unknown or revoked"),
     ] {
         enrol(auth, report).await.refused(StatusCode::UNAUTHORIZED, "unauthorized", &[says]);

@@ -113,15 +113,21 @@ fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create an API token for the admin API (or, with --machine, a machine's token for its
-    /// agent); it is printed once, as the last line.
+    /// agent; with --fleetlock, a FleetLock group's token for Zincati); it is printed once, as
+    /// the last line.
     Create {
         /// Who or what uses the token; it names the token in the audit log.
         #[arg(long)]
         name: String,
         /// A machine's token instead: the machine (its id in the latest inventory) whose agent
         /// uses it. It reaches the agent's API (/agent/v1) for that machine only.
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", conflicts_with = "fleetlock")]
         machine: Option<String>,
+        /// A FleetLock group's token instead: the group (a campaign with mode = "fleetlock",
+        /// named by its id) whose locks it takes and releases, and nothing else. Zincati sends
+        /// it as the password of its base_url (`https://fcos:TOKEN@status.example.net/`).
+        #[arg(long, value_name = "GROUP")]
+        fleetlock: Option<String>,
         /// `sqlite://PATH` or `postgres://...` [env: FOREWARN_DATABASE]
         #[arg(long, env = "FOREWARN_DATABASE")]
         database: String,
@@ -282,6 +288,34 @@ async fn new_machine_token(
     Ok(token)
 }
 
+/// A FleetLock group's token, for a campaign with mode = "fleetlock".
+async fn new_fleetlock_token(
+    store: &Store,
+    now: jiff::Timestamp,
+    actor: &str,
+    name: &str,
+    group: &str,
+) -> anyhow::Result<String> {
+    use forewarn_model::doc::{Document, Format};
+    let Some(stored) = store.campaign(group).await? else {
+        bail!(
+            "--fleetlock `{group}`: there is no campaign `{group}`; a FleetLock group is a campaign with \
+             mode = \"fleetlock\" whose id is the group's name: create it first"
+        );
+    };
+    let file = format!("campaign `{group}`");
+    let mode = Document::parse(&file, &stored.text, Format::detect(&file, &stored.text))
+        .ok()
+        .and_then(|doc| doc.whole::<forewarn_model::CampaignFile>(&mut Vec::new()))
+        .map(|f| f.mode);
+    if mode != Some(forewarn_model::campaign::Mode::Fleetlock) {
+        bail!("--fleetlock `{group}`: campaign `{group}` is not a FleetLock group; give it mode = \"fleetlock\"");
+    }
+    let token = forewarn_server::auth::token_from(&random_bytes()?);
+    store.create_fleetlock_token(now, actor, name, &forewarn_server::auth::hash_secret(&token), group).await?;
+    Ok(token)
+}
+
 async fn open_store(database: &str) -> anyhow::Result<Store> {
     Store::open(database)
         .await
@@ -296,12 +330,13 @@ fn token_line(t: &forewarn_store::Token) -> String {
         (None, _) => "active".to_owned(),
     };
     let machine = t.machine.as_ref().map(|m| format!("\tmachine {m}")).unwrap_or_default();
-    format!("{}\t{}\tcreated {} by {}\t{state}{machine}", t.id, t.name, t.created, t.by)
+    let group = t.fleetlock.as_ref().map(|g| format!("\tfleetlock {g}")).unwrap_or_default();
+    format!("{}\t{}\tcreated {} by {}\t{state}{machine}{group}", t.id, t.name, t.created, t.by)
 }
 
 pub fn token(cmd: TokenCommand) -> anyhow::Result<Outcome> {
-    let (name, database, machine) = match cmd {
-        TokenCommand::Create { name, database, machine } => (name, database, machine),
+    let (name, database, reach) = match cmd {
+        TokenCommand::Create { name, database, machine, fleetlock } => (name, database, (machine, fleetlock)),
         TokenCommand::List { database } => {
             let tokens = runtime()?.block_on(async {
                 let store = open_store(&database).await?;
@@ -349,21 +384,27 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<Outcome> {
         let store = Store::open(&database)
             .await
             .with_context(|| format!("cannot open the database `{}`", forewarn_server::config::redact(&database)))?;
-        let token = match &machine {
-            None => new_token(&store, crate::clock::now(), "cli", &name).await,
-            Some(machine) => new_machine_token(&store, crate::clock::now(), "cli", &name, machine).await,
+        let token = match &reach {
+            (Some(machine), _) => new_machine_token(&store, crate::clock::now(), "cli", &name, machine).await,
+            (None, Some(group)) => new_fleetlock_token(&store, crate::clock::now(), "cli", &name, group).await,
+            (None, None) => new_token(&store, crate::clock::now(), "cli", &name).await,
         };
         store.close().await;
         token
     })?;
-    match &machine {
-        None => {
-            eprintln!("API token `{name}` created; it is shown only now. Send it as `Authorization: Bearer TOKEN`.")
-        }
-        Some(m) => eprintln!(
+    match &reach {
+        (Some(m), _) => eprintln!(
             "machine `{m}`'s token `{name}` created; it is shown only now. Give it to that machine's agent: it \
              reaches the agents' API (/agent/v1) for `{m}` only, as `Authorization: Bearer TOKEN`."
         ),
+        (None, Some(g)) => eprintln!(
+            "FleetLock group `{g}`'s token `{name}` created; it is shown only now. It takes and releases that \
+             group's locks only: in Zincati's config, [updates.fleet_lock] base_url = \"https://fcos:TOKEN@HOST/\" \
+             and [identity] group = \"{g}\"."
+        ),
+        (None, None) => {
+            eprintln!("API token `{name}` created; it is shown only now. Send it as `Authorization: Bearer TOKEN`.")
+        }
     }
     println!("{token}");
     Ok(Outcome::Ok)
