@@ -207,19 +207,54 @@ async fn asked(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Asked, Fai
     }
 }
 
-/// A group's campaign, parsed against the latest inventory, kept while neither changes.
+/// A group's campaign as it stood at a generation of the writes ([`App::generation`]), parsed
+/// against the latest inventory: read again after any write that changed what is shown (a
+/// new state, a new inventory), here or at another instance. The state read here only
+/// refuses early: a grant reads it again under the grant's lock.
 #[derive(Clone)]
 pub(crate) struct Group {
-    /// The campaign's last change and the inventory version it was parsed against.
-    key: (Timestamp, i64),
+    generation: u64,
     pub(crate) state: CampaignState,
     pub(crate) inv: Arc<Inventory>,
     pub(crate) campaign: Arc<Campaign>,
 }
 
-/// Parsed groups, by name.
+/// Parsed groups, by name; and what held machines when last read.
 #[derive(Default)]
-pub(crate) struct Groups(Mutex<HashMap<String, Group>>);
+pub(crate) struct Groups(Mutex<HashMap<String, Group>>, Mutex<Option<Snapshot>>);
+
+/// What held machines, as read at a monotonic instant (a grant or release here drops it).
+struct Snapshot {
+    read: std::time::Duration,
+    at: Timestamp,
+    holding: Arc<Holding>,
+}
+
+/// How long what holds may be reused to refuse (or to find a holder): a place freed
+/// meanwhile is found at the next ask; a grant is always decided under the grant's lock.
+const SNAPSHOT_FOR: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Groups {
+    fn changed(&self) {
+        *self.1.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// What holds machines, read at most every [`SNAPSHOT_FOR`] (and again after a grant or a
+/// release here): thousands of nodes asking each second share one read.
+async fn holding(app: &App, now: Timestamp) -> Result<Arc<Holding>, Failure> {
+    let read = app.clock.monotonic();
+    if let Some(s) = &*app.groups.1.lock().unwrap_or_else(|e| e.into_inner())
+        && read.saturating_sub(s.read) < SNAPSHOT_FOR
+        && s.at <= now
+    {
+        return Ok(s.holding.clone());
+    }
+    let holding = Arc::new(app.store.holding(now).await?);
+    *app.groups.1.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some(Snapshot { read, at: now, holding: holding.clone() });
+    Ok(holding)
+}
 
 impl std::fmt::Debug for Groups {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -229,6 +264,12 @@ impl std::fmt::Debug for Groups {
 
 /// Group `name` as it stands: its campaign must exist and be a FleetLock group.
 pub(crate) async fn group(app: &App, name: &str) -> Result<Group, Failure> {
+    let generation = app.generation();
+    if let Some(g) = app.groups.0.lock().unwrap_or_else(|e| e.into_inner()).get(name)
+        && g.generation == generation
+    {
+        return Ok(g.clone());
+    }
     let unknown = || {
         failure(
             StatusCode::NOT_FOUND,
@@ -239,14 +280,7 @@ pub(crate) async fn group(app: &App, name: &str) -> Result<Group, Failure> {
         )
     };
     let Some(stored) = app.store.campaign(name).await? else { return Err(unknown()) };
-    let (version, _) = app.inventory(None).await?;
-    let key = (stored.updated, version);
-    if let Some(g) = app.groups.0.lock().unwrap_or_else(|e| e.into_inner()).get(name)
-        && g.key == key
-    {
-        return Ok(Group { state: stored.state, ..g.clone() });
-    }
-    let (_, inv, mut campaign) = crate::actions::parsed_campaign(app, &stored, Some(version)).await?;
+    let (_, inv, mut campaign) = crate::actions::parsed_campaign(app, &stored, None).await?;
     if campaign.mode != Mode::Fleetlock {
         return Err(unknown());
     }
@@ -256,7 +290,7 @@ pub(crate) async fn group(app: &App, name: &str) -> Result<Group, Failure> {
     if let Some(post) = posts.iter().find(|p| p.kind == forewarn_status::PostKind::Maintenance) {
         campaign.publish_at = campaign.publish_at.max(post.created);
     }
-    let g = Group { key, state: stored.state, inv, campaign: Arc::new(campaign) };
+    let g = Group { generation, state: stored.state, inv, campaign: Arc::new(campaign) };
     app.groups.0.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_owned(), g.clone());
     Ok(g)
 }
@@ -330,22 +364,31 @@ async fn lock(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), Failure
     let g = group(app, &asked.group).await?;
     let machine = machine_of(app, &g, &asked.node).await?;
     let id = g.inv.machines[machine].id.clone();
-    // A holder asks again (Zincati does until it reboots): it holds, whatever else changed.
-    if app.store.open_run(&asked.group, &id).await?.is_some() {
+    let now = app.now();
+    let at = now.as_second();
+    // Decided on what holds now (read at most 200 ms ago), without the grant's lock: a
+    // holder asking again (Zincati does until it reboots) holds, whatever else changed; a
+    // refusal needs no lock (a place freed meanwhile is found at the next ask), but a
+    // holder it did not see yet is looked up; a grant is decided again under the lock.
+    let holding = holding(app, now).await?;
+    if holding.runs.iter().any(|(c, m, _)| *c == asked.group && *m == id) {
         return Ok(());
     }
     if g.state != CampaignState::Published {
         return Err(inactive(&asked.group, g.state));
     }
-    let now = app.now();
-    let at = now.as_second();
-    // What does not depend on what holds is decided without the write lock.
-    admit(&g.inv, &g.campaign, &[], machine, at)?;
+    if let Err(refused) = admit(&g.inv, &g.campaign, &holds(&g.inv, &holding), machine, at) {
+        if app.store.open_run(&asked.group, &id).await?.is_some() {
+            return Ok(());
+        }
+        return Err(refused.into());
+    }
     let deadline = now + g.campaign.slot_length().0;
     let (inv, campaign) = (g.inv.clone(), g.campaign.clone());
     let decide = move |holding: &Holding| admit(&inv, &campaign, &holds(&inv, holding), machine, at);
     match app.store.take_lock(now, &asked.group, &id, &asked.node, deadline, decide).await? {
         Taken::Granted(run) => {
+            app.groups.changed();
             tracing::info!(group = asked.group, machine = id, run = run.id, "FleetLock lock granted");
             Ok(())
         }
@@ -371,7 +414,14 @@ async fn unlock(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), Failu
         Err(f) if f.kind == "unknown_node" => return Ok(()),
         Err(f) => return Err(f),
     };
-    if let Some(run) = app.store.release_lock(app.now(), &asked.group, &machine).await? {
+    let now = app.now();
+    // Nothing held, nothing to write: most steady states come from nodes that hold nothing.
+    if app.store.open_run(&asked.group, &machine).await?.is_none() {
+        return Ok(());
+    }
+    let released = app.store.release_lock(now, &asked.group, &machine).await?;
+    app.groups.changed();
+    if let Some(run) = released {
         tracing::info!(
             group = asked.group,
             machine,
@@ -479,5 +529,6 @@ async fn release(
     crate::actions::stored_campaign(&app, &id).await?;
     let now = app.now();
     let run = app.store.release_lock_by_operator(now, &actor, &id, &machine).await?;
+    app.groups.changed();
     Ok(axum::Json(RunJson::of(run, now)))
 }

@@ -129,6 +129,12 @@ impl App {
         }
     }
 
+    /// The count of writes that changed what the pages (and FleetLock's groups) show, here or
+    /// (PostgreSQL) at another instance: what was read before a change is stale after it.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// How many notifiers were made since the start (for tests and diagnosis).
     pub fn tellers_made(&self) -> u64 {
         self.tellers.load(Ordering::Relaxed)

@@ -749,6 +749,13 @@ impl Store {
         in_tx!(self, release_lock_by_operator(at, actor, group, machine))
     }
 
+    /// What holds machines at `at`: every open run, and every slot of a published (or
+    /// paused) campaign running then (a read: what a grant counts is read again inside
+    /// [`Store::take_lock`]).
+    pub async fn holding(&self, at: Timestamp) -> Result<crate::Holding> {
+        on_conn!(self, holding(at))
+    }
+
     /// The open run of `campaign` holding `machine`, if any.
     pub async fn open_run(&self, campaign: &str, machine: &str) -> Result<Option<crate::Run>> {
         on_conn!(self, open_run(campaign, machine))

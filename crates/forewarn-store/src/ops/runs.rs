@@ -50,16 +50,14 @@ pub(crate) async fn open_run(c: &mut Conn, campaign: &str, machine: &str) -> Res
 }
 
 /// What holds machines at `at`: every open run, and every slot of a published (or paused)
-/// campaign running then.
-async fn holding(c: &mut Conn, at: Timestamp) -> Result<Holding> {
-    let rows = query("SELECT campaign, machine, started FROM runs WHERE finished IS NULL").fetch_all(&mut *c).await?;
-    let runs = rows
-        .iter()
-        .map(|r| Ok((r.try_get("campaign")?, r.try_get("machine")?, ts(r, "started")?)))
-        .collect::<Result<Vec<_>>>()?;
+/// campaign running then. One statement: it is read for every FleetLock request.
+pub(crate) async fn holding(c: &mut Conn, at: Timestamp) -> Result<Holding> {
     let now = micros(at);
     let rows = query(
-        "SELECT campaign, target, starts, ends FROM slot_notices WHERE NOT cancelled \
+        "SELECT 0 AS slot, campaign, machine AS target, started AS starts, 0 AS ends FROM runs \
+         WHERE finished IS NULL \
+         UNION ALL \
+         SELECT 1, campaign, target, starts, ends FROM slot_notices WHERE NOT cancelled \
          AND campaign IN (SELECT id FROM campaigns WHERE state IN ('published', 'paused')) \
          AND starts > $1 AND starts <= $2 AND ends > $2",
     )
@@ -67,11 +65,16 @@ async fn holding(c: &mut Conn, at: Timestamp) -> Result<Holding> {
     .bind(now)
     .fetch_all(&mut *c)
     .await?;
-    let slots = rows
-        .iter()
-        .map(|r| Ok((r.try_get("campaign")?, r.try_get("target")?, ts(r, "starts")?, ts(r, "ends")?)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Holding { runs, slots })
+    let mut out = Holding::default();
+    for r in &rows {
+        let (campaign, target): (String, String) = (r.try_get("campaign")?, r.try_get("target")?);
+        if r.try_get::<i32, _>("slot")? == 0 {
+            out.runs.push((campaign, target, ts(r, "starts")?));
+        } else {
+            out.slots.push((campaign, target, ts(r, "starts")?, ts(r, "ends")?));
+        }
+    }
+    Ok(out)
 }
 
 /// Machine `machine` asks for the lock of group `group` at `at` (as FleetLock node `node`):
