@@ -27,6 +27,10 @@ pub(crate) struct Info {
     /// Kinds and their durations in seconds, in order.
     pub activities: Vec<(String, i64)>,
     pub notify_contacts: bool,
+    /// A FleetLock group (`mode = "fleetlock"`): no slots; its machines reboot when their
+    /// updates arrive, each inside its window (the reason told with each machine).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fleetlock: bool,
     /// Why the campaign changed state, in the operator's words (pause, resume, cancel).
     pub reason: Option<String>,
 }
@@ -52,6 +56,7 @@ impl Info {
                 scope: c.scope,
                 activities: c.activities.into_iter().map(|a| (a.kind, a.duration.seconds())).collect(),
                 notify_contacts: c.notify_contacts,
+                fleetlock: c.mode == forewarn_model::campaign::Mode::Fleetlock,
                 reason: None,
             });
         }
@@ -65,6 +70,7 @@ impl Info {
                 scope: f.scope,
                 activities: f.activities.into_iter().map(|a| (a.kind, a.duration.seconds())).collect(),
                 notify_contacts: f.notify_contacts,
+                fleetlock: f.mode == forewarn_model::campaign::Mode::Fleetlock,
                 reason: None,
             }),
             None => Err(format!(
@@ -382,6 +388,14 @@ fn row(cx: &Context<'_>, lang: Language, spans: &words::Spans<'_>, tell: Tell, t
 }
 
 fn no_slot_row(cx: &Context<'_>, lang: Language, u: &NoSlot<'_>) -> Row {
+    if cx.info.fleetlock {
+        return Row {
+            name: u.machine.id.clone(),
+            about: about(cx, u.inv, lang, u.machine),
+            when: pick(lang, "when its update arrives", "wenn ihr Update kommt").to_owned(),
+            note: Some(u.reason.to_owned()),
+        };
+    }
     Row {
         name: u.machine.id.clone(),
         about: about(cx, u.inv, lang, u.machine),
@@ -529,7 +543,23 @@ pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, c
     };
 
     let unscheduled = &affected.unscheduled;
-    let intro = if targets.is_empty() && matches!(tell, Tell::Published | Tell::Changed) {
+    let fleetlock = cx.info.fleetlock && targets.is_empty() && matches!(tell, Tell::Published | Tell::Changed);
+    let intro = if fleetlock {
+        let m = unscheduled.len();
+        pick(
+            lang,
+            format!(
+                "“{title}” concerns {} of {}. There are no fixed slots: each machine installs its updates as they are released and then reboots once, only inside its agreed maintenance window, outside blackouts, and never more of them at once than agreed:",
+                count(lang, m),
+                customer.name
+            ),
+            format!(
+                "„{title}“ betrifft {} von {}. Es gibt keine festen Termine: Jede Maschine installiert ihre Updates, sobald sie erscheinen, und startet danach einmal neu, nur innerhalb ihres vereinbarten Wartungsfensters, außerhalb von Sperrzeiten und nie mehr Maschinen zugleich als vereinbart:",
+                count(lang, m),
+                customer.name
+            ),
+        )
+    } else if targets.is_empty() && matches!(tell, Tell::Published | Tell::Changed) {
         let m = unscheduled.len();
         pick(
             lang,
@@ -543,7 +573,7 @@ pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, c
     } else {
         intro
     };
-    let subject = subject(title, tell, lang, targets.is_empty());
+    let subject = subject(title, tell, lang, targets.is_empty() && !cx.info.fleetlock);
 
     let mut doc = Doc::default();
     doc.para(format!("{} {},", pick(lang, "Hello", "Guten Tag"), contact.name));
@@ -567,6 +597,14 @@ pub(crate) fn email(cx: &Context<'_>, tell: Tell, affected: &Affected<'_, '_>, c
             ));
         }
         doc.push(Block::Slots(unscheduled.iter().map(|u| no_slot_row(cx, lang, u)).collect()));
+    }
+    if fleetlock {
+        doc.para(pick(
+            lang,
+            "Every reboot is shown on our status page as it happens. Should a machine need to wait, tell us and we hold it back; reply to this message.",
+            "Jeder Neustart erscheint auf unserer Statusseite, sobald er geschieht. Soll eine Maschine warten, sagen Sie es uns, und wir halten sie zurück; antworten Sie bitte auf diese Nachricht.",
+        ));
+    } else if !unscheduled.is_empty() && matches!(tell, Tell::Published | Tell::Changed) {
         doc.para(pick(
             lang,
             "Nothing is done to these machines in this campaign until another time is found. Our operators look for one and write to you before anything happens; should a time outside the agreed window suit you, reply to this message.",

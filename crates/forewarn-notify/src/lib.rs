@@ -276,7 +276,8 @@ impl Messages<'_> {
             let index = out.first_part.saturating_add(u32::try_from(out.parts.len()).unwrap_or(u32::MAX));
             out.parts.push(part);
             for (i, contact) in a.customer.contacts.iter().enumerate() {
-                let subject = campaign::subject(&info.title, tell, contact.language, a.targets.is_empty());
+                let subject =
+                    campaign::subject(&info.title, tell, contact.language, a.targets.is_empty() && !info.fleetlock);
                 let whom = intent::To::Contact { contact: i };
                 out.email(Some(&contact.name), &contact.email, subject, cause.clone(), Some(index), &whom);
             }

@@ -514,12 +514,31 @@ async fn read_plan(json: String, inv: Arc<Inventory>, campaign: Campaign) -> Api
             slots.push(PlannedSlot { target: target.to_owned(), start, end })
         })
         .map_err(ApiError::internal)?;
-        let unscheduled = crate::tell::unscheduled_of_entries(&unscheduled);
+        let mut unscheduled = crate::tell::unscheduled_of_entries(&unscheduled);
         drop(json);
+        if campaign.mode == forewarn_model::campaign::Mode::Fleetlock {
+            unscheduled = group_machines(&inv, &campaign, unscheduled);
+        }
         let announcement = forewarn_status::announce::announcement(&campaign, &plan, &inv, &inv.platform.zone);
         Ok(ReadPlan { slots, unscheduled, announcement })
     })
     .await
+}
+
+/// A FleetLock group's machines as its contacts are told them: each with its window (it
+/// reboots there when its update arrives), those that never can with the reason.
+fn group_machines(inv: &Inventory, campaign: &Campaign, never: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut out = never;
+    let known: std::collections::HashSet<String> = out.iter().map(|(m, _)| m.clone()).collect();
+    for i in campaign.target_machines(inv) {
+        let id = &inv.machines[i].id;
+        if !known.contains(id) {
+            let windows = forewarn_planner::plan::windows_text(inv, campaign.scope, i as u32);
+            out.push((id.clone(), format!("inside its maintenance window, {windows}")));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// What a write that tells people did, or, rehearsed, what its events would have told.

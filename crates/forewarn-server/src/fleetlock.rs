@@ -389,6 +389,8 @@ async fn lock(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), Failure
     match app.store.take_lock(now, &asked.group, &id, &asked.node, deadline, decide).await? {
         Taken::Granted(run) => {
             app.groups.changed();
+            // The group's post may move (in progress from the first lock).
+            app.rounds.notify_one();
             tracing::info!(group = asked.group, machine = id, run = run.id, "FleetLock lock granted");
             Ok(())
         }
@@ -421,6 +423,8 @@ async fn unlock(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), Failu
     }
     let released = app.store.release_lock(now, &asked.group, &machine).await?;
     app.groups.changed();
+    // The group may complete (its period over, the last lock back).
+    app.rounds.notify_one();
     if let Some(run) = released {
         tracing::info!(
             group = asked.group,
@@ -530,5 +534,6 @@ async fn release(
     let now = app.now();
     let run = app.store.release_lock_by_operator(now, &actor, &id, &machine).await?;
     app.groups.changed();
+    app.rounds.notify_one();
     Ok(axum::Json(RunJson::of(run, now)))
 }

@@ -2010,3 +2010,34 @@ async fn a_message_renders_to_the_same_bytes_after_a_restart() {
     }
     later.store.close().await;
 }
+
+/// Publishing a FleetLock group (a campaign with mode = "fleetlock") announces its period on
+/// the status page, and tells each contact which of their machines reboot when their updates
+/// arrive, each with its maintenance window: no slots, no calendar entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_a_fleetlock_group_tells_contacts_their_machines_and_windows() {
+    let dir = TempDir::new("forewarn-server-group").unwrap();
+    let store = Store::open(&dir.sqlite_url("group.db")).await.expect("open SQLite");
+    let api = Api::new(store, ts("2027-02-15T09:00:00Z")).await;
+    api.post_toml("/api/v1/inventory", INVENTORY).await.expect(StatusCode::CREATED);
+    let group = CAMPAIGN.replacen("title =", "mode = \"fleetlock\"\ntitle =", 1);
+    api.post_toml("/api/v1/campaigns", &group).await.expect(StatusCode::CREATED);
+    api.campaign_action(CAMPAIGN_ID, "plan").await.expect(StatusCode::CREATED);
+    let preview = api.campaign_action(CAMPAIGN_ID, "publish?preview=true").await.expect(StatusCode::OK);
+    let emails: Vec<&Value> =
+        preview["messages"].as_array().unwrap().iter().filter(|m| m["channel"] == "email").collect();
+    assert!(!emails.is_empty(), "{preview:#}");
+    for m in &emails {
+        let (subject, text) = (m["subject"].as_str().unwrap(), m["text"].as_str().unwrap());
+        assert!(subject.starts_with("Planned maintenance: ") || subject.starts_with("Geplante Wartung: "), "{subject}");
+        assert!(text.contains("There are no fixed slots") || text.contains("Es gibt keine festen Termine"), "{text}");
+        assert!(text.contains("inside its maintenance window, "), "{text}");
+        assert!(!text.contains("no slot"), "{text}");
+    }
+    api.campaign_action(CAMPAIGN_ID, "publish").await.expect(StatusCode::OK);
+    let posts = api.store.posts_of_campaign(CAMPAIGN_ID).await.unwrap();
+    assert!(posts[0].body.contains("There are no fixed slots"), "{}", posts[0].body);
+    assert!(posts[0].starts.is_some() && posts[0].ends.is_some());
+    assert!(api.store.slot_notices(CAMPAIGN_ID).await.unwrap().is_empty());
+    api.store.close().await;
+}

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use forewarn_model::campaign::{REBOOTS, Scope};
+use forewarn_model::campaign::{Mode, REBOOTS, Scope};
 use forewarn_model::{Campaign, Inventory, Zone};
 use forewarn_planner::Plan;
 use jiff::Timestamp;
@@ -27,6 +27,9 @@ pub struct NewAnnouncement {
 /// The announcement of a planned campaign, every date in it from `plan`, in `zone` (the
 /// platform's), named.
 pub fn announcement(campaign: &Campaign, plan: &Plan, inv: &Inventory, zone: &Zone) -> NewAnnouncement {
+    if campaign.mode == Mode::Fleetlock {
+        return group_announcement(campaign, plan, inv, zone);
+    }
     let starts = plan.slots.iter().map(|s| s.start).min().and_then(|t| Timestamp::from_second(t).ok());
     let ends = plan.slots.iter().map(|s| s.end).max().and_then(|t| Timestamp::from_second(t).ok());
     let days = |from: Timestamp, to: Timestamp| when::day_range(when::date(from, zone), when::last_date(to, zone));
@@ -143,6 +146,63 @@ pub fn announcement(campaign: &Campaign, plan: &Plan, inv: &Inventory, zone: &Zo
         affected(&mut body, plan, inv, zone);
     }
     NewAnnouncement { title, body, starts, ends }
+}
+
+/// The announcement of a FleetLock group: no slots, its range (from the notice's end) as its
+/// window; each machine reboots when its update arrives, inside its own window.
+fn group_announcement(campaign: &Campaign, plan: &Plan, inv: &Inventory, zone: &Zone) -> NewAnnouncement {
+    let (first, last) = (campaign.earliest_start(), campaign.ends);
+    let base = title_without_date(&campaign.title);
+    let title = format!("{base} {}", when::day_range(when::date(first, zone), when::last_date(last, zone)));
+    let mut body = String::with_capacity(1024);
+    let _ = writeln!(
+        body,
+        "**{}** runs {}. There are no fixed slots: each machine installs its updates as they are released \
+         and then reboots once, only inside its own maintenance window, outside blackouts, and never more \
+         machines at once than agreed.\n",
+        markdown_text(&campaign.title),
+        when::day_range(when::date(first, zone), when::last_date(last, zone)),
+    );
+    body.push_str("## Downtime\n\n");
+    let work: Vec<String> = campaign
+        .activities
+        .iter()
+        .map(|a| format!("{} ({})", activity_words(&a.kind), duration_words(a.duration.seconds())))
+        .collect();
+    let _ = writeln!(
+        body,
+        "Each machine is down once for each update, for at most {}: {}.",
+        duration_words(campaign.slot_length().seconds()),
+        join_words(&work, "then")
+    );
+    if campaign.notify_contacts {
+        body.push_str("Technical contacts receive an email listing their machines with their maintenance windows.\n");
+    }
+    body.push_str("Every reboot shows here as it happens.\n\n## Scope\n\n");
+    let machines = campaign.target_machines(inv);
+    let projects: BTreeSet<usize> = machines.iter().map(|&m| inv.machines[m].project).collect();
+    let customers: BTreeSet<usize> = machines.iter().map(|&m| inv.customer_index_of(&inv.machines[m])).collect();
+    let _ = write!(
+        body,
+        "{} {} in {} {} of {} {}.",
+        machines.len(),
+        noun(Scope::Machines, machines.len()),
+        projects.len(),
+        if projects.len() == 1 { "project" } else { "projects" },
+        customers.len(),
+        if customers.len() == 1 { "customer" } else { "customers" }
+    );
+    if !plan.unscheduled.is_empty() {
+        let n = plan.unscheduled.len();
+        let _ = write!(
+            body,
+            " {n} {} cannot reboot in this period (no maintenance window in it); the operators look for \
+             another time for them.",
+            noun(Scope::Machines, n)
+        );
+    }
+    body.push('\n');
+    NewAnnouncement { title, body, starts: Some(first), ends: Some(last) }
 }
 
 /// At most this many slots are listed one by one; a campaign this big tells its contacts.
@@ -368,6 +428,36 @@ mod tests {
         // It renders as Markdown with the tiers as a list.
         let html = crate::markdown::render(&a.body);
         assert!(html.contains("<li>staging machines"), "{html}");
+    }
+
+    #[test]
+    fn announce_fleetlock_groups_by_their_period_without_slots() {
+        let inv =
+            forewarn_model::parse_inventory("inventory.toml", &crate::testing::example("inventory.toml")).unwrap();
+        let text = crate::testing::example("os-update.toml").replacen("title =", "mode = \"fleetlock\"\ntitle =", 1);
+        let campaign = forewarn_model::parse_campaign("group.toml", &text, &inv).unwrap();
+        let plan = forewarn_planner::plan(&inv, &campaign);
+        assert!(plan.slots.is_empty());
+        let zone = &inv.platform.zone;
+        let a = announcement(&campaign, &plan, &inv, zone);
+        let (first, last) = (campaign.earliest_start(), campaign.ends);
+        assert_eq!((a.starts, a.ends), (Some(first), Some(last)));
+        let range = when::day_range(when::date(first, zone), when::last_date(last, zone));
+        assert_eq!(a.title, format!("Operating system update {range}"));
+        assert!(a.body.contains(&format!("runs {range}. There are no fixed slots")), "{}", a.body);
+        assert!(
+            a.body.contains(
+                "Each machine is down once for each update, for at most 30 minutes: operating system update \
+                 (20 minutes) then reboot (10 minutes)."
+            ),
+            "{}",
+            a.body
+        );
+        let machines = campaign.target_machines(&inv).len();
+        assert!(a.body.contains(&format!("{machines} machines in ")), "{}", a.body);
+        assert!(!a.body.contains("has no maintenance slots"), "{}", a.body);
+        let problems = crate::dates::check(&a.body, Some(crate::dates::campaign_range(&campaign, zone)));
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     #[test]

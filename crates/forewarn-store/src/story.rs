@@ -777,6 +777,37 @@ async fn fleetlock_locks(store: &Store) {
     assert_eq!(store.open_runs().await.unwrap().len(), 3);
 }
 
+/// A FleetLock group's post follows its locks: in progress from the first grant; the group
+/// and its post complete once its period has ended and no lock is held (not before).
+async fn fleetlock_posts(store: &Store) {
+    let group = "fcos";
+    planned(store, group).await;
+    store.publish_campaign(t(10), "ada", group, 1, maintenance("FCOS"), vec![], &Silent).await.unwrap();
+    let zero = jiff::SignedDuration::ZERO;
+    let ends = t(5 * 24 * 60);
+    assert_eq!(store.next_scheduled(t(11), zero).await.unwrap(), Some(ends), "the period's end");
+    assert_eq!(store.advance_posts(t(11), &Silent).await.unwrap(), 0);
+    let anyone = |_: &crate::Holding| Ok::<(), ()>(());
+    store.take_lock(t(20), group, "web01", "web01", t(30), anyone).await.unwrap();
+    assert_eq!(store.next_scheduled(t(21), zero).await.unwrap(), Some(t(21)), "due now");
+    assert_eq!(store.advance_posts(t(21), &Silent).await.unwrap(), 1);
+    let post = &store.posts_of_campaign(group).await.unwrap()[0];
+    assert_eq!(post.state, PostState::InProgress);
+    let updates = store.updates(post.id).await.unwrap();
+    assert_eq!(updates.last().unwrap().body, "In progress: the first machine is rebooting.");
+    // The period ends with a lock held: nothing completes, nothing is due until it is back.
+    assert_eq!(store.next_scheduled(ends, zero).await.unwrap(), None);
+    assert_eq!(store.advance_posts(ends, &Silent).await.unwrap(), 0);
+    store.release_lock(ends + 60.seconds(), group, "web01").await.unwrap().unwrap();
+    assert_eq!(store.next_scheduled(ends + 61.seconds(), zero).await.unwrap(), Some(ends + 61.seconds()));
+    assert_eq!(store.advance_posts(ends + 61.seconds(), &Silent).await.unwrap(), 2);
+    assert_eq!(store.campaign(group).await.unwrap().unwrap().state, CampaignState::Completed);
+    let post = &store.posts_of_campaign(group).await.unwrap()[0];
+    assert_eq!(post.state, PostState::Completed);
+    let last = store.updates(post.id).await.unwrap().last().unwrap().body.clone();
+    assert_eq!(last, "Completed: the period has ended and every machine that rebooted is back.");
+}
+
 /// Revoked tokens stop working at once and stay listed; a draft's file is replaced with its
 /// old text kept in the audit log; reasons of state changes are audited.
 async fn revoking_and_editing(store: &Store) {
@@ -1004,6 +1035,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         machine_tokens,
         agents_enrol,
         fleetlock_locks,
+        fleetlock_posts,
         timestamps,
         counts,
         time_zone_databases,

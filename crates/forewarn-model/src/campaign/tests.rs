@@ -141,7 +141,7 @@ fn every_unknown_key_is_named_with_its_line() {
         .replace("global = 10", "globl = 10\nper_hots = 1");
     assert_eq!(
         errors(&text),
-        "c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy, notify_contacts\n\
+        "c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy, notify_contacts, mode\n\
          c.toml:18: limits.globl: unknown limit `globl`: expected one of global, per_host, per_rack, per_customer, per_group\n\
          c.toml:19: limits.per_hots: unknown limit `per_hots`: expected one of global, per_host, per_rack, per_customer, per_group\n\
          3 errors"
@@ -199,7 +199,7 @@ fn unknown_keys_do_not_hide_other_errors() {
     assert_eq!(
         errors(&text),
         "c.toml:8: tier_order[1]: unknown tier `prod`: the platform's tiers are testing, staging, production\n\
-         c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy, notify_contacts\n\
+         c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy, notify_contacts, mode\n\
          2 errors"
     );
 }

@@ -10,13 +10,26 @@ use crate::types::CampaignState;
 
 use super::*;
 
+/// What moves a maintenance post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum By {
+    /// Its own window (a post of no campaign).
+    Window,
+    /// Its campaign's slots.
+    Slots,
+    /// Its FleetLock group's locks, and the group's range.
+    Locks,
+}
+
 /// What a maintenance post's update says when the schedule moves it.
-fn progress_words(to: PostState, campaign: bool) -> &'static str {
-    match (to, campaign) {
-        (PostState::InProgress, true) => "In progress: the first slot has begun.",
-        (PostState::InProgress, false) => "In progress: the maintenance window has begun.",
-        (_, true) => "Completed: the last slot has ended.",
-        (_, false) => "Completed: the maintenance window has ended.",
+fn progress_words(to: PostState, by: By) -> &'static str {
+    match (to, by) {
+        (PostState::InProgress, By::Slots) => "In progress: the first slot has begun.",
+        (PostState::InProgress, By::Window) => "In progress: the maintenance window has begun.",
+        (PostState::InProgress, By::Locks) => "In progress: the first machine is rebooting.",
+        (_, By::Slots) => "Completed: the last slot has ended.",
+        (_, By::Window) => "Completed: the maintenance window has ended.",
+        (_, By::Locks) => "Completed: the period has ended and every machine that rebooted is back.",
     }
 }
 
@@ -30,7 +43,7 @@ async fn move_post(
     from: &[PostState],
     to: PostState,
     happened: Timestamp,
-    campaign: bool,
+    by: By,
 ) -> Result<Option<(Post, Update)>> {
     let mut states = String::new();
     for (i, s) in from.iter().enumerate() {
@@ -50,7 +63,7 @@ async fn move_post(
     if moved.rows_affected() != 1 {
         return Ok(None);
     }
-    let body = progress_words(to, campaign);
+    let body = progress_words(to, by);
     let row = query(
         "INSERT INTO post_updates (post, at, state, body, author) VALUES ($1, $2, $3, $4, $5) \
          RETURNING id, post, at, state, body, author",
@@ -76,7 +89,6 @@ async fn tell_moved(c: &mut Conn, at: Timestamp, notifier: &dyn Notifier, post: 
 }
 
 pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn Notifier) -> Result<usize> {
-    const OPEN: [PostState; 2] = [PostState::Scheduled, PostState::InProgress];
     // One instance moves them for all; the others skip the round meanwhile.
     if !alone(c, SCHEDULE_LOCK).await? {
         return Ok(0);
@@ -96,13 +108,13 @@ pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn No
         let Some(starts) = p.starts else { continue };
         if p.state == PostState::Scheduled
             && let Some((post, update)) =
-                move_post(c, at, p.id, &[PostState::Scheduled], PostState::InProgress, starts, false).await?
+                move_post(c, at, p.id, &[PostState::Scheduled], PostState::InProgress, starts, By::Window).await?
         {
             tell_moved(c, at, notifier, &post, &update).await?;
             moves += 1;
         }
         if let Some(ends) = p.ends.filter(|e| *e <= at)
-            && let Some((post, update)) = move_post(c, at, p.id, &OPEN, PostState::Completed, ends, false).await?
+            && let Some((post, update)) = move_post(c, at, p.id, &OPEN, PostState::Completed, ends, By::Window).await?
         {
             tell_moved(c, at, notifier, &post, &update).await?;
             moves += 1;
@@ -135,7 +147,7 @@ pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn No
             .collect();
         for p in open.iter().filter(|p| p.state == PostState::Scheduled) {
             if let Some((post, update)) =
-                move_post(c, at, p.id, &[PostState::Scheduled], PostState::InProgress, first_start, true).await?
+                move_post(c, at, p.id, &[PostState::Scheduled], PostState::InProgress, first_start, By::Slots).await?
             {
                 tell_moved(c, at, notifier, &post, &update).await?;
                 moves += 1;
@@ -144,44 +156,94 @@ pub(crate) async fn advance_posts(c: &mut Conn, at: Timestamp, notifier: &dyn No
         if unfinished > 0 {
             continue;
         }
-        // Completed from published only, as read under the campaign's row lock: one paused,
-        // cancelled or completed since the query above (by an operator, or another round)
-        // stays as it is, and is not told completed twice.
-        let from = locked_campaign(c, &id).await?.state;
-        if from != CampaignState::Published {
-            continue;
-        }
-        let mut done = Vec::new();
-        for p in &open {
-            if let Some(moved) = move_post(c, at, p.id, &OPEN, PostState::Completed, last_end, true).await? {
-                done.push(moved);
-            }
-        }
-        move_campaign(c, at, &id, from, CampaignState::Completed, None).await?;
-        let detail =
-            json!({ "from": from.as_str(), "to": "completed", "by": "schedule", "last_end": micros(last_end) });
-        audit(c, at, SERVICE, "campaign.complete", &id, detail).await?;
-        let campaign = existing_campaign(c, &id).await?;
-        let slots: Vec<SlotNotice> = notice_rows(c, &id)
+        moves += complete(c, at, notifier, &id, &open, last_end, By::Slots).await?;
+    }
+
+    // FleetLock groups (published campaigns without slots): the post is in progress from the
+    // first lock granted; the group completes once its period has ended and no lock is held.
+    let rows = query(
+        "SELECT c.id, (SELECT MIN(r.started) FROM runs r WHERE r.campaign = c.id) AS first_start, \
+         (SELECT COUNT(*) FROM runs r WHERE r.campaign = c.id AND r.finished IS NULL) AS held \
+         FROM campaigns c WHERE c.state = 'published' \
+         AND NOT EXISTS (SELECT 1 FROM slot_notices n WHERE n.campaign = c.id) ORDER BY c.id",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let first_start = opt_ts(row, "first_start")?;
+        let held: i64 = row.try_get("held")?;
+        let open: Vec<Post> = posts_of_campaign(c, &id)
             .await?
             .into_iter()
-            .filter(|n| !n.cancelled)
-            .map(|n| n.notice(SlotChange::Unchanged))
-            .collect::<Result<_>>()?;
-        let subscribers = confirmed_subscribers(c).await?;
-        let what = What::CampaignStateChanged {
-            campaign: &campaign,
-            from,
-            posts: &done,
-            slots: &slots,
-            subscribers: &subscribers,
-            reason: None,
-        };
-        tell(c, at, SERVICE, notifier, what).await?;
-        moves += done.len() + 1;
+            .filter(|p| p.kind == PostKind::Maintenance && OPEN.contains(&p.state))
+            .collect();
+        if let Some(first) = first_start {
+            for p in open.iter().filter(|p| p.state == PostState::Scheduled) {
+                if let Some((post, update)) =
+                    move_post(c, at, p.id, &[PostState::Scheduled], PostState::InProgress, first, By::Locks).await?
+                {
+                    tell_moved(c, at, notifier, &post, &update).await?;
+                    moves += 1;
+                }
+            }
+        }
+        let Some(ends) = open.iter().filter_map(|p| p.ends).max() else { continue };
+        if ends <= at && held == 0 {
+            moves += complete(c, at, notifier, &id, &open, ends, By::Locks).await?;
+        }
     }
     Ok(moves)
 }
+
+/// Completes campaign `id` (from published only, as read under its row lock: one paused,
+/// cancelled or completed since it was found stays as it is, and is not told completed
+/// twice) with its `open` posts, as of `last_end`; tells its contacts and subscribers.
+/// Gives how many things moved.
+async fn complete(
+    c: &mut Conn,
+    at: Timestamp,
+    notifier: &dyn Notifier,
+    id: &str,
+    open: &[Post],
+    last_end: Timestamp,
+    by: By,
+) -> Result<usize> {
+    let from = locked_campaign(c, id).await?.state;
+    if from != CampaignState::Published {
+        return Ok(0);
+    }
+    let mut done = Vec::new();
+    for p in open {
+        if let Some(moved) = move_post(c, at, p.id, &OPEN, PostState::Completed, last_end, by).await? {
+            done.push(moved);
+        }
+    }
+    move_campaign(c, at, id, from, CampaignState::Completed, None).await?;
+    let detail = json!({ "from": from.as_str(), "to": "completed", "by": "schedule", "last_end": micros(last_end) });
+    audit(c, at, SERVICE, "campaign.complete", id, detail).await?;
+    let campaign = existing_campaign(c, id).await?;
+    let slots: Vec<SlotNotice> = notice_rows(c, id)
+        .await?
+        .into_iter()
+        .filter(|n| !n.cancelled)
+        .map(|n| n.notice(SlotChange::Unchanged))
+        .collect::<Result<_>>()?;
+    let subscribers = confirmed_subscribers(c).await?;
+    let what = What::CampaignStateChanged {
+        campaign: &campaign,
+        from,
+        posts: &done,
+        slots: &slots,
+        subscribers: &subscribers,
+        reason: None,
+    };
+    tell(c, at, SERVICE, notifier, what).await?;
+    Ok(done.len() + 1)
+}
+
+/// Posts that the schedule may still move.
+const OPEN: [PostState; 2] = [PostState::Scheduled, PostState::InProgress];
 
 /// The published campaigns, for the queries below.
 const PUBLISHED: &str = "campaign IN (SELECT id FROM campaigns WHERE state = 'published')";
@@ -202,7 +264,10 @@ pub(crate) async fn next_scheduled(c: &mut Conn, at: Timestamp, horizon: SignedD
          AND EXISTS (SELECT 1 FROM slot_notices n WHERE n.campaign = posts.campaign AND n.started AND NOT n.cancelled) \
          UNION ALL \
          SELECT 1 AS due FROM slot_notices WHERE NOT cancelled AND {PUBLISHED} \
-         GROUP BY campaign HAVING SUM(CASE WHEN finished THEN 0 ELSE 1 END) = 0"
+         GROUP BY campaign HAVING SUM(CASE WHEN finished THEN 0 ELSE 1 END) = 0 \
+         UNION ALL \
+         SELECT 1 AS due FROM posts WHERE kind = 'maintenance' AND state = 'scheduled' AND {PUBLISHED} \
+         AND EXISTS (SELECT 1 FROM runs r WHERE r.campaign = posts.campaign)"
     ))
     .fetch_optional(&mut *c)
     .await?;
@@ -218,13 +283,17 @@ pub(crate) async fn next_scheduled(c: &mut Conn, at: Timestamp, horizon: SignedD
          (SELECT MIN(starts) FROM posts WHERE kind = 'maintenance' AND campaign IS NULL AND state = 'scheduled') \
          AS post_start, \
          (SELECT MIN(ends) FROM posts WHERE kind = 'maintenance' AND campaign IS NULL AND starts IS NOT NULL \
-         AND state IN ('scheduled', 'in_progress')) AS post_end"
+         AND state IN ('scheduled', 'in_progress')) AS post_end, \
+         (SELECT MIN(p.ends) FROM posts p WHERE p.kind = 'maintenance' AND p.state IN ('scheduled', 'in_progress') \
+         AND p.campaign IN (SELECT c.id FROM campaigns c WHERE c.state = 'published' \
+         AND NOT EXISTS (SELECT 1 FROM slot_notices n WHERE n.campaign = c.id) \
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.campaign = c.id AND r.finished IS NULL))) AS group_end"
     ))
     .bind(micros(at))
     .fetch_one(&mut *c)
     .await?;
     let mut next = None;
-    for column in ["start", "finish", "post_start", "post_end"] {
+    for column in ["start", "finish", "post_start", "post_end", "group_end"] {
         next = next.into_iter().chain(opt_ts(&row, column)?).min();
     }
     if !horizon.is_zero()
