@@ -156,6 +156,9 @@ async fn enrol(
     let report = AgentReport { fleetlock_id: b.fleetlock_id, boot_id: b.boot_id, version: version.to_owned() };
     let actor = format!("token:{}", agent.name);
     app.store.enrol_agent(app.now(), &actor, &agent.machine, agent.token, &report).await?;
+    // A new boot releases the machine's FleetLock locks: what holds changed.
+    app.groups.changed();
+    app.rounds.notify_one();
     Ok(Json(Enrolled { machine: agent.machine, fleetlock_id, poll_seconds: POLL_SECONDS, warnings }))
 }
 

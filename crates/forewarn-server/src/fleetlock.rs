@@ -235,7 +235,7 @@ struct Snapshot {
 const SNAPSHOT_FOR: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl Groups {
-    fn changed(&self) {
+    pub(crate) fn changed(&self) {
         *self.1.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }

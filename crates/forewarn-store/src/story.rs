@@ -690,6 +690,17 @@ async fn agents_enrol(store: &Store) {
     assert_eq!((audit[0].actor.as_str(), audit[0].subject.as_str()), ("token:web01 agent", "web01"));
     assert_eq!(audit[0].detail["fleetlock_id"], zincati);
     assert_eq!(audit[0].detail["before"], json!(null));
+    // Seen back after a boot: the locks it holds are released with their downtime; the same
+    // boot reported again releases nothing.
+    planned(store, "fcos").await;
+    store.publish_campaign(t(4), "ada", "fcos", 1, maintenance("FCOS"), vec![], &Silent).await.unwrap();
+    let anyone = |_: &crate::Holding| Ok::<(), ()>(());
+    store.take_lock(t(5), "fcos", "web01", zincati, t(15), anyone).await.unwrap();
+    store.enrol_agent(t(6), "token:web01 agent", "web01", token, &report(Some(zincati), "b2")).await.unwrap();
+    assert_eq!(store.open_runs().await.unwrap().len(), 1, "the same boot");
+    store.enrol_agent(t(9), "token:web01 agent", "web01", token, &report(Some(zincati), "b3")).await.unwrap();
+    let runs = store.runs("fcos").await.unwrap();
+    assert_eq!((runs[0].state, runs[0].downtime_seconds), (crate::RunState::Done, Some(4 * 60)));
 }
 
 /// FleetLock: a group takes locks only while published; a lock is a run, recursive, counted

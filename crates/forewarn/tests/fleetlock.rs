@@ -252,6 +252,24 @@ fn zincati_takes_locks_inside_windows_and_limits_on_sqlite() {
     assert!(value.contains("per_group = 1 in redundancy group `web` is reached: `web01` down now"), "{value}");
     let (status, kind, _) = refusal(&zincati(&serve, "pre-reboot", &shop, "shop", "nobody"));
     assert_eq!((status, kind.as_str()), (404, "unknown_node"));
+    // A node its agent reported (from /etc/machine-id) is found too: web02, held back.
+    let out = Command::new(BIN)
+        .args(["token", "create", "--name", "web02 agent", "--machine", "web02", "--database", &serve.database])
+        .env_remove("FOREWARN_DATABASE")
+        .output()
+        .expect("run forewarn token create --machine");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let agent = String::from_utf8_lossy(&out.stdout).lines().last().expect("the token").trim().to_owned();
+    let enrol = serve.request(
+        "POST",
+        "/agent/v1/enrol",
+        &[("authorization", &format!("Bearer {agent}")), ("content-type", "application/json")],
+        br#"{"boot_id": "b1", "fleetlock_id": "975228d46dc94622b9bbe16671e2b58d", "version": "forewarn 0.1.0"}"#,
+    );
+    assert_eq!(enrol.status, 200, "{}", enrol.text());
+    let (status, kind, value) =
+        refusal(&zincati(&serve, "pre-reboot", &shop, "shop", "975228d46dc94622b9bbe16671e2b58d"));
+    assert_eq!((status, kind.as_str()), (409, "limit_reached"), "{value}");
     // Recorded as web01's run, with the id it asked as; released when it is back.
     let open = runs(&serve, "shop");
     assert_eq!(open.len(), 1);

@@ -26,7 +26,8 @@ fn agent_from_row(r: &DbRow) -> Result<Agent> {
 
 /// Records machine `machine`'s agent (with token `token`) as it reports itself at `at`; the
 /// first enrolment, and a change of the id it gives FleetLock, are audited (with the token's
-/// name as the actor). Gives the agent as recorded.
+/// name as the actor). A new boot id is the machine seen back: the locks it holds are
+/// released ([`release_lock`]). Gives the agent as recorded.
 pub(crate) async fn enrol_agent(
     c: &mut Conn,
     at: Timestamp,
@@ -57,6 +58,19 @@ pub(crate) async fn enrol_agent(
     .fetch_one(&mut *c)
     .await?;
     let agent = agent_from_row(&row)?;
+    // Seen back after a boot: every lock the machine held since before now is released, its
+    // downtime from the grant until this first report after the boot.
+    if before.as_ref().is_some_and(|b| b.report.boot_id != report.boot_id) {
+        let held = query("SELECT campaign FROM runs WHERE machine = $1 AND finished IS NULL AND started <= $2")
+            .bind(machine)
+            .bind(micros(at))
+            .fetch_all(&mut *c)
+            .await?;
+        for row in &held {
+            let campaign: String = row.try_get("campaign")?;
+            release_lock(c, at, &campaign, machine).await?;
+        }
+    }
     let changed = before.as_ref().is_none_or(|b| b.report.fleetlock_id != report.fleetlock_id);
     if changed {
         let detail = json!({
