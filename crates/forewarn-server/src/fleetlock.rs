@@ -530,10 +530,16 @@ async fn release(
     Actor(actor): Actor,
     axum::extract::Path((id, machine)): axum::extract::Path<(String, String)>,
 ) -> ApiResult<axum::Json<RunJson>> {
-    crate::actions::stored_campaign(&app, &id).await?;
     let now = app.now();
-    let run = app.store.release_lock_by_operator(now, &actor, &id, &machine).await?;
+    let run = release_by(&app, &actor, &id, &machine).await?;
+    Ok(axum::Json(RunJson::of(run, now)))
+}
+
+/// An operator (`actor`) frees the lock `machine` holds in group `id` (audited).
+pub(crate) async fn release_by(app: &App, actor: &str, id: &str, machine: &str) -> ApiResult<forewarn_store::Run> {
+    crate::actions::stored_campaign(app, id).await?;
+    let run = app.store.release_lock_by_operator(app.now(), actor, id, machine).await?;
     app.groups.changed();
     app.rounds.notify_one();
-    Ok(axum::Json(RunJson::of(run, now)))
+    Ok(run)
 }

@@ -209,6 +209,7 @@ async fn campaign_page_for(
     let slot_table = actions::slot_table(app, id, Some(customer)).await;
     let plans = app.store.plans(id).await?;
     let posts = app.store.posts_of_campaign(id).await?;
+    let runs = app.store.runs(id).await?;
     let latest = match plans.first() {
         Some(p) => Some(actions::stored_plan(app, id, Some(p.version)).await?),
         None => None,
@@ -267,6 +268,9 @@ async fn campaign_page_for(
             }
         }
         (super::slots::section(&cx, &c.id, &slot_table, customer))
+        @if !runs.is_empty() {
+            (runs_html(&cx, &c.id, &runs))
+        }
         (versions_html(&cx, &c, &plans))
         @if c.state == CampaignState::Draft {
             details {
@@ -283,6 +287,54 @@ async fn campaign_page_for(
         }
     };
     Ok(answer(status, cx.page(&c.title, main)))
+}
+
+/// Each time a machine went down for the campaign (FleetLock locks): held ones first, a stuck
+/// one (past its expected end) marked, with the button that releases it (audited).
+fn runs_html(cx: &Cx, id: &str, runs: &[forewarn_store::Run]) -> Markup {
+    let mut ordered: Vec<&forewarn_store::Run> = runs.iter().collect();
+    ordered.sort_by_key(|r| (r.finished.is_some(), std::cmp::Reverse(r.started)));
+    let held = runs.iter().filter(|r| r.finished.is_none()).count();
+    let stuck = runs.iter().filter(|r| r.is_stuck(cx.now)).count();
+    html! {
+        section id="locks" {
+            "\n"
+            h2 { "Locks" } "\n"
+            p {
+                (held) " held now"
+                @if stuck > 0 { ", " strong class="stuck" { (stuck) " stuck past their expected end" } }
+                "; " (runs.len()) " in all. A lock is freed when its machine reports back, or by a release here (audited), never by a timeout."
+            } "\n"
+            table {
+                "\n"
+                tr { th { "Machine" } th { "State" } th { "Granted" } th { "Expected back" } th { "Back" } th { "Downtime" } th {} } "\n"
+                @for r in ordered.iter().take(500) {
+                    tr data-machine=(r.machine) data-state=(r.state.as_str()) data-stuck=(r.is_stuck(cx.now)) {
+                        td {
+                            (r.machine)
+                            @if let Some(node) = r.node.as_deref().filter(|n| *n != r.machine) {
+                                br; span class="hint" { (node) }
+                            }
+                        }
+                        td {
+                            @if r.is_stuck(cx.now) { strong class="stuck" { "stuck" } }
+                            @else { (r.state.as_str()) }
+                            @if let Some(by) = &r.released_by { br; span class="hint" { "by " (by) } }
+                        }
+                        td { (cx.time(r.started)) }
+                        td { (cx.time(r.deadline)) }
+                        td { @if let Some(f) = r.finished { (cx.time(f)) } @else { "—" } }
+                        td { @if let Some(d) = r.downtime_seconds { (forewarn_model::Duration::from_secs(d)) } @else { "—" } }
+                        td {
+                            @if r.finished.is_none() {
+                                (cx.button(&format!("/admin/campaigns/{id}/locks/{}/release", r.machine), "Release", "secondary", &[]))
+                            }
+                        }
+                    } "\n"
+                }
+            } "\n"
+        } "\n"
+    }
 }
 
 /// The buttons for what the campaign's state allows.
@@ -453,13 +505,15 @@ async fn picture(app: &App, c: &StoredCampaign, plan: &StoredPlan) -> ApiResult<
 }
 
 /// What a button on the campaign page asks for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Act {
     Plan,
     Publish,
     Pause,
     Resume,
     Move,
+    /// Release the lock this machine holds.
+    Release(String),
 }
 
 impl Act {
@@ -471,6 +525,7 @@ impl Act {
             Act::Pause => "Not paused:",
             Act::Resume => "Not resumed:",
             Act::Move => "Not moved:",
+            Act::Release(_) => "Not released:",
         }
     }
 }
@@ -489,6 +544,16 @@ pub async fn pause(s: State<Arc<App>>, op: Operator, id: Path<String>, body: Byt
 
 pub async fn resume(s: State<Arc<App>>, op: Operator, id: Path<String>, body: Bytes) -> Response {
     act(s, op, id, body, Act::Resume).await
+}
+
+/// `POST /admin/campaigns/{id}/locks/{machine}/release`: frees the lock the machine holds.
+pub async fn release(
+    s: State<Arc<App>>,
+    op: Operator,
+    Path((id, machine)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    act(s, op, Path(id), body, Act::Release(machine)).await
 }
 
 /// `POST /admin/campaigns/{id}/move` (`target`, `start`): moves a slot, or places a target
@@ -528,6 +593,7 @@ async fn act(State(app): State<Arc<App>>, op: Operator, Path(id): Path<String>, 
             Ok(start) => actions::move_slot(&app, &actor, &id, fields.get("target").trim(), start).await.map(drop),
             Err(e) => Err(e),
         },
+        Act::Release(ref machine) => crate::fleetlock::release_by(&app, &actor, &id, machine).await.map(drop),
     };
     match done {
         Ok(()) => see_other(&site_path(&app, &format!("/admin/campaigns/{id}"))),

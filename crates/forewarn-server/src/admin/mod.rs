@@ -73,6 +73,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/campaigns/{id}/move", get(review::show_move).post(campaigns::move_slot))
         .route("/admin/campaigns/{id}/pause", post(campaigns::pause))
         .route("/admin/campaigns/{id}/resume", post(campaigns::resume))
+        .route("/admin/campaigns/{id}/locks/{machine}/release", post(campaigns::release))
         .route("/admin/campaigns/{id}/cancel", get(changes::confirm_cancel).post(changes::cancel))
         .route("/admin/campaigns/{id}/edit", get(changes::edit_form_page).post(changes::edit))
         .route("/admin/tokens", get(tokens::index))

@@ -935,3 +935,37 @@ async fn a_webhooks_url_is_never_shown_only_its_place_in_the_configuration() {
     }
     assert!(reviewed, "{} could not move 1 to 72 hours later", slot.target);
 }
+
+#[tokio::test]
+async fn locks_are_shown_stuck_past_their_end_and_released_by_an_operator() {
+    let s = service("http://status.test").await;
+    let login = s.login().await;
+    actions::publish(&s.app, "test", CAMPAIGN_ID, None).await.unwrap();
+    let now = s.app.now();
+    let granted = now - jiff::SignedDuration::from_hours(1);
+    let deadline = now - jiff::SignedDuration::from_mins(30);
+    let anyone = |_: &forewarn_store::Holding| Ok::<(), ()>(());
+    s.app.store.take_lock(granted, CAMPAIGN_ID, "web01", "node-web01", deadline, anyone).await.unwrap();
+    let page = s.get(&format!("/admin/campaigns/{CAMPAIGN_ID}"), &login).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let locks = &page.body[page.body.find("id=\"locks\"").expect("a locks section")..];
+    assert!(locks.contains("1 held now, <strong class=\"stuck\">1 stuck past their expected end</strong>"), "{locks}");
+    assert!(locks.contains("data-machine=\"web01\" data-state=\"running\" data-stuck=\"true\""), "{locks}");
+    assert!(locks.contains("node-web01"), "the id it asked as: {locks}");
+    let uri = format!("/admin/campaigns/{CAMPAIGN_ID}/locks/web01/release");
+    assert_eq!(s.send(Method::POST, &uri, Some(&login.cookie), &[]).await.status, StatusCode::FORBIDDEN);
+    let r = s.post(&uri, &login, &[]).await;
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, format!("/admin/campaigns/{CAMPAIGN_ID}").as_str()));
+    let runs = s.app.store.runs(CAMPAIGN_ID).await.unwrap();
+    assert_eq!(
+        (runs[0].state, runs[0].released_by.as_deref()),
+        (forewarn_store::RunState::Released, Some("operator:ada"))
+    );
+    let page = s.get(&format!("/admin/campaigns/{CAMPAIGN_ID}"), &login).await;
+    assert!(page.body.contains("data-machine=\"web01\" data-state=\"released\" data-stuck=\"false\""), "{}", page.body);
+    assert!(page.body.contains("by operator:ada"), "{}", page.body);
+    // Released again: nothing held, said on the page.
+    let r = s.post(&uri, &login, &[]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("Not released:") && r.body.contains("held by `web01`"), "{}", r.body);
+}

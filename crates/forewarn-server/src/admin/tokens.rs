@@ -31,7 +31,7 @@ async fn page(app: &App, op: &Operator, failed: Option<ApiError>) -> ApiResult<R
         }
         p class="meta" {
             "Tokens are made with " code { "forewarn token create --name NAME" } " (a machine's, for its agent, with "
-            code { "--machine ID" } ") and shown once; only their hashes are kept. A revoked token is refused from \
+            code { "--machine ID" } "; a FleetLock group's, for Zincati, with " code { "--fleetlock GROUP" } ") and shown once; only their hashes are kept. A revoked token is refused from \
              its next request on."
         } "\n"
         @if tokens.is_empty() {
@@ -39,13 +39,17 @@ async fn page(app: &App, op: &Operator, failed: Option<ApiError>) -> ApiResult<R
         } @else {
             div class="scroll" { table class="list" id="tokens" {
                 "\n"
-                thead { tr { th { "Id" } th { "Name" } th { "Machine" } th { "Created" } th { "By" } th { "State" } th {} } } "\n"
+                thead { tr { th { "Id" } th { "Name" } th { "Reaches" } th { "Created" } th { "By" } th { "State" } th {} } } "\n"
                 tbody {
                     "\n"
                     @for t in &tokens {
                         tr class="token-row" data-id=(t.id) data-state=(if t.revoked.is_some() { "revoked" } else { "active" }) {
                             td { (t.id) } td { (t.name) }
-                            td class="machine" { @if let Some(m) = &t.machine { code { (m) } } @else { "—" } }
+                            td class="machine" {
+                                @if let Some(m) = &t.machine { code { (m) } }
+                                @else if let Some(g) = &t.fleetlock { "FleetLock group " code { (g) } }
+                                @else { "—" }
+                            }
                             td { (cx.time(t.created)) } td { (t.by) }
                             td {
                                 @match t.revoked {
