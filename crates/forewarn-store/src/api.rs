@@ -761,6 +761,38 @@ impl Store {
         on_conn!(self, open_run(campaign, machine))
     }
 
+    /// Machine `machine`'s agent asks for work (see `ops::claim_work`): the run it holds
+    /// (`true`), or its due slot leased as a new run until `lease_until`, or nothing.
+    pub async fn claim_work(
+        &self,
+        at: Timestamp,
+        machine: &str,
+        lease_until: Timestamp,
+    ) -> Result<Option<(crate::Run, bool)>> {
+        in_tx!(self, claim_work(at, machine, lease_until))
+    }
+
+    /// Renews an agent's lease of its run; `Conflict` for a stale fencing token.
+    pub async fn renew_lease(&self, run: i64, machine: &str, lease_until: Timestamp) -> Result<crate::Run> {
+        in_tx!(self, renew_lease(run, machine, lease_until))
+    }
+
+    /// An agent's result for its run, applied once; `Conflict` for a stale fencing token.
+    pub async fn report_run(
+        &self,
+        at: Timestamp,
+        run: i64,
+        machine: &str,
+        outcome: &crate::Outcome,
+    ) -> Result<crate::Run> {
+        in_tx!(self, report_run(at, run, machine, outcome))
+    }
+
+    /// Runs whose agent's lease ran out by `at` become lost; gives how many.
+    pub async fn expire_leases(&self, at: Timestamp) -> Result<u64> {
+        in_tx!(self, expire_leases(at))
+    }
+
     /// Every run of a campaign, by start.
     pub async fn runs(&self, campaign: &str) -> Result<Vec<crate::Run>> {
         on_conn!(self, runs(campaign))

@@ -28,7 +28,7 @@ pub use outbox::{
     What,
 };
 pub use types::{
-    Agent, AgentReport, AuditEntry, Backend, CampaignState, Correction, Counts, Holding, NewCampaign, NewPost,
+    Agent, AgentReport, AuditEntry, Backend, CampaignState, Correction, Counts, Holding, NewCampaign, NewPost, Outcome,
     PlanSummary, Run, RunState, Session, StoredCampaign, StoredInventory, StoredPlan, Taken, Token, TokenFor,
     TzdbFinding, TzdbRecord,
 };

@@ -819,6 +819,56 @@ async fn fleetlock_posts(store: &Store) {
     assert_eq!(last, "Completed: the period has ended and every machine that rebooted is back.");
 }
 
+/// Agents run their slots: a slot running now is leased once as a run (its id the fencing
+/// token), given again to an agent that restarted, renewed by heartbeats, lost when the lease
+/// runs out (still holding its machine), and reported once; a stale token is refused.
+async fn agents_run_their_slots(store: &Store) {
+    planned(store, "os").await;
+    let slots = vec![
+        crate::PlannedSlot { target: "web01".into(), start: t(20), end: t(30) },
+        crate::PlannedSlot { target: "web02".into(), start: t(20), end: t(30) },
+    ];
+    store.publish_campaign(t(10), "ada", "os", 1, maintenance("OS"), slots, &Silent).await.unwrap();
+    assert_eq!(store.claim_work(t(19), "web01", t(20)).await.unwrap(), None, "not yet");
+    let (run, again) = store.claim_work(t(21), "web01", t(22)).await.unwrap().unwrap();
+    assert_eq!(
+        (run.campaign.as_str(), run.source.as_str(), run.state, again),
+        ("os", "agent", crate::RunState::Running, false)
+    );
+    assert_eq!((run.started, run.deadline, run.lease_until), (t(21), t(30), Some(t(22))));
+    let (same, again) = store.claim_work(t(21), "web01", t(23)).await.unwrap().unwrap();
+    assert_eq!((same.id, again), (run.id, true), "an agent that restarted finds its run");
+    let renewed = store.renew_lease(run.id, "web01", t(24)).await.unwrap();
+    assert_eq!(renewed.lease_until, Some(t(24)));
+    assert!(matches!(store.renew_lease(run.id, "web02", t(24)).await, Err(Error::Conflict(_))), "another machine's");
+    let outcome = crate::Outcome {
+        state: crate::RunState::Done,
+        exit_status: Some(0),
+        output: "updated 12 packages".into(),
+        started: t(21),
+        finished: t(25),
+    };
+    let done = store.report_run(t(25), run.id, "web01", &outcome).await.unwrap();
+    assert_eq!((done.state, done.downtime_seconds, done.exit_status), (crate::RunState::Done, Some(240), Some(0)));
+    assert_eq!(done.output.as_deref(), Some("updated 12 packages"));
+    match store.report_run(t(26), run.id, "web01", &outcome).await {
+        Err(Error::Conflict(m)) => assert!(m.contains("fencing token"), "{m}"),
+        other => panic!("a result applied twice: {other:?}"),
+    }
+    assert_eq!(store.claim_work(t(26), "web01", t(27)).await.unwrap(), None, "its slot has had its run");
+    // web02's agent goes silent: its run is lost, and still holds web02.
+    let (lost, _) = store.claim_work(t(21), "web02", t(22)).await.unwrap().unwrap();
+    assert_eq!(store.expire_leases(t(22)).await.unwrap(), 0, "not before the lease ends");
+    assert_eq!(store.expire_leases(t(23)).await.unwrap(), 1);
+    assert_eq!(store.runs("os").await.unwrap()[1].state, crate::RunState::Lost);
+    assert!(store.holding(t(23)).await.unwrap().runs.iter().any(|(_, m, _)| m == "web02"));
+    // It comes back: running again, then failed.
+    assert_eq!(store.renew_lease(lost.id, "web02", t(25)).await.unwrap().state, crate::RunState::Running);
+    let failed = crate::Outcome { state: crate::RunState::Failed, exit_status: Some(1), ..outcome };
+    assert_eq!(store.report_run(t(26), lost.id, "web02", &failed).await.unwrap().state, crate::RunState::Failed);
+    assert!(store.holding(t(26)).await.unwrap().runs.is_empty());
+}
+
 /// Revoked tokens stop working at once and stay listed; a draft's file is replaced with its
 /// old text kept in the audit log; reasons of state changes are audited.
 async fn revoking_and_editing(store: &Store) {
@@ -1047,6 +1097,7 @@ async fn story<F: Future<Output = String>>(backend: Backend, fresh: impl Fn(&'st
         agents_enrol,
         fleetlock_locks,
         fleetlock_posts,
+        agents_run_their_slots,
         timestamps,
         counts,
         time_zone_databases,

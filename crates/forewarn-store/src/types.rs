@@ -257,23 +257,46 @@ pub enum TokenFor<'a> {
 pub enum RunState {
     /// Down for the work, or expected to be: it holds its machine.
     Running,
+    /// Its agent's lease ran out: the machine may be down, so it still holds it until it
+    /// is seen back, its agent reports, or an operator releases it.
+    Lost,
     /// Seen back, done.
     Done,
     Failed,
+    /// The machine asked for another slot (its activity or hook exited 69).
+    Postponed,
+    /// Found running after its agent crashed, and not run again (not idempotent).
+    Interrupted,
     /// Freed by an operator without the machine being seen back.
     Released,
 }
 
 impl RunState {
-    pub const ALL: [RunState; 4] = [RunState::Running, RunState::Done, RunState::Failed, RunState::Released];
+    pub const ALL: [RunState; 7] = [
+        RunState::Running,
+        RunState::Lost,
+        RunState::Done,
+        RunState::Failed,
+        RunState::Postponed,
+        RunState::Interrupted,
+        RunState::Released,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             RunState::Running => "running",
+            RunState::Lost => "lost",
             RunState::Done => "done",
             RunState::Failed => "failed",
+            RunState::Postponed => "postponed",
+            RunState::Interrupted => "interrupted",
             RunState::Released => "released",
         }
+    }
+
+    /// Whether a run in this state still holds its machine.
+    pub fn is_open(self) -> bool {
+        matches!(self, RunState::Running | RunState::Lost)
     }
 }
 
@@ -285,7 +308,8 @@ impl FromStr for RunState {
 }
 
 /// Each time a machine went down for a campaign: a FleetLock lock from its grant until the
-/// machine was seen back (or an operator released it).
+/// machine was seen back (or an operator released it), or an agent's work on its slot from
+/// its lease until it reported. Its id is the fencing token the agent reports with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Run {
     pub id: i64,
@@ -303,6 +327,11 @@ pub struct Run {
     /// From the start until the machine was seen back.
     pub downtime_seconds: Option<i64>,
     pub released_by: Option<String>,
+    /// An agent's lease: past it without a heartbeat, the run is lost.
+    pub lease_until: Option<Timestamp>,
+    /// What the agent reported.
+    pub exit_status: Option<i32>,
+    pub output: Option<String>,
 }
 
 impl Run {
@@ -310,6 +339,19 @@ impl Run {
     pub fn is_stuck(&self, now: Timestamp) -> bool {
         self.finished.is_none() && now > self.deadline
     }
+}
+
+/// What an agent reports of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// `done`, `failed`, `postponed` or `interrupted`.
+    pub state: RunState,
+    pub exit_status: Option<i32>,
+    /// The tail of the output.
+    pub output: String,
+    /// When the work began and ended on the machine (its measured duration).
+    pub started: Timestamp,
+    pub finished: Timestamp,
 }
 
 /// What holds machines while a lock is considered: every open run (of any campaign) and

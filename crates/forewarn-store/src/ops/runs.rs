@@ -6,14 +6,15 @@ use serde_json::json;
 
 use crate::Error;
 use crate::codec::{micros, parse};
-use crate::types::{CampaignState, Holding, Run, Taken};
+use crate::types::{CampaignState, Holding, Outcome, Run, RunState, Taken};
 
 use super::super::{FOR_UPDATE, in_turn};
 use super::*;
 
 macro_rules! columns {
     () => {
-        "id, campaign, machine, node, source, state, started, deadline, finished, downtime_seconds, released_by"
+        "id, campaign, machine, node, source, state, started, deadline, finished, downtime_seconds, released_by, \
+         lease_until, exit_status, output"
     };
 }
 const COLUMNS: &str = columns!();
@@ -36,6 +37,9 @@ fn run_from_row(r: &DbRow) -> Result<Run> {
         finished: opt_ts(r, "finished")?,
         downtime_seconds: r.try_get("downtime_seconds")?,
         released_by: r.try_get("released_by")?,
+        lease_until: opt_ts(r, "lease_until")?,
+        exit_status: r.try_get::<Option<i64>, _>("exit_status")?.map(|e| e as i32),
+        output: r.try_get("output")?,
     })
 }
 
@@ -190,4 +194,115 @@ pub(crate) async fn machine_of_node(c: &mut Conn, node: &str) -> Result<Option<S
         .fetch_optional(&mut *c)
         .await?;
     Ok(row.map(|r| r.try_get("machine")).transpose()?)
+}
+
+/// Machine `machine`'s agent asks for work at `at`: the run it holds already (after a restart
+/// of the agent: `true`), else its slot of a published campaign running at `at` that has no
+/// run yet, leased until `lease_until` as a new run (`false`); `None` when nothing is due.
+pub(crate) async fn claim_work(
+    c: &mut Conn,
+    at: Timestamp,
+    machine: &str,
+    lease_until: Timestamp,
+) -> Result<Option<(Run, bool)>> {
+    let held = query(&format!("{RUN} WHERE machine = $1 AND source = 'agent' AND finished IS NULL ORDER BY started"))
+        .bind(machine)
+        .fetch_optional(&mut *c)
+        .await?;
+    if let Some(row) = held {
+        return Ok(Some((run_from_row(&row)?, true)));
+    }
+    let now = micros(at);
+    let due = query(
+        "SELECT n.campaign, n.starts, n.ends FROM slot_notices n WHERE n.target = $1 AND NOT n.cancelled \
+         AND n.campaign IN (SELECT id FROM campaigns WHERE state = 'published') \
+         AND n.starts > $2 AND n.starts <= $3 AND n.ends > $3 \
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.campaign = n.campaign AND r.machine = $1 AND r.started >= n.starts) \
+         ORDER BY n.starts LIMIT 1",
+    )
+    .bind(machine)
+    .bind(now - LONGEST_SLOT_MICROS)
+    .bind(now)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(due) = due else { return Ok(None) };
+    let campaign: String = due.try_get("campaign")?;
+    let ends: i64 = due.try_get("ends")?;
+    let row = query(&format!(
+        "INSERT INTO runs (campaign, machine, source, state, started, deadline, lease_until) \
+         VALUES ($1, $2, 'agent', 'running', $3, $4, $5) RETURNING {COLUMNS}"
+    ))
+    .bind(&campaign)
+    .bind(machine)
+    .bind(now)
+    .bind(ends.max(now))
+    .bind(micros(lease_until).max(now))
+    .fetch_one(&mut *c)
+    .await?;
+    Ok(Some((run_from_row(&row)?, false)))
+}
+
+fn stale(run: i64) -> Error {
+    Error::Conflict(format!(
+        "run {run} is not this machine's open run any more (it was reported, released, or is another \
+         machine's): a result or heartbeat with this fencing token is refused"
+    ))
+}
+
+/// Renews machine `machine`'s lease of run `run` until `lease_until` (a lost run is running
+/// again). `Conflict` when the run is not its open run: a stale fencing token.
+pub(crate) async fn renew_lease(c: &mut Conn, run: i64, machine: &str, lease_until: Timestamp) -> Result<Run> {
+    let row = query(&format!(
+        "UPDATE runs SET lease_until = $3, state = 'running' WHERE id = $1 AND machine = $2 AND source = 'agent' \
+         AND finished IS NULL RETURNING {COLUMNS}"
+    ))
+    .bind(run)
+    .bind(machine)
+    .bind(micros(lease_until))
+    .fetch_optional(&mut *c)
+    .await?;
+    row.as_ref().map(run_from_row).transpose()?.ok_or_else(|| stale(run))
+}
+
+/// Machine `machine`'s agent reports run `run` at `at`: it ends with the outcome, its
+/// downtime the duration the agent measured. Applied once: `Conflict` for a run that is not
+/// its open run any more (a stale fencing token, or a result sent twice).
+pub(crate) async fn report_run(c: &mut Conn, at: Timestamp, run: i64, machine: &str, outcome: &Outcome) -> Result<Run> {
+    if outcome.state.is_open() || outcome.state == RunState::Released {
+        return Err(Error::Invalid(format!("`{}` is not an outcome an agent reports", outcome.state.as_str())));
+    }
+    let open = query(&format!("{RUN} WHERE id = $1 AND machine = $2 AND source = 'agent' AND finished IS NULL"))
+        .bind(run)
+        .bind(machine)
+        .fetch_optional(&mut *c)
+        .await?;
+    let open = open.as_ref().map(run_from_row).transpose()?.ok_or_else(|| stale(run))?;
+    let finished = micros(at).max(micros(open.started));
+    let measured = (micros(outcome.finished) - micros(outcome.started)).max(0) / 1_000_000;
+    let row = query(&format!(
+        "UPDATE runs SET state = $2, finished = $3, downtime_seconds = $4, exit_status = $5, output = $6 \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(run)
+    .bind(outcome.state.as_str())
+    .bind(finished)
+    .bind(measured)
+    .bind(outcome.exit_status.map(i64::from))
+    .bind(&outcome.output)
+    .fetch_one(&mut *c)
+    .await?;
+    run_from_row(&row)
+}
+
+/// Runs whose agent's lease ran out by `at` are lost (they keep holding their machines).
+/// Gives how many.
+pub(crate) async fn expire_leases(c: &mut Conn, at: Timestamp) -> Result<u64> {
+    let done = query(
+        "UPDATE runs SET state = 'lost' WHERE source = 'agent' AND state = 'running' AND finished IS NULL \
+         AND lease_until < $1",
+    )
+    .bind(micros(at))
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected())
 }
