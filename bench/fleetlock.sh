@@ -132,8 +132,8 @@ run() { # label url [OPS]
 run "forewarn mixed" "$base/v1/pre-reboot" mixed
 run "forewarn pre-reboot" "$base/v1/pre-reboot" pre-reboot
 run "nginx static GET" "http://127.0.0.1:$nginx_port/ok.json"
-holders=$(api GET /api/v1/campaigns/fcos/locks application/json | python3 -c 'import json,sys; print(sum(r["state"]=="running" for r in json.load(sys.stdin)["runs"]))')
-runs=$(api GET /api/v1/campaigns/fcos/locks application/json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))')
+holders=$(api GET /api/v1/campaigns/fcos/runs application/json | python3 -c 'import json,sys; print(sum(r["state"]=="running" for r in json.load(sys.stdin)["runs"]))')
+runs=$(api GET /api/v1/campaigns/fcos/runs application/json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))')
 echo "holders at the end: $holders (at most 100); locks granted in all: $runs"
 curl -sf "$base/metrics" | grep '^forewarn_fleetlock_requests_total'
 [ "$holders" -le 100 ]

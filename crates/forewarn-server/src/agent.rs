@@ -19,15 +19,29 @@ use utoipa_axum::routes;
 
 use crate::App;
 use crate::auth::{Actor, hash_secret};
-use crate::error::{ApiError, ApiResult, BadRequest, NotFound, Unauthorized, Unprocessable, UnsupportedMediaType};
+use crate::error::{
+    ApiError, ApiResult, BadRequest, Conflict, NotFound, Unauthorized, Unprocessable, UnsupportedMediaType,
+};
 
 /// How often an agent asks for work when nothing is due, in seconds (it adds jitter).
 pub const POLL_SECONDS: u32 = 60;
 
 /// The routes of `/agent/v1`, documented with the rest of the API.
 pub fn routes() -> OpenApiRouter<Arc<App>> {
-    OpenApiRouter::new().routes(routes!(enrol)).routes(routes!(list_agents))
+    OpenApiRouter::new()
+        .routes(routes!(enrol))
+        .routes(routes!(work))
+        .routes(routes!(heartbeat))
+        .routes(routes!(result))
+        .routes(routes!(list_agents))
 }
+
+/// How long a lease lasts without a heartbeat, in seconds.
+pub const LEASE_SECONDS: u32 = 60;
+/// How often an agent renews its lease while it works, in seconds.
+pub const HEARTBEAT_SECONDS: u32 = 20;
+/// The most output an agent reports (its tail), in bytes.
+pub const MAX_OUTPUT: usize = 16 * 1024;
 
 /// A machine's agent: the machine its token names.
 #[derive(Clone, Debug)]
@@ -206,4 +220,219 @@ async fn list_agents(State(app): State<Arc<App>>, _: Actor) -> ApiResult<Json<Ag
         })
         .collect();
     Ok(Json(Agents { agents }))
+}
+
+// ---------------------------------------------------------------------------
+// Work: a slot leased as a run, heartbeats, results.
+
+/// One activity of the work, in order: the agent runs the command its own configuration
+/// names for the kind (the coordinator never sends a command line).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityJson {
+    pub kind: String,
+    /// How long it is expected to take.
+    pub seconds: i64,
+}
+
+/// The work leased to the machine: its slot of a campaign, as a run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Work {
+    /// The run's id: the fencing token every heartbeat and the result carry.
+    pub run: i64,
+    pub campaign: String,
+    pub title: String,
+    pub activities: Vec<ActivityJson>,
+    /// When the work started (the lease was taken).
+    #[schema(value_type = String, format = DateTime)]
+    pub started: jiff::Timestamp,
+    /// When the slot ends: work not done by then is reported as it stands.
+    #[schema(value_type = String, format = DateTime)]
+    pub slot_ends: jiff::Timestamp,
+    /// The lease runs out then unless renewed (`POST /agent/v1/runs/{run}/heartbeat`).
+    #[schema(value_type = String, format = DateTime)]
+    pub lease_until: jiff::Timestamp,
+    pub heartbeat_seconds: u32,
+    /// The machine held this run already: its agent restarted. Work that was running is
+    /// not run again unless the activity is idempotent; it is reported `interrupted`.
+    pub resumed: bool,
+}
+
+/// What is due for the machine.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkAnswer {
+    /// The work, or `null` when nothing is due now.
+    pub work: Option<Work>,
+    /// How long to wait before asking again when nothing is due, in seconds (add jitter).
+    pub poll_seconds: u32,
+}
+
+/// A campaign's title and activities, from its file as written.
+async fn campaign_facts(app: &App, id: &str) -> ApiResult<(String, Vec<ActivityJson>)> {
+    use forewarn_model::doc::{Document, Format};
+    let stored = crate::actions::stored_campaign(app, id).await?;
+    let file = format!("campaign `{id}`");
+    let parsed = Document::parse(&file, &stored.text, Format::detect(&file, &stored.text))
+        .ok()
+        .and_then(|doc| doc.whole::<forewarn_model::CampaignFile>(&mut Vec::new()))
+        .ok_or_else(|| ApiError::internal(format!("the file of campaign `{id}` does not parse")))?;
+    let activities =
+        parsed.activities.into_iter().map(|a| ActivityJson { kind: a.kind, seconds: a.duration.seconds() }).collect();
+    Ok((parsed.title, activities))
+}
+
+/// Asks for the machine's due work and leases it: its slot of a published campaign that is
+/// running now becomes a run, leased for a minute and renewed by heartbeats. An agent that
+/// restarted gets the run it held (`resumed`). `work` is `null` when nothing is due.
+#[utoipa::path(
+    post,
+    path = "/agent/v1/work",
+    responses(
+        (status = 200, description = "The work leased now, or none", body = WorkAnswer),
+        BadRequest, Unauthorized,
+    ),
+    security(("bearer" = [])),
+)]
+async fn work(State(app): State<Arc<App>>, agent: MachineActor) -> ApiResult<Json<WorkAnswer>> {
+    let now = app.now();
+    let lease_until = now + jiff::SignedDuration::from_secs(i64::from(LEASE_SECONDS));
+    let Some((run, resumed)) = app.store.claim_work(now, &agent.machine, lease_until).await? else {
+        return Ok(Json(WorkAnswer { work: None, poll_seconds: POLL_SECONDS }));
+    };
+    if !resumed {
+        tracing::info!(machine = agent.machine, campaign = run.campaign, run = run.id, "work leased to an agent");
+        app.fleetlock_changed();
+        app.rounds.notify_one();
+    }
+    let (title, activities) = campaign_facts(&app, &run.campaign).await?;
+    Ok(Json(WorkAnswer {
+        work: Some(Work {
+            run: run.id,
+            campaign: run.campaign,
+            title,
+            activities,
+            started: run.started,
+            slot_ends: run.deadline,
+            lease_until: run.lease_until.unwrap_or(lease_until),
+            heartbeat_seconds: HEARTBEAT_SECONDS,
+            resumed,
+        }),
+        poll_seconds: POLL_SECONDS,
+    }))
+}
+
+/// The lease renewed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Lease {
+    pub run: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub lease_until: jiff::Timestamp,
+}
+
+/// Renews the lease of the machine's run (its fencing token in the path). A run of the
+/// machine that is over is refused with 409 (the agent stops that work); a run that is not
+/// the machine's, 404.
+#[utoipa::path(
+    post,
+    path = "/agent/v1/runs/{run}/heartbeat",
+    params(("run" = i64, Path, description = "The run's id (the fencing token)")),
+    responses(
+        (status = 200, description = "The lease renewed", body = Lease),
+        BadRequest, Unauthorized, NotFound, Conflict,
+    ),
+    security(("bearer" = [])),
+)]
+async fn heartbeat(
+    State(app): State<Arc<App>>,
+    agent: MachineActor,
+    axum::extract::Path(run): axum::extract::Path<i64>,
+) -> ApiResult<Json<Lease>> {
+    let lease_until = app.now() + jiff::SignedDuration::from_secs(i64::from(LEASE_SECONDS));
+    let run = app.store.renew_lease(run, &agent.machine, lease_until).await?;
+    Ok(Json(Lease { run: run.id, lease_until: run.lease_until.unwrap_or(lease_until) }))
+}
+
+/// What the agent reports of a run.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultBody {
+    /// `done` (every activity exited 0), `failed`, `postponed` (an activity or the enter hook
+    /// exited 69: the machine asks for another slot) or `interrupted` (found running after
+    /// the agent crashed, not run again).
+    pub outcome: String,
+    /// The exit status of the last command run, if one ran.
+    #[serde(default)]
+    pub exit_status: Option<i32>,
+    /// The tail of the output (at most 16 KiB), and why, when no command ran.
+    #[serde(default)]
+    pub output: String,
+    /// When the work began and ended on the machine: its measured duration.
+    #[schema(value_type = String, format = DateTime)]
+    pub started: jiff::Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub finished: jiff::Timestamp,
+}
+
+/// A run as reported.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reported {
+    pub run: i64,
+    pub state: String,
+    /// The measured duration, in seconds.
+    pub downtime_seconds: Option<i64>,
+}
+
+/// Reports the machine's run: applied once. A stale fencing token (a run of the machine that
+/// is over, or was reported already) is refused with 409 and changes nothing; a run that is
+/// not the machine's, 404.
+#[utoipa::path(
+    post,
+    path = "/agent/v1/runs/{run}/result",
+    params(("run" = i64, Path, description = "The run's id (the fencing token)")),
+    request_body = ResultBody,
+    responses(
+        (status = 200, description = "The run as reported", body = Reported),
+        BadRequest, Unauthorized, NotFound, Conflict, UnsupportedMediaType, Unprocessable,
+    ),
+    security(("bearer" = [])),
+)]
+async fn result(
+    State(app): State<Arc<App>>,
+    agent: MachineActor,
+    axum::extract::Path(run): axum::extract::Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Reported>> {
+    let b: ResultBody = crate::api::json_body(&headers, &body)?;
+    let state = match b.outcome.as_str() {
+        "done" => forewarn_store::RunState::Done,
+        "failed" => forewarn_store::RunState::Failed,
+        "postponed" => forewarn_store::RunState::Postponed,
+        "interrupted" => forewarn_store::RunState::Interrupted,
+        other => {
+            return Err(ApiError::unprocessable(format!(
+                "`outcome` `{other}`: give done, failed, postponed or interrupted"
+            )));
+        }
+    };
+    if b.output.len() > MAX_OUTPUT {
+        return Err(ApiError::unprocessable(format!(
+            "`output` has {} bytes: send its last {MAX_OUTPUT} at most",
+            b.output.len()
+        )));
+    }
+    if b.finished < b.started {
+        return Err(ApiError::unprocessable("`finished` is before `started`"));
+    }
+    let outcome = forewarn_store::Outcome {
+        state,
+        exit_status: b.exit_status,
+        output: b.output,
+        started: b.started,
+        finished: b.finished,
+    };
+    let run = app.store.report_run(app.now(), run, &agent.machine, &outcome).await?;
+    tracing::info!(machine = agent.machine, run = run.id, state = run.state.as_str(), "an agent reported");
+    app.fleetlock_changed();
+    app.rounds.notify_one();
+    Ok(Json(Reported { run: run.id, state: run.state.as_str().to_owned(), downtime_seconds: run.downtime_seconds }))
 }

@@ -441,7 +441,8 @@ async fn unlock(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), Failu
 // The operators' view: who holds what, stuck locks, audited releases.
 
 /// One time a machine went down for a campaign: a FleetLock lock from its grant until the
-/// machine was seen back or an operator released it.
+/// machine was seen back or an operator released it; an agent's work on its slot from its
+/// lease until it reported.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunJson {
     pub id: i64,
@@ -450,8 +451,10 @@ pub struct RunJson {
     pub node: Option<String>,
     /// `fleetlock` (or `agent`).
     pub source: String,
-    /// `running` (it holds its machine), `done` (seen back), `failed`, `released` (by an
-    /// operator).
+    /// `running` and `lost` (its agent's lease ran out) hold their machine; `done` (seen
+    /// back, or every activity exited 0), `failed`, `postponed` (the machine asked for
+    /// another slot), `interrupted` (found running after its agent crashed), `released` (by
+    /// an operator).
     pub state: String,
     #[schema(value_type = String, format = DateTime)]
     pub started: Timestamp,
@@ -460,8 +463,12 @@ pub struct RunJson {
     pub deadline: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub finished: Option<Timestamp>,
-    /// From the grant until the machine was seen back.
+    /// From the grant until the machine was seen back; for an agent's work, the duration it
+    /// measured.
     pub downtime_seconds: Option<i64>,
+    /// What the agent reported: the last exit status and the tail of the output.
+    pub exit_status: Option<i32>,
+    pub output: Option<String>,
     /// Running past its deadline: the machine was not seen back in time. It keeps holding
     /// its place until the machine is back or an operator releases it.
     pub stuck: bool,
@@ -481,6 +488,8 @@ impl RunJson {
             deadline: r.deadline,
             finished: r.finished,
             downtime_seconds: r.downtime_seconds,
+            exit_status: r.exit_status,
+            output: r.output,
             released_by: r.released_by,
         }
     }
@@ -493,13 +502,14 @@ pub struct Runs {
     pub runs: Vec<RunJson>,
 }
 
-/// A FleetLock group's locks, held and past: who holds one now (and whether it is stuck past
-/// its deadline), who was seen back and after how long.
+/// A campaign's runs, held and past: each FleetLock lock and each agent's work on a slot;
+/// who holds one now (and whether it is stuck past its expected end, or lost), who was seen
+/// back or reported, and after how long.
 #[utoipa::path(
     get,
-    path = "/api/v1/campaigns/{id}/locks",
-    params(("id" = String, Path, description = "The group's campaign id")),
-    responses((status = 200, description = "The group's runs", body = Runs), BadRequest, Unauthorized, NotFound),
+    path = "/api/v1/campaigns/{id}/runs",
+    params(("id" = String, Path, description = "The campaign's id")),
+    responses((status = 200, description = "The campaign's runs", body = Runs), BadRequest, Unauthorized, NotFound),
     security(("bearer" = [])),
 )]
 async fn list_locks(

@@ -135,6 +135,11 @@ impl App {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// What holds machines changed here (a lock, a run): the copy FleetLock reads is dropped.
+    pub(crate) fn fleetlock_changed(&self) {
+        self.groups.changed();
+    }
+
     /// How many notifiers were made since the start (for tests and diagnosis).
     pub fn tellers_made(&self) -> u64 {
         self.tellers.load(Ordering::Relaxed)
@@ -418,6 +423,15 @@ pub async fn schedule_round(app: &App) -> Result<Round, String> {
     let next = app.store.next_scheduled(now, app.config.reminder).await.map_err(|e| e.to_string())?;
     if next.is_none_or(|due| due > now) {
         return Ok(Round { worked: false, next });
+    }
+    // Agents silent past their lease: their runs are lost (and still hold their machines).
+    match app.store.expire_leases(now).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::warn!(runs = n, "agents' leases ran out: their runs are lost");
+            app.fleetlock_changed();
+        }
+        Err(e) => tracing::error!(error = %e, "expiring agents' leases failed"),
     }
     match actions::send_reminders(app).await {
         Ok(0) => {}

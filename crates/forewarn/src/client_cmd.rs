@@ -208,14 +208,14 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(300);
 const ANSWER_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// What the service answered.
-struct Answer {
-    status: u16,
-    body: Value,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub body: Value,
 }
 
 /// The HTTP methods the CLI uses.
 #[derive(Clone, Copy, Debug)]
-enum Method {
+pub(crate) enum Method {
     Get,
     Post,
     Put,
@@ -224,7 +224,7 @@ enum Method {
 
 /// A request to the service: a path under `--server`, its query (percent-encoded when sent)
 /// and its body.
-struct Call<'a> {
+pub(crate) struct Call<'a> {
     method: Method,
     path: String,
     query: Vec<(&'static str, String)>,
@@ -233,7 +233,7 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    fn new(method: Method, path: impl Into<String>) -> Call<'a> {
+    pub(crate) fn new(method: Method, path: impl Into<String>) -> Call<'a> {
         Call { method, path: path.into(), query: Vec::new(), content_type: "", body: b"" }
     }
 
@@ -281,7 +281,7 @@ fn agent() -> ureq::Agent {
 }
 
 impl Server {
-    fn call(&self, call: Call<'_>) -> anyhow::Result<Answer> {
+    pub(crate) fn call(&self, call: Call<'_>) -> anyhow::Result<Answer> {
         if !(self.url.starts_with("https://") || self.url.starts_with("http://")) {
             bail!("--server `{}`: expected an https:// or http:// URL", self.url)
         }
@@ -333,7 +333,7 @@ impl Server {
         Ok(Answer { status, body })
     }
 
-    fn send_json(&self, call: Call<'_>, body: &Value) -> anyhow::Result<Answer> {
+    pub(crate) fn send_json(&self, call: Call<'_>, body: &Value) -> anyhow::Result<Answer> {
         let text = body.to_string();
         self.call(call.body("application/json", text.as_bytes()))
     }
@@ -375,7 +375,7 @@ impl Server {
     }
 }
 
-fn error_text(status: u16, body: &Value) -> String {
+pub(crate) fn error_text(status: u16, body: &Value) -> String {
     let message = body["message"].as_str().map_or_else(|| body.to_string(), str::to_owned);
     let mut out = format!("forewarn: the service answered {status}: {message}");
     for e in body["errors"].as_array().into_iter().flatten() {

@@ -1,6 +1,7 @@
 //! The `forewarn` command: subcommands, reading and writing files, wiring.
 //! The only crate that reads the clock or touches the file system.
 
+mod agent_cmd;
 mod client_cmd;
 mod clock;
 mod fleet_cmd;
@@ -70,6 +71,9 @@ enum Command {
     /// Components on the service's status page (with --server and --token): list, set a status.
     #[command(subcommand)]
     Component(client_cmd::ComponentCommand),
+    /// Run on a machine with its token (--server and --token): ask for due work, run each
+    /// activity's command from the agent's configuration, report.
+    Agent(agent_cmd::AgentArgs),
 }
 
 /// What a subcommand concluded: success, or a finding the user must act on (exit 1).
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
         Command::Campaign(c) => needs_server().and_then(|s| client_cmd::campaign(s, c)),
         Command::Post(c) => needs_server().and_then(|s| client_cmd::post(s, c)),
         Command::Component(c) => needs_server().and_then(|s| client_cmd::component(s, c)),
+        Command::Agent(a) => needs_server().and_then(|s| agent_cmd::run(s, a)),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -153,7 +153,7 @@ fn refusal(r: &HttpResponse) -> (u16, String, String) {
 }
 
 fn runs(serve: &Serve, group: &str) -> Vec<Value> {
-    serve.admin_ok("GET", &format!("/api/v1/campaigns/{group}/locks"), "application/json", b"")["runs"]
+    serve.admin_ok("GET", &format!("/api/v1/campaigns/{group}/runs"), "application/json", b"")["runs"]
         .as_array()
         .expect("runs")
         .clone()

@@ -242,11 +242,23 @@ pub(crate) async fn claim_work(
     Ok(Some((run_from_row(&row)?, false)))
 }
 
-fn stale(run: i64) -> Error {
-    Error::Conflict(format!(
-        "run {run} is not this machine's open run any more (it was reported, released, or is another \
-         machine's): a result or heartbeat with this fencing token is refused"
-    ))
+/// Why run `run` is not machine `machine`'s open run: it was (reported or released: a stale
+/// fencing token, `Conflict`), or it never was its run (`NotFound`, saying nothing of
+/// another machine's).
+async fn not_open(c: &mut Conn, run: i64, machine: &str) -> Error {
+    let theirs = query("SELECT 1 AS one FROM runs WHERE id = $1 AND machine = $2 AND source = 'agent'")
+        .bind(run)
+        .bind(machine)
+        .fetch_optional(&mut *c)
+        .await;
+    match theirs {
+        Ok(Some(_)) => Error::Conflict(format!(
+            "run {run} is over (reported, released, or lost and taken over): a result or heartbeat with this \
+             fencing token is refused"
+        )),
+        Ok(None) => Error::NotFound(format!("run {run} of machine `{machine}`")),
+        Err(e) => e.into(),
+    }
 }
 
 /// Renews machine `machine`'s lease of run `run` until `lease_until` (a lost run is running
@@ -261,7 +273,10 @@ pub(crate) async fn renew_lease(c: &mut Conn, run: i64, machine: &str, lease_unt
     .bind(micros(lease_until))
     .fetch_optional(&mut *c)
     .await?;
-    row.as_ref().map(run_from_row).transpose()?.ok_or_else(|| stale(run))
+    match row {
+        Some(row) => run_from_row(&row),
+        None => Err(not_open(c, run, machine).await),
+    }
 }
 
 /// Machine `machine`'s agent reports run `run` at `at`: it ends with the outcome, its
@@ -276,7 +291,9 @@ pub(crate) async fn report_run(c: &mut Conn, at: Timestamp, run: i64, machine: &
         .bind(machine)
         .fetch_optional(&mut *c)
         .await?;
-    let open = open.as_ref().map(run_from_row).transpose()?.ok_or_else(|| stale(run))?;
+    let Some(open) = open.as_ref().map(run_from_row).transpose()? else {
+        return Err(not_open(c, run, machine).await);
+    };
     let finished = micros(at).max(micros(open.started));
     let measured = (micros(outcome.finished) - micros(outcome.started)).max(0) / 1_000_000;
     let row = query(&format!(
@@ -294,12 +311,12 @@ pub(crate) async fn report_run(c: &mut Conn, at: Timestamp, run: i64, machine: &
     run_from_row(&row)
 }
 
-/// Runs whose agent's lease ran out by `at` are lost (they keep holding their machines).
+/// Runs whose agent's lease ended by `at` are lost (they keep holding their machines).
 /// Gives how many.
 pub(crate) async fn expire_leases(c: &mut Conn, at: Timestamp) -> Result<u64> {
     let done = query(
         "UPDATE runs SET state = 'lost' WHERE source = 'agent' AND state = 'running' AND finished IS NULL \
-         AND lease_until < $1",
+         AND lease_until <= $1",
     )
     .bind(micros(at))
     .execute(&mut *c)

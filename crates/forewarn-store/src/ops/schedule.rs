@@ -287,13 +287,15 @@ pub(crate) async fn next_scheduled(c: &mut Conn, at: Timestamp, horizon: SignedD
          (SELECT MIN(p.ends) FROM posts p WHERE p.kind = 'maintenance' AND p.state IN ('scheduled', 'in_progress') \
          AND p.campaign IN (SELECT c.id FROM campaigns c WHERE c.state = 'published' \
          AND NOT EXISTS (SELECT 1 FROM slot_notices n WHERE n.campaign = c.id) \
-         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.campaign = c.id AND r.finished IS NULL))) AS group_end"
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.campaign = c.id AND r.finished IS NULL))) AS group_end, \
+         (SELECT MIN(lease_until) FROM runs WHERE source = 'agent' AND state = 'running' AND finished IS NULL) \
+         AS lease_end"
     ))
     .bind(micros(at))
     .fetch_one(&mut *c)
     .await?;
     let mut next = None;
-    for column in ["start", "finish", "post_start", "post_end", "group_end"] {
+    for column in ["start", "finish", "post_start", "post_end", "group_end", "lease_end"] {
         next = next.into_iter().chain(opt_ts(&row, column)?).min();
     }
     if !horizon.is_zero()

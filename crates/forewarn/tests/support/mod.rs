@@ -889,6 +889,14 @@ impl Serve {
         }
     }
 
+    /// The instant its clock starts at (`--now`) from its next start on.
+    pub fn set_now(&mut self, now: &str) {
+        match self.args.iter().position(|a| a == "--now") {
+            Some(i) => self.args[i + 1] = now.to_owned(),
+            None => self.args.extend(["--now".to_owned(), now.to_owned()]),
+        }
+    }
+
     /// Starts it again on the same database and port (the port may take a moment to be free).
     #[track_caller]
     pub fn restart(&mut self) {
