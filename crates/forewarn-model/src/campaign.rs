@@ -51,6 +51,66 @@ pub struct CampaignFile {
     /// blackouts and within the limits).
     #[serde(default, skip_serializing_if = "Mode::is_planned")]
     pub mode: Mode,
+    /// How the roll-out stops itself.
+    #[serde(default, skip_serializing_if = "Rollout::is_empty")]
+    pub rollout: Rollout,
+}
+
+/// How a roll-out stops itself: `max_failures` failed runs are tolerated; one more pauses
+/// the campaign (no new work starts; work running finishes) until an operator resumes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failures: Option<Budget>,
+}
+
+impl Rollout {
+    pub fn is_empty(&self) -> bool {
+        self.max_failures.is_none()
+    }
+}
+
+/// A failure budget: a number of machines (`3`) or a share of the campaign's targets
+/// (`"5%"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Budget {
+    Count(u32),
+    Share(String),
+}
+
+impl Budget {
+    /// The share in hundredths of a percent (`"5%"` is 500), if it is one and well formed.
+    fn basis_points(text: &str) -> Option<u32> {
+        let number = text.trim().strip_suffix('%')?.trim();
+        let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+        if whole.is_empty() || frac.len() > 2 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let whole: u32 = whole.parse().ok()?;
+        let frac: u32 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+        let bp = whole.checked_mul(100)?.checked_add(frac)?;
+        (bp <= 10_000).then_some(bp)
+    }
+
+    /// Whether `failures` failed runs among `targets` exceed the budget (equal is within it).
+    pub fn exceeded(&self, failures: u64, targets: u64) -> bool {
+        match self {
+            Budget::Count(n) => failures > u64::from(*n),
+            // failures > targets × share, in integers.
+            Budget::Share(s) => Budget::basis_points(s).is_some_and(|bp| failures * 10_000 > targets * u64::from(bp)),
+        }
+    }
+}
+
+impl std::fmt::Display for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Budget::Count(n) => write!(f, "{n}"),
+            Budget::Share(s) => f.write_str(s.trim()),
+        }
+    }
 }
 
 /// How a campaign's work is driven.
@@ -174,6 +234,7 @@ pub struct Campaign {
     /// `true`); when `false` only the status page, subscribers and webhooks are told.
     pub notify_contacts: bool,
     pub mode: Mode,
+    pub rollout: Rollout,
 }
 
 /// Activities that take a machine down by themselves; a slot holds at most one.
@@ -245,7 +306,7 @@ impl Campaign {
     }
 }
 
-const FIELDS: [&str; 16] = [
+const FIELDS: [&str; 17] = [
     "id",
     "title",
     "starts",
@@ -262,7 +323,9 @@ const FIELDS: [&str; 16] = [
     "strategy",
     "notify_contacts",
     "mode",
+    "rollout",
 ];
+const ROLLOUT_FIELDS: [&str; 1] = ["max_failures"];
 const TARGET_FIELDS: [&str; 6] = ["tiers", "customers", "projects", "services", "hosts", "machines"];
 const LIMIT_FIELDS: [&str; 5] = ["global", "per_host", "per_rack", "per_customer", "per_group"];
 const ACTIVITY_FIELDS: [&str; 2] = ["kind", "duration"];
@@ -290,6 +353,7 @@ pub fn parse_campaign(file: &str, text: &str, inv: &Inventory) -> Result<Campaig
     unknown(&root, &FIELDS, "field");
     unknown(&root.key("targets"), &TARGET_FIELDS, "target key");
     unknown(&root.key("limits"), &LIMIT_FIELDS, "limit");
+    unknown(&root.key("rollout"), &ROLLOUT_FIELDS, "roll-out field");
     for i in 0..doc.array_len("activities") {
         unknown(&root.key("activities").index(i), &ACTIVITY_FIELDS, "activity field");
     }
@@ -411,6 +475,16 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
         );
     }
 
+    // The failure budget.
+    if let Some(Budget::Share(text)) = &def.rollout.max_failures
+        && Budget::basis_points(text).is_none()
+    {
+        err(
+            root.key("rollout").key("max_failures"),
+            format!("`{text}` is not a share: give a percentage such as \"5%\" (0% to 100%), or a number of machines"),
+        );
+    }
+
     // Limits.
     let l = &def.limits;
     for (name, v) in [
@@ -499,6 +573,7 @@ fn validate(def: &CampaignFile, inv: &Inventory, doc: &Document<'_>) -> Result<C
         strategy: def.strategy,
         notify_contacts: def.notify_contacts,
         mode: def.mode,
+        rollout: def.rollout.clone(),
     })
 }
 

@@ -802,6 +802,7 @@ fn campaign(cfg: &FleetConfig, tz: &TimeZone) -> CampaignFile {
         strategy: Strategy::Earliest,
         notify_contacts: true,
         mode: Default::default(),
+        rollout: Default::default(),
     }
 }
 

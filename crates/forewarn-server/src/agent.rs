@@ -434,5 +434,70 @@ async fn result(
     tracing::info!(machine = agent.machine, run = run.id, state = run.state.as_str(), "an agent reported");
     app.fleetlock_changed();
     app.rounds.notify_one();
+    if run.state == forewarn_store::RunState::Failed
+        && let Err(e) = keep_failure_budget(&app, &run.campaign).await
+    {
+        tracing::error!(campaign = run.campaign, error = %e.message, "checking the failure budget failed");
+    }
     Ok(Json(Reported { run: run.id, state: run.state.as_str().to_owned(), downtime_seconds: run.downtime_seconds }))
+}
+
+/// After a failure: a published campaign whose failed runs exceed its failure budget
+/// (`[rollout] max_failures`; equal is within it) pauses itself. No new work is leased from
+/// then on, work already running finishes; the post gets an update naming the failures, and
+/// the webhooks and contacts are told, as for an operator's pause. Resuming is an operator's
+/// (audited) action and goes on with the slots left.
+async fn keep_failure_budget(app: &App, campaign: &str) -> ApiResult<()> {
+    use forewarn_model::doc::{Document, Format};
+    let stored = crate::actions::stored_campaign(app, campaign).await?;
+    if stored.state != forewarn_store::CampaignState::Published {
+        return Ok(());
+    }
+    let file = format!("campaign `{campaign}`");
+    let budget = Document::parse(&file, &stored.text, Format::detect(&file, &stored.text))
+        .ok()
+        .and_then(|doc| doc.whole::<forewarn_model::CampaignFile>(&mut Vec::new()))
+        .and_then(|f| f.rollout.max_failures);
+    let Some(budget) = budget else { return Ok(()) };
+    let runs = app.store.runs(campaign).await?;
+    let mut failed: Vec<&str> =
+        runs.iter().filter(|r| r.state == forewarn_store::RunState::Failed).map(|r| r.machine.as_str()).collect();
+    failed.sort_unstable();
+    failed.dedup();
+    let targets = app
+        .store
+        .slot_notices(campaign)
+        .await?
+        .iter()
+        .filter(|n| n.change != forewarn_store::SlotChange::Cancelled)
+        .count();
+    if !budget.exceeded(failed.len() as u64, targets as u64) {
+        return Ok(());
+    }
+    let shown: Vec<&str> = failed.iter().take(10).copied().collect();
+    let more =
+        if failed.len() > shown.len() { format!(" and {} more", failed.len() - shown.len()) } else { String::new() };
+    let reason = format!(
+        "Paused by forewarn: {} of {targets} machines failed ({}{more}), more than the failure budget of {budget} \
+         (max_failures). No new work starts until an operator resumes the campaign; work already running finishes.",
+        failed.len(),
+        shown.join(", ")
+    );
+    match crate::actions::change_state_because(
+        app,
+        "forewarn",
+        campaign,
+        forewarn_store::CampaignState::Paused,
+        Some(&reason),
+    )
+    .await
+    {
+        Ok(_) => {
+            tracing::warn!(campaign, failed = failed.len(), %budget, "the failure budget is exceeded: campaign paused");
+            Ok(())
+        }
+        // Paused meanwhile (by another failure, or an operator).
+        Err(e) if e.status == StatusCode::CONFLICT || e.status == StatusCode::UNPROCESSABLE_ENTITY => Ok(()),
+        Err(e) => Err(e),
+    }
 }

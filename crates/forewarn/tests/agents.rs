@@ -59,9 +59,16 @@ id = "app4"
 project = "shop"
 tier = "production"
 host = "kvm1"
+
+[[machines]]
+id = "app5"
+project = "shop"
+tier = "production"
+host = "kvm1"
 "#;
 
-/// Published at 09:00 (the service's clock): every slot at 09:15, 20 minutes long.
+/// Published at 09:00 (the service's clock): every slot at 09:15, 20 minutes long; one
+/// failure is tolerated, the second pauses the campaign.
 const CAMPAIGN: &str = r#"id = "patch"
 title = "Patch day"
 starts = "2027-02-22T00:00:00+01:00"
@@ -69,6 +76,9 @@ ends = "2027-02-28T00:00:00+01:00"
 publish_at = "2027-02-20T09:00:00+01:00"
 notice = "10m"
 activities = [{ kind = "os-update", duration = "10m" }, { kind = "fsck", duration = "10m" }]
+
+[rollout]
+max_failures = 1
 "#;
 
 fn machine_token(database: &str, machine: &str) -> String {
@@ -133,7 +143,7 @@ fn agents_run_their_slots_with_their_own_commands_and_report_once() {
     serve.admin_ok("POST", "/api/v1/campaigns/patch/plan", "application/json", b"");
     serve.admin_ok("POST", "/api/v1/campaigns/patch/publish", "application/json", b"");
     let tokens: Vec<String> =
-        ["app1", "app2", "app3", "app4"].iter().map(|m| machine_token(&serve.database, m)).collect();
+        ["app1", "app2", "app3", "app4", "app5"].iter().map(|m| machine_token(&serve.database, m)).collect();
 
     // Before the slots: nothing is due.
     let early = finished(agent(&serve, dir.path(), "app1", &tokens[0], ""));
@@ -144,6 +154,28 @@ fn agents_run_their_slots_with_their_own_commands_and_report_once() {
     serve.kill9();
     serve.set_now("2027-02-22T09:20:00+01:00");
     serve.restart();
+    // app4's agent is killed in the middle of its update, which is not idempotent: started
+    // again, it reports the run interrupted and does not run it again.
+    let slow = "[activities]\nos-update = \"echo started >> $HOME_DIR/ran; sleep 30\"\nfsck = \"true\"\n";
+    let home = dir.path().join("app4");
+    let slow = slow.replace("$HOME_DIR", &home.display().to_string());
+    let mut killed = agent(&serve, dir.path(), "app4", &tokens[3], &slow);
+    poll_until("app4's update to start", std::time::Duration::from_secs(30), || {
+        std::fs::read_to_string(home.join("ran")).map_err(|e| e.to_string())
+    });
+    killed.kill().expect("SIGKILL the agent");
+    let _ = killed.wait();
+    assert_eq!(run_of(&runs(&serve), "app4")["state"], "running", "its lease still runs");
+    let restarted = finished(agent(&serve, dir.path(), "app4", &tokens[3], &slow));
+    assert!(restarted.contains("reported interrupted"), "{restarted}");
+    let app4 = run_of(&runs(&serve), "app4").clone();
+    assert_eq!(app4["state"], "interrupted");
+    assert!(app4["output"].as_str().unwrap().contains("stopped while `os-update` ran"), "{app4}");
+    assert_eq!(std::fs::read_to_string(home.join("ran")).unwrap(), "started\n", "not run again");
+    // Nothing more is due for it: its slot had its run.
+    let after = finished(agent(&serve, dir.path(), "app4", &tokens[3], &slow));
+    assert!(!after.contains("run "), "{after}");
+
     let ok = "[activities]\nos-update = \"echo updated 12 packages; sleep 1\"\nfsck = \"echo clean\"\n";
     let fails = "[activities]\nos-update = \"echo updating\"\nfsck = \"echo broken inode >&2; exit 3\"\n";
     let missing = "[activities]\nos-update = \"true\"\n";
@@ -169,6 +201,26 @@ fn agents_run_their_slots_with_their_own_commands_and_report_once() {
     let app3 = run_of(&all, "app3");
     assert_eq!(app3["state"], "failed");
     assert!(app3["output"].as_str().unwrap().contains("no command for activity `fsck`"), "{app3}");
+
+    // Two failures, more than the budget of one: the campaign paused itself, said why on its
+    // post, and leases nothing more (app5's slot is running, its agent gets no work).
+    let campaign = serve.admin_ok("GET", "/api/v1/campaigns/patch", "application/json", b"");
+    assert_eq!(campaign["state"], "paused", "{campaign}");
+    let post = serve.admin_ok(
+        "GET",
+        &format!("/api/v1/posts/{}", campaign["post"].as_i64().unwrap_or(1)),
+        "application/json",
+        b"",
+    );
+    let told = post.to_string();
+    assert!(told.contains("2 of 5 machines failed (app2, app3)") && told.contains("failure budget of 1"), "{told}");
+    let paused = finished(agent(&serve, dir.path(), "app5", &tokens[4], ok));
+    assert!(!paused.contains("run "), "no lease while paused: {paused}");
+    assert!(runs(&serve).iter().all(|r| r["machine"] != "app5"));
+    // Resumed by an operator: the slots left go on.
+    serve.admin_ok("POST", "/api/v1/campaigns/patch/resume", "application/json", b"");
+    let resumed = finished(agent(&serve, dir.path(), "app5", &tokens[4], ok));
+    assert!(resumed.contains("reported done"), "{resumed}");
 
     // A result sent again with the same fencing token changes nothing: 409.
     let id = app1["id"].as_i64().unwrap();
@@ -197,26 +249,4 @@ fn agents_run_their_slots_with_their_own_commands_and_report_once() {
         assert_eq!(r.status, status, "{path}: {}", r.text());
         assert!(!r.text().contains("app1") && !r.text().contains("packages"), "{path}: {}", r.text());
     }
-
-    // app4's agent is killed in the middle of its update, which is not idempotent: started
-    // again, it reports the run interrupted and does not run it again.
-    let slow = "[activities]\nos-update = \"echo started >> $HOME_DIR/ran; sleep 30\"\nfsck = \"true\"\n";
-    let home = dir.path().join("app4");
-    let slow = slow.replace("$HOME_DIR", &home.display().to_string());
-    let mut killed = agent(&serve, dir.path(), "app4", &tokens[3], &slow);
-    poll_until("app4's update to start", std::time::Duration::from_secs(30), || {
-        std::fs::read_to_string(home.join("ran")).map_err(|e| e.to_string())
-    });
-    killed.kill().expect("SIGKILL the agent");
-    let _ = killed.wait();
-    assert_eq!(run_of(&runs(&serve), "app4")["state"], "running", "its lease still runs");
-    let restarted = finished(agent(&serve, dir.path(), "app4", &tokens[3], &slow));
-    assert!(restarted.contains("reported interrupted"), "{restarted}");
-    let app4 = run_of(&runs(&serve), "app4").clone();
-    assert_eq!(app4["state"], "interrupted");
-    assert!(app4["output"].as_str().unwrap().contains("stopped while `os-update` ran"), "{app4}");
-    assert_eq!(std::fs::read_to_string(home.join("ran")).unwrap(), "started\n", "not run again");
-    // Nothing more is due for it: its slot had its run.
-    let after = finished(agent(&serve, dir.path(), "app4", &tokens[3], &slow));
-    assert!(!after.contains("run "), "{after}");
 }

@@ -141,7 +141,7 @@ fn every_unknown_key_is_named_with_its_line() {
         .replace("global = 10", "globl = 10\nper_hots = 1");
     assert_eq!(
         errors(&text),
-        "c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy, notify_contacts, mode\n\
+        "c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy, notify_contacts, mode, rollout\n\
          c.toml:18: limits.globl: unknown limit `globl`: expected one of global, per_host, per_rack, per_customer, per_group\n\
          c.toml:19: limits.per_hots: unknown limit `per_hots`: expected one of global, per_host, per_rack, per_customer, per_group\n\
          3 errors"
@@ -199,7 +199,7 @@ fn unknown_keys_do_not_hide_other_errors() {
     assert_eq!(
         errors(&text),
         "c.toml:8: tier_order[1]: unknown tier `prod`: the platform's tiers are testing, staging, production\n\
-         c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy, notify_contacts, mode\n\
+         c.toml:11: granularty: unknown field `granularty`: expected one of id, title, starts, ends, publish_at, notice, scope, targets, tier_order, tier_gap, activities, limits, granularity, strategy, notify_contacts, mode, rollout\n\
          2 errors"
     );
 }
@@ -214,4 +214,40 @@ fn titles_are_one_line_of_sensible_length() {
     assert!(e.contains("U+202E"), "{e}");
     let e = errors(&GOOD.replace("id = \"os-update-2027-03\"", "id = \"os\\u0000update\""));
     assert!(e.contains("c.toml:2") && e.contains("id"), "{e}");
+}
+
+#[test]
+fn a_failure_budget_is_exceeded_not_equalled() {
+    use super::Budget;
+    // 3: the fourth failure pauses.
+    assert!(!Budget::Count(3).exceeded(3, 100));
+    assert!(Budget::Count(3).exceeded(4, 100));
+    // "5%" of 200 machines is 10: the eleventh pauses.
+    let share = Budget::Share("5%".into());
+    assert!(!share.exceeded(10, 200));
+    assert!(share.exceeded(11, 200));
+    // "5%" of 30 machines is 1.5: the second pauses.
+    assert!(!share.exceeded(1, 30));
+    assert!(share.exceeded(2, 30));
+    // "0%": the first failure pauses; "2.5%" of 40 is 1.
+    assert!(Budget::Share("0%".into()).exceeded(1, 1000));
+    assert!(!Budget::Share("2.5%".into()).exceeded(1, 40));
+    assert!(Budget::Share("2.5%".into()).exceeded(2, 40));
+}
+
+#[test]
+fn a_failure_budget_reads_as_a_number_or_a_share() {
+    let inv = inventory();
+    let with =
+        |rollout: &str| GOOD.replace("strategy = \"spread\"", &format!("strategy = \"spread\"\n[rollout]\n{rollout}"));
+    let c = parse_campaign("c.toml", &with("max_failures = 3"), &inv).unwrap();
+    assert_eq!(c.rollout.max_failures, Some(super::Budget::Count(3)));
+    let c = parse_campaign("c.toml", &with("max_failures = \"5%\""), &inv).unwrap();
+    assert_eq!(c.rollout.max_failures.unwrap().to_string(), "5%");
+    for bad in ["max_failures = \"five\"", "max_failures = \"150%\"", "max_failures = \"5\""] {
+        let e = errors(&with(bad));
+        assert!(e.contains("rollout.max_failures") && e.contains("is not a share"), "{bad}: {e}");
+    }
+    let e = errors(&with("canary = 3"));
+    assert!(e.contains("unknown roll-out field `canary`: expected one of max_failures"), "{e}");
 }
